@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Installs every Debian package that isla's build, tests, fuzzers and benchmarks need.
+# Idempotent: packages already present are not touched, and apt is not called at all
+# when nothing is missing.
+set -euo pipefail
+
+packages=(
+  build-essential cmake ninja-build ccache pkg-config git
+  libboost1.81-dev libboost-json1.81-dev
+  libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
+  libsqlite3-dev sqlite3 libssl-dev prometheus-cpp-dev
+  libgtest-dev libgmock-dev librapidcheck-dev
+  clang-14 libclang-rt-14-dev clang-format
+  curl procps iproute2
+  wrk nginx-light
+  chromium chromium-driver
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+  exit 0
+fi
+
+echo "deps: installing ${missing[*]}"
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
+# nginx is only a benchmark comparator: it must not hold ports as a system service.
+if command -v systemctl >/dev/null 2>&1; then $sudo systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+$sudo pkill -x nginx >/dev/null 2>&1 || true

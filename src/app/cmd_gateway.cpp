@@ -1,0 +1,40 @@
+#include <spdlog/spdlog.h>
+
+#include "app/commands.hpp"
+#include "app/server_flags.hpp"
+#include "core/logging.hpp"
+#include "gateway/gateway.hpp"
+
+namespace isla::app {
+
+void add_gateway_command(CLI::App& app) {
+  auto* command = app.add_subcommand("gateway", "Run an intermediary server (port 5235)");
+  auto flags = std::make_shared<ServerFlags>();
+  auto options = std::make_shared<gateway::GatewayOptions>();
+  auto attempt_ms = std::make_shared<long>(options->proxy.attempt_timeout.count());
+  auto heartbeat_timeout_ms = std::make_shared<long>(options->routing.heartbeat_timeout.count());
+  add_server_flags(*command, *flags, "127.0.0.1:5235", ".isla-data/gateway");
+  command->add_option("--island", options->island, "Name of this island")
+      ->envname("ISLA_ISLAND")
+      ->capture_default_str();
+  command->add_option("--attempt-timeout-ms", *attempt_ms,
+                      "Time one piece server gets to answer before the next replica is tried")
+      ->check(CLI::Range(1L, 600'000L))
+      ->capture_default_str();
+  command->add_option("--heartbeat-timeout-ms", *heartbeat_timeout_ms,
+                      "A piece server silent this long is dropped from routing")
+      ->check(CLI::Range(50L, 600'000L))
+      ->capture_default_str();
+  command->callback([=] {
+    core::setup_logging("gateway " + flags->listen, flags->log_level);
+    options->listen = parse_listen(flags->listen, 5235);
+    options->data_dir = flags->data_dir;
+    options->secret = flags->secret;
+    options->threads = flags->threads;
+    options->proxy.attempt_timeout = std::chrono::milliseconds(*attempt_ms);
+    options->routing.heartbeat_timeout = std::chrono::milliseconds(*heartbeat_timeout_ms);
+    exit_with(gateway::run_gateway(*options));
+  });
+}
+
+}  // namespace isla::app

@@ -1,0 +1,46 @@
+#include <spdlog/spdlog.h>
+
+#include "app/commands.hpp"
+#include "app/server_flags.hpp"
+#include "core/logging.hpp"
+#include "pieces/piece_server.hpp"
+
+namespace isla::app {
+
+void add_pieces_command(CLI::App& app) {
+  auto* command = app.add_subcommand("pieces", "Run a piece server (port 1233)");
+  auto flags = std::make_shared<ServerFlags>();
+  auto options = std::make_shared<pieces::PieceServerOptions>();
+  auto gateways = std::make_shared<std::string>("127.0.0.1:5235");
+  auto catalog = std::make_shared<std::string>(options->catalog.string());
+  auto delay_ms = std::make_shared<long>(0);
+  auto heartbeat_ms = std::make_shared<long>(options->announce.heartbeat_interval.count());
+  add_server_flags(*command, *flags, "127.0.1.11:1233", ".isla-data/pieces");
+  command->add_option("--gateway", *gateways, "Gateways to announce to: HOST:PORT[,HOST:PORT...]")
+      ->envname("ISLA_GATEWAY")
+      ->capture_default_str();
+  command->add_option("--catalog", *catalog, "Directory of figure files")->capture_default_str();
+  command->add_option("--figures", options->figures,
+                      "Figures to serve, comma-separated (default: the whole catalogue)")
+      ->delimiter(',');
+  command->add_option("--heartbeat-ms", *heartbeat_ms, "Interval between heartbeats")
+      ->check(CLI::Range(10L, 60'000L))
+      ->capture_default_str();
+  command->add_option("--response-delay-ms", *delay_ms,
+                      "Fault injection: delay every figure answer by this much")
+      ->check(CLI::Range(0L, 600'000L));
+  command->callback([=] {
+    core::setup_logging("pieces " + flags->listen, flags->log_level);
+    options->listen = parse_listen(flags->listen, 1233);
+    options->gateways = core::parse_endpoint_list(*gateways, 5235);
+    options->catalog = *catalog;
+    options->data_dir = flags->data_dir;
+    options->secret = flags->secret;
+    options->threads = flags->threads;
+    options->response_delay = std::chrono::milliseconds(*delay_ms);
+    options->announce.heartbeat_interval = std::chrono::milliseconds(*heartbeat_ms);
+    exit_with(pieces::run_piece_server(*options));
+  });
+}
+
+}  // namespace isla::app

@@ -1,0 +1,186 @@
+// isla up: a whole island on loopback, stopped gracefully with Ctrl+C.
+#include <signal.h>
+
+#include <boost/json.hpp>
+#include <filesystem>
+#include <iostream>
+
+#include "app/commands.hpp"
+#include "app/server_flags.hpp"
+#include "core/child_process.hpp"
+#include "net/http_client.hpp"
+#include "pieces/catalog.hpp"
+
+namespace isla::app {
+
+namespace {
+
+struct UpFlags {
+  int pieces = 3;
+  std::string catalog = "data/figures";
+  std::string data_dir = ".isla-data";
+  std::string island = "local";
+  std::string gateway = "127.0.0.1:5235";
+  std::string pieces_subnet = "127.0.1";  // piece server i listens on <subnet>.(11+i):1233
+  long ready_timeout_ms = 15'000;
+};
+
+struct Member {
+  std::string role;
+  std::string address;
+  std::string figures;
+  core::ChildProcess process;
+};
+
+// Figure j goes to servers j and j+1 (mod n): every figure on two servers when n >= 2.
+std::vector<std::vector<std::string>> spread(const std::vector<pieces::Figure>& catalog, int n) {
+  std::vector<std::vector<std::string>> out(static_cast<std::size_t>(n));
+  for (std::size_t j = 0; j < catalog.size(); ++j) {
+    const int replicas = std::min(n, 2);
+    for (int r = 0; r < replicas; ++r) {
+      out[(j + static_cast<std::size_t>(r)) % out.size()].push_back(catalog[j].name);
+    }
+  }
+  return out;
+}
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+// Polls the gateway until it routes to `expected` piece servers or the deadline passes.
+bool wait_until_ready(const core::Endpoint& gateway, std::size_t expected,
+                      std::chrono::milliseconds timeout) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < give_up) {
+    net::HttpRequest request;
+    request.target = "/api/status";
+    auto result = net::fetch(gateway, request, std::chrono::milliseconds(500));
+    if (result.ok() && result.response->status == 200) {
+      boost::system::error_code error;
+      auto body = boost::json::parse(result.response->body, error);
+      const auto* servers = error || !body.is_object()
+                                ? nullptr
+                                : body.as_object().if_contains("piece_servers");
+      if (servers && servers->is_array() && servers->as_array().size() >= expected) return true;
+    }
+    timespec pause{0, 50'000'000};
+    nanosleep(&pause, nullptr);
+  }
+  return false;
+}
+
+int stop_all(std::vector<Member>& members) {
+  int worst = 0;
+  // Piece servers first, so the gateway sees their byes; the gateway last.
+  for (const bool gateways : {false, true}) {
+    for (auto& member : members) {
+      if ((member.role == "gateway") == gateways) member.process.signal(SIGINT);
+    }
+    for (auto& member : members) {
+      if ((member.role == "gateway") != gateways) continue;
+      auto code = member.process.wait_for(std::chrono::seconds(15));
+      if (!code) {
+        std::cerr << "isla up: " << member.role << " " << member.address
+                  << " did not stop within 15 s; killing it\n";
+        member.process.signal(SIGKILL);
+        code = member.process.wait_for(std::chrono::seconds(5));
+      }
+      std::cout << "  stopped " << member.role << " " << member.address << " (exit "
+                << code.value_or(-1) << ")\n";
+      worst = std::max(worst, code.value_or(1));
+    }
+  }
+  return worst == 0 ? 0 : kExitFailed;
+}
+
+int run_up(const UpFlags& flags) {
+  if (flags.pieces < 1 || flags.pieces > 200) {
+    throw std::invalid_argument("--pieces must be between 1 and 200");
+  }
+  const auto catalog = pieces::load_catalog(flags.catalog);
+  auto gateway = core::parse_endpoint(flags.gateway, 5235);
+  if (!gateway) throw std::invalid_argument("--gateway: not a HOST:PORT address");
+
+  // Signals are taken synchronously below; children get the default mask back.
+  sigset_t stop_signals;
+  sigemptyset(&stop_signals);
+  sigaddset(&stop_signals, SIGINT);
+  sigaddset(&stop_signals, SIGTERM);
+  sigprocmask(SIG_BLOCK, &stop_signals, nullptr);
+
+  const auto self = core::self_executable();
+  const std::filesystem::path data(flags.data_dir);
+  std::vector<Member> members;
+  members.push_back({"gateway", gateway->str(), "",
+                     core::ChildProcess::spawn({self, "gateway", "--listen", gateway->str(),
+                                                "--island", flags.island, "--data-dir",
+                                                (data / "gateway").string()})});
+  const auto assignment = spread(catalog, flags.pieces);
+  for (int i = 0; i < flags.pieces; ++i) {
+    const std::string address = flags.pieces_subnet + "." + std::to_string(11 + i) + ":1233";
+    const auto figures = join(assignment[static_cast<std::size_t>(i)]);
+    members.push_back(
+        {"pieces", address, figures,
+         core::ChildProcess::spawn({self, "pieces", "--listen", address, "--gateway",
+                                    gateway->str(), "--catalog", flags.catalog, "--figures",
+                                    figures, "--data-dir",
+                                    (data / ("pieces-" + std::to_string(i + 1))).string()})});
+  }
+
+  if (!wait_until_ready(*gateway, static_cast<std::size_t>(flags.pieces),
+                        std::chrono::milliseconds(flags.ready_timeout_ms))) {
+    std::cerr << "isla up: the gateway did not see all " << flags.pieces
+              << " piece servers within " << flags.ready_timeout_ms
+              << " ms; see the logs above. Stopping.\n";
+    stop_all(members);
+    return kExitFailed;
+  }
+  std::cout << "\nisla island '" << flags.island << "' is up\n"
+            << "  dashboard  http://" << gateway->str() << "/\n"
+            << "  gateway    " << gateway->str() << "\n";
+  for (const auto& member : members) {
+    if (member.role == "pieces") {
+      std::cout << "  pieces     " << member.address << "  " << member.figures << "\n";
+    }
+  }
+  std::cout << "try: isla figures | isla figure giraffe | isla status   (Ctrl+C stops the island)\n"
+            << std::endl;
+
+  for (;;) {
+    timespec tick{0, 200'000'000};
+    const int signal_number = sigtimedwait(&stop_signals, nullptr, &tick);
+    if (signal_number == SIGINT || signal_number == SIGTERM) break;
+    for (auto& member : members) {
+      if (auto code = member.process.try_wait(); code && member.role == "gateway") {
+        std::cerr << "isla up: the gateway exited (code " << *code << "); stopping the island\n";
+        return std::max(stop_all(members), kExitFailed);
+      }
+    }
+  }
+  std::cout << "\nstopping the island gracefully (piece servers, then the gateway)\n";
+  return stop_all(members);
+}
+
+}  // namespace
+
+void add_up_command(CLI::App& app) {
+  auto flags = std::make_shared<UpFlags>();
+  auto* command = app.add_subcommand("up", "Start a whole island on loopback (Ctrl+C stops it)");
+  command->add_option("--pieces", flags->pieces, "Number of piece servers")->capture_default_str();
+  command->add_option("--catalog", flags->catalog, "Directory of figure files")
+      ->capture_default_str();
+  command->add_option("--data-dir", flags->data_dir, "Where the nodes keep their state")
+      ->capture_default_str();
+  command->add_option("--island", flags->island, "Island name")->capture_default_str();
+  command->add_option("--gateway", flags->gateway, "The gateway's address")
+      ->capture_default_str();
+  command->add_option("--pieces-subnet", flags->pieces_subnet,
+                      "First three octets of the piece servers' loopback addresses")
+      ->capture_default_str();
+  command->callback([flags] { exit_with(run_up(*flags)); });
+}
+
+}  // namespace isla::app

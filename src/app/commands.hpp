@@ -1,0 +1,17 @@
+#pragma once
+// The subcommands of the isla binary; each registers its flags on the CLI11 app.
+#include <CLI/CLI.hpp>
+
+namespace isla::app {
+
+void add_pieces_command(CLI::App& app);
+void add_gateway_command(CLI::App& app);
+void add_client_commands(CLI::App& app);
+void add_up_command(CLI::App& app);
+
+// Exit codes shared by the commands (docs/cli.md).
+inline constexpr int kExitFailed = 1;       // the request was answered with an error
+inline constexpr int kExitUsage = 2;        // bad flags or configuration
+inline constexpr int kExitUnreachable = 3;  // the gateway could not be reached
+
+}  // namespace isla::app

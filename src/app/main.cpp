@@ -1,0 +1,25 @@
+#include <spdlog/spdlog.h>
+
+#include <iostream>
+
+#include "app/commands.hpp"
+
+int main(int argc, char** argv) {
+  CLI::App app{"isla: islands of cooperating servers that build Lego figures"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", std::string("isla ") + ISLA_VERSION);
+  isla::app::add_pieces_command(app);
+  isla::app::add_gateway_command(app);
+  isla::app::add_client_commands(app);
+  isla::app::add_up_command(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& error) {
+    return app.exit(error);
+  } catch (const std::exception& error) {
+    std::cerr << "isla: " << error.what() << "\n";
+    spdlog::default_logger()->flush();
+    return isla::app::kExitUsage;
+  }
+  return 0;
+}

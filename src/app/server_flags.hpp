@@ -1,0 +1,25 @@
+#pragma once
+// Flags that every server role shares, and their conversion to options.
+#include <CLI/CLI.hpp>
+#include <string>
+
+#include "core/endpoint.hpp"
+
+namespace isla::app {
+
+struct ServerFlags {
+  std::string listen;
+  std::string data_dir;
+  std::string secret;
+  std::string log_level = "info";
+  std::size_t threads = 0;
+};
+
+void add_server_flags(CLI::App& command, ServerFlags& flags, const std::string& default_listen,
+                      const std::string& default_data_dir);
+core::Endpoint parse_listen(const std::string& text, std::uint16_t default_port);
+
+// Exits the process with the command's result; any exception becomes a message and exit 2.
+[[noreturn]] void exit_with(int code);
+
+}  // namespace isla::app

@@ -1,0 +1,199 @@
+#include "gateway/gateway.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <boost/json.hpp>
+
+#include "core/random.hpp"
+#include "gateway/registry.hpp"
+#include "gateway/status_view.hpp"
+#include "membership/datagram.hpp"
+#include "node/node_host.hpp"
+#include "pieces/api.hpp"
+#include "web/assets.hpp"
+
+namespace isla::gateway {
+
+namespace json = boost::json;
+using membership::DatagramType;
+
+namespace {
+
+class Gateway {
+ public:
+  explicit Gateway(const GatewayOptions& options)
+      : options_(options),
+        random_(core::seed_from_device()),
+        incarnation_(static_cast<std::uint64_t>(
+            std::chrono::system_clock::now().time_since_epoch() / std::chrono::milliseconds(1))),
+        registry_(core::SteadyClock::instance(), options.routing),
+        host_(node::NodeOptions{options.listen, "gateway", options.island, options.threads,
+                                options.http}),
+        proxy_(registry_, client_, random_, options.proxy, options.island),
+        datagrams_(prometheus::BuildCounter()
+                       .Name("isla_membership_datagrams_total")
+                       .Help("Membership datagrams accepted, by type")
+                       .Register(host_.metrics())),
+        dropped_(prometheus::BuildCounter()
+                     .Name("isla_membership_datagrams_dropped_total")
+                     .Help("Membership datagrams dropped, by reason")
+                     .Register(host_.metrics())),
+        alive_(prometheus::BuildGauge()
+                   .Name("isla_piece_servers_alive")
+                   .Help("Piece servers that requests may be routed to")
+                   .Register(host_.metrics())
+                   .Add({})),
+        retries_(prometheus::BuildCounter()
+                     .Name("isla_figure_retries_total")
+                     .Help("Figure requests retried on another replica")
+                     .Register(host_.metrics())
+                     .Add({})) {
+    std::error_code error;
+    std::filesystem::create_directories(options.data_dir, error);
+    if (error) {
+      throw std::runtime_error("cannot create data directory " + options.data_dir.string() +
+                               ": " + error.message());
+    }
+    add_routes();
+  }
+
+  int run() {
+    host_.udp().start([this](std::string_view bytes, const core::Endpoint& from) {
+      on_datagram(bytes, from);
+    });
+    asio::co_spawn(host_.pool().main(), expire_loop(), asio::detached);
+    return host_.run([this]() -> asio::awaitable<void> { co_await leave(); });
+  }
+
+ private:
+  void add_routes() {
+    auto& router = host_.router();
+    router.get("/api/figures", "figures", [this](net::HttpRequest&, std::string_view)
+                                              -> asio::awaitable<net::HttpResponse> {
+      co_return proxy_.figures();
+    });
+    router.get_prefix("/api/figures/", "figure", [this](net::HttpRequest& request,
+                                                        std::string_view tail)
+                                                     -> asio::awaitable<net::HttpResponse> {
+      auto name = pieces::figure_name_from_path(tail);
+      if (!name) {
+        co_return net::json_error(
+            400, "invalid figure name: use 1-64 characters of a-z, 0-9 and '-'");
+      }
+      co_return co_await proxy_.figure(*name, request);
+    });
+    router.get("/api/status", "status", [this](net::HttpRequest&, std::string_view)
+                                            -> asio::awaitable<net::HttpResponse> {
+      co_return status();
+    });
+    for (const auto& asset : web::assets()) {
+      const std::string path = asset.path == "/index.html" ? "/" : std::string(asset.path);
+      router.get(path, "dashboard", [&asset](net::HttpRequest&, std::string_view)
+                                        -> asio::awaitable<net::HttpResponse> {
+        net::HttpResponse response;
+        response.content_type = std::string(asset.content_type);
+        response.headers.emplace_back("Cache-Control", "no-cache");
+        response.body = std::string(asset.body);
+        co_return response;
+      });
+    }
+  }
+
+  net::HttpResponse status() {
+    auto body = observability::node_status(host_.identity(), host_.totals());
+    body["incarnation"] = incarnation_;
+    body["peers"] = json::array();
+    body["piece_servers"] = servers_json(registry_.servers());
+    body["departed"] = departed_json(registry_.departed());
+    return net::json_response(200, json::serialize(body));
+  }
+
+  void count_drop(const std::string& reason, const core::Endpoint& from) {
+    dropped_.Add({{"reason", reason}}).Increment();
+    spdlog::debug("datagram dropped from={} reason={}", from.str(), reason);
+  }
+
+  void on_datagram(std::string_view bytes, const core::Endpoint& from) {
+    auto decoded = membership::decode(bytes, options_.secret);
+    if (!decoded.datagram) return count_drop(decoded.rejection, from);
+    const auto& datagram = *decoded.datagram;
+    // The sender's UDP address is its HTTP address: a datagram speaking for another node
+    // is forged (or misrouted) and must not change the routing table.
+    if (core::parse_endpoint(datagram.node) != from) return count_drop("forged_source", from);
+    if (datagram.role != "pieces") return count_drop("unexpected_role", from);
+    datagrams_.Add({{"type", membership::to_string(datagram.type)}}).Increment();
+    switch (datagram.type) {
+      case DatagramType::hello:
+      case DatagramType::heartbeat:
+        registry_.on_announce(datagram);
+        welcome(from, datagram.seq);
+        break;
+      case DatagramType::bye:
+        spdlog::info("bye from piece server address={}", datagram.node);
+        registry_.on_bye(datagram);
+        break;
+      case DatagramType::welcome:
+        break;
+    }
+  }
+
+  membership::Datagram describe(DatagramType type) const {
+    membership::Datagram datagram;
+    datagram.type = type;
+    datagram.node = host_.address();
+    datagram.role = "gateway";
+    datagram.island = options_.island;
+    datagram.incarnation = incarnation_;
+    datagram.draining = host_.identity().draining;
+    return datagram;
+  }
+
+  void welcome(const core::Endpoint& to, std::uint64_t seq) {
+    auto datagram = describe(DatagramType::welcome);
+    datagram.ack = seq;
+    if (auto bytes = membership::encode(datagram, options_.secret)) host_.udp().send(to, *bytes);
+  }
+
+  asio::awaitable<void> expire_loop() {
+    for (;;) {
+      co_await net::sleep_for(options_.expire_interval);
+      registry_.expire();
+      alive_.Set(static_cast<double>(registry_.routable_count()));
+      retries_.Increment(static_cast<double>(proxy_.counters().retries.load()) -
+                         retries_.Value());
+    }
+  }
+
+  // ARCHITECTURE.md §4: stop accepting, finish in-flight requests, then say bye.
+  asio::awaitable<void> leave() {
+    spdlog::info("draining in_flight={}", host_.server().in_flight());
+    co_await host_.drain();
+    if (auto bytes = membership::encode(describe(DatagramType::bye), options_.secret)) {
+      for (const auto& server : registry_.endpoints()) host_.udp().send(server, *bytes);
+    }
+    // Give the byes a moment to leave the socket before the process exits.
+    co_await net::sleep_for(std::chrono::milliseconds(20));
+    host_.udp().close();
+  }
+
+  GatewayOptions options_;
+  core::SeededRandom random_;
+  std::uint64_t incarnation_;
+  Registry registry_;
+  net::HttpClient client_;
+  node::NodeHost host_;
+  FigureProxy proxy_;
+  prometheus::Family<prometheus::Counter>& datagrams_;
+  prometheus::Family<prometheus::Counter>& dropped_;
+  prometheus::Gauge& alive_;
+  prometheus::Counter& retries_;
+};
+
+}  // namespace
+
+int run_gateway(const GatewayOptions& options) {
+  Gateway gateway(options);
+  return gateway.run();
+}
+
+}  // namespace isla::gateway

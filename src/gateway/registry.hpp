@@ -1,0 +1,40 @@
+#pragma once
+// The gateway's thread-safe view of its piece servers: writers (datagrams, failed
+// requests, the expiry timer) serialise on a mutex; request paths read an immutable
+// snapshot without locking.
+#include <atomic>
+#include <mutex>
+
+#include "gateway/routing_table.hpp"
+
+namespace isla::gateway {
+
+class Registry {
+ public:
+  Registry(core::Clock& clock, RoutingOptions options);
+
+  std::shared_ptr<const RoutingSnapshot> snapshot() const { return snapshot_.load(); }
+
+  void on_announce(const membership::Datagram& datagram);
+  void on_bye(const membership::Datagram& datagram);
+  void on_failure(const Backend& backend, FailureKind kind);
+  void on_success(Backend& backend);
+  void expire();
+
+  std::vector<ServerView> servers() const;
+  std::vector<DepartedView> departed() const;
+  std::size_t routable_count() const;
+  // Addresses of every server in the table, for saying bye when the gateway leaves.
+  std::vector<core::Endpoint> endpoints() const;
+
+ private:
+  template <class Change>
+  void mutate(Change change);
+
+  core::Clock& clock_;
+  mutable std::mutex mutex_;
+  RoutingTable table_;
+  std::atomic<std::shared_ptr<const RoutingSnapshot>> snapshot_;
+};
+
+}  // namespace isla::gateway

@@ -1,0 +1,169 @@
+#include "gateway/routing_table.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace isla::gateway {
+
+const char* to_string(ServerState state) {
+  switch (state) {
+    case ServerState::alive: return "alive";
+    case ServerState::draining: return "draining";
+    case ServerState::ejected: return "ejected";
+  }
+  return "unknown";
+}
+
+std::shared_ptr<Backend> RoutingSnapshot::pick(const std::string& figure,
+                                               const std::vector<const Backend*>& tried,
+                                               core::Random& random) const {
+  auto found = routable.find(figure);
+  if (found == routable.end()) return nullptr;
+  const auto& replicas = found->second;
+  std::shared_ptr<Backend> best;
+  int best_load = 0;
+  std::uint64_t ties = 0;
+  for (const auto& replica : replicas) {
+    if (std::find(tried.begin(), tried.end(), replica.get()) != tried.end()) continue;
+    const int load = replica->outstanding.load(std::memory_order_relaxed);
+    if (!best || load < best_load) {
+      best = replica;
+      best_load = load;
+      ties = 1;
+    } else if (load == best_load && random.below(++ties) == 0) {
+      best = replica;  // reservoir sampling: each tied replica equally likely
+    }
+  }
+  return best;
+}
+
+ServerState RoutingTable::state_of(const Entry& entry) {
+  if (entry.ejected) return ServerState::ejected;
+  if (entry.draining) return ServerState::draining;
+  return ServerState::alive;
+}
+
+bool RoutingTable::on_announce(const membership::Datagram& datagram, core::SteadyTime now) {
+  for (const auto& departure : departed_) {
+    // A datagram that was overtaken by its sender's bye must not bring it back.
+    if (departure.address == datagram.node && departure.reason == "bye" &&
+        datagram.incarnation <= departure.incarnation) {
+      return false;
+    }
+  }
+  auto [it, inserted] = entries_.try_emplace(datagram.node);
+  Entry& entry = it->second;
+  const ServerState before = inserted ? ServerState::ejected : state_of(entry);
+  const auto figures_before = entry.figures;
+  if (inserted) {
+    entry.backend = std::make_shared<Backend>(datagram.node, *core::parse_endpoint(datagram.node));
+    spdlog::info("piece server joined address={} figures={} incarnation={}", datagram.node,
+                 datagram.figures.size(), datagram.incarnation);
+  } else if (datagram.incarnation > entry.incarnation) {
+    // A restarted server starts with a clean record.
+    if (entry.ejected) spdlog::info("piece server restarted address={}", datagram.node);
+    entry.ejected = false;
+    entry.backend->consecutive_failures = 0;
+  } else if (datagram.incarnation < entry.incarnation) {
+    return false;  // from before a restart, reordered on the way
+  }
+  entry.incarnation = datagram.incarnation;
+  entry.figures = datagram.figures;
+  entry.last_seen = now;
+  entry.load = datagram.load;
+  if (entry.draining != datagram.draining && datagram.draining) {
+    spdlog::info("piece server draining address={}", datagram.node);
+  }
+  entry.draining = datagram.draining;
+  for (const auto& figure : datagram.figures) known_figures_.insert(figure);
+  std::erase_if(departed_, [&](const Departure& d) { return d.address == datagram.node; });
+  return inserted || before != state_of(entry) || figures_before != entry.figures;
+}
+
+void RoutingTable::depart(std::map<std::string, Entry>::iterator entry, std::string reason,
+                          core::SteadyTime now) {
+  spdlog::info("piece server left address={} reason={}", entry->first, reason);
+  departed_.push_front({entry->first, std::move(reason), entry->second.figures,
+                        entry->second.incarnation, now});
+  while (departed_.size() > options_.departed_history) departed_.pop_back();
+  entries_.erase(entry);
+}
+
+bool RoutingTable::on_bye(const membership::Datagram& datagram, core::SteadyTime now) {
+  auto found = entries_.find(datagram.node);
+  if (found == entries_.end() || datagram.incarnation < found->second.incarnation) return false;
+  depart(found, "bye", now);
+  return true;
+}
+
+bool RoutingTable::on_failure(const std::string& address, FailureKind kind,
+                              core::SteadyTime now) {
+  auto found = entries_.find(address);
+  if (found == entries_.end()) return false;
+  Entry& entry = found->second;
+  const int failures = ++entry.backend->consecutive_failures;
+  if (entry.ejected) return false;
+  if (kind == FailureKind::other && failures < options_.failures_to_eject) return false;
+  entry.ejected = true;
+  entry.ejected_until = now + options_.ejection_time;
+  spdlog::warn("piece server ejected address={} cause={} consecutive_failures={}", address,
+               kind == FailureKind::connect ? "connect" : "errors", failures);
+  return true;
+}
+
+bool RoutingTable::expire(core::SteadyTime now) {
+  bool changed = false;
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    auto next = std::next(it);
+    Entry& entry = it->second;
+    if (now - entry.last_seen > options_.heartbeat_timeout) {
+      depart(it, "timeout", now);
+      changed = true;
+    } else if (entry.ejected && now >= entry.ejected_until) {
+      entry.ejected = false;
+      entry.backend->consecutive_failures = 0;
+      spdlog::info("piece server ejection over address={}", it->first);
+      changed = true;
+    }
+    it = next;
+  }
+  return changed;
+}
+
+std::shared_ptr<const RoutingSnapshot> RoutingTable::snapshot() const {
+  auto snapshot = std::make_shared<RoutingSnapshot>();
+  snapshot->known_figures = known_figures_;
+  for (const auto& [address, entry] : entries_) {
+    if (state_of(entry) != ServerState::alive) continue;
+    for (const auto& figure : entry.figures) snapshot->routable[figure].push_back(entry.backend);
+  }
+  return snapshot;
+}
+
+std::vector<ServerView> RoutingTable::servers(core::SteadyTime now) const {
+  std::vector<ServerView> out;
+  for (const auto& [address, entry] : entries_) {
+    out.push_back({address, state_of(entry), entry.figures, entry.backend->outstanding.load(),
+                   entry.backend->answered.load(), entry.load,
+                   core::millis_between(entry.last_seen, now), entry.incarnation});
+  }
+  return out;
+}
+
+std::vector<DepartedView> RoutingTable::departed(core::SteadyTime now) const {
+  std::vector<DepartedView> out;
+  for (const auto& departure : departed_) {
+    out.push_back({departure.address, departure.reason, departure.figures,
+                   core::millis_between(departure.when, now)});
+  }
+  return out;
+}
+
+std::size_t RoutingTable::routable_count() const {
+  return static_cast<std::size_t>(std::count_if(entries_.begin(), entries_.end(), [](const auto& e) {
+    return state_of(e.second) == ServerState::alive;
+  }));
+}
+
+}  // namespace isla::gateway

@@ -1,0 +1,121 @@
+#include "membership/announcer.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+namespace isla::membership {
+
+Announcer::Announcer(asio::io_context& context, net::UdpEndpoint& udp, core::Clock& clock,
+                     core::Random& random, AnnouncerOptions options, Describe describe)
+    : context_(context),
+      udp_(udp),
+      clock_(clock),
+      options_(std::move(options)),
+      describe_(std::move(describe)),
+      backoff_(options_.hello_backoff, random),
+      wake_(context) {
+  for (const auto& seed : options_.seeds) seeds_.push_back(Seed{seed});
+}
+
+void Announcer::start() { asio::co_spawn(context_, run(), asio::detached); }
+
+bool Announcer::answering(const Seed& seed) const {
+  return seed.answered && clock_.now() - seed.last_answer < options_.seed_timeout;
+}
+
+std::uint64_t Announcer::send_to_all(DatagramType type) {
+  Datagram datagram = describe_();
+  datagram.type = type;
+  datagram.seq = ++seq_;
+  datagram.draining = draining_;
+  auto bytes = encode(datagram, options_.secret);
+  if (!bytes) {
+    spdlog::error("membership datagram too large type={} figures={}", to_string(type),
+                  datagram.figures.size());
+    return seq_;
+  }
+  for (const auto& seed : seeds_) udp_.send(seed.address, *bytes);
+  return seq_;
+}
+
+asio::awaitable<void> Announcer::run() {
+  bool announced = false;
+  while (!stopped_) {
+    const bool any = std::any_of(seeds_.begin(), seeds_.end(),
+                                 [this](const Seed& seed) { return answering(seed); });
+    std::chrono::milliseconds wait = options_.heartbeat_interval;
+    if (any) {
+      send_to_all(DatagramType::heartbeat);
+      backoff_.reset();
+      announced = true;
+    } else {
+      if (announced) spdlog::warn("no gateway answers any more; announcing again with hello");
+      announced = false;
+      send_to_all(DatagramType::hello);
+      wait = backoff_.next();
+      if (backoff_.attempts() > 3) {
+        spdlog::info("no gateway answered hello yet attempts={} retry_in_ms={}",
+                     backoff_.attempts(), wait.count());
+      }
+    }
+    wake_.expires_after(wait);
+    co_await wake_.async_wait(net::use_nothrow);
+  }
+}
+
+void Announcer::on_datagram(const Datagram& datagram, const core::Endpoint& from) {
+  auto seed = std::find_if(seeds_.begin(), seeds_.end(),
+                           [&](const Seed& candidate) { return candidate.address == from; });
+  if (seed == seeds_.end()) return;
+  if (datagram.type == DatagramType::welcome) {
+    const bool was_answering = answering(*seed);
+    seed->answered = true;
+    seed->last_answer = clock_.now();
+    seed->acked_seq = std::max(seed->acked_seq, datagram.ack);
+    {
+      std::lock_guard lock(island_mutex_);
+      island_ = datagram.island;
+    }
+    if (!was_answering) {
+      spdlog::info("welcomed gateway={} island={}", from.str(), datagram.island);
+      wake_.cancel();  // start heartbeating now rather than after the backoff
+    }
+  } else if (datagram.type == DatagramType::bye) {
+    seed->answered = false;
+    spdlog::info("gateway said bye gateway={}", from.str());
+  }
+}
+
+asio::awaitable<bool> Announcer::announce_draining() {
+  draining_ = true;
+  const auto seq = send_to_all(DatagramType::heartbeat);
+  const auto give_up = clock_.now() + options_.drain_ack_timeout;
+  auto all_acked = [&] {
+    return std::all_of(seeds_.begin(), seeds_.end(), [&](const Seed& seed) {
+      return !answering(seed) || seed.acked_seq >= seq;
+    });
+  };
+  while (!all_acked() && clock_.now() < give_up) {
+    co_await net::sleep_for(std::chrono::milliseconds(5));
+  }
+  co_return all_acked();
+}
+
+void Announcer::say_goodbye() {
+  send_to_all(DatagramType::bye);
+  stopped_ = true;
+  wake_.cancel();
+}
+
+std::string Announcer::island() const {
+  std::lock_guard lock(island_mutex_);
+  return island_;
+}
+
+std::size_t Announcer::answering_seeds() const {
+  return static_cast<std::size_t>(std::count_if(
+      seeds_.begin(), seeds_.end(), [this](const Seed& seed) { return answering(seed); }));
+}
+
+}  // namespace isla::membership

@@ -1,0 +1,48 @@
+#pragma once
+// Membership datagrams (docs/api.md#datagrams): one JSON object per UDP datagram, at most
+// 1200 bytes, preceded by a line that carries the HMAC-SHA256 of the JSON when the island
+// has a secret:  "isla1 <hex mac or ->\n{...}".
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace isla::membership {
+
+enum class DatagramType { hello, heartbeat, welcome, bye };
+
+struct Load {
+  std::uint32_t in_flight = 0;
+  std::uint64_t served = 0;
+  friend bool operator==(const Load&, const Load&) = default;
+};
+
+struct Datagram {
+  DatagramType type = DatagramType::heartbeat;
+  std::string node;     // the sender's HTTP address, HOST:PORT; UDP uses the same address
+  std::string role;     // "pieces" or "gateway"
+  std::string island;   // the sender's island
+  std::uint64_t incarnation = 0;  // changes when the sender restarts
+  std::uint64_t seq = 0;          // per-sender sequence number
+  std::uint64_t ack = 0;          // welcome only: the seq it answers
+  bool draining = false;          // the sender is leaving: route nothing new to it
+  std::vector<std::string> figures;
+  Load load;
+  friend bool operator==(const Datagram&, const Datagram&) = default;
+};
+
+const char* to_string(DatagramType type);
+
+// Encodes; returns nullopt when the result would exceed the datagram size limit.
+std::optional<std::string> encode(const Datagram& datagram, std::string_view secret);
+
+struct Decoded {
+  std::optional<Datagram> datagram;
+  std::string rejection;  // why it was dropped, for logs and the drop counter's label
+};
+
+// Decodes and checks the signature (required when `secret` is non-empty) and every field.
+Decoded decode(std::string_view bytes, std::string_view secret);
+
+}  // namespace isla::membership

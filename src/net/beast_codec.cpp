@@ -1,0 +1,88 @@
+#include "net/beast_codec.hpp"
+
+#include "net/http_parse.hpp"
+
+namespace isla::net {
+
+HttpRequest from_beast(BeastRequest&& request) {
+  HttpRequest out;
+  out.method = std::string(request.method_string());
+  out.target = std::string(request.target());
+  out.headers.reserve(8);
+  for (const auto& field : request) {
+    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  out.body = std::move(request.body());
+  return out;
+}
+
+BeastRequest to_beast(const HttpRequest& request, const std::string& host) {
+  BeastRequest out;
+  out.method_string(request.method);
+  out.target(request.target);
+  out.version(11);
+  out.set(http::field::host, host);
+  for (const auto& [name, value] : request.headers) out.set(name, value);
+  out.keep_alive(true);
+  out.body() = request.body;
+  out.prepare_payload();
+  return out;
+}
+
+HttpResponse from_beast(BeastResponse&& response) {
+  HttpResponse out;
+  out.status = static_cast<int>(response.result_int());
+  for (const auto& field : response) {
+    if (field.name() == http::field::content_type) {
+      out.content_type = std::string(field.value());
+    } else {
+      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+    }
+  }
+  out.body = std::move(response.body());
+  return out;
+}
+
+BeastResponse to_beast(HttpResponse&& response, unsigned version, bool keep_alive) {
+  BeastResponse out{static_cast<http::status>(response.status), version};
+  out.set(http::field::server, "isla");
+  out.set(http::field::content_type, response.content_type);
+  for (auto& [name, value] : response.headers) out.set(name, value);
+  out.keep_alive(keep_alive);
+  out.body() = std::move(response.body);
+  out.prepare_payload();
+  return out;
+}
+
+HttpResponse parse_failure_response(const boost::system::error_code& error) {
+  if (error == http::error::header_limit) {
+    return json_error(431, "request header fields too large");
+  }
+  if (error == http::error::body_limit) {
+    return json_error(413, "request body too large");
+  }
+  return json_error(400, "malformed HTTP request: " + error.message());
+}
+
+std::variant<HttpRequest, HttpResponse> parse_request(std::string_view bytes,
+                                                      const HttpServerOptions& limits) {
+  http::request_parser<http::string_body> parser;
+  parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
+  parser.body_limit(limits.max_body_bytes);
+  parser.eager(true);
+  boost::system::error_code error;
+  while (!bytes.empty() && !parser.is_done()) {
+    const auto used = parser.put(boost::asio::buffer(bytes.data(), bytes.size()), error);
+    if (error == http::error::need_more) error = {};
+    if (error || used == 0) break;
+    bytes.remove_prefix(used);
+  }
+  if (!error && !parser.is_done()) {
+    parser.put_eof(error);
+    if (!error && !parser.is_done()) error = http::error::partial_message;
+  }
+  if (error) return parse_failure_response(error);
+  return from_beast(parser.release());
+}
+
+}  // namespace isla::net

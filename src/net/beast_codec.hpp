@@ -1,0 +1,22 @@
+#pragma once
+// Conversions between Beast messages and isla's plain ones; included only by net/*.cpp.
+#include <boost/beast/http.hpp>
+
+#include "net/http_types.hpp"
+
+namespace isla::net {
+
+namespace http = boost::beast::http;
+
+using BeastRequest = http::request<http::string_body>;
+using BeastResponse = http::response<http::string_body>;
+
+HttpRequest from_beast(BeastRequest&& request);
+BeastRequest to_beast(const HttpRequest& request, const std::string& host);
+HttpResponse from_beast(BeastResponse&& response);
+BeastResponse to_beast(HttpResponse&& response, unsigned version, bool keep_alive);
+
+// Status and message for a request the parser rejected.
+HttpResponse parse_failure_response(const boost::system::error_code& error);
+
+}  // namespace isla::net

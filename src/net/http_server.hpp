@@ -1,0 +1,53 @@
+#pragma once
+// HTTP/1.1 server on Asio coroutines: keep-alive, size limits, slow-client timeouts,
+// per-request deadlines and a graceful drain.
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+
+#include "core/endpoint.hpp"
+#include "net/asio.hpp"
+#include "net/http_types.hpp"
+#include "net/io_pool.hpp"
+
+namespace isla::net {
+
+struct HttpServerOptions {
+  std::size_t max_header_bytes = 8 * 1024;   // larger request heads get 431
+  std::size_t max_body_bytes = 1024 * 1024;  // larger bodies get 413
+  // A connection must deliver a complete request head within this time of the previous
+  // response (or of connecting), or it is closed: it bounds idle keep-alive and slowloris.
+  std::chrono::milliseconds header_read_timeout{10'000};
+  std::chrono::milliseconds request_timeout{30'000};  // a handler's budget when the caller sets none
+  std::chrono::milliseconds write_timeout{10'000};
+  std::chrono::milliseconds drain_timeout{10'000};  // how long drain() waits for in-flight work
+};
+
+using RequestHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest&)>;
+
+class HttpServer {
+ public:
+  HttpServer(IoPool& pool, core::Endpoint listen, HttpServerOptions options,
+             RequestHandler handler);
+  ~HttpServer();
+
+  // Binds and starts accepting; throws std::runtime_error naming the address on failure.
+  void start();
+  std::uint16_t port() const;
+  std::size_t in_flight() const;
+  std::size_t connections() const;
+  bool draining() const;
+
+  // Stops accepting, closes idle connections, answers in-flight requests with
+  // "Connection: close", and completes when every connection is gone or drain_timeout
+  // passed. Returns true when nothing was cut off.
+  asio::awaitable<bool> drain();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace isla::net

@@ -1,0 +1,53 @@
+#pragma once
+// Plain HTTP message types. They keep Boost.Beast out of every translation unit but net/'s own.
+#include <chrono>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace isla::net {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+// Header names used across isla (see docs/api.md).
+inline constexpr std::string_view kRequestIdHeader = "Isla-Request-Id";
+inline constexpr std::string_view kHopsHeader = "Isla-Hops";
+inline constexpr std::string_view kDeadlineHeader = "Isla-Deadline-Ms";
+
+struct HttpRequest {
+  std::string method = "GET";
+  std::string target = "/";  // path plus optional ?query, as sent
+  Headers headers;
+  std::string body;
+  // When the server must have answered; set by the server from its request timeout and
+  // the caller's Isla-Deadline-Ms, whichever comes first.
+  std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
+  std::string remote;  // peer address, for logs
+
+  std::optional<std::string_view> header(std::string_view name) const;
+  std::string_view path() const;
+  std::string_view query() const;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string content_type = "application/json";
+  Headers headers;
+  std::string body;
+
+  std::optional<std::string_view> header(std::string_view name) const;
+};
+
+// A JSON error body {"error": message} with the given status, as every isla error looks.
+HttpResponse json_error(int status, std::string_view message);
+HttpResponse json_response(int status, std::string body);
+
+// Decodes %XX escapes; nullopt for malformed escapes or a decoded NUL byte.
+std::optional<std::string> percent_decode(std::string_view text);
+
+// The value of one query parameter (undecoded), if present.
+std::optional<std::string_view> query_param(std::string_view query, std::string_view name);
+
+}  // namespace isla::net

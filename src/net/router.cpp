@@ -1,0 +1,62 @@
+#include "net/router.hpp"
+
+#include <chrono>
+
+namespace isla::net {
+
+Router& Router::get(std::string path, std::string route, Handler handler) {
+  return add("GET", std::move(path), false, std::move(route), std::move(handler));
+}
+
+Router& Router::get_prefix(std::string prefix, std::string route, Handler handler) {
+  return add("GET", std::move(prefix), true, std::move(route), std::move(handler));
+}
+
+Router& Router::add(std::string method, std::string path, bool prefix, std::string route,
+                    Handler handler) {
+  routes_.push_back({std::move(method), std::move(path), prefix, std::move(route),
+                     std::move(handler)});
+  return *this;
+}
+
+const Router::Route* Router::match(std::string_view path, std::string_view method,
+                                   std::string* allow) const {
+  for (const auto& route : routes_) {
+    const bool path_matches = route.prefix
+                                  ? path.size() > route.path.size() && path.starts_with(route.path)
+                                  : path == route.path;
+    if (!path_matches) continue;
+    if (route.method == method) return &route;
+    if (!allow->empty()) *allow += ", ";
+    *allow += route.method;
+  }
+  return nullptr;
+}
+
+asio::awaitable<HttpResponse> Router::dispatch(HttpRequest& request) const {
+  const auto started = std::chrono::steady_clock::now();
+  const auto path = request.path();
+  std::string allow;
+  const Route* route = match(path, request.method, &allow);
+  HttpResponse response;
+  std::string name = "unmatched";
+  if (route != nullptr) {
+    name = route->name;
+    response = co_await route->handler(
+        request, route->prefix ? path.substr(route->path.size()) : std::string_view());
+  } else if (!allow.empty()) {
+    response = json_error(405, "method " + request.method + " is not allowed on " +
+                                   std::string(path) + " (allowed: " + allow + ")");
+    response.headers.emplace_back("Allow", allow);
+  } else {
+    response = json_error(404, "no such endpoint: " + std::string(path) +
+                                   " (see docs/api.md for the API)");
+  }
+  if (observer_) {
+    const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
+    observer_(name, response.status, elapsed.count());
+  }
+  co_return response;
+}
+
+}  // namespace isla::net

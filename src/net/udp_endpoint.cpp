@@ -1,0 +1,81 @@
+#include "net/udp_endpoint.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <boost/asio/ip/udp.hpp>
+
+namespace isla::net {
+
+using udp = asio::ip::udp;
+
+struct UdpEndpoint::Impl : std::enable_shared_from_this<UdpEndpoint::Impl> {
+  explicit Impl(asio::io_context& context) : socket(context) {}
+  udp::socket socket;
+
+  asio::awaitable<void> receive_loop(Receiver receiver) {
+    auto self = shared_from_this();
+    std::array<char, kMaxDatagramBytes + 1> buffer{};
+    udp::endpoint sender;
+    for (;;) {
+      auto [error, size] =
+          co_await socket.async_receive_from(asio::buffer(buffer), sender, use_nothrow);
+      if (error == asio::error::operation_aborted || !socket.is_open()) co_return;
+      if (error) continue;  // e.g. ICMP port unreachable reported for an earlier send
+      if (size > kMaxDatagramBytes) continue;
+      receiver(std::string_view(buffer.data(), size),
+               core::Endpoint{sender.address().to_string(), sender.port()});
+    }
+  }
+};
+
+UdpEndpoint::UdpEndpoint(asio::io_context& context, const core::Endpoint& bind)
+    : impl_(std::make_shared<Impl>(context)) {
+  boost::system::error_code error;
+  const auto address = asio::ip::make_address(bind.host, error);
+  if (error) throw std::runtime_error("cannot bind UDP " + bind.str() + ": not an IP address");
+  const udp::endpoint endpoint(address, bind.port);
+  impl_->socket.open(endpoint.protocol(), error);
+  if (!error) impl_->socket.bind(endpoint, error);
+  if (error) throw std::runtime_error("cannot bind UDP " + bind.str() + ": " + error.message());
+}
+
+UdpEndpoint::~UdpEndpoint() { close(); }
+
+core::Endpoint UdpEndpoint::local() const {
+  boost::system::error_code error;
+  auto endpoint = impl_->socket.local_endpoint(error);
+  return {endpoint.address().to_string(), endpoint.port()};
+}
+
+void UdpEndpoint::start(Receiver receiver) {
+  asio::co_spawn(impl_->socket.get_executor(), impl_->receive_loop(std::move(receiver)),
+                 asio::detached);
+}
+
+void UdpEndpoint::send(const core::Endpoint& to, std::string datagram) {
+  if (datagram.size() > kMaxDatagramBytes) {
+    spdlog::warn("datagram dropped reason=too_large bytes={} to={}", datagram.size(), to.str());
+    return;
+  }
+  boost::system::error_code error;
+  const auto address = asio::ip::make_address(to.host, error);
+  if (error) return;
+  auto impl = impl_;
+  auto payload = std::make_shared<std::string>(std::move(datagram));
+  asio::post(impl->socket.get_executor(), [impl, payload, target = udp::endpoint(address, to.port)] {
+    if (!impl->socket.is_open()) return;
+    impl->socket.async_send_to(asio::buffer(*payload), target,
+                               [payload](boost::system::error_code, std::size_t) {});
+  });
+}
+
+void UdpEndpoint::close() {
+  auto impl = impl_;
+  asio::post(impl->socket.get_executor(), [impl] {
+    boost::system::error_code ignored;
+    impl->socket.close(ignored);
+  });
+}
+
+}  // namespace isla::net

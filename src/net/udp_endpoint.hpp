@@ -1,0 +1,37 @@
+#pragma once
+// A UDP socket for membership datagrams, bound to the same address as the node's HTTP port.
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "core/endpoint.hpp"
+#include "net/asio.hpp"
+
+namespace isla::net {
+
+inline constexpr std::size_t kMaxDatagramBytes = 1200;  // fits any path MTU without fragments
+
+class UdpEndpoint {
+ public:
+  using Receiver = std::function<void(std::string_view datagram, const core::Endpoint& from)>;
+
+  // Binds at once; throws std::runtime_error naming the address on failure.
+  UdpEndpoint(asio::io_context& context, const core::Endpoint& bind);
+  ~UdpEndpoint();
+
+  core::Endpoint local() const;
+  // Starts the receive loop on the socket's context; `receiver` runs on that context.
+  void start(Receiver receiver);
+  // Queues one datagram; callable from any thread. Oversized or undeliverable datagrams are
+  // dropped: UDP membership tolerates loss by design.
+  void send(const core::Endpoint& to, std::string datagram);
+  void close();
+
+  struct Impl;
+
+ private:
+  std::shared_ptr<Impl> impl_;
+};
+
+}  // namespace isla::net

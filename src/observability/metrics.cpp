@@ -1,0 +1,52 @@
+#include "observability/metrics.hpp"
+
+#include <prometheus/text_serializer.h>
+
+namespace isla::observability {
+
+namespace {
+
+const prometheus::Histogram::BucketBoundaries kLatencyBuckets = {
+    0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025,
+    0.05,   0.1,     0.25,   0.5,   1.0,    2.5,   5.0,  10.0};
+
+}  // namespace
+
+HttpMetrics::HttpMetrics(prometheus::Registry& registry)
+    : requests_(prometheus::BuildCounter()
+                    .Name("isla_http_requests_total")
+                    .Help("HTTP requests answered, by route and status code")
+                    .Register(registry)),
+      latency_(prometheus::BuildHistogram()
+                   .Name("isla_http_request_duration_seconds")
+                   .Help("Time from reading a request to having its response, by route")
+                   .Register(registry)),
+      in_flight_(&prometheus::BuildGauge()
+                      .Name("isla_http_requests_in_flight")
+                      .Help("Requests being handled right now")
+                      .Register(registry)
+                      .Add({})) {}
+
+void HttpMetrics::observe(const std::string& route, int status, double seconds) {
+  prometheus::Counter* counter = nullptr;
+  prometheus::Histogram* histogram = nullptr;
+  {
+    std::lock_guard lock(mutex_);
+    auto& slot = counters_[{route, status}];
+    if (slot == nullptr) {
+      slot = &requests_.Add({{"route", route}, {"code", std::to_string(status)}});
+    }
+    counter = slot;
+    auto& latency = histograms_[route];
+    if (latency == nullptr) latency = &latency_.Add({{"route", route}}, kLatencyBuckets);
+    histogram = latency;
+  }
+  counter->Increment();
+  histogram->Observe(seconds);
+}
+
+std::string render(const prometheus::Registry& registry) {
+  return prometheus::TextSerializer().Serialize(registry.Collect());
+}
+
+}  // namespace isla::observability

@@ -1,0 +1,32 @@
+#pragma once
+// The piece server: holds some figures' piece lists and answers for them; announces itself
+// to its gateways (ARCHITECTURE.md §1, seed 004).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "core/endpoint.hpp"
+#include "membership/announcer.hpp"
+#include "net/http_server.hpp"
+
+namespace isla::pieces {
+
+struct PieceServerOptions {
+  core::Endpoint listen{"127.0.1.11", 1233};
+  std::vector<core::Endpoint> gateways{{"127.0.0.1", 5235}};
+  std::filesystem::path catalog = "data/figures";
+  std::vector<std::string> figures;  // the catalogue's figures to serve; empty = all
+  std::filesystem::path data_dir = ".isla-data/pieces";
+  std::string secret;
+  std::size_t threads = 0;
+  // Fault injection for tests and demos: every figure answer waits this long first.
+  std::chrono::milliseconds response_delay{0};
+  membership::AnnouncerOptions announce;  // seeds are taken from `gateways`
+  net::HttpServerOptions http;
+};
+
+// Loads the catalogue, syncs the stock database, serves until SIGINT/SIGTERM, then drains
+// and says bye. Returns the process exit code; throws on bad configuration.
+int run_piece_server(const PieceServerOptions& options);
+
+}  // namespace isla::pieces

@@ -1,0 +1,77 @@
+#pragma once
+// Performing a typed call over the HTTP client, with a typed outcome.
+#include <optional>
+#include <string>
+
+#include "core/endpoint.hpp"
+#include "net/http_client.hpp"
+#include "rpc/method.hpp"
+
+namespace isla::rpc {
+
+enum class ErrorCode {
+  ok,
+  unavailable,   // no connection could be made
+  timeout,       // no answer before the deadline
+  broken,        // the connection broke mid-call
+  remote,        // the peer answered with an HTTP error status
+  bad_response,  // the peer's answer did not decode as the expected type
+};
+
+struct Error {
+  ErrorCode code = ErrorCode::ok;
+  int http_status = 0;  // for ErrorCode::remote
+  std::string message;
+};
+
+template <class T>
+struct Result {
+  std::optional<T> value;
+  Error error;
+
+  bool ok() const { return value.has_value(); }
+};
+
+struct CallOptions {
+  std::chrono::steady_clock::time_point deadline;
+  std::string request_id;  // propagated as Isla-Request-Id when set
+  int hops = 0;            // propagated as Isla-Hops
+};
+
+// Decodes an error body {"error": "..."} into its message, or returns the raw text.
+std::string error_message_of(const net::HttpResponse& response);
+Error error_from(const net::ClientResult& result);
+net::HttpRequest make_request(std::string_view verb, std::string target, std::string body,
+                              const CallOptions& options);
+
+template <class Request, class Response>
+asio::awaitable<Result<Response>> call(const net::HttpClient& client, const core::Endpoint& to,
+                                       const Method<Request, Response>& method,
+                                       const Request& request, const CallOptions& options) {
+  std::string body;
+  if (method.has_body) body = boost::json::serialize(boost::json::value_from(request));
+  auto http_request = make_request(method.verb, method.path(request), std::move(body), options);
+  auto outcome = co_await client.request(to, http_request, options.deadline);
+  if (!outcome.ok()) co_return Result<Response>{std::nullopt, error_from(outcome)};
+  const auto& response = *outcome.response;
+  if (response.status < 200 || response.status > 299) {
+    co_return Result<Response>{
+        std::nullopt, Error{ErrorCode::remote, response.status, error_message_of(response)}};
+  }
+  boost::system::error_code parse_error;
+  auto json = boost::json::parse(response.body, parse_error);
+  if (parse_error) {
+    co_return Result<Response>{
+        std::nullopt, Error{ErrorCode::bad_response, response.status,
+                            std::string(method.name) + ": invalid JSON: " + parse_error.message()}};
+  }
+  auto decoded = boost::json::try_value_to<Response>(json);
+  if (!decoded) {
+    co_return Result<Response>{std::nullopt,
+                               Error{ErrorCode::bad_response, response.status,
+                                     std::string(method.name) + ": unexpected response shape"}};
+  }
+  co_return Result<Response>{std::move(*decoded), {}};
+}
+
+}  // namespace isla::rpc

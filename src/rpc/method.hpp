@@ -1,0 +1,29 @@
+#pragma once
+// Typed descriptors of internal calls: a call site names a Method and passes a request
+// struct; the URL and the JSON come from here, never from the call site.
+#include <boost/json.hpp>
+#include <string>
+#include <string_view>
+
+namespace isla::rpc {
+
+// A request with no parameters.
+struct Empty {};
+inline void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const Empty&) {
+  out = boost::json::object();
+}
+inline Empty tag_invoke(boost::json::value_to_tag<Empty>, const boost::json::value&) { return {}; }
+
+template <class Request, class Response>
+struct Method {
+  using request_type = Request;
+  using response_type = Response;
+
+  std::string_view name;  // for logs and metrics, e.g. "pieces.get_figure"
+  std::string_view verb;  // HTTP method
+  std::string (*path)(const Request&);
+  bool idempotent = true;  // may be retried on another replica after a failure
+  bool has_body = false;   // sends the request as a JSON body
+};
+
+}  // namespace isla::rpc
