@@ -113,7 +113,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       auto [head_error, head_bytes] =
           co_await http::async_read_header(connection.stream, buffer, parser, use_nothrow);
       if (head_error) {
-        co_await reject_if_malformed(connection, head_error, buffer);
+        co_await reject_if_malformed(connection, head_error);
         co_return;
       }
       connection.busy = true;
@@ -121,7 +121,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       auto [body_error, body_bytes] =
           co_await http::async_read(connection.stream, buffer, parser, use_nothrow);
       if (body_error) {
-        co_await reject_if_malformed(connection, body_error, buffer);
+        co_await reject_if_malformed(connection, body_error);
         --in_flight;
         co_return;
       }
@@ -132,20 +132,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
   }
 
-  // Sends the 4xx for a request the parser refused; quietly closes on timeouts and EOF.
-  asio::awaitable<void> reject_if_malformed(Connection& connection, beast::error_code error,
-                                            const beast::flat_buffer& buffer) {
+  // Sends the 4xx for a request the parser refused. Timeouts and EOF close quietly: on a
+  // timeout Beast has already closed the socket, and a slow client gets nothing more.
+  asio::awaitable<void> reject_if_malformed(Connection& connection, beast::error_code error) {
     const bool quiet = error == http::error::end_of_stream || error == beast::error::timeout ||
                        error == asio::error::operation_aborted ||
                        error == asio::error::connection_reset || error == asio::error::eof;
-    if (quiet && error != beast::error::timeout) co_return;
-    if (error == beast::error::timeout) {
-      // Only a client that sent part of a request is told; an idle keep-alive one is not.
-      if (buffer.size() == 0) co_return;
-      auto late = json_error(408, "request head not received in time");
-      co_await send(connection, std::move(late), 11, false);
-      co_return;
-    }
+    if (quiet) co_return;
     // Named, not a temporary in the co_await expression: GCC 12 mis-destroys those.
     auto rejection = parse_failure_response(error);
     co_await send(connection, std::move(rejection), 11, false);

@@ -1,0 +1,127 @@
+#include "support/island.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <fstream>
+#include <sstream>
+
+#include "support/raw_http.hpp"
+
+namespace isla::testing {
+
+namespace {
+
+// Each island gets its own 127.A.B.0/24 from the process id and a counter, so tests run
+// in parallel (ctest -j) never share an address, and none uses the defaults of `isla up`.
+std::string next_subnet() {
+  static std::atomic<int> counter{0};
+  const int pid = static_cast<int>(::getpid());
+  const int a = 100 + pid % 100;
+  const int b = (pid / 100 * 7 + counter++) % 250 + 1;
+  return "127." + std::to_string(a) + "." + std::to_string(b);
+}
+
+}  // namespace
+
+std::filesystem::path source_dir() { return ISLA_SOURCE_DIR; }
+std::filesystem::path catalog_dir() { return source_dir() / "data/figures"; }
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream file(path);
+  std::stringstream text;
+  text << file.rdbuf();
+  return text.str();
+}
+
+Island::Island() : subnet_(next_subnet()) {
+  dir_ = std::filesystem::temp_directory_path() /
+         ("isla-test-" + std::to_string(::getpid()) + "-" + subnet_);
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  gateway_ = {subnet_ + ".1", 5235};
+}
+
+Island::~Island() {
+  if (::testing::Test::HasFailure()) {
+    std::cerr << "---- gateway log ----\n" << gateway_log();
+    for (const auto& [index, process] : pieces_) {
+      std::cerr << "---- pieces " << index << " log ----\n" << pieces_log(index);
+    }
+  }
+  pieces_.clear();
+  gateway_process_.reset();
+  std::filesystem::remove_all(dir_);
+}
+
+void Island::start_gateway(const std::vector<std::string>& extra) {
+  std::vector<std::string> argv = {ISLA_BINARY, "gateway", "--listen", gateway_.str(),
+                                   "--data-dir", (dir_ / "gateway").string()};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  gateway_process_ = core::ChildProcess::spawn(argv, (dir_ / "gateway.log").string());
+  ASSERT_TRUE(eventually([&] { return get("/api/status", std::chrono::milliseconds(200)).ok(); },
+                         std::chrono::seconds(10)))
+      << "gateway did not start:\n"
+      << gateway_log();
+}
+
+core::Endpoint Island::pieces_address(int index) const {
+  return {subnet_ + "." + std::to_string(11 + index), 1233};
+}
+
+core::Endpoint Island::start_pieces(int index, const std::vector<std::string>& figures,
+                                    const std::vector<std::string>& extra) {
+  std::string list;
+  for (const auto& figure : figures) list += (list.empty() ? "" : ",") + figure;
+  const auto address = pieces_address(index);
+  std::vector<std::string> argv = {ISLA_BINARY,  "pieces",
+                                   "--listen",   address.str(),
+                                   "--gateway",  gateway_.str(),
+                                   "--catalog",  catalog_dir().string(),
+                                   "--figures",  list,
+                                   "--data-dir", (dir_ / ("pieces-" + std::to_string(index))).string()};
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  pieces_.erase(index);
+  pieces_.emplace(index, core::ChildProcess::spawn(
+                             argv, (dir_ / ("pieces-" + std::to_string(index) + ".log")).string()));
+  return address;
+}
+
+void Island::wait_for_servers(std::size_t count) {
+  ASSERT_TRUE(eventually([&] { return listed_servers().size() == count; }, std::chrono::seconds(10)))
+      << "gateway lists " << listed_servers().size() << " piece servers, expected " << count;
+}
+
+std::string Island::gateway_log() const { return read_file(dir_ / "gateway.log"); }
+std::string Island::pieces_log(int index) const {
+  return read_file(dir_ / ("pieces-" + std::to_string(index) + ".log"));
+}
+
+net::ClientResult Island::get(const std::string& target, std::chrono::milliseconds timeout) const {
+  net::HttpRequest request;
+  request.target = target;
+  return net::fetch(gateway_, request, timeout);
+}
+
+boost::json::value Island::get_json(const std::string& target) const {
+  auto result = get(target);
+  if (!result.ok()) return nullptr;
+  boost::system::error_code error;
+  auto value = boost::json::parse(result.response->body, error);
+  return error ? boost::json::value() : value;
+}
+
+std::vector<std::string> Island::listed_servers() const {
+  std::vector<std::string> out;
+  auto status = get_json("/api/status");
+  if (!status.is_object()) return out;
+  const auto* servers = status.as_object().if_contains("piece_servers");
+  if (servers == nullptr || !servers->is_array()) return out;
+  for (const auto& server : servers->as_array()) {
+    out.emplace_back(server.at("address").as_string());
+  }
+  return out;
+}
+
+}  // namespace isla::testing

@@ -1,0 +1,56 @@
+#pragma once
+// A real island for integration tests: the isla binary started as a gateway and piece
+// servers on loopback addresses no other test uses, with logs kept for failure reports.
+#include <boost/json.hpp>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "core/child_process.hpp"
+#include "core/endpoint.hpp"
+#include "net/http_client.hpp"
+
+namespace isla::testing {
+
+std::filesystem::path source_dir();
+std::filesystem::path catalog_dir();
+
+class Island {
+ public:
+  Island();
+  ~Island();
+
+  // Starts the gateway; extra flags are appended to its command line.
+  void start_gateway(const std::vector<std::string>& extra = {});
+  // Starts piece server `index` (0-based) holding `figures`; returns its address.
+  core::Endpoint start_pieces(int index, const std::vector<std::string>& figures,
+                              const std::vector<std::string>& extra = {});
+  // Waits until the gateway routes to `count` piece servers; fails the test otherwise.
+  void wait_for_servers(std::size_t count);
+
+  core::Endpoint gateway() const { return gateway_; }
+  core::Endpoint pieces_address(int index) const;
+  core::ChildProcess& gateway_process() { return *gateway_process_; }
+  core::ChildProcess& pieces_process(int index) { return pieces_.at(index); }
+  std::string gateway_log() const;
+  std::string pieces_log(int index) const;
+  std::filesystem::path dir() const { return dir_; }
+
+  net::ClientResult get(const std::string& target,
+                        std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) const;
+  boost::json::value get_json(const std::string& target) const;
+  // Addresses in the gateway's /api/status piece_servers list.
+  std::vector<std::string> listed_servers() const;
+
+ private:
+  std::string subnet_;  // "127.A.B"
+  std::filesystem::path dir_;
+  core::Endpoint gateway_;
+  std::optional<core::ChildProcess> gateway_process_;
+  std::map<int, core::ChildProcess> pieces_;
+};
+
+std::string read_file(const std::filesystem::path& path);
+
+}  // namespace isla::testing

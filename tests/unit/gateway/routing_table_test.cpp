@@ -1,0 +1,147 @@
+#include "gateway/routing_table.hpp"
+
+#include <gtest/gtest.h>
+
+namespace isla::gateway {
+namespace {
+
+using namespace std::chrono_literals;
+
+membership::Datagram announce(const std::string& node, std::vector<std::string> figures,
+                              std::uint64_t incarnation = 1, bool draining = false) {
+  membership::Datagram datagram;
+  datagram.type = membership::DatagramType::heartbeat;
+  datagram.node = node;
+  datagram.role = "pieces";
+  datagram.island = "local";
+  datagram.incarnation = incarnation;
+  datagram.figures = std::move(figures);
+  datagram.draining = draining;
+  return datagram;
+}
+
+std::vector<std::string> routable(const RoutingTable& table, const std::string& figure) {
+  std::vector<std::string> out;
+  auto snapshot = table.snapshot();
+  if (auto found = snapshot->routable.find(figure); found != snapshot->routable.end()) {
+    for (const auto& backend : found->second) out.push_back(backend->address);
+  }
+  return out;
+}
+
+class RoutingTableTest : public ::testing::Test {
+ protected:
+  core::FakeClock clock_;
+  core::SeededRandom random_{7};
+  RoutingTable table_{RoutingOptions{700ms, 5000ms, 3, 32}};
+};
+
+TEST_F(RoutingTableTest, AnnouncedServersBecomeRoutableForTheirFigures) {
+  EXPECT_TRUE(table_.on_announce(announce("127.0.1.11:1233", {"giraffe", "owl"}), clock_.now()));
+  EXPECT_TRUE(table_.on_announce(announce("127.0.1.12:1233", {"giraffe"}), clock_.now()));
+  EXPECT_EQ(routable(table_, "giraffe").size(), 2u);
+  EXPECT_EQ(routable(table_, "owl"), std::vector<std::string>{"127.0.1.11:1233"});
+  EXPECT_TRUE(table_.snapshot()->known("owl"));
+  EXPECT_FALSE(table_.snapshot()->known("dragon"));
+}
+
+TEST_F(RoutingTableTest, RepeatedHeartbeatsAreNotChanges) {
+  table_.on_announce(announce("127.0.1.11:1233", {"giraffe"}), clock_.now());
+  clock_.advance(200ms);
+  EXPECT_FALSE(table_.on_announce(announce("127.0.1.11:1233", {"giraffe"}), clock_.now()));
+}
+
+TEST_F(RoutingTableTest, SilentServerExpiresButItsFiguresStayKnown) {
+  table_.on_announce(announce("127.0.1.11:1233", {"owl"}), clock_.now());
+  clock_.advance(600ms);
+  EXPECT_FALSE(table_.expire(clock_.now()));
+  clock_.advance(200ms);
+  EXPECT_TRUE(table_.expire(clock_.now()));
+  EXPECT_TRUE(routable(table_, "owl").empty());
+  EXPECT_TRUE(table_.snapshot()->known("owl"));  // 503, not 404
+  ASSERT_EQ(table_.departed(clock_.now()).size(), 1u);
+  EXPECT_EQ(table_.departed(clock_.now())[0].reason, "timeout");
+  EXPECT_TRUE(table_.servers(clock_.now()).empty());
+}
+
+TEST_F(RoutingTableTest, ByeRemovesAtOnceAndALateHeartbeatDoesNotResurrect) {
+  table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 5), clock_.now());
+  auto bye = announce("127.0.1.11:1233", {}, 5);
+  bye.type = membership::DatagramType::bye;
+  EXPECT_TRUE(table_.on_bye(bye, clock_.now()));
+  EXPECT_FALSE(table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 5), clock_.now()));
+  EXPECT_TRUE(routable(table_, "owl").empty());
+  // The same server restarted: a new incarnation is welcome.
+  EXPECT_TRUE(table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 6), clock_.now()));
+  EXPECT_EQ(routable(table_, "owl").size(), 1u);
+}
+
+TEST_F(RoutingTableTest, ConnectFailureEjectsAtOnceUntilTheEjectionEnds) {
+  table_.on_announce(announce("127.0.1.11:1233", {"owl"}), clock_.now());
+  EXPECT_TRUE(table_.on_failure("127.0.1.11:1233", FailureKind::connect, clock_.now()));
+  EXPECT_TRUE(routable(table_, "owl").empty());
+  EXPECT_EQ(table_.servers(clock_.now())[0].state, ServerState::ejected);
+  // Heartbeats keep it in the table but not in routing while ejected.
+  for (int i = 0; i < 30; ++i) {
+    clock_.advance(200ms);
+    table_.on_announce(announce("127.0.1.11:1233", {"owl"}), clock_.now());
+    table_.expire(clock_.now());
+  }
+  EXPECT_EQ(routable(table_, "owl").size(), 1u);
+}
+
+TEST_F(RoutingTableTest, OtherFailuresEjectOnlyWhenConsecutive) {
+  table_.on_announce(announce("127.0.1.11:1233", {"owl"}), clock_.now());
+  EXPECT_FALSE(table_.on_failure("127.0.1.11:1233", FailureKind::other, clock_.now()));
+  EXPECT_FALSE(table_.on_failure("127.0.1.11:1233", FailureKind::other, clock_.now()));
+  EXPECT_TRUE(table_.on_failure("127.0.1.11:1233", FailureKind::other, clock_.now()));
+  EXPECT_TRUE(routable(table_, "owl").empty());
+}
+
+TEST_F(RoutingTableTest, RestartLiftsEjection) {
+  table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 1), clock_.now());
+  table_.on_failure("127.0.1.11:1233", FailureKind::connect, clock_.now());
+  EXPECT_TRUE(table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 2), clock_.now()));
+  EXPECT_EQ(routable(table_, "owl").size(), 1u);
+}
+
+TEST_F(RoutingTableTest, DrainingServersGetNoNewRequests) {
+  table_.on_announce(announce("127.0.1.11:1233", {"owl"}), clock_.now());
+  EXPECT_TRUE(table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 1, true), clock_.now()));
+  EXPECT_TRUE(routable(table_, "owl").empty());
+  EXPECT_EQ(table_.servers(clock_.now())[0].state, ServerState::draining);
+}
+
+TEST_F(RoutingTableTest, StaleIncarnationIsIgnored) {
+  table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 9), clock_.now());
+  EXPECT_FALSE(table_.on_announce(announce("127.0.1.11:1233", {"dragon"}, 8), clock_.now()));
+  EXPECT_FALSE(table_.snapshot()->known("dragon"));
+}
+
+TEST_F(RoutingTableTest, PickPrefersFewestOutstandingAndSkipsTried) {
+  table_.on_announce(announce("127.0.1.11:1233", {"owl"}), clock_.now());
+  table_.on_announce(announce("127.0.1.12:1233", {"owl"}), clock_.now());
+  auto snapshot = table_.snapshot();
+  auto& replicas = snapshot->routable.at("owl");
+  replicas[0]->outstanding = 5;
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(snapshot->pick("owl", {}, random_)->address, replicas[1]->address);
+  }
+  EXPECT_EQ(snapshot->pick("owl", {replicas[1].get()}, random_)->address, replicas[0]->address);
+  EXPECT_EQ(snapshot->pick("owl", {replicas[0].get(), replicas[1].get()}, random_), nullptr);
+  EXPECT_EQ(snapshot->pick("dragon", {}, random_), nullptr);
+}
+
+TEST_F(RoutingTableTest, PickSpreadsTiesOverReplicas) {
+  table_.on_announce(announce("127.0.1.11:1233", {"owl"}), clock_.now());
+  table_.on_announce(announce("127.0.1.12:1233", {"owl"}), clock_.now());
+  table_.on_announce(announce("127.0.1.13:1233", {"owl"}), clock_.now());
+  auto snapshot = table_.snapshot();
+  std::map<std::string, int> chosen;
+  for (int i = 0; i < 3000; ++i) ++chosen[snapshot->pick("owl", {}, random_)->address];
+  ASSERT_EQ(chosen.size(), 3u);
+  for (const auto& [address, count] : chosen) EXPECT_GT(count, 800) << address;
+}
+
+}  // namespace
+}  // namespace isla::gateway

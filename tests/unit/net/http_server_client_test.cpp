@@ -1,0 +1,126 @@
+// The HTTP server and client against each other on loopback.
+#include <gtest/gtest.h>
+
+#include <thread>
+
+#include "net/http_client.hpp"
+#include "net/http_server.hpp"
+#include "support/raw_http.hpp"
+
+namespace isla::net {
+namespace {
+
+using namespace std::chrono_literals;
+
+class ServerFixture : public ::testing::Test {
+ protected:
+  void start(HttpServerOptions options = {}) {
+    server_ = std::make_unique<HttpServer>(
+        pool_, core::Endpoint{"127.0.0.1", 0}, options,
+        [this](HttpRequest& request) -> asio::awaitable<HttpResponse> {
+          ++handled_;
+          if (request.path() == "/slow") co_await sleep_for(300ms);
+          if (request.path() == "/deadline") {
+            const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+                request.deadline - std::chrono::steady_clock::now());
+            co_return json_response(200, std::to_string(left.count()));
+          }
+          co_return json_response(200, "{\"path\":\"" + std::string(request.path()) + "\"}");
+        });
+    server_->start();
+    thread_ = std::thread([this] { pool_.run(); });
+  }
+  void TearDown() override {
+    pool_.stop();
+    if (thread_.joinable()) thread_.join();
+  }
+  core::Endpoint endpoint() const { return {"127.0.0.1", server_->port()}; }
+
+  // Runs `body` as a coroutine on a private context (the client's pool lives there).
+  void client(std::function<asio::awaitable<void>()> body) {
+    asio::io_context context;
+    asio::co_spawn(context, body(), asio::detached);
+    context.run();
+  }
+
+  IoPool pool_{2};
+  std::unique_ptr<HttpServer> server_;
+  std::thread thread_;
+  std::atomic<int> handled_{0};
+};
+
+HttpRequest get(std::string target) {
+  HttpRequest request;
+  request.target = std::move(target);
+  return request;
+}
+
+TEST_F(ServerFixture, KeepAliveReusesOneConnection) {
+  start();
+  HttpClient http;
+  client([&]() -> asio::awaitable<void> {
+    for (int i = 0; i < 5; ++i) {
+      auto request = get("/x" + std::to_string(i));
+      auto result = co_await http.request(endpoint(), request, std::chrono::steady_clock::now() + 2s);
+      EXPECT_TRUE(result.ok()) << result.message;
+      EXPECT_EQ(result.response->body, "{\"path\":\"/x" + std::to_string(i) + "\"}");
+    }
+    EXPECT_EQ(server_->connections(), 1u);
+  });
+  EXPECT_EQ(handled_, 5);
+}
+
+TEST_F(ServerFixture, ClientTimesOutAtItsDeadline) {
+  start();
+  const auto started = std::chrono::steady_clock::now();
+  auto result = fetch(endpoint(), get("/slow"), 50ms);
+  EXPECT_FALSE(result.ok());
+  EXPECT_EQ(result.error, ClientErrorKind::timeout);
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 250ms);
+}
+
+TEST_F(ServerFixture, RefusedConnectionIsAConnectError) {
+  start();
+  auto result = fetch({"127.0.0.1", 1}, get("/"), 1000ms);
+  EXPECT_EQ(result.error, ClientErrorKind::connect);
+}
+
+TEST_F(ServerFixture, DeadlineHeaderBoundsTheHandlersBudget) {
+  start();
+  auto request = get("/deadline");
+  request.headers.emplace_back(std::string(kDeadlineHeader), "150");
+  auto result = fetch(endpoint(), request, 1000ms);
+  ASSERT_TRUE(result.ok());
+  EXPECT_LE(std::stoi(result.response->body), 150);
+}
+
+TEST_F(ServerFixture, SlowClientIsDisconnectedAfterTheHeaderTimeout) {
+  HttpServerOptions options;
+  options.header_read_timeout = 200ms;
+  start(options);
+  const auto started = std::chrono::steady_clock::now();
+  const auto reply = testing::raw_exchange(endpoint(), "GET / HTTP/1.1\r\nHost: x\r\n", 3000ms);
+  EXPECT_EQ(reply, "");
+  EXPECT_LT(std::chrono::steady_clock::now() - started, 2000ms);  // closed, not timed out here
+  EXPECT_EQ(handled_, 0);
+  EXPECT_TRUE(testing::eventually([&] { return server_->connections() == 0; }, 2000ms));
+}
+
+TEST_F(ServerFixture, DrainFinishesInFlightRequestsAndStopsAccepting) {
+  start();
+  std::optional<ClientResult> slow;
+  std::thread in_flight([&] { slow = fetch(endpoint(), get("/slow"), 2000ms); });
+  ASSERT_TRUE(testing::eventually([&] { return server_->in_flight() == 1; }, 2000ms));
+  std::atomic<bool> clean{false};
+  asio::co_spawn(pool_.main(), [&]() -> asio::awaitable<void> { clean = co_await server_->drain(); },
+                 asio::detached);
+  in_flight.join();
+  ASSERT_TRUE(slow && slow->ok()) << (slow ? slow->message : "no result");
+  EXPECT_EQ(slow->response->header("Connection").value_or(""), "close");
+  ASSERT_TRUE(testing::eventually([&] { return server_->connections() == 0; }, 2000ms));
+  EXPECT_TRUE(testing::eventually([&] { return clean.load(); }, 2000ms));
+  EXPECT_EQ(fetch(endpoint(), get("/"), 500ms).error, ClientErrorKind::connect);
+}
+
+}  // namespace
+}  // namespace isla::net
