@@ -50,6 +50,9 @@ for target in "${targets[@]}"; do
     cp -f "$here/seeds/$target"/* "$corpus"/ 2>/dev/null || true
   fi
 
+  marker="$out_dir/.run-started-$target"
+  : >"$marker"
+
   echo "== $target: fuzzing for ${seconds}s (corpus $corpus)"
   timeout --kill-after=10 "$((seconds + grace))" \
     "$binary" "$corpus" \
@@ -86,9 +89,11 @@ for target in "${targets[@]}"; do
     # The sanitizer / libFuzzer report and the reproducer path.
     grep -nE 'ERROR: |runtime error|invariant violated|Test unit written|SUMMARY|deadly signal|==[0-9]+==' "$log" | head -n 20
     grep -nE '^[[:space:]]+#[0-9]+ 0x' "$log" | head -n 25
-    for artifact in "$artifacts"/*; do
-      [ -f "$artifact" ] || continue
+    # This run's reproducers (crash-*, timeout-*, oom-*, leak-*), shown escaped.
+    find "$artifacts" -type f -newer "$marker" | while read -r artifact; do
       echo "   artifact: $artifact ($(wc -c <"$artifact") bytes)"
+      printf '   input: '
+      head -c 512 "$artifact" | od -An -c -w512 | sed -E 's/ +/ /g'
       echo "   reproduce: $binary $artifact"
     done
   fi

@@ -49,6 +49,11 @@ class PieceServer {
         host_(node::NodeOptions{options.listen, "pieces", "local", options.threads,
                                 options.http}) {
     load_figures();
+    if (!membership::encode(describe(), options.secret)) {
+      throw std::runtime_error(std::to_string(figures_.size()) +
+                               " figure names do not fit in one membership datagram (1200 "
+                               "bytes); spread them over more piece servers with --figures");
+    }
     auto announce = options.announce;
     announce.seeds = options.gateways;
     announce.secret = options.secret;

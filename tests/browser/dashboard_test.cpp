@@ -1,0 +1,67 @@
+// The dashboard in a real headless chromium: live server table, figure browser, and
+// updates without reload when a piece server dies.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <cstdlib>
+
+#include "browser/webdriver.hpp"
+#include "pieces/catalog.hpp"
+#include "support/island.hpp"
+#include "support/raw_http.hpp"
+
+namespace isla::testing {
+namespace {
+
+using namespace std::chrono_literals;
+
+long long number(const boost::json::value& value) {
+  return value.is_int64() ? value.as_int64() : value.is_uint64() ? static_cast<long long>(value.as_uint64()) : -1;
+}
+
+TEST(Dashboard, ShowsServersBrowsesFiguresAndUpdatesWithoutReload) {
+  Island island;
+  island.start_gateway();
+  island.start_pieces(0, {"giraffe", "owl"});
+  island.start_pieces(1, {"giraffe", "dragon"});
+  island.wait_for_servers(2);
+
+  WebDriver browser;
+  ASSERT_TRUE(browser.ready());
+  browser.navigate("http://" + island.gateway().str() + "/");
+
+  const std::string rows = "return document.querySelectorAll('#servers-table tbody tr[data-address]').length;";
+  ASSERT_TRUE(eventually([&] { return number(browser.execute(rows)) == 2; }, 10s));
+  ASSERT_TRUE(eventually(
+      [&] {
+        return number(browser.execute(
+                   "return document.querySelectorAll('#figures-list [data-figure]').length;")) == 3;
+      },
+      10s));
+
+  browser.click("#figures-list [data-figure='giraffe']");
+  const auto giraffe = pieces::parse_figure(read_file(catalog_dir() / "giraffe.toml"), "giraffe.toml");
+  ASSERT_TRUE(eventually(
+      [&] {
+        return number(browser.execute(
+                   "return document.querySelectorAll('#figure-pieces tbody tr').length;")) ==
+               static_cast<long long>(giraffe.pieces.size());
+      },
+      10s));
+  const auto first_part = browser.execute(
+      "return document.querySelector('#figure-pieces tbody tr').textContent;");
+  ASSERT_TRUE(first_part.is_string());
+  EXPECT_NE(std::string(first_part.as_string()).find(giraffe.pieces[0].part), std::string::npos);
+
+  // A piece server dies: the table follows without a reload.
+  browser.execute("window.__marker = 'same page';");
+  island.pieces_process(0).signal(SIGKILL);
+  EXPECT_TRUE(eventually([&] { return number(browser.execute(rows)) == 1; }, 10s));
+  const auto marker = browser.execute("return window.__marker;");
+  EXPECT_TRUE(marker.is_string() && marker.as_string() == "same page");
+
+  if (const char* shot = std::getenv("ISLA_SCREENSHOT")) browser.screenshot(shot);
+}
+
+}  // namespace
+}  // namespace isla::testing
