@@ -181,6 +181,8 @@ nginx_prefix="$tmp/nginx"
 nginx_conf="$nginx_prefix/nginx.conf"
 # When run as root the worker drops to 'nobody'; it must be able to reach its temp paths.
 chmod 755 "$tmp" "$nginx_prefix"
+# Each proxied client holds two connections (client + upstream).
+nginx_conns=$((2 * CONNECTIONS + 128 > 1024 ? 2 * CONNECTIONS + 128 : 1024))
 cat >"$nginx_conf" <<EOF
 worker_processes 1;
 pid ${nginx_prefix}/nginx.pid;
@@ -188,7 +190,7 @@ lock_file ${nginx_prefix}/nginx.lock;
 error_log ${nginx_prefix}/error.log warn;
 
 events {
-    worker_connections 1024;
+    worker_connections ${nginx_conns};
 }
 
 http {

@@ -11,12 +11,13 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
 FigureProxy::FigureProxy(Registry& registry, const net::HttpClient& client, core::Random& random,
-                         ProxyOptions options, std::string island)
+                         ProxyOptions options, std::string island, ProxyMetrics metrics)
     : registry_(registry),
       client_(client),
       random_(random),
       options_(options),
-      island_(std::move(island)) {}
+      island_(std::move(island)),
+      metrics_(metrics) {}
 
 namespace {
 
@@ -59,7 +60,7 @@ asio::awaitable<net::HttpResponse> FigureProxy::figure(const std::string& name,
       backend = snapshot->pick(name, tried, random_);
     }
     if (!backend) break;
-    if (attempt > 0) ++counters_.retries;
+    if (attempt > 0) metrics_.retries.Increment();
     tried.push_back(backend.get());
     keep_alive.push_back(backend);
     const auto now = Clock::now();
@@ -68,18 +69,19 @@ asio::awaitable<net::HttpResponse> FigureProxy::figure(const std::string& name,
       break;
     }
     call.deadline = std::min(request.deadline, now + options_.attempt_timeout);
-    rpc::Result<pieces::FigureDetail> result;
+    rpc::Result<std::string> result;
     {
       // Named, not a temporary in the co_await expression: GCC 12 destroys such
       // temporaries twice (a known coroutine bug).
       const pieces::FigureName wanted{name};
       OutstandingGuard guard(*backend);
-      result = co_await rpc::call(client_, backend->endpoint, pieces::kGetFigure, wanted, call);
+      result = co_await rpc::call_verbatim(client_, backend->endpoint, pieces::kGetFigure,
+                                           wanted, call);
     }
     if (result.ok()) {
       registry_.on_success(*backend);
-      result.value->island = island_;
-      co_return net::json_response(200, json::serialize(json::value_from(*result.value)));
+      // The piece server's answer already names it and its island (learnt from our welcome).
+      co_return net::json_response(200, std::move(*result.value));
     }
     last_error = result.error.message;
     timed_out = timed_out || result.error.code == rpc::ErrorCode::timeout;
@@ -90,7 +92,7 @@ asio::awaitable<net::HttpResponse> FigureProxy::figure(const std::string& name,
                   backend->address, last_error);
   }
 
-  ++counters_.failed;
+  metrics_.failed.Increment();
   if (tried.empty()) {
     auto response = net::json_error(503, "no live piece server holds figure '" + name + "'");
     response.headers.emplace_back("Retry-After", "1");

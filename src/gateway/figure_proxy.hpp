@@ -1,6 +1,8 @@
 #pragma once
 // Answers GET /api/figures/{name} by asking a piece server that holds the figure, and
 // another replica when that one fails or is too slow.
+#include <prometheus/counter.h>
+
 #include <chrono>
 #include <string>
 
@@ -17,22 +19,20 @@ struct ProxyOptions {
   int max_attempts = 3;                             // replicas tried per request
 };
 
-struct ProxyCounters {
-  std::atomic<std::uint64_t> retries{0};  // attempts after the first
-  std::atomic<std::uint64_t> failed{0};   // requests answered with 5xx
+struct ProxyMetrics {
+  prometheus::Counter& retries;  // attempts after the first
+  prometheus::Counter& failed;   // requests answered with 5xx
 };
 
 class FigureProxy {
  public:
   FigureProxy(Registry& registry, const net::HttpClient& client, core::Random& random,
-              ProxyOptions options, std::string island);
+              ProxyOptions options, std::string island, ProxyMetrics metrics);
 
   asio::awaitable<net::HttpResponse> figure(const std::string& name,
                                             const net::HttpRequest& request);
   // GET /api/figures: every known figure with its live replicas.
   net::HttpResponse figures() const;
-
-  const ProxyCounters& counters() const { return counters_; }
 
  private:
   Registry& registry_;
@@ -40,7 +40,7 @@ class FigureProxy {
   core::Random& random_;
   ProxyOptions options_;
   std::string island_;
-  ProxyCounters counters_;
+  ProxyMetrics metrics_;
 };
 
 }  // namespace isla::gateway

@@ -29,7 +29,17 @@ class Gateway {
         registry_(core::SteadyClock::instance(), options.routing),
         host_(node::NodeOptions{options.listen, "gateway", options.island, options.threads,
                                 options.http}),
-        proxy_(registry_, client_, random_, options.proxy, options.island),
+        proxy_(registry_, client_, random_, options.proxy, options.island,
+               ProxyMetrics{prometheus::BuildCounter()
+                                .Name("isla_figure_retries_total")
+                                .Help("Figure requests retried on another replica")
+                                .Register(host_.metrics())
+                                .Add({}),
+                            prometheus::BuildCounter()
+                                .Name("isla_figure_failures_total")
+                                .Help("Figure requests that no replica could answer")
+                                .Register(host_.metrics())
+                                .Add({})}),
         datagrams_(prometheus::BuildCounter()
                        .Name("isla_membership_datagrams_total")
                        .Help("Membership datagrams accepted, by type")
@@ -42,12 +52,7 @@ class Gateway {
                    .Name("isla_piece_servers_alive")
                    .Help("Piece servers that requests may be routed to")
                    .Register(host_.metrics())
-                   .Add({})),
-        retries_(prometheus::BuildCounter()
-                     .Name("isla_figure_retries_total")
-                     .Help("Figure requests retried on another replica")
-                     .Register(host_.metrics())
-                     .Add({})) {
+                   .Add({})) {
     std::error_code error;
     std::filesystem::create_directories(options.data_dir, error);
     if (error) {
@@ -159,8 +164,6 @@ class Gateway {
       co_await net::sleep_for(options_.expire_interval);
       registry_.expire();
       alive_.Set(static_cast<double>(registry_.routable_count()));
-      retries_.Increment(static_cast<double>(proxy_.counters().retries.load()) -
-                         retries_.Value());
     }
   }
 
@@ -186,7 +189,6 @@ class Gateway {
   prometheus::Family<prometheus::Counter>& datagrams_;
   prometheus::Family<prometheus::Counter>& dropped_;
   prometheus::Gauge& alive_;
-  prometheus::Counter& retries_;
 };
 
 }  // namespace

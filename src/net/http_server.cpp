@@ -118,8 +118,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
       connection.busy = true;
       ++in_flight;
-      auto [body_error, body_bytes] =
-          co_await http::async_read(connection.stream, buffer, parser, use_nothrow);
+      beast::error_code body_error;
+      if (!parser.is_done()) {
+        std::tie(body_error, std::ignore) =
+            co_await http::async_read(connection.stream, buffer, parser, use_nothrow);
+      }
       if (body_error) {
         co_await reject_if_malformed(connection, body_error);
         --in_flight;

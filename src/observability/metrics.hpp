@@ -5,6 +5,7 @@
 #include <prometheus/histogram.h>
 #include <prometheus/registry.h>
 
+#include <atomic>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -24,6 +25,7 @@ class HttpMetrics {
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Gauge* in_flight_;
+  std::uint64_t id_ = 0;
   std::mutex mutex_;
   std::map<std::pair<std::string, int>, prometheus::Counter*> counters_;
   std::map<std::string, prometheus::Histogram*> histograms_;

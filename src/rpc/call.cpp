@@ -24,6 +24,17 @@ Error error_from(const net::ClientResult& result) {
   return {ErrorCode::broken, 0, result.message};
 }
 
+Result<boost::json::value> parse_object(std::string_view body, std::string_view method) {
+  boost::system::error_code error;
+  auto json = boost::json::parse(body, error);
+  if (error || !json.is_object()) {
+    return {std::nullopt, Error{ErrorCode::bad_response, 200,
+                                std::string(method) + ": response is not a JSON object" +
+                                    (error ? ": " + error.message() : std::string())}};
+  }
+  return {std::move(json), {}};
+}
+
 net::HttpRequest make_request(std::string_view verb, std::string target, std::string body,
                               const CallOptions& options) {
   net::HttpRequest request;

@@ -41,37 +41,62 @@ struct CallOptions {
 // Decodes an error body {"error": "..."} into its message, or returns the raw text.
 std::string error_message_of(const net::HttpResponse& response);
 Error error_from(const net::ClientResult& result);
+// Parses a response body that must be a JSON object.
+Result<boost::json::value> parse_object(std::string_view body, std::string_view method);
 net::HttpRequest make_request(std::string_view verb, std::string target, std::string body,
                               const CallOptions& options);
 
+// Sends the request and returns the 2xx response body, or the error.
 template <class Request, class Response>
-asio::awaitable<Result<Response>> call(const net::HttpClient& client, const core::Endpoint& to,
-                                       const Method<Request, Response>& method,
-                                       const Request& request, const CallOptions& options) {
+asio::awaitable<Result<std::string>> exchange(const net::HttpClient& client,
+                                              const core::Endpoint& to,
+                                              const Method<Request, Response>& method,
+                                              const Request& request, const CallOptions& options) {
   std::string body;
   if (method.has_body) body = boost::json::serialize(boost::json::value_from(request));
   auto http_request = make_request(method.verb, method.path(request), std::move(body), options);
   auto outcome = co_await client.request(to, http_request, options.deadline);
-  if (!outcome.ok()) co_return Result<Response>{std::nullopt, error_from(outcome)};
-  const auto& response = *outcome.response;
+  if (!outcome.ok()) co_return Result<std::string>{std::nullopt, error_from(outcome)};
+  auto& response = *outcome.response;
   if (response.status < 200 || response.status > 299) {
-    co_return Result<Response>{
+    co_return Result<std::string>{
         std::nullopt, Error{ErrorCode::remote, response.status, error_message_of(response)}};
   }
-  boost::system::error_code parse_error;
-  auto json = boost::json::parse(response.body, parse_error);
-  if (parse_error) {
-    co_return Result<Response>{
-        std::nullopt, Error{ErrorCode::bad_response, response.status,
-                            std::string(method.name) + ": invalid JSON: " + parse_error.message()}};
-  }
-  auto decoded = boost::json::try_value_to<Response>(json);
+  co_return Result<std::string>{std::move(response.body), {}};
+}
+
+// Calls `method` and decodes the response into its typed form.
+template <class Request, class Response>
+asio::awaitable<Result<Response>> call(const net::HttpClient& client, const core::Endpoint& to,
+                                       const Method<Request, Response>& method,
+                                       const Request& request, const CallOptions& options) {
+  auto raw = co_await exchange(client, to, method, request, options);
+  if (!raw.ok()) co_return Result<Response>{std::nullopt, std::move(raw.error)};
+  auto json = parse_object(*raw.value, method.name);
+  if (!json.ok()) co_return Result<Response>{std::nullopt, std::move(json.error)};
+  auto decoded = boost::json::try_value_to<Response>(*json.value);
   if (!decoded) {
     co_return Result<Response>{std::nullopt,
-                               Error{ErrorCode::bad_response, response.status,
+                               Error{ErrorCode::bad_response, 200,
                                      std::string(method.name) + ": unexpected response shape"}};
   }
   co_return Result<Response>{std::move(*decoded), {}};
+}
+
+// For proxies: calls `method` and returns the response body as received, once it is known
+// to be a JSON object. Forwarding it saves decoding and re-encoding the typed form.
+template <class Request, class Response>
+asio::awaitable<Result<std::string>> call_verbatim(const net::HttpClient& client,
+                                                   const core::Endpoint& to,
+                                                   const Method<Request, Response>& method,
+                                                   const Request& request,
+                                                   const CallOptions& options) {
+  auto raw = co_await exchange(client, to, method, request, options);
+  if (raw.ok()) {
+    auto json = parse_object(*raw.value, method.name);
+    if (!json.ok()) co_return Result<std::string>{std::nullopt, std::move(json.error)};
+  }
+  co_return raw;
 }
 
 }  // namespace isla::rpc
