@@ -43,6 +43,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     std::fprintf(stderr, "re-decode rejected: %s\n", again.rejection.c_str());
     fail("encode produced a datagram that decode rejects");
   }
-  if (!(*again.datagram == *decoded.datagram)) fail("encode/decode round trip changed the datagram");
+  if (!(*again.datagram == *decoded.datagram))
+    fail("encode/decode round trip changed the datagram");
   return 0;
 }

@@ -107,8 +107,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   std::optional<HttpResponse> response;
   asio::io_context context;
   asio::co_spawn(
-      context,
-      [&]() -> asio::awaitable<void> { response = co_await router().dispatch(request); },
+      context, [&]() -> asio::awaitable<void> { response = co_await router().dispatch(request); },
       [](std::exception_ptr error) {
         if (error) std::rethrow_exception(error);  // an undocumented exception: crash
       });

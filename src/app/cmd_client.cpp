@@ -128,9 +128,9 @@ void show_status(const ClientFlags& flags) {
   const auto& requests = at(body, "requests");
   std::cout << text(at(body, "role")) << " " << text(at(body, "node")) << "  island "
             << text(at(body, "island")) << "  " << text(at(body, "state")) << "  up "
-            << text(at(body, "uptime_s")) << " s  requests " << text(at(requests, "total"))
-            << " (" << text(at(requests, "failed")) << " failed, "
-            << text(at(requests, "in_flight")) << " in flight)\n\n";
+            << text(at(body, "uptime_s")) << " s  requests " << text(at(requests, "total")) << " ("
+            << text(at(requests, "failed")) << " failed, " << text(at(requests, "in_flight"))
+            << " in flight)\n\n";
   std::vector<std::vector<std::string>> rows;
   const auto& servers = at(body, "piece_servers");
   if (servers.is_array()) {
@@ -140,8 +140,8 @@ void show_status(const ClientFlags& flags) {
                       text(at(server, "last_seen_ms")) + " ms", joined(at(server, "figures"))});
     }
   }
-  print_table(std::cout, {"PIECE SERVER", "STATE", "OUTSTANDING", "ANSWERED", "LAST SEEN", "FIGURES"},
-              rows);
+  print_table(std::cout,
+              {"PIECE SERVER", "STATE", "OUTSTANDING", "ANSWERED", "LAST SEEN", "FIGURES"}, rows);
   const auto& departed = at(body, "departed");
   if (departed.is_array() && !departed.as_array().empty()) {
     std::cout << "\nrecently departed:\n";

@@ -17,12 +17,14 @@ void add_gateway_command(CLI::App& app) {
   command->add_option("--island", options->island, "Name of this island")
       ->envname("ISLA_ISLAND")
       ->capture_default_str();
-  command->add_option("--attempt-timeout-ms", *attempt_ms,
-                      "Time one piece server gets to answer before the next replica is tried")
+  command
+      ->add_option("--attempt-timeout-ms", *attempt_ms,
+                   "Time one piece server gets to answer before the next replica is tried")
       ->check(CLI::Range(1L, 600'000L))
       ->capture_default_str();
-  command->add_option("--heartbeat-timeout-ms", *heartbeat_timeout_ms,
-                      "A piece server silent this long is dropped from routing")
+  command
+      ->add_option("--heartbeat-timeout-ms", *heartbeat_timeout_ms,
+                   "A piece server silent this long is dropped from routing")
       ->check(CLI::Range(50L, 600'000L))
       ->capture_default_str();
   command->callback([=] {

@@ -20,14 +20,16 @@ void add_pieces_command(CLI::App& app) {
       ->envname("ISLA_GATEWAY")
       ->capture_default_str();
   command->add_option("--catalog", *catalog, "Directory of figure files")->capture_default_str();
-  command->add_option("--figures", options->figures,
-                      "Figures to serve, comma-separated (default: the whole catalogue)")
+  command
+      ->add_option("--figures", options->figures,
+                   "Figures to serve, comma-separated (default: the whole catalogue)")
       ->delimiter(',');
   command->add_option("--heartbeat-ms", *heartbeat_ms, "Interval between heartbeats")
       ->check(CLI::Range(10L, 60'000L))
       ->capture_default_str();
-  command->add_option("--response-delay-ms", *delay_ms,
-                      "Fault injection: delay every figure answer by this much")
+  command
+      ->add_option("--response-delay-ms", *delay_ms,
+                   "Fault injection: delay every figure answer by this much")
       ->check(CLI::Range(0L, 600'000L));
   command->callback([=] {
     core::setup_logging("pieces " + flags->listen, flags->log_level);

@@ -61,9 +61,8 @@ bool wait_until_ready(const core::Endpoint& gateway, std::size_t expected,
     if (result.ok() && result.response->status == 200) {
       boost::system::error_code error;
       auto body = boost::json::parse(result.response->body, error);
-      const auto* servers = error || !body.is_object()
-                                ? nullptr
-                                : body.as_object().if_contains("piece_servers");
+      const auto* servers =
+          error || !body.is_object() ? nullptr : body.as_object().if_contains("piece_servers");
       if (servers && servers->is_array() && servers->as_array().size() >= expected) return true;
     }
     timespec pause{0, 50'000'000};
@@ -114,27 +113,25 @@ int run_up(const UpFlags& flags) {
   const auto self = core::self_executable();
   const std::filesystem::path data(flags.data_dir);
   std::vector<Member> members;
-  members.push_back({"gateway", gateway->str(), "",
-                     core::ChildProcess::spawn({self, "gateway", "--listen", gateway->str(),
-                                                "--island", flags.island, "--data-dir",
-                                                (data / "gateway").string()})});
+  members.push_back(
+      {"gateway", gateway->str(), "",
+       core::ChildProcess::spawn({self, "gateway", "--listen", gateway->str(), "--island",
+                                  flags.island, "--data-dir", (data / "gateway").string()})});
   const auto assignment = spread(catalog, flags.pieces);
   for (int i = 0; i < flags.pieces; ++i) {
     const std::string address = flags.pieces_subnet + "." + std::to_string(11 + i) + ":1233";
     const auto figures = join(assignment[static_cast<std::size_t>(i)]);
-    members.push_back(
-        {"pieces", address, figures,
-         core::ChildProcess::spawn({self, "pieces", "--listen", address, "--gateway",
-                                    gateway->str(), "--catalog", flags.catalog, "--figures",
-                                    figures, "--data-dir",
-                                    (data / ("pieces-" + std::to_string(i + 1))).string()})});
+    members.push_back({"pieces", address, figures,
+                       core::ChildProcess::spawn(
+                           {self, "pieces", "--listen", address, "--gateway", gateway->str(),
+                            "--catalog", flags.catalog, "--figures", figures, "--data-dir",
+                            (data / ("pieces-" + std::to_string(i + 1))).string()})});
   }
 
   if (!wait_until_ready(*gateway, static_cast<std::size_t>(flags.pieces),
                         std::chrono::milliseconds(flags.ready_timeout_ms))) {
-    std::cerr << "isla up: the gateway did not see all " << flags.pieces
-              << " piece servers within " << flags.ready_timeout_ms
-              << " ms; see the logs above. Stopping.\n";
+    std::cerr << "isla up: the gateway did not see all " << flags.pieces << " piece servers within "
+              << flags.ready_timeout_ms << " ms; see the logs above. Stopping.\n";
     stop_all(members);
     return kExitFailed;
   }
@@ -175,10 +172,10 @@ void add_up_command(CLI::App& app) {
   command->add_option("--data-dir", flags->data_dir, "Where the nodes keep their state")
       ->capture_default_str();
   command->add_option("--island", flags->island, "Island name")->capture_default_str();
-  command->add_option("--gateway", flags->gateway, "The gateway's address")
-      ->capture_default_str();
-  command->add_option("--pieces-subnet", flags->pieces_subnet,
-                      "First three octets of the piece servers' loopback addresses")
+  command->add_option("--gateway", flags->gateway, "The gateway's address")->capture_default_str();
+  command
+      ->add_option("--pieces-subnet", flags->pieces_subnet,
+                   "First three octets of the piece servers' loopback addresses")
       ->capture_default_str();
   command->callback([flags] { exit_with(run_up(*flags)); });
 }

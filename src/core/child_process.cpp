@@ -70,7 +70,9 @@ ChildProcess::~ChildProcess() {
   }
 }
 
-bool ChildProcess::running() { return !try_wait().has_value(); }
+bool ChildProcess::running() {
+  return !try_wait().has_value();
+}
 
 void ChildProcess::signal(int number) const {
   if (pid_ > 0 && !exit_code_) ::kill(pid_, number);
@@ -95,6 +97,8 @@ std::optional<int> ChildProcess::wait_for(std::chrono::milliseconds timeout) {
   }
 }
 
-std::string self_executable() { return std::filesystem::read_symlink("/proc/self/exe").string(); }
+std::string self_executable() {
+  return std::filesystem::read_symlink("/proc/self/exe").string();
+}
 
 }  // namespace isla::core

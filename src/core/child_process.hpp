@@ -14,8 +14,7 @@ class ChildProcess {
  public:
   // Starts argv[0] with argv; stdout and stderr go to `log_file` when given (appended),
   // else they are inherited. Throws std::runtime_error when the process cannot start.
-  static ChildProcess spawn(const std::vector<std::string>& argv,
-                            const std::string& log_file = {});
+  static ChildProcess spawn(const std::vector<std::string>& argv, const std::string& log_file = {});
 
   ChildProcess(ChildProcess&& other) noexcept;
   ChildProcess& operator=(ChildProcess&& other) noexcept;

@@ -75,8 +75,8 @@ asio::awaitable<net::HttpResponse> FigureProxy::figure(const std::string& name,
       // temporaries twice (a known coroutine bug).
       const pieces::FigureName wanted{name};
       OutstandingGuard guard(*backend);
-      result = co_await rpc::call_verbatim(client_, backend->endpoint, pieces::kGetFigure,
-                                           wanted, call);
+      result =
+          co_await rpc::call_verbatim(client_, backend->endpoint, pieces::kGetFigure, wanted, call);
     }
     if (result.ok()) {
       registry_.on_success(*backend);
@@ -88,8 +88,8 @@ asio::awaitable<net::HttpResponse> FigureProxy::figure(const std::string& name,
     const bool server_lacks_figure =
         result.error.code == rpc::ErrorCode::remote && result.error.http_status == 404;
     if (!server_lacks_figure) registry_.on_failure(*backend, failure_kind(result.error));
-    spdlog::debug("figure attempt failed figure={} server={} error=\"{}\"", name,
-                  backend->address, last_error);
+    spdlog::debug("figure attempt failed figure={} server={} error=\"{}\"", name, backend->address,
+                  last_error);
   }
 
   metrics_.failed.Increment();
@@ -100,12 +100,12 @@ asio::awaitable<net::HttpResponse> FigureProxy::figure(const std::string& name,
   }
   if (timed_out) {
     co_return net::json_error(504, "no piece server answered for figure '" + name + "' in time (" +
-                                       std::to_string(tried.size()) + " tried; last: " +
-                                       last_error + ")");
+                                       std::to_string(tried.size()) +
+                                       " tried; last: " + last_error + ")");
   }
-  auto response = net::json_error(503, "every piece server holding figure '" + name +
-                                           "' failed (" + std::to_string(tried.size()) +
-                                           " tried; last: " + last_error + ")");
+  auto response =
+      net::json_error(503, "every piece server holding figure '" + name + "' failed (" +
+                               std::to_string(tried.size()) + " tried; last: " + last_error + ")");
   response.headers.emplace_back("Retry-After", "1");
   co_return response;
 }

@@ -56,16 +56,15 @@ class Gateway {
     std::error_code error;
     std::filesystem::create_directories(options.data_dir, error);
     if (error) {
-      throw std::runtime_error("cannot create data directory " + options.data_dir.string() +
-                               ": " + error.message());
+      throw std::runtime_error("cannot create data directory " + options.data_dir.string() + ": " +
+                               error.message());
     }
     add_routes();
   }
 
   int run() {
-    host_.udp().start([this](std::string_view bytes, const core::Endpoint& from) {
-      on_datagram(bytes, from);
-    });
+    host_.udp().start(
+        [this](std::string_view bytes, const core::Endpoint& from) { on_datagram(bytes, from); });
     asio::co_spawn(host_.pool().main(), expire_loop(), asio::detached);
     return host_.run([this]() -> asio::awaitable<void> { co_await leave(); });
   }
@@ -73,34 +72,35 @@ class Gateway {
  private:
   void add_routes() {
     auto& router = host_.router();
-    router.get("/api/figures", "figures", [this](net::HttpRequest&, std::string_view)
-                                              -> asio::awaitable<net::HttpResponse> {
-      co_return proxy_.figures();
-    });
-    router.get_prefix("/api/figures/", "figure", [this](net::HttpRequest& request,
-                                                        std::string_view tail)
-                                                     -> asio::awaitable<net::HttpResponse> {
-      auto name = pieces::figure_name_from_path(tail);
-      if (!name) {
-        co_return net::json_error(
-            400, "invalid figure name: use 1-64 characters of a-z, 0-9 and '-'");
-      }
-      co_return co_await proxy_.figure(*name, request);
-    });
-    router.get("/api/status", "status", [this](net::HttpRequest&, std::string_view)
-                                            -> asio::awaitable<net::HttpResponse> {
-      co_return status();
-    });
+    router.get("/api/figures", "figures",
+               [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
+                 co_return proxy_.figures();
+               });
+    router.get_prefix("/api/figures/", "figure",
+                      [this](net::HttpRequest& request,
+                             std::string_view tail) -> asio::awaitable<net::HttpResponse> {
+                        auto name = pieces::figure_name_from_path(tail);
+                        if (!name) {
+                          co_return net::json_error(
+                              400, "invalid figure name: use 1-64 characters of a-z, 0-9 and '-'");
+                        }
+                        co_return co_await proxy_.figure(*name, request);
+                      });
+    router.get("/api/status", "status",
+               [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
+                 co_return status();
+               });
     for (const auto& asset : web::assets()) {
       const std::string path = asset.path == "/index.html" ? "/" : std::string(asset.path);
-      router.get(path, "dashboard", [&asset](net::HttpRequest&, std::string_view)
-                                        -> asio::awaitable<net::HttpResponse> {
-        net::HttpResponse response;
-        response.content_type = std::string(asset.content_type);
-        response.headers.emplace_back("Cache-Control", "no-cache");
-        response.body = std::string(asset.body);
-        co_return response;
-      });
+      router.get(
+          path, "dashboard",
+          [&asset](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
+            net::HttpResponse response;
+            response.content_type = std::string(asset.content_type);
+            response.headers.emplace_back("Cache-Control", "no-cache");
+            response.body = std::string(asset.body);
+            co_return response;
+          });
     }
   }
 

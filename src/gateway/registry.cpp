@@ -12,9 +12,8 @@ void Registry::mutate(Change change) {
 }
 
 void Registry::on_announce(const membership::Datagram& datagram) {
-  mutate([&](RoutingTable& table, core::SteadyTime now) {
-    return table.on_announce(datagram, now);
-  });
+  mutate(
+      [&](RoutingTable& table, core::SteadyTime now) { return table.on_announce(datagram, now); });
 }
 
 void Registry::on_bye(const membership::Datagram& datagram) {

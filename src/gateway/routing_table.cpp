@@ -8,9 +8,12 @@ namespace isla::gateway {
 
 const char* to_string(ServerState state) {
   switch (state) {
-    case ServerState::alive: return "alive";
-    case ServerState::draining: return "draining";
-    case ServerState::ejected: return "ejected";
+    case ServerState::alive:
+      return "alive";
+    case ServerState::draining:
+      return "draining";
+    case ServerState::ejected:
+      return "ejected";
   }
   return "unknown";
 }
@@ -84,8 +87,8 @@ bool RoutingTable::on_announce(const membership::Datagram& datagram, core::Stead
 void RoutingTable::depart(std::map<std::string, Entry>::iterator entry, std::string reason,
                           core::SteadyTime now) {
   spdlog::info("piece server left address={} reason={}", entry->first, reason);
-  departed_.push_front({entry->first, std::move(reason), entry->second.figures,
-                        entry->second.incarnation, now});
+  departed_.push_front(
+      {entry->first, std::move(reason), entry->second.figures, entry->second.incarnation, now});
   while (departed_.size() > options_.departed_history) departed_.pop_back();
   entries_.erase(entry);
 }
@@ -97,8 +100,7 @@ bool RoutingTable::on_bye(const membership::Datagram& datagram, core::SteadyTime
   return true;
 }
 
-bool RoutingTable::on_failure(const std::string& address, FailureKind kind,
-                              core::SteadyTime now) {
+bool RoutingTable::on_failure(const std::string& address, FailureKind kind, core::SteadyTime now) {
   auto found = entries_.find(address);
   if (found == entries_.end()) return false;
   Entry& entry = found->second;
@@ -161,9 +163,9 @@ std::vector<DepartedView> RoutingTable::departed(core::SteadyTime now) const {
 }
 
 std::size_t RoutingTable::routable_count() const {
-  return static_cast<std::size_t>(std::count_if(entries_.begin(), entries_.end(), [](const auto& e) {
-    return state_of(e.second) == ServerState::alive;
-  }));
+  return static_cast<std::size_t>(
+      std::count_if(entries_.begin(), entries_.end(),
+                    [](const auto& e) { return state_of(e.second) == ServerState::alive; }));
 }
 
 }  // namespace isla::gateway

@@ -18,7 +18,9 @@ Announcer::Announcer(asio::io_context& context, net::UdpEndpoint& udp, core::Clo
   for (const auto& seed : options_.seeds) seeds_.push_back(Seed{seed});
 }
 
-void Announcer::start() { asio::co_spawn(context_, run(), asio::detached); }
+void Announcer::start() {
+  asio::co_spawn(context_, run(), asio::detached);
+}
 
 bool Announcer::answering(const Seed& seed) const {
   return seed.answered && clock_.now() - seed.last_answer < options_.seed_timeout;
@@ -92,9 +94,8 @@ asio::awaitable<bool> Announcer::announce_draining() {
   const auto seq = send_to_all(DatagramType::heartbeat);
   const auto give_up = clock_.now() + options_.drain_ack_timeout;
   auto all_acked = [&] {
-    return std::all_of(seeds_.begin(), seeds_.end(), [&](const Seed& seed) {
-      return !answering(seed) || seed.acked_seq >= seq;
-    });
+    return std::all_of(seeds_.begin(), seeds_.end(),
+                       [&](const Seed& seed) { return !answering(seed) || seed.acked_seq >= seq; });
   };
   while (!all_acked() && clock_.now() < give_up) {
     co_await net::sleep_for(std::chrono::milliseconds(5));

@@ -49,8 +49,8 @@ std::optional<DatagramType> type_from(std::string_view text) {
 bool short_token(std::string_view text) {
   if (text.empty() || text.size() > 64) return false;
   for (char c : text) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                    (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.';
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
     if (!ok) return false;
   }
   return true;
@@ -70,16 +70,22 @@ std::optional<std::uint64_t> unsigned_field(const json::object& object, std::str
   return std::nullopt;
 }
 
-Decoded reject(std::string why) { return Decoded{std::nullopt, std::move(why)}; }
+Decoded reject(std::string why) {
+  return Decoded{std::nullopt, std::move(why)};
+}
 
 }  // namespace
 
 const char* to_string(DatagramType type) {
   switch (type) {
-    case DatagramType::hello: return "hello";
-    case DatagramType::heartbeat: return "heartbeat";
-    case DatagramType::welcome: return "welcome";
-    case DatagramType::bye: return "bye";
+    case DatagramType::hello:
+      return "hello";
+    case DatagramType::heartbeat:
+      return "heartbeat";
+    case DatagramType::welcome:
+      return "welcome";
+    case DatagramType::bye:
+      return "bye";
   }
   return "unknown";
 }

@@ -20,9 +20,9 @@ struct Load {
 
 struct Datagram {
   DatagramType type = DatagramType::heartbeat;
-  std::string node;     // the sender's HTTP address, HOST:PORT; UDP uses the same address
-  std::string role;     // "pieces" or "gateway"
-  std::string island;   // the sender's island
+  std::string node;               // the sender's HTTP address, HOST:PORT; UDP uses the same address
+  std::string role;               // "pieces" or "gateway"
+  std::string island;             // the sender's island
   std::uint64_t incarnation = 0;  // changes when the sender restarts
   std::uint64_t seq = 0;          // per-sender sequence number
   std::uint64_t ack = 0;          // welcome only: the seq it answers

@@ -16,11 +16,16 @@ using Clock = std::chrono::steady_clock;
 
 const char* to_string(ClientErrorKind kind) {
   switch (kind) {
-    case ClientErrorKind::none: return "none";
-    case ClientErrorKind::connect: return "connect";
-    case ClientErrorKind::timeout: return "timeout";
-    case ClientErrorKind::io: return "io";
-    case ClientErrorKind::protocol: return "protocol";
+    case ClientErrorKind::none:
+      return "none";
+    case ClientErrorKind::connect:
+      return "connect";
+    case ClientErrorKind::timeout:
+      return "timeout";
+    case ClientErrorKind::io:
+      return "io";
+    case ClientErrorKind::protocol:
+      return "protocol";
   }
   return "unknown";
 }
@@ -72,7 +77,8 @@ bool idempotent(const std::string& method) {
 
 ClientErrorKind classify(const beast::error_code& error) {
   if (error == beast::error::timeout) return ClientErrorKind::timeout;
-  const bool parser_error = error.category() == http::make_error_code(http::error::need_more).category();
+  const bool parser_error =
+      error.category() == http::make_error_code(http::error::need_more).category();
   if (parser_error && error != http::error::end_of_stream) return ClientErrorKind::protocol;
   return ClientErrorKind::io;
 }
@@ -102,9 +108,9 @@ asio::awaitable<ClientResult> open(const core::Endpoint& to, Clock::time_point d
   }
   if (error) {
     const bool timed_out = error == beast::error::timeout;
-    co_return failure(timed_out && Clock::now() >= deadline ? ClientErrorKind::timeout
-                                                            : ClientErrorKind::connect,
-                      to, timed_out ? "connect timed out" : error.message());
+    co_return failure(
+        timed_out && Clock::now() >= deadline ? ClientErrorKind::timeout : ClientErrorKind::connect,
+        to, timed_out ? "connect timed out" : error.message());
   }
   stream->socket().set_option(tcp::no_delay(true), error);
   co_return ClientResult{};
@@ -140,8 +146,8 @@ asio::awaitable<ClientResult> HttpClient::request(const core::Endpoint& to,
     if (read_error) {
       // A pooled connection the server closed while it sat idle fails before any byte of
       // the response arrives; that says nothing about the server, so try a fresh one.
-      const bool stale = reused && buffer.size() == 0 && !parser.got_some() &&
-                         read_error != beast::error::timeout;
+      const bool stale =
+          reused && buffer.size() == 0 && !parser.got_some() && read_error != beast::error::timeout;
       if (stale && idempotent(request.method)) continue;
       co_return failure(classify(read_error), to, read_error.message());
     }

@@ -215,10 +215,18 @@ void HttpServer::start() {
   asio::co_spawn(impl_->pool.main(), impl_->accept_loop(), asio::detached);
 }
 
-std::uint16_t HttpServer::port() const { return impl_->bound_port; }
-std::size_t HttpServer::in_flight() const { return impl_->in_flight; }
-std::size_t HttpServer::connections() const { return impl_->connections; }
-bool HttpServer::draining() const { return impl_->draining; }
+std::uint16_t HttpServer::port() const {
+  return impl_->bound_port;
+}
+std::size_t HttpServer::in_flight() const {
+  return impl_->in_flight;
+}
+std::size_t HttpServer::connections() const {
+  return impl_->connections;
+}
+bool HttpServer::draining() const {
+  return impl_->draining;
+}
 
 asio::awaitable<bool> HttpServer::drain() {
   auto impl = impl_;

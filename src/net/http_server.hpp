@@ -19,7 +19,8 @@ struct HttpServerOptions {
   // A connection must deliver a complete request head within this time of the previous
   // response (or of connecting), or it is closed: it bounds idle keep-alive and slowloris.
   std::chrono::milliseconds header_read_timeout{10'000};
-  std::chrono::milliseconds request_timeout{30'000};  // a handler's budget when the caller sets none
+  std::chrono::milliseconds request_timeout{
+      30'000};  // a handler's budget when the caller sets none
   std::chrono::milliseconds write_timeout{10'000};
   std::chrono::milliseconds drain_timeout{10'000};  // how long drain() waits for in-flight work
 };

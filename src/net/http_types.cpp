@@ -1,7 +1,7 @@
 #include "net/http_types.hpp"
 
-#include <boost/json.hpp>
 #include <strings.h>
+#include <boost/json.hpp>
 
 namespace isla::net {
 

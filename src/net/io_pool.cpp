@@ -15,7 +15,9 @@ IoPool::IoPool(std::size_t threads) {
   }
 }
 
-IoPool::~IoPool() { stop(); }
+IoPool::~IoPool() {
+  stop();
+}
 
 asio::io_context& IoPool::next() {
   auto& chosen = *contexts_[next_];

@@ -14,8 +14,8 @@ Router& Router::get_prefix(std::string prefix, std::string route, Handler handle
 
 Router& Router::add(std::string method, std::string path, bool prefix, std::string route,
                     Handler handler) {
-  routes_.push_back({std::move(method), std::move(path), prefix, std::move(route),
-                     std::move(handler)});
+  routes_.push_back(
+      {std::move(method), std::move(path), prefix, std::move(route), std::move(handler)});
   return *this;
 }
 
@@ -49,8 +49,8 @@ asio::awaitable<HttpResponse> Router::dispatch(HttpRequest& request) const {
                                    std::string(path) + " (allowed: " + allow + ")");
     response.headers.emplace_back("Allow", allow);
   } else {
-    response = json_error(404, "no such endpoint: " + std::string(path) +
-                                   " (see docs/api.md for the API)");
+    response = json_error(
+        404, "no such endpoint: " + std::string(path) + " (see docs/api.md for the API)");
   }
   if (observer_) {
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;

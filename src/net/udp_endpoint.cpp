@@ -40,7 +40,9 @@ UdpEndpoint::UdpEndpoint(asio::io_context& context, const core::Endpoint& bind)
   if (error) throw std::runtime_error("cannot bind UDP " + bind.str() + ": " + error.message());
 }
 
-UdpEndpoint::~UdpEndpoint() { close(); }
+UdpEndpoint::~UdpEndpoint() {
+  close();
+}
 
 core::Endpoint UdpEndpoint::local() const {
   boost::system::error_code error;
@@ -63,11 +65,12 @@ void UdpEndpoint::send(const core::Endpoint& to, std::string datagram) {
   if (error) return;
   auto impl = impl_;
   auto payload = std::make_shared<std::string>(std::move(datagram));
-  asio::post(impl->socket.get_executor(), [impl, payload, target = udp::endpoint(address, to.port)] {
-    if (!impl->socket.is_open()) return;
-    impl->socket.async_send_to(asio::buffer(*payload), target,
-                               [payload](boost::system::error_code, std::size_t) {});
-  });
+  asio::post(impl->socket.get_executor(),
+             [impl, payload, target = udp::endpoint(address, to.port)] {
+               if (!impl->socket.is_open()) return;
+               impl->socket.async_send_to(asio::buffer(*payload), target,
+                                          [payload](boost::system::error_code, std::size_t) {});
+             });
 }
 
 void UdpEndpoint::close() {

@@ -19,23 +19,23 @@ NodeHost::NodeHost(NodeOptions options)
       [this](net::HttpRequest& request) { return router_.dispatch(request); });
   server_->start();
   // The membership port is the HTTP port's number, on UDP (ARCHITECTURE.md §1).
-  udp_ = std::make_unique<net::UdpEndpoint>(
-      pool_.main(), core::Endpoint{options_.listen.host, server_->port()});
+  udp_ = std::make_unique<net::UdpEndpoint>(pool_.main(),
+                                            core::Endpoint{options_.listen.host, server_->port()});
   options_.listen.port = server_->port();
 
-  router_.get("/metrics", "metrics", [this](net::HttpRequest&, std::string_view)
-                                         -> asio::awaitable<net::HttpResponse> {
-    http_metrics_.in_flight().Set(static_cast<double>(server_->in_flight()));
-    net::HttpResponse response;
-    response.content_type = "text/plain; version=0.0.4; charset=utf-8";
-    response.body = observability::render(*registry_);
-    co_return response;
-  });
-  router_.get("/healthz", "health", [this](net::HttpRequest&, std::string_view)
-                                        -> asio::awaitable<net::HttpResponse> {
-    if (draining_) co_return net::json_error(503, "draining");
-    co_return net::json_response(200, R"({"status":"serving"})");
-  });
+  router_.get("/metrics", "metrics",
+              [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
+                http_metrics_.in_flight().Set(static_cast<double>(server_->in_flight()));
+                net::HttpResponse response;
+                response.content_type = "text/plain; version=0.0.4; charset=utf-8";
+                response.body = observability::render(*registry_);
+                co_return response;
+              });
+  router_.get("/healthz", "health",
+              [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
+                if (draining_) co_return net::json_error(503, "draining");
+                co_return net::json_response(200, R"({"status":"serving"})");
+              });
 }
 
 void NodeHost::set_island(std::string island) {
@@ -60,14 +60,13 @@ asio::awaitable<bool> NodeHost::drain() {
 }
 
 int NodeHost::run(net::GracefulStop graceful) {
-  net::stop_on_signals(pool_.main(), [this, graceful = std::move(graceful)]()
-                                         -> asio::awaitable<void> {
-    co_await graceful();
-    spdlog::info("stopped");
-    pool_.stop();
-  });
-  spdlog::info("listening address={} role={} threads={}", address(), options_.role,
-               pool_.size());
+  net::stop_on_signals(pool_.main(),
+                       [this, graceful = std::move(graceful)]() -> asio::awaitable<void> {
+                         co_await graceful();
+                         spdlog::info("stopped");
+                         pool_.stop();
+                       });
+  spdlog::info("listening address={} role={} threads={}", address(), options_.role, pool_.size());
   pool_.run();
   return 0;
 }

@@ -26,7 +26,9 @@ FigureDetail tag_invoke(boost::json::value_to_tag<FigureDetail>, const boost::js
   return detail;
 }
 
-std::string figure_path(const FigureName& request) { return "/api/figures/" + request.name; }
+std::string figure_path(const FigureName& request) {
+  return "/api/figures/" + request.name;
+}
 
 std::optional<std::string> figure_name_from_path(std::string_view segment) {
   if (segment.size() > 3 * core::kMaxFigureNameBytes) return std::nullopt;

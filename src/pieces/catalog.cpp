@@ -104,8 +104,8 @@ Figure parse_figure(std::string_view text, const std::string& source,
     auto piece = parse_piece(array[i], source, i);
     if (!seen.emplace(piece.part, piece.color).second) {
       fail(source, array[i].source(),
-           "piece " + std::to_string(i + 1) + " repeats part " + piece.part + " in " +
-               piece.color + "; add its amounts together instead");
+           "piece " + std::to_string(i + 1) + " repeats part " + piece.part + " in " + piece.color +
+               "; add its amounts together instead");
     }
     figure.pieces.push_back(std::move(piece));
   }

@@ -46,8 +46,7 @@ class PieceServer {
         random_(core::seed_from_device()),
         incarnation_(static_cast<std::uint64_t>(
             std::chrono::system_clock::now().time_since_epoch() / std::chrono::milliseconds(1))),
-        host_(node::NodeOptions{options.listen, "pieces", "local", options.threads,
-                                options.http}) {
+        host_(node::NodeOptions{options.listen, "pieces", "local", options.threads, options.http}) {
     load_figures();
     if (!membership::encode(describe(), options.secret)) {
       throw std::runtime_error(std::to_string(figures_.size()) +
@@ -57,9 +56,9 @@ class PieceServer {
     auto announce = options.announce;
     announce.seeds = options.gateways;
     announce.secret = options.secret;
-    announcer_ = std::make_unique<membership::Announcer>(
-        host_.pool().main(), host_.udp(), core::SteadyClock::instance(), random_, announce,
-        [this] { return describe(); });
+    announcer_ = std::make_unique<membership::Announcer>(host_.pool().main(), host_.udp(),
+                                                         core::SteadyClock::instance(), random_,
+                                                         announce, [this] { return describe(); });
     add_routes();
   }
 
@@ -111,36 +110,38 @@ class PieceServer {
 
   void add_routes() {
     auto& router = host_.router();
-    router.get_prefix("/api/figures/", "figure", [this](net::HttpRequest&, std::string_view tail)
-                                                     -> asio::awaitable<net::HttpResponse> {
-      if (options_.response_delay.count() > 0) co_await net::sleep_for(options_.response_delay);
-      auto name = figure_name_from_path(tail);
-      if (!name) {
-        co_return net::json_error(
-            400, "invalid figure name: use 1-64 characters of a-z, 0-9 and '-'");
-      }
-      auto cache = answers();
-      auto found = cache->bodies.find(*name);
-      if (found == cache->bodies.end()) {
-        co_return net::json_error(404, "this piece server does not hold figure '" + *name + "'");
-      }
-      co_return net::json_response(200, found->second);
-    });
-    router.get("/api/figures", "figures", [this](net::HttpRequest&, std::string_view)
-                                              -> asio::awaitable<net::HttpResponse> {
-      co_return net::json_response(200, json::serialize(figure_list()));
-    });
-    router.get("/api/status", "status", [this](net::HttpRequest&, std::string_view)
-                                            -> asio::awaitable<net::HttpResponse> {
-      auto body = observability::node_status(host_.identity(), host_.totals());
-      body["incarnation"] = incarnation_;
-      body["gateways_answering"] = announcer_->answering_seeds();
-      json::array gateways;
-      for (const auto& gateway : options_.gateways) gateways.emplace_back(gateway.str());
-      body["gateways"] = std::move(gateways);
-      body["figures"] = figure_list()["figures"];
-      co_return net::json_response(200, json::serialize(body));
-    });
+    router.get_prefix(
+        "/api/figures/", "figure",
+        [this](net::HttpRequest&, std::string_view tail) -> asio::awaitable<net::HttpResponse> {
+          if (options_.response_delay.count() > 0) co_await net::sleep_for(options_.response_delay);
+          auto name = figure_name_from_path(tail);
+          if (!name) {
+            co_return net::json_error(
+                400, "invalid figure name: use 1-64 characters of a-z, 0-9 and '-'");
+          }
+          auto cache = answers();
+          auto found = cache->bodies.find(*name);
+          if (found == cache->bodies.end()) {
+            co_return net::json_error(404,
+                                      "this piece server does not hold figure '" + *name + "'");
+          }
+          co_return net::json_response(200, found->second);
+        });
+    router.get("/api/figures", "figures",
+               [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
+                 co_return net::json_response(200, json::serialize(figure_list()));
+               });
+    router.get("/api/status", "status",
+               [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
+                 auto body = observability::node_status(host_.identity(), host_.totals());
+                 body["incarnation"] = incarnation_;
+                 body["gateways_answering"] = announcer_->answering_seeds();
+                 json::array gateways;
+                 for (const auto& gateway : options_.gateways) gateways.emplace_back(gateway.str());
+                 body["gateways"] = std::move(gateways);
+                 body["figures"] = figure_list()["figures"];
+                 co_return net::json_response(200, json::serialize(body));
+               });
   }
 
   json::object figure_list() {

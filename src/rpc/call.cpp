@@ -15,11 +15,15 @@ std::string error_message_of(const net::HttpResponse& response) {
 
 Error error_from(const net::ClientResult& result) {
   switch (result.error) {
-    case net::ClientErrorKind::connect: return {ErrorCode::unavailable, 0, result.message};
-    case net::ClientErrorKind::timeout: return {ErrorCode::timeout, 0, result.message};
-    case net::ClientErrorKind::protocol: return {ErrorCode::bad_response, 0, result.message};
+    case net::ClientErrorKind::connect:
+      return {ErrorCode::unavailable, 0, result.message};
+    case net::ClientErrorKind::timeout:
+      return {ErrorCode::timeout, 0, result.message};
+    case net::ClientErrorKind::protocol:
+      return {ErrorCode::bad_response, 0, result.message};
     case net::ClientErrorKind::io:
-    case net::ClientErrorKind::none: break;
+    case net::ClientErrorKind::none:
+      break;
   }
   return {ErrorCode::broken, 0, result.message};
 }

@@ -12,7 +12,9 @@ struct Empty {};
 inline void tag_invoke(boost::json::value_from_tag, boost::json::value& out, const Empty&) {
   out = boost::json::object();
 }
-inline Empty tag_invoke(boost::json::value_to_tag<Empty>, const boost::json::value&) { return {}; }
+inline Empty tag_invoke(boost::json::value_to_tag<Empty>, const boost::json::value&) {
+  return {};
+}
 
 template <class Request, class Response>
 struct Method {

@@ -16,7 +16,9 @@ namespace {
 using namespace std::chrono_literals;
 
 long long number(const boost::json::value& value) {
-  return value.is_int64() ? value.as_int64() : value.is_uint64() ? static_cast<long long>(value.as_uint64()) : -1;
+  return value.is_int64()    ? value.as_int64()
+         : value.is_uint64() ? static_cast<long long>(value.as_uint64())
+                             : -1;
 }
 
 TEST(Dashboard, ShowsServersBrowsesFiguresAndUpdatesWithoutReload) {
@@ -30,7 +32,8 @@ TEST(Dashboard, ShowsServersBrowsesFiguresAndUpdatesWithoutReload) {
   ASSERT_TRUE(browser.ready());
   browser.navigate("http://" + island.gateway().str() + "/");
 
-  const std::string rows = "return document.querySelectorAll('#servers-table tbody tr[data-address]').length;";
+  const std::string rows =
+      "return document.querySelectorAll('#servers-table tbody tr[data-address]').length;";
   ASSERT_TRUE(eventually([&] { return number(browser.execute(rows)) == 2; }, 10s));
   ASSERT_TRUE(eventually(
       [&] {
@@ -40,7 +43,8 @@ TEST(Dashboard, ShowsServersBrowsesFiguresAndUpdatesWithoutReload) {
       10s));
 
   browser.click("#figures-list [data-figure='giraffe']");
-  const auto giraffe = pieces::parse_figure(read_file(catalog_dir() / "giraffe.toml"), "giraffe.toml");
+  const auto giraffe =
+      pieces::parse_figure(read_file(catalog_dir() / "giraffe.toml"), "giraffe.toml");
   ASSERT_TRUE(eventually(
       [&] {
         return number(browser.execute(
@@ -48,8 +52,8 @@ TEST(Dashboard, ShowsServersBrowsesFiguresAndUpdatesWithoutReload) {
                static_cast<long long>(giraffe.pieces.size());
       },
       10s));
-  const auto first_part = browser.execute(
-      "return document.querySelector('#figure-pieces tbody tr').textContent;");
+  const auto first_part =
+      browser.execute("return document.querySelector('#figure-pieces tbody tr').textContent;");
   ASSERT_TRUE(first_part.is_string());
   EXPECT_NE(std::string(first_part.as_string()).find(giraffe.pieces[0].part), std::string::npos);
 

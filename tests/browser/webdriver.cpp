@@ -6,6 +6,7 @@
 #include <fstream>
 
 #include "net/http_client.hpp"
+#include "support/island.hpp"
 #include "support/raw_http.hpp"
 
 namespace isla::testing {
@@ -37,24 +38,33 @@ std::string base64_decode(std::string_view text) {
 
 }  // namespace
 
-WebDriver::WebDriver() { start(); }
+WebDriver::WebDriver() {
+  start();
+}
 
 void WebDriver::start() {
   dir_ = std::filesystem::temp_directory_path() / ("isla-browser-" + std::to_string(::getpid()));
   std::filesystem::create_directories(dir_);
-  endpoint_ = {"127.0.0.1", static_cast<std::uint16_t>(20000 + ::getpid() % 20000)};
-  driver_ = core::ChildProcess::spawn(
-      {"/usr/bin/chromedriver", "--port=" + std::to_string(endpoint_.port)},
-      (dir_ / "chromedriver.log").string());
-  const bool up = eventually(
-      [&] {
-        net::HttpRequest request;
-        request.target = "/status";
-        auto result = net::fetch(endpoint_, request, std::chrono::milliseconds(500));
-        return result.ok() && result.response->status == 200;
-      },
-      std::chrono::seconds(15));
-  ASSERT_TRUE(up) << "chromedriver did not start";
+  // Below the ephemeral range (32768+), where a test's own client sockets could hold the
+  // port; a few tries in case another process has it anyway.
+  bool up = false;
+  for (int attempt = 0; attempt < 3 && !up; ++attempt) {
+    endpoint_ = {"127.0.0.1",
+                 static_cast<std::uint16_t>(10000 + (::getpid() * 7 + attempt * 4099) % 20000)};
+    driver_ = core::ChildProcess::spawn(
+        {"/usr/bin/chromedriver", "--port=" + std::to_string(endpoint_.port)},
+        (dir_ / "chromedriver.log").string());
+    up = eventually(
+        [&] {
+          if (!driver_->running()) return false;
+          net::HttpRequest request;
+          request.target = "/status";
+          auto result = net::fetch(endpoint_, request, std::chrono::milliseconds(500));
+          return result.ok() && result.response->status == 200;
+        },
+        std::chrono::seconds(15));
+  }
+  ASSERT_TRUE(up) << "chromedriver did not start:\n" << read_file(dir_ / "chromedriver.log");
   json::array args = {"--headless",
                       "--no-sandbox",
                       "--disable-gpu",
@@ -68,7 +78,8 @@ void WebDriver::start() {
                       "--user-data-dir=" + (dir_ / "profile").string()};
   json::object options{{"binary", "/usr/bin/chromium"}, {"args", args}};
   json::object capabilities{{"browserName", "chrome"}, {"goog:chromeOptions", options}};
-  auto created = call("POST", "/session", json::object{{"capabilities", {{"alwaysMatch", capabilities}}}});
+  auto created =
+      call("POST", "/session", json::object{{"capabilities", {{"alwaysMatch", capabilities}}}});
   ASSERT_TRUE(created.is_object() && created.as_object().contains("sessionId"))
       << json::serialize(created);
   session_ = std::string(created.at("sessionId").as_string());

@@ -73,8 +73,8 @@ TEST_F(BadInput, UnknownPathIs404AndUnknownMethodIs405) {
 TEST_F(BadInput, HostileFigureNamesAre400Or431) {
   for (const std::string name : {"../../etc/passwd", "..%2F..%2Fetc", "giraffe%00", "%00",
                                  "gir%affe", "GIRAFFE", "a;b", "-x"}) {
-    expect_rejected("GET /api/figures/" + name + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
-                    400);
+    expect_rejected(
+        "GET /api/figures/" + name + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", 400);
   }
   // 10 KB names exceed the request head limit.
   expect_rejected("GET /api/figures/" + std::string(10 * 1024, 'a') +
@@ -114,8 +114,7 @@ TEST_F(BadInput, GarbageAndForgedDatagramsAreDroppedAndCounted) {
                metrics.response->body.find("reason=\"bad_json\"}") != std::string::npos;
       },
       5s));
-  EXPECT_EQ(island_->listed_servers(),
-            std::vector<std::string>{island_->pieces_address(0).str()});
+  EXPECT_EQ(island_->listed_servers(), std::vector<std::string>{island_->pieces_address(0).str()});
   auto unicorn = island_->get("/api/figures/unicorn");
   ASSERT_TRUE(unicorn.ok());
   EXPECT_EQ(unicorn.response->status, 404);
@@ -123,7 +122,8 @@ TEST_F(BadInput, GarbageAndForgedDatagramsAreDroppedAndCounted) {
 
 TEST_F(BadInput, SlowlorisDoesNotBlockOthers) {
   // A client that never finishes its request head holds one connection, nothing more.
-  std::thread slow([&] { raw_exchange(island_->gateway(), "GET /api/status HTTP/1.1\r\n", 1500ms); });
+  std::thread slow(
+      [&] { raw_exchange(island_->gateway(), "GET /api/status HTTP/1.1\r\n", 1500ms); });
   auto answer = island_->get("/api/status", 1000ms);
   slow.join();
   ASSERT_TRUE(answer.ok());

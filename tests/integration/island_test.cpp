@@ -84,9 +84,9 @@ TEST_F(ThreeServerIsland, KillNineUnderLoadLosesNoRequestAndLeavesStatusWithinOn
   const auto gone_after = std::chrono::steady_clock::now() - killed_at;
   ASSERT_TRUE(load.wait_for_more(300, 20s));
   load.stop();
-  EXPECT_LE(gone_after, 1000ms) << "took "
-                                << std::chrono::duration_cast<std::chrono::milliseconds>(gone_after).count()
-                                << " ms";
+  EXPECT_LE(gone_after, 1000ms)
+      << "took " << std::chrono::duration_cast<std::chrono::milliseconds>(gone_after).count()
+      << " ms";
   const auto failures = load.failures();
   EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
 }
@@ -107,8 +107,8 @@ TEST_F(ThreeServerIsland, SigintUnderLoadDrainsSaysByeAndExitsZero) {
   auto status = island_.get_json("/api/status");
   bool departed_by_bye = false;
   for (const auto& gone : status.at("departed").as_array()) {
-    departed_by_bye |= gone.at("address").as_string() == address &&
-                       gone.at("reason").as_string() == "bye";
+    departed_by_bye |=
+        gone.at("address").as_string() == address && gone.at("reason").as_string() == "bye";
   }
   EXPECT_TRUE(departed_by_bye);
   const auto failures = load.failures();
@@ -173,7 +173,9 @@ TEST_F(SmallIsland, SlowReplicaIsRetriedOnAFastOne) {
 TEST_F(SmallIsland, PieceServerKeepsRetryingHelloUntilAGatewayAppears) {
   island_.start_pieces(0, {"owl"});
   ASSERT_TRUE(eventually(
-      [&] { return read_file(island_.dir() / "pieces-0.log").find("listening") != std::string::npos; },
+      [&] {
+        return read_file(island_.dir() / "pieces-0.log").find("listening") != std::string::npos;
+      },
       10s));
   island_.start_gateway();
   island_.wait_for_servers(1);

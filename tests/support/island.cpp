@@ -25,8 +25,12 @@ std::string next_subnet() {
 
 }  // namespace
 
-std::filesystem::path source_dir() { return ISLA_SOURCE_DIR; }
-std::filesystem::path catalog_dir() { return source_dir() / "data/figures"; }
+std::filesystem::path source_dir() {
+  return ISLA_SOURCE_DIR;
+}
+std::filesystem::path catalog_dir() {
+  return source_dir() / "data/figures";
+}
 
 std::string read_file(const std::filesystem::path& path) {
   std::ifstream file(path);
@@ -56,8 +60,8 @@ Island::~Island() {
 }
 
 void Island::start_gateway(const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {ISLA_BINARY, "gateway", "--listen", gateway_.str(),
-                                   "--data-dir", (dir_ / "gateway").string()};
+  std::vector<std::string> argv = {ISLA_BINARY,    "gateway",    "--listen",
+                                   gateway_.str(), "--data-dir", (dir_ / "gateway").string()};
   argv.insert(argv.end(), extra.begin(), extra.end());
   gateway_process_ = core::ChildProcess::spawn(argv, (dir_ / "gateway.log").string());
   ASSERT_TRUE(eventually([&] { return get("/api/status", std::chrono::milliseconds(200)).ok(); },
@@ -75,12 +79,13 @@ core::Endpoint Island::start_pieces(int index, const std::vector<std::string>& f
   std::string list;
   for (const auto& figure : figures) list += (list.empty() ? "" : ",") + figure;
   const auto address = pieces_address(index);
-  std::vector<std::string> argv = {ISLA_BINARY,  "pieces",
-                                   "--listen",   address.str(),
-                                   "--gateway",  gateway_.str(),
-                                   "--catalog",  catalog_dir().string(),
-                                   "--figures",  list,
-                                   "--data-dir", (dir_ / ("pieces-" + std::to_string(index))).string()};
+  std::vector<std::string> argv = {
+      ISLA_BINARY,  "pieces",
+      "--listen",   address.str(),
+      "--gateway",  gateway_.str(),
+      "--catalog",  catalog_dir().string(),
+      "--figures",  list,
+      "--data-dir", (dir_ / ("pieces-" + std::to_string(index))).string()};
   argv.insert(argv.end(), extra.begin(), extra.end());
   pieces_.erase(index);
   pieces_.emplace(index, core::ChildProcess::spawn(
@@ -89,11 +94,14 @@ core::Endpoint Island::start_pieces(int index, const std::vector<std::string>& f
 }
 
 void Island::wait_for_servers(std::size_t count) {
-  ASSERT_TRUE(eventually([&] { return listed_servers().size() == count; }, std::chrono::seconds(10)))
+  ASSERT_TRUE(
+      eventually([&] { return listed_servers().size() == count; }, std::chrono::seconds(10)))
       << "gateway lists " << listed_servers().size() << " piece servers, expected " << count;
 }
 
-std::string Island::gateway_log() const { return read_file(dir_ / "gateway.log"); }
+std::string Island::gateway_log() const {
+  return read_file(dir_ / "gateway.log");
+}
 std::string Island::pieces_log(int index) const {
   return read_file(dir_ / ("pieces-" + std::to_string(index) + ".log"));
 }

@@ -15,7 +15,9 @@ SteadyLoad::SteadyLoad(core::Endpoint gateway, std::vector<std::string> figures,
   for (int i = 0; i < clients; ++i) threads_.emplace_back([this, i] { run(i); });
 }
 
-SteadyLoad::~SteadyLoad() { stop(); }
+SteadyLoad::~SteadyLoad() {
+  stop();
+}
 
 void SteadyLoad::stop() {
   stop_ = true;
@@ -48,9 +50,9 @@ void SteadyLoad::run(int client) {
     }
     std::lock_guard lock(mutex_);
     failures_.push_back(figure + ": " +
-                        (result.ok() ? std::to_string(result.response->status) + " " +
-                                           result.response->body
-                                     : result.message));
+                        (result.ok()
+                             ? std::to_string(result.response->status) + " " + result.response->body
+                             : result.message));
   }
 }
 

@@ -26,8 +26,8 @@ TEST(Endpoint, ParsesBracketedIpv6) {
 }
 
 TEST(Endpoint, RejectsNonsense) {
-  for (const char* bad : {"", ":", "host:", "host:0", "host:65536", "host:12x", "a b:1",
-                          "::1:80", "[::1", "[::1]x", "h/../:80"}) {
+  for (const char* bad : {"", ":", "host:", "host:0", "host:65536", "host:12x", "a b:1", "::1:80",
+                          "[::1", "[::1]x", "h/../:80"}) {
     EXPECT_FALSE(parse_endpoint(bad, 0)) << bad;
   }
 }
@@ -42,7 +42,8 @@ TEST(Endpoint, ListNamesTheBadElement) {
   }
 }
 
-RC_GTEST_PROP(EndpointProperty, StrRoundTrips, (std::uint8_t a, std::uint8_t b, std::uint16_t port)) {
+RC_GTEST_PROP(EndpointProperty, StrRoundTrips,
+              (std::uint8_t a, std::uint8_t b, std::uint16_t port)) {
   RC_PRE(port != 0);
   Endpoint endpoint{"127." + std::to_string(a) + ".0." + std::to_string(b), port};
   RC_ASSERT(parse_endpoint(endpoint.str()) == endpoint);

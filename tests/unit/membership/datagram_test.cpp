@@ -50,7 +50,8 @@ TEST(Datagram, RejectsGarbageWithAReason) {
       {"isla1 -\n{", "bad_json"},
       {"isla1 -\n[]", "bad_json"},
       {"isla1 -\n{\"type\":\"nuke\"}", "bad_type"},
-      {"isla1 -\n{\"type\":\"bye\",\"node\":\"x\",\"role\":\"pieces\",\"island\":\"l\"}", "bad_node"},
+      {"isla1 -\n{\"type\":\"bye\",\"node\":\"x\",\"role\":\"pieces\",\"island\":\"l\"}",
+       "bad_node"},
       {"isla1 -\n{\"type\":\"bye\",\"node\":\"1.2.3.4:5\",\"role\":\"p p\",\"island\":\"l\"}",
        "bad_role"},
       {"isla1 -\n{\"type\":\"bye\",\"node\":\"1.2.3.4:5\",\"role\":\"p\",\"island\":\"l\","
@@ -73,7 +74,8 @@ TEST(Datagram, EncodeRefusesWhatDoesNotFitInOneDatagram) {
 }
 
 RC_GTEST_PROP(DatagramProperty, EncodeDecodeRoundTrips,
-              (std::uint64_t incarnation, std::uint64_t seq, std::uint32_t in_flight, bool draining)) {
+              (std::uint64_t incarnation, std::uint64_t seq, std::uint32_t in_flight,
+               bool draining)) {
   auto datagram = heartbeat();
   datagram.incarnation = incarnation;
   datagram.seq = seq;

@@ -17,8 +17,8 @@ int status_of(const std::string& bytes, HttpServerOptions limits = {}) {
 }
 
 TEST(ParseRequest, AcceptsAWellFormedRequest) {
-  auto parsed = parse_request("GET /api/figures/giraffe?x=1 HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\r\n",
-                              {});
+  auto parsed =
+      parse_request("GET /api/figures/giraffe?x=1 HTTP/1.1\r\nHost: a\r\nX-A: b\r\n\r\n", {});
   ASSERT_TRUE(std::holds_alternative<HttpRequest>(parsed));
   const auto& request = std::get<HttpRequest>(parsed);
   EXPECT_EQ(request.method, "GET");
@@ -28,15 +28,18 @@ TEST(ParseRequest, AcceptsAWellFormedRequest) {
 }
 
 TEST(ParseRequest, ReadsTheBody) {
-  auto parsed =
-      parse_request("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", {});
+  auto parsed = parse_request("POST /x HTTP/1.1\r\nHost: a\r\nContent-Length: 5\r\n\r\nhello", {});
   ASSERT_TRUE(std::holds_alternative<HttpRequest>(parsed));
   EXPECT_EQ(std::get<HttpRequest>(parsed).body, "hello");
 }
 
-TEST(ParseRequest, GarbageIs400) { EXPECT_EQ(status_of("\x16\x03\x01 hello\r\n\r\n"), 400); }
+TEST(ParseRequest, GarbageIs400) {
+  EXPECT_EQ(status_of("\x16\x03\x01 hello\r\n\r\n"), 400);
+}
 
-TEST(ParseRequest, TruncatedRequestIs400) { EXPECT_EQ(status_of("GET /api/fig"), 400); }
+TEST(ParseRequest, TruncatedRequestIs400) {
+  EXPECT_EQ(status_of("GET /api/fig"), 400);
+}
 
 TEST(ParseRequest, OversizedHeadIs431) {
   HttpServerOptions limits;
@@ -49,9 +52,9 @@ TEST(ParseRequest, OversizedHeadIs431) {
 TEST(ParseRequest, OversizedBodyIs413) {
   HttpServerOptions limits;
   limits.max_body_bytes = 10;
-  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n01234567890",
-                      limits),
-            413);
+  EXPECT_EQ(
+      status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n01234567890", limits),
+      413);
 }
 
 }  // namespace

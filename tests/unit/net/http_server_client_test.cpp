@@ -61,7 +61,8 @@ TEST_F(ServerFixture, KeepAliveReusesOneConnection) {
   client([&]() -> asio::awaitable<void> {
     for (int i = 0; i < 5; ++i) {
       auto request = get("/x" + std::to_string(i));
-      auto result = co_await http.request(endpoint(), request, std::chrono::steady_clock::now() + 2s);
+      auto result =
+          co_await http.request(endpoint(), request, std::chrono::steady_clock::now() + 2s);
       EXPECT_TRUE(result.ok()) << result.message;
       EXPECT_EQ(result.response->body, "{\"path\":\"/x" + std::to_string(i) + "\"}");
     }
@@ -112,8 +113,9 @@ TEST_F(ServerFixture, DrainFinishesInFlightRequestsAndStopsAccepting) {
   std::thread in_flight([&] { slow = fetch(endpoint(), get("/slow"), 2000ms); });
   ASSERT_TRUE(testing::eventually([&] { return server_->in_flight() == 1; }, 2000ms));
   std::atomic<bool> clean{false};
-  asio::co_spawn(pool_.main(), [&]() -> asio::awaitable<void> { clean = co_await server_->drain(); },
-                 asio::detached);
+  asio::co_spawn(
+      pool_.main(), [&]() -> asio::awaitable<void> { clean = co_await server_->drain(); },
+      asio::detached);
   in_flight.join();
   ASSERT_TRUE(slow && slow->ok()) << (slow ? slow->message : "no result");
   EXPECT_EQ(slow->response->header("Connection").value_or(""), "close");

@@ -89,9 +89,11 @@ TEST(Catalog, LoadsTheShippedCatalogue) {
 }
 
 TEST(Catalog, LoadFailsOnABadFileNamingIt) {
-  const auto dir = std::filesystem::temp_directory_path() / ("isla-catalog-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("isla-catalog-" + std::to_string(getpid()));
   std::filesystem::create_directories(dir);
-  std::ofstream(dir / "owl.toml") << "name = \"owl\"\ntitle = \"Owl\"\npieces = [\n  { part = 1 },\n]\n";
+  std::ofstream(dir / "owl.toml")
+      << "name = \"owl\"\ntitle = \"Owl\"\npieces = [\n  { part = 1 },\n]\n";
   try {
     load_catalog(dir);
     FAIL() << "expected an error";

@@ -7,7 +7,8 @@ namespace isla::pieces {
 namespace {
 
 Figure owl(int amount) {
-  return Figure{"owl", "Owl", {{"3001", "Brick 2 x 4", "tan", amount}, {"3004", "Brick", "white", 2}}};
+  return Figure{
+      "owl", "Owl", {{"3001", "Brick 2 x 4", "tan", amount}, {"3004", "Brick", "white", 2}}};
 }
 
 class StockStoreTest : public ::testing::TestWithParam<bool> {
@@ -39,7 +40,8 @@ TEST_P(StockStoreTest, SyncWritesNewAndChangedFiguresOnly) {
 }
 
 TEST(SqliteStockStore, SurvivesReopening) {
-  const auto dir = std::filesystem::temp_directory_path() / ("isla-stock-reopen-" + std::to_string(getpid()));
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("isla-stock-reopen-" + std::to_string(getpid()));
   std::filesystem::remove_all(dir);
   open_sqlite_stock(dir)->sync({owl(7)});
   EXPECT_EQ(open_sqlite_stock(dir)->figure("owl"), owl(7));
