@@ -30,22 +30,9 @@ namespace {
   std::abort();
 }
 
-// Set ISLA_FUZZ_ALLOW_INVALID_UTF8=1 to accept error bodies that are JSON except for
-// invalid UTF-8 inside strings (the router echoes raw request paths into its 404/405
-// messages), e.g. to keep fuzzing past that known finding.
-bool allow_invalid_utf8() {
-  static const bool allow = [] {
-    const char* value = std::getenv("ISLA_FUZZ_ALLOW_INVALID_UTF8");
-    return value != nullptr && *value != '\0' && *value != '0';
-  }();
-  return allow;
-}
-
 bool json_error_body(const std::string& body) {
   boost::system::error_code error;
-  boost::json::parse_options options;
-  options.allow_invalid_utf8 = allow_invalid_utf8();
-  const auto value = boost::json::parse(body, error, {}, options);
+  const auto value = boost::json::parse(body, error);
   if (error || !value.is_object()) return false;
   const auto* message = value.as_object().if_contains("error");
   return message != nullptr && message->is_string();

@@ -23,7 +23,49 @@ int hex_value(char c) {
   return -1;
 }
 
+// The length of the valid UTF-8 sequence at the start of `text`, or 0 if there is none.
+std::size_t utf8_sequence(std::string_view text) {
+  const auto byte = [&](std::size_t i) { return static_cast<unsigned char>(text[i]); };
+  const unsigned char lead = byte(0);
+  if (lead < 0x80) return 1;
+  std::size_t length = 0;
+  unsigned minimum = 0;
+  unsigned code = 0;
+  if ((lead & 0xe0) == 0xc0) {
+    length = 2, minimum = 0x80, code = lead & 0x1f;
+  } else if ((lead & 0xf0) == 0xe0) {
+    length = 3, minimum = 0x800, code = lead & 0x0f;
+  } else if ((lead & 0xf8) == 0xf0) {
+    length = 4, minimum = 0x10000, code = lead & 0x07;
+  } else {
+    return 0;
+  }
+  if (text.size() < length) return 0;
+  for (std::size_t i = 1; i < length; ++i) {
+    if ((byte(i) & 0xc0) != 0x80) return 0;
+    code = (code << 6) | (byte(i) & 0x3f);
+  }
+  const bool surrogate = code >= 0xd800 && code <= 0xdfff;
+  return code < minimum || code > 0x10ffff || surrogate ? 0 : length;
+}
+
 }  // namespace
+
+std::string valid_utf8(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  while (!text.empty()) {
+    const auto length = utf8_sequence(text);
+    if (length == 0) {
+      out += "\xef\xbf\xbd";  // U+FFFD REPLACEMENT CHARACTER
+      text.remove_prefix(1);
+    } else {
+      out.append(text.substr(0, length));
+      text.remove_prefix(length);
+    }
+  }
+  return out;
+}
 
 std::optional<std::string_view> HttpRequest::header(std::string_view name) const {
   return find_header(headers, name);
@@ -46,7 +88,8 @@ std::string_view HttpRequest::query() const {
 
 HttpResponse json_error(int status, std::string_view message) {
   boost::json::object body;
-  body["error"] = message;
+  // Messages quote client input (paths, names); JSON must stay valid UTF-8 whatever it was.
+  body["error"] = valid_utf8(message);
   return json_response(status, boost::json::serialize(body));
 }
 

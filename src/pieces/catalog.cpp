@@ -74,6 +74,16 @@ Piece parse_piece(const toml::node& node, const std::string& source, std::size_t
 
 Figure parse_figure(std::string_view text, const std::string& source,
                     std::string_view expected_name) {
+  // Figure files are ASCII (every field must be printable ASCII anyway); checking first
+  // also keeps bytes that toml++ 3.3 mishandles (marzer/tomlplusplus#190) away from it.
+  std::size_t line = 1;
+  for (char c : text) {
+    if (c == '\n') ++line;
+    if (static_cast<unsigned char>(c) >= 0x80 || c == '\0') {
+      throw CatalogError(source + ":" + std::to_string(line) +
+                         ": figure files must be plain ASCII text");
+    }
+  }
   toml::table root;
   try {
     root = toml::parse(text, source);

@@ -43,6 +43,8 @@ std::string error_message_of(const net::HttpResponse& response);
 Error error_from(const net::ClientResult& result);
 // Parses a response body that must be a JSON object.
 Result<boost::json::value> parse_object(std::string_view body, std::string_view method);
+// Checks that a body is a JSON object without keeping it (no heap use for small bodies).
+Error check_object(std::string_view body, std::string_view method);
 net::HttpRequest make_request(std::string_view verb, std::string target, std::string body,
                               const CallOptions& options);
 
@@ -93,8 +95,8 @@ asio::awaitable<Result<std::string>> call_verbatim(const net::HttpClient& client
                                                    const CallOptions& options) {
   auto raw = co_await exchange(client, to, method, request, options);
   if (raw.ok()) {
-    auto json = parse_object(*raw.value, method.name);
-    if (!json.ok()) co_return Result<std::string>{std::nullopt, std::move(json.error)};
+    auto invalid = check_object(*raw.value, method.name);
+    if (invalid.code != ErrorCode::ok) co_return Result<std::string>{std::nullopt, invalid};
   }
   co_return raw;
 }

@@ -35,3 +35,25 @@ TEST(JsonError, IsAJsonObjectWithTheMessageEscaped) {
 
 }  // namespace
 }  // namespace isla::net
+
+namespace isla::net {
+namespace {
+
+TEST(ValidUtf8, KeepsValidTextAndReplacesInvalidBytes) {
+  EXPECT_EQ(valid_utf8("giraffe \xc3\xa9"), "giraffe \xc3\xa9");
+  EXPECT_EQ(valid_utf8("/\xff"), "/\xef\xbf\xbd");
+  EXPECT_EQ(valid_utf8("\xc0\xaf"), "\xef\xbf\xbd\xef\xbf\xbd");                  // overlong '/'
+  EXPECT_EQ(valid_utf8("\xed\xa0\x80"), "\xef\xbf\xbd\xef\xbf\xbd\xef\xbf\xbd");  // surrogate
+  EXPECT_EQ(valid_utf8("\xe2\x82"), "\xef\xbf\xbd\xef\xbf\xbd");                  // truncated
+}
+
+TEST(JsonError, StaysValidJsonWhateverTheMessageQuotes) {
+  auto response = json_error(404, "no such endpoint: /\x9f\x8c\x8c\x88");
+  boost::system::error_code error;
+  auto body = boost::json::parse(response.body, error);
+  ASSERT_FALSE(error) << response.body;
+  EXPECT_TRUE(body.at("error").is_string());
+}
+
+}  // namespace
+}  // namespace isla::net

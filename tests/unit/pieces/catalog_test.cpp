@@ -73,6 +73,14 @@ TEST(Catalog, RejectsWhatTheFormatDoesNotAllow) {
   }
 }
 
+TEST(Catalog, NonAsciiIsRejectedWithItsLine) {
+  std::string text = kGiraffe;
+  text.replace(text.find("amount = 14"), 11, "amount = 14\xef\xbb\xbb");
+  const auto message = error_of(text);
+  EXPECT_EQ(message.rfind("giraffe.toml:6: ", 0), 0u) << message;
+  EXPECT_NE(message.find("ASCII"), std::string::npos) << message;
+}
+
 TEST(Catalog, NameMustMatchTheFile) {
   EXPECT_NE(error_of(kGiraffe, "dragon").find("named for 'dragon'"), std::string::npos);
 }
