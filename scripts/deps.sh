@@ -8,7 +8,7 @@ packages=(
   build-essential cmake ninja-build ccache pkg-config git
   libboost1.81-dev libboost-json1.81-dev
   libspdlog-dev libfmt-dev libcli11-dev libtomlplusplus-dev
-  libsqlite3-dev sqlite3 libssl-dev prometheus-cpp-dev
+  libsqlite3-dev sqlite3 libssl-dev prometheus-cpp-dev zlib1g-dev
   libgtest-dev libgmock-dev librapidcheck-dev
   clang-14 libclang-rt-14-dev clang-format
   curl procps iproute2

@@ -1,5 +1,6 @@
 #include "net/http_client.hpp"
 
+#include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -43,6 +44,7 @@ struct IdleConnection {
 class ConnectionPool final : public asio::execution_context::service {
  public:
   static inline asio::execution_context::id id;
+  static inline std::atomic<std::uint64_t> generation{1};
   explicit ConnectionPool(asio::execution_context& context) : service(context) {}
 
   std::unique_ptr<beast::tcp_stream> take(const std::string& key, Clock::duration max_idle) {
@@ -66,9 +68,29 @@ class ConnectionPool final : public asio::execution_context::service {
   }
 
  private:
-  void shutdown() override { idle_.clear(); }
+  void shutdown() override {
+    idle_.clear();
+    generation.fetch_add(1, std::memory_order_acq_rel);
+  }
   std::unordered_map<std::string, std::deque<IdleConnection>> idle_;
 };
+
+// asio::use_service takes a lock on every call; a thread runs one context, so remember its
+// pool. Any pool's destruction invalidates every thread's memory (a new context may reuse
+// a destroyed one's address), which is rare enough to cost nothing.
+ConnectionPool& pool_of(const asio::any_io_executor& executor) {
+  auto& context = asio::query(executor, asio::execution::context);
+  thread_local asio::execution_context* cached_context = nullptr;
+  thread_local ConnectionPool* cached_pool = nullptr;
+  thread_local std::uint64_t cached_generation = 0;
+  const auto generation = ConnectionPool::generation.load(std::memory_order_acquire);
+  if (cached_context != &context || cached_generation != generation) {
+    cached_pool = &asio::use_service<ConnectionPool>(context);
+    cached_context = &context;
+    cached_generation = generation;
+  }
+  return *cached_pool;
+}
 
 bool idempotent(const std::string& method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
@@ -121,8 +143,7 @@ asio::awaitable<ClientResult> open(const core::Endpoint& to, Clock::time_point d
 asio::awaitable<ClientResult> HttpClient::request(const core::Endpoint& to,
                                                   const HttpRequest& request,
                                                   Clock::time_point deadline) const {
-  auto executor = co_await asio::this_coro::executor;
-  auto& pool = asio::use_service<ConnectionPool>(asio::query(executor, asio::execution::context));
+  auto& pool = pool_of(co_await asio::this_coro::executor);
   const std::string key = to.str();
   const auto message = to_beast(request, key);
 

@@ -39,17 +39,6 @@ Result<boost::json::value> parse_object(std::string_view body, std::string_view 
   return {std::move(json), {}};
 }
 
-Error check_object(std::string_view body, std::string_view method) {
-  unsigned char arena[16 * 1024];
-  boost::json::monotonic_resource memory(arena, sizeof arena);
-  boost::system::error_code error;
-  auto json = boost::json::parse(body, error, &memory);
-  if (!error && json.is_object()) return {};
-  return Error{ErrorCode::bad_response, 200,
-               std::string(method) + ": response is not a JSON object" +
-                   (error ? ": " + error.message() : std::string())};
-}
-
 net::HttpRequest make_request(std::string_view verb, std::string target, std::string body,
                               const CallOptions& options) {
   net::HttpRequest request;

@@ -43,8 +43,7 @@ std::string error_message_of(const net::HttpResponse& response);
 Error error_from(const net::ClientResult& result);
 // Parses a response body that must be a JSON object.
 Result<boost::json::value> parse_object(std::string_view body, std::string_view method);
-// Checks that a body is a JSON object without keeping it (no heap use for small bodies).
-Error check_object(std::string_view body, std::string_view method);
+
 net::HttpRequest make_request(std::string_view verb, std::string target, std::string body,
                               const CallOptions& options);
 
@@ -53,7 +52,8 @@ template <class Request, class Response>
 asio::awaitable<Result<std::string>> exchange(const net::HttpClient& client,
                                               const core::Endpoint& to,
                                               const Method<Request, Response>& method,
-                                              const Request& request, const CallOptions& options) {
+                                              const Request& request, const CallOptions& options,
+                                              std::string* content_type = nullptr) {
   std::string body;
   if (method.has_body) body = boost::json::serialize(boost::json::value_from(request));
   auto http_request = make_request(method.verb, method.path(request), std::move(body), options);
@@ -64,6 +64,7 @@ asio::awaitable<Result<std::string>> exchange(const net::HttpClient& client,
     co_return Result<std::string>{
         std::nullopt, Error{ErrorCode::remote, response.status, error_message_of(response)}};
   }
+  if (content_type != nullptr) *content_type = response.content_type;
   co_return Result<std::string>{std::move(response.body), {}};
 }
 
@@ -85,18 +86,21 @@ asio::awaitable<Result<Response>> call(const net::HttpClient& client, const core
   co_return Result<Response>{std::move(*decoded), {}};
 }
 
-// For proxies: calls `method` and returns the response body as received, once it is known
-// to be a JSON object. Forwarding it saves decoding and re-encoding the typed form.
+// For proxies: calls `method` and returns the response body as received, provided the
+// peer labelled it JSON. Forwarding it saves decoding, validating and re-encoding it on
+// the hot path; the peer is one of ours and its own typed encoder produced it.
 template <class Request, class Response>
 asio::awaitable<Result<std::string>> call_verbatim(const net::HttpClient& client,
                                                    const core::Endpoint& to,
                                                    const Method<Request, Response>& method,
                                                    const Request& request,
                                                    const CallOptions& options) {
-  auto raw = co_await exchange(client, to, method, request, options);
-  if (raw.ok()) {
-    auto invalid = check_object(*raw.value, method.name);
-    if (invalid.code != ErrorCode::ok) co_return Result<std::string>{std::nullopt, invalid};
+  std::string content_type;
+  auto raw = co_await exchange(client, to, method, request, options, &content_type);
+  if (raw.ok() && !content_type.starts_with("application/json")) {
+    co_return Result<std::string>{std::nullopt, Error{ErrorCode::bad_response, 200,
+                                                      std::string(method.name) + ": response is " +
+                                                          content_type + ", not JSON"}};
   }
   co_return raw;
 }

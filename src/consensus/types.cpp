@@ -1,0 +1,81 @@
+#include "consensus/types.hpp"
+
+#include <charconv>
+
+namespace isla::consensus {
+
+std::string encode(const ConfChange& change) {
+  const char kind = change.kind == ConfChange::Kind::add_voter     ? 'v'
+                    : change.kind == ConfChange::Kind::add_learner ? 'l'
+                                                                   : 'r';
+  return std::string(1, kind) + ":" + std::to_string(change.node);
+}
+
+std::optional<ConfChange> decode_conf_change(const std::string& data) {
+  if (data.size() < 3 || data[1] != ':') return std::nullopt;
+  ConfChange change;
+  switch (data[0]) {
+    case 'v':
+      change.kind = ConfChange::Kind::add_voter;
+      break;
+    case 'l':
+      change.kind = ConfChange::Kind::add_learner;
+      break;
+    case 'r':
+      change.kind = ConfChange::Kind::remove;
+      break;
+    default:
+      return std::nullopt;
+  }
+  const char* begin = data.data() + 2;
+  const char* end = data.data() + data.size();
+  auto [stop, error] = std::from_chars(begin, end, change.node);
+  if (error != std::errc() || stop != end || change.node == 0) return std::nullopt;
+  return change;
+}
+
+const char* to_string(Role role) {
+  switch (role) {
+    case Role::follower:
+      return "follower";
+    case Role::pre_candidate:
+      return "pre-candidate";
+    case Role::candidate:
+      return "candidate";
+    case Role::leader:
+      return "leader";
+  }
+  return "unknown";
+}
+
+const char* to_string(MessageType type) {
+  switch (type) {
+    case MessageType::pre_vote:
+      return "pre_vote";
+    case MessageType::pre_vote_response:
+      return "pre_vote_response";
+    case MessageType::vote:
+      return "vote";
+    case MessageType::vote_response:
+      return "vote_response";
+    case MessageType::append:
+      return "append";
+    case MessageType::append_response:
+      return "append_response";
+    case MessageType::heartbeat:
+      return "heartbeat";
+    case MessageType::heartbeat_response:
+      return "heartbeat_response";
+    case MessageType::snapshot:
+      return "snapshot";
+    case MessageType::timeout_now:
+      return "timeout_now";
+    case MessageType::read_index:
+      return "read_index";
+    case MessageType::read_index_response:
+      return "read_index_response";
+  }
+  return "unknown";
+}
+
+}  // namespace isla::consensus

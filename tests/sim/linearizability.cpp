@@ -1,0 +1,429 @@
+#include "sim/linearizability.hpp"
+
+#include <algorithm>
+#include <cstddef>
+#include <limits>
+#include <map>
+#include <sstream>
+#include <stdexcept>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+namespace isla::sim {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using Verdict = CheckResult::Verdict;
+
+// Unknown operations may take effect arbitrarily late, which is what returning last means.
+constexpr std::int64_t kNeverReturned = std::numeric_limits<std::int64_t>::max();
+constexpr int kAbsent = -1;
+// Reading the clock on every step would dominate the search; this many steps take microseconds.
+constexpr std::uint64_t kStepsBetweenDeadlineChecks = 1024;
+// Keeps violation reports readable when a large partition fails.
+constexpr std::size_t kMaxListedOperations = 60;
+
+std::uint64_t mix(std::uint64_t x) {
+  x += 0x9e3779b97f4a7c15ULL;
+  x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+  return x ^ (x >> 31);
+}
+
+Clock::time_point deadline_after(std::chrono::milliseconds budget) {
+  const auto now = Clock::now();
+  if (budget <= std::chrono::milliseconds::zero()) return now;
+  // Compared in milliseconds because converting a huge budget to the clock's unit overflows.
+  const auto headroom =
+      std::chrono::floor<std::chrono::milliseconds>(Clock::time_point::max() - now);
+  return budget >= headroom ? Clock::time_point::max() : now + budget;
+}
+
+// Values are interned per partition so the search compares and hashes ints, not strings.
+class ValueIds {
+ public:
+  int of(const std::string& value) {
+    return ids_.try_emplace(value, static_cast<int>(ids_.size())).first->second;
+  }
+  int of(const std::optional<std::string>& value) { return value ? of(*value) : kAbsent; }
+
+ private:
+  std::unordered_map<std::string, int> ids_;
+};
+
+struct ModelOp {
+  OpKind kind;
+  int new_value;  // put, cas
+  int expected;   // cas
+  int read;       // get
+  bool swapped;   // cas
+  bool unknown;
+};
+
+ModelOp to_model_op(const Operation& operation, ValueIds& ids) {
+  const KvInput& in = operation.input;
+  return ModelOp{in.kind,
+                 in.kind == OpKind::put || in.kind == OpKind::cas ? ids.of(in.value) : kAbsent,
+                 in.kind == OpKind::cas ? ids.of(in.expected) : kAbsent,
+                 in.kind == OpKind::get ? ids.of(operation.output.value) : kAbsent,
+                 operation.output.ok,
+                 operation.unknown};
+}
+
+// The sequential specification: the register's value after `op`, or nullopt if `op`'s observed
+// output cannot happen from `state`. An unknown op's output was never observed, so it always fits.
+std::optional<int> apply(int state, const ModelOp& op) {
+  switch (op.kind) {
+    case OpKind::get:
+      if (op.unknown || op.read == state) return state;
+      return std::nullopt;
+    case OpKind::put:
+      return op.new_value;
+    case OpKind::del:
+      return kAbsent;
+    case OpKind::cas: {
+      const bool swaps = state == op.expected;
+      if (!op.unknown && swaps != op.swapped) return std::nullopt;
+      return swaps ? op.new_value : state;
+    }
+  }
+  return std::nullopt;
+}
+
+// A set of operations with an incrementally maintained Zobrist hash, so probing the cache after
+// linearizing one more operation costs O(1) to hash instead of O(words).
+class OpSet {
+ public:
+  explicit OpSet(std::size_t size) : words_((size + 63) / 64, 0) {}
+
+  void flip(int op) {
+    words_[static_cast<std::size_t>(op) / 64] ^= std::uint64_t{1} << (op % 64);
+    hash_ ^= mix(static_cast<std::uint64_t>(op));
+  }
+  std::uint64_t hash() const { return hash_; }
+  bool operator==(const OpSet& other) const { return words_ == other.words_; }
+
+ private:
+  std::vector<std::uint64_t> words_;
+  std::uint64_t hash_ = 0;
+};
+
+// Lowe's memoisation: two search paths that linearized the same operations and reached the same
+// model state have identical futures, so only the first needs exploring.
+class SeenConfigurations {
+ public:
+  // Records the configuration; false if it had been recorded before.
+  bool insert(const OpSet& linearized, int state) {
+    const std::uint64_t key = mix(linearized.hash() ^ mix(static_cast<std::uint64_t>(state)));
+    auto [first, last] = by_hash_.equal_range(key);
+    for (auto it = first; it != last; ++it) {
+      if (it->second.state == state && it->second.linearized == linearized) return false;
+    }
+    by_hash_.emplace(key, Configuration{linearized, state});
+    return true;
+  }
+
+ private:
+  struct Configuration {
+    OpSet linearized;
+    int state;
+  };
+  std::unordered_multimap<std::uint64_t, Configuration> by_hash_;
+};
+
+struct Window {
+  std::int64_t call;
+  std::int64_t ret;
+};
+
+// Call and return events in time order, as a doubly linked list so that linearizing an operation
+// (lift) and undoing it (unlift) are O(1). Node 0 is a sentinel head.
+class EventList {
+ public:
+  explicit EventList(const std::vector<Window>& windows) : nodes_(1 + 2 * windows.size()) {
+    const auto order = events_in_time_order(windows);
+    std::vector<int> call_node(windows.size());
+    for (std::size_t i = 0; i < order.size(); ++i) {
+      const int node = static_cast<int>(i) + 1;
+      const auto [op, is_call] = order[i];
+      nodes_[node] = Node{op, is_call, -1, node - 1, i + 1 < order.size() ? node + 1 : -1};
+      if (is_call) {
+        call_node[op] = node;
+      } else {
+        nodes_[call_node[op]].return_node = node;
+      }
+    }
+    nodes_[0].next = order.empty() ? -1 : 1;
+  }
+
+  int first() const { return nodes_[0].next; }
+  int next(int node) const { return nodes_[node].next; }
+  bool is_call(int node) const { return nodes_[node].is_call; }
+  int op(int node) const { return nodes_[node].op; }
+
+  void lift(int call) {
+    unlink(call);
+    unlink(nodes_[call].return_node);
+  }
+  // Must undo lifts in reverse order, which the search's stack guarantees.
+  void unlift(int call) {
+    relink(nodes_[call].return_node);
+    relink(call);
+  }
+
+ private:
+  struct Node {
+    int op = -1;
+    bool is_call = false;
+    int return_node = -1;
+    int prev = -1;
+    int next = -1;
+  };
+
+  // Calls sort before returns at equal times, so touching windows count as concurrent.
+  static std::vector<std::pair<int, bool>> events_in_time_order(
+      const std::vector<Window>& windows) {
+    std::vector<std::tuple<std::int64_t, bool, int>> events;
+    for (std::size_t op = 0; op < windows.size(); ++op) {
+      events.emplace_back(windows[op].call, false, static_cast<int>(op));
+      events.emplace_back(windows[op].ret, true, static_cast<int>(op));
+    }
+    std::sort(events.begin(), events.end());
+    std::vector<std::pair<int, bool>> order;
+    for (const auto& [time, is_return, op] : events) order.emplace_back(op, !is_return);
+    return order;
+  }
+
+  void unlink(int node) {
+    const Node& n = nodes_[node];
+    nodes_[n.prev].next = n.next;
+    if (n.next != -1) nodes_[n.next].prev = n.prev;
+  }
+  void relink(int node) {
+    const Node& n = nodes_[node];
+    nodes_[n.prev].next = node;
+    if (n.next != -1) nodes_[n.next].prev = node;
+  }
+
+  std::vector<Node> nodes_;
+};
+
+enum class SearchVerdict { linearizable, not_linearizable, out_of_time };
+
+struct SearchOutcome {
+  SearchVerdict verdict;
+  std::vector<int> longest_linearized_prefix;  // indices into the searched ops
+};
+
+// Wing & Gong's depth-first search: repeatedly linearize some pending call that precedes every
+// pending return; meeting a return means that op was skipped, so backtrack.
+class LinearizationSearch {
+ public:
+  LinearizationSearch(std::vector<ModelOp> ops, const std::vector<Window>& windows,
+                      Clock::time_point deadline)
+      : ops_(std::move(ops)), events_(windows), linearized_(ops_.size()), deadline_(deadline) {}
+
+  SearchOutcome run() {
+    std::uint64_t steps = 0;
+    int node = events_.first();
+    while (events_.first() != -1) {
+      if (++steps % kStepsBetweenDeadlineChecks == 0 && Clock::now() >= deadline_) {
+        return finish(SearchVerdict::out_of_time);
+      }
+      if (events_.is_call(node)) {
+        node = try_linearize(node) ? events_.first() : events_.next(node);
+      } else if (stack_.empty()) {
+        return finish(SearchVerdict::not_linearizable);
+      } else {
+        node = events_.next(backtrack());
+      }
+    }
+    return finish(SearchVerdict::linearizable);
+  }
+
+ private:
+  struct Linearized {
+    int call_node;
+    int state_before;
+  };
+
+  bool try_linearize(int call_node) {
+    const int op = events_.op(call_node);
+    const std::optional<int> state_after = apply(state_, ops_[op]);
+    if (!state_after) return false;
+    linearized_.flip(op);
+    if (!seen_.insert(linearized_, *state_after)) {
+      linearized_.flip(op);
+      return false;
+    }
+    stack_.push_back({call_node, state_});
+    state_ = *state_after;
+    events_.lift(call_node);
+    remember_if_longest();
+    return true;
+  }
+
+  // Returns the call node it undid, so the search resumes with the alternatives after it.
+  int backtrack() {
+    const Linearized last = stack_.back();
+    stack_.pop_back();
+    state_ = last.state_before;
+    linearized_.flip(events_.op(last.call_node));
+    events_.unlift(last.call_node);
+    return last.call_node;
+  }
+
+  void remember_if_longest() {
+    if (stack_.size() <= longest_.size()) return;
+    longest_.clear();
+    for (const Linearized& entry : stack_) longest_.push_back(events_.op(entry.call_node));
+  }
+
+  SearchOutcome finish(SearchVerdict verdict) { return {verdict, std::move(longest_)}; }
+
+  std::vector<ModelOp> ops_;
+  EventList events_;
+  OpSet linearized_;
+  SeenConfigurations seen_;
+  std::vector<Linearized> stack_;
+  std::vector<int> longest_;
+  int state_ = kAbsent;
+  Clock::time_point deadline_;
+};
+
+struct Partition {
+  std::string key;
+  std::vector<std::size_t> history_indices;
+};
+
+// Smallest first: the first violation found is then the smallest one to report.
+std::vector<Partition> partition_by_key(const std::vector<Operation>& history) {
+  std::map<std::string, std::vector<std::size_t>> by_key;
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const Operation& operation = history[i];
+    // An unanswered get changes nothing and constrains nothing.
+    if (operation.unknown && operation.input.kind == OpKind::get) continue;
+    by_key[operation.input.key].push_back(i);
+  }
+  std::vector<Partition> partitions;
+  for (auto& [key, indices] : by_key) partitions.push_back({key, std::move(indices)});
+  std::stable_sort(partitions.begin(), partitions.end(), [](const auto& a, const auto& b) {
+    return a.history_indices.size() < b.history_indices.size();
+  });
+  return partitions;
+}
+
+SearchOutcome search_partition(const std::vector<Operation>& history, const Partition& partition,
+                               Clock::time_point deadline) {
+  ValueIds ids;
+  std::vector<ModelOp> ops;
+  std::vector<Window> windows;
+  for (const std::size_t index : partition.history_indices) {
+    const Operation& operation = history[index];
+    ops.push_back(to_model_op(operation, ids));
+    windows.push_back({operation.call, operation.unknown ? kNeverReturned : operation.ret});
+  }
+  return LinearizationSearch(std::move(ops), windows, deadline).run();
+}
+
+void require_well_formed(const std::vector<Operation>& history) {
+  for (std::size_t i = 0; i < history.size(); ++i) {
+    const Operation& operation = history[i];
+    if (!operation.unknown && operation.ret < operation.call) {
+      throw std::invalid_argument("operation " + std::to_string(i) +
+                                  " returns before its call: " + describe(operation));
+    }
+  }
+}
+
+std::string quoted(const std::optional<std::string>& value) {
+  return value ? "\"" + *value + "\"" : "absent";
+}
+
+std::string explain_violation(const std::vector<Operation>& history, const Partition& partition,
+                              const std::vector<int>& longest_prefix) {
+  const auto& indices = partition.history_indices;
+  std::ostringstream out;
+  out << "key " << quoted(partition.key) << ": its " << indices.size()
+      << " operations admit no linearization; the longest linearizable prefix is [";
+  for (std::size_t i = 0; i < longest_prefix.size(); ++i) {
+    out << (i == 0 ? "" : ", ") << "op " << indices[static_cast<std::size_t>(longest_prefix[i])];
+  }
+  out << "]\n";
+  for (std::size_t i = 0; i < indices.size() && i < kMaxListedOperations; ++i) {
+    out << "  op " << indices[i] << ": " << describe(history[indices[i]]) << "\n";
+  }
+  if (indices.size() > kMaxListedOperations) {
+    out << "  ... and " << indices.size() - kMaxListedOperations << " more\n";
+  }
+  return out.str();
+}
+
+}  // namespace
+
+CheckResult check_kv_history(const std::vector<Operation>& history,
+                             std::chrono::milliseconds budget) {
+  require_well_formed(history);
+  const auto deadline = deadline_after(budget);
+  const auto partitions = partition_by_key(history);
+  for (std::size_t checked = 0; checked < partitions.size(); ++checked) {
+    const Partition& partition = partitions[checked];
+    const SearchOutcome outcome = Clock::now() >= deadline
+                                      ? SearchOutcome{SearchVerdict::out_of_time, {}}
+                                      : search_partition(history, partition, deadline);
+    if (outcome.verdict == SearchVerdict::not_linearizable) {
+      return {Verdict::violation,
+              explain_violation(history, partition, outcome.longest_linearized_prefix)};
+    }
+    if (outcome.verdict == SearchVerdict::out_of_time) {
+      return {Verdict::timed_out, "budget of " + std::to_string(budget.count()) +
+                                      " ms exhausted on key " + quoted(partition.key) +
+                                      " after fully checking " + std::to_string(checked) + " of " +
+                                      std::to_string(partitions.size()) + " keys"};
+    }
+  }
+  return {Verdict::ok, std::to_string(history.size()) + " operations on " +
+                           std::to_string(partitions.size()) + " keys are linearizable"};
+}
+
+std::string describe(const Operation& operation) {
+  std::ostringstream out;
+  out << "client " << operation.client << ", [" << operation.call << ", "
+      << (operation.unknown ? std::string("?") : std::to_string(operation.ret)) << "]: ";
+  const KvInput& in = operation.input;
+  const bool answered = !operation.unknown;
+  switch (in.kind) {
+    case OpKind::get:
+      out << "get " << quoted(in.key);
+      if (answered) out << " -> " << quoted(operation.output.value);
+      break;
+    case OpKind::put:
+      out << "put " << quoted(in.key) << " = " << quoted(in.value);
+      break;
+    case OpKind::del:
+      out << "del " << quoted(in.key);
+      break;
+    case OpKind::cas:
+      out << "cas " << quoted(in.key) << " from " << quoted(in.expected) << " to "
+          << quoted(in.value);
+      if (answered) out << (operation.output.ok ? " -> swapped" : " -> failed");
+      break;
+  }
+  if (!answered) out << " (outcome unknown)";
+  return out.str();
+}
+
+std::ostream& operator<<(std::ostream& out, CheckResult::Verdict verdict) {
+  switch (verdict) {
+    case Verdict::ok:
+      return out << "ok";
+    case Verdict::violation:
+      return out << "violation";
+    case Verdict::timed_out:
+      return out << "timed_out";
+  }
+  return out << "?";
+}
+
+}  // namespace isla::sim
