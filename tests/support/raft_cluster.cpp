@@ -148,13 +148,13 @@ void RaftCluster::step() {
   ++tick_;
   for (auto& [id, node] : nodes_) {
     if (!node.up) continue;
-    int ticks = 1;
-    if (auto skew = skew_.find(id); skew != skew_.end()) {
-      node.skew_credit += skew->second;
-      while (node.skew_credit >= 100) {
-        node.skew_credit -= 100;
-        ++ticks;
-      }
+    // A node's clock runs at `rate` percent of real time (100 unless skewed).
+    auto skew = skew_.find(id);
+    node.skew_credit += skew == skew_.end() ? 100 : skew->second;
+    int ticks = 0;
+    while (node.skew_credit >= 100) {
+      node.skew_credit -= 100;
+      ++ticks;
     }
     for (int i = 0; i < ticks; ++i) node.raft->tick();
   }
@@ -389,6 +389,9 @@ void RaftCluster::act_clients() {
       pending_requests_.erase(client.request_id);
       client.op.reset();
       client.next_attempt = tick_ + 1;
+      // A client that got no answer tries another server next, as real clients do.
+      std::uniform_int_distribution<int> any(1, options_.nodes);
+      client.target = static_cast<NodeId>(any(random_));
     }
     if (!client.op && clients_enabled_ && tick_ >= client.next_attempt) start_op(index, client);
     if (client.op && tick_ >= client.next_attempt) attempt(index, client);
@@ -437,6 +440,15 @@ void RaftCluster::attempt(int index, Client& client) {
                                ? raft->leader()
                                : client.target % static_cast<NodeId>(options_.nodes) + 1;
   if (op.kind == "get") {
+    // Reads go to any node now and then, as real clients' do: a deposed leader that still
+    // believes in itself must not answer them from its stale state.
+    std::uniform_int_distribution<int> percent(0, 99);
+    if (percent(random_) < 30) {
+      std::uniform_int_distribution<int> any(1, options_.nodes);
+      client.target = static_cast<NodeId>(any(random_));
+      raft = node(client.target);
+      if (raft == nullptr) return;
+    }
     if (raft->read_index(client.request_id)) {
       client.next_attempt = tick_ + options_.client_timeout_ticks;  // one read per op
     } else {

@@ -70,7 +70,8 @@ class RaftCluster {
   void cut(NodeId from, NodeId to);              // one-way
   void heal();
   void set_faults(NetworkFaults faults) { options_.faults = faults; }
-  void skew(NodeId node, int extra_ticks_per_100) { skew_[node] = extra_ticks_per_100; }
+  // The node's clock runs at `rate_percent` of real time (e.g. 50 = half speed).
+  void skew(NodeId node, int rate_percent) { skew_[node] = rate_percent; }
 
   // Membership: proposes on the current leader; false if there is none or it refused.
   bool change(const consensus::ConfChange& change);
