@@ -162,12 +162,14 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
 mkdir -p "$tmp/pieces" "$tmp/gateway" "$tmp/nginx/logs"
 
-"$ISLA_BIN" gateway --listen "$GATEWAY_ADDR" --data-dir "$tmp/gateway" >"$tmp/gateway.log" 2>&1 &
+"$ISLA_BIN" gateway --listen "$GATEWAY_ADDR" --data-dir "$tmp/gateway" \
+  --threads "${GATEWAY_THREADS:-0}" >"$tmp/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=("$gateway_pid")
 
 "$ISLA_BIN" pieces --listen "$PIECES_ADDR" --gateway "$GATEWAY_ADDR" --catalog data/figures \
-  --figures "$FIGURE" --data-dir "$tmp/pieces" >"$tmp/pieces.log" 2>&1 &
+  --figures "$FIGURE" --data-dir "$tmp/pieces" --threads "${PIECES_THREADS:-0}" \
+  >"$tmp/pieces.log" 2>&1 &
 pieces_pid=$!
 pids+=("$pieces_pid")
 

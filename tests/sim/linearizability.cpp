@@ -59,6 +59,9 @@ struct ModelOp {
   int read;       // get
   bool swapped;   // cas
   bool unknown;
+  // The unknown op with the same effect called just before this one, if any; see
+  // LinearizationSearch::may_linearize.
+  int earlier_twin = -1;
 };
 
 ModelOp to_model_op(const Operation& operation, ValueIds& ids) {
@@ -69,6 +72,18 @@ ModelOp to_model_op(const Operation& operation, ValueIds& ids) {
                  in.kind == OpKind::get ? ids.of(operation.output.value) : kAbsent,
                  operation.output.ok,
                  operation.unknown};
+}
+
+// `ops` must be in call order.
+void link_interchangeable_unknowns(std::vector<ModelOp>& ops) {
+  std::map<std::tuple<OpKind, int, int>, int> latest_with_effect;
+  for (std::size_t i = 0; i < ops.size(); ++i) {
+    ModelOp& op = ops[i];
+    if (!op.unknown) continue;
+    auto [it, first_of_its_kind] =
+        latest_with_effect.try_emplace({op.kind, op.new_value, op.expected}, static_cast<int>(i));
+    if (!first_of_its_kind) op.earlier_twin = std::exchange(it->second, static_cast<int>(i));
+  }
 }
 
 // The sequential specification: the register's value after `op`, or nullopt if `op`'s observed
@@ -102,6 +117,9 @@ class OpSet {
     hash_ ^= mix(static_cast<std::uint64_t>(op));
   }
   std::uint64_t hash() const { return hash_; }
+  bool contains(int op) const {
+    return (words_[static_cast<std::size_t>(op) / 64] >> (op % 64)) & 1;
+  }
   bool operator==(const OpSet& other) const { return words_ == other.words_; }
 
  private:
@@ -222,12 +240,15 @@ class LinearizationSearch {
  public:
   LinearizationSearch(std::vector<ModelOp> ops, const std::vector<Window>& windows,
                       Clock::time_point deadline)
-      : ops_(std::move(ops)), events_(windows), linearized_(ops_.size()), deadline_(deadline) {}
+      : ops_(std::move(ops)), events_(windows), linearized_(ops_.size()), deadline_(deadline) {
+    for (const ModelOp& op : ops_) unlinearized_known_ += op.unknown ? 0 : 1;
+  }
 
   SearchOutcome run() {
     std::uint64_t steps = 0;
     int node = events_.first();
-    while (events_.first() != -1) {
+    // Unknown ops left over can all be taken never to have happened.
+    while (unlinearized_known_ > 0) {
       if (++steps % kStepsBetweenDeadlineChecks == 0 && Clock::now() >= deadline_) {
         return finish(SearchVerdict::out_of_time);
       }
@@ -248,10 +269,22 @@ class LinearizationSearch {
     int state_before;
   };
 
+  // Linearizing unknown ops is optional, so each one doubles the search space unless pruned. Two
+  // prunings lose no linearization, as any one can be rewritten to obey them:
+  //  - an unknown op that would not change the state is left out, as if it never happened;
+  //  - unknown ops with the same effect are used in call order: swapping a later-called one for
+  //    an earlier-called unused twin keeps every effect inside its window.
+  // Both depend only on (linearized set, state), so they keep the memoisation sound.
+  bool may_linearize(const ModelOp& op, int state_after) const {
+    if (!op.unknown) return true;
+    if (state_after == state_) return false;
+    return op.earlier_twin == -1 || linearized_.contains(op.earlier_twin);
+  }
+
   bool try_linearize(int call_node) {
     const int op = events_.op(call_node);
     const std::optional<int> state_after = apply(state_, ops_[op]);
-    if (!state_after) return false;
+    if (!state_after || !may_linearize(ops_[op], *state_after)) return false;
     linearized_.flip(op);
     if (!seen_.insert(linearized_, *state_after)) {
       linearized_.flip(op);
@@ -259,6 +292,7 @@ class LinearizationSearch {
     }
     stack_.push_back({call_node, state_});
     state_ = *state_after;
+    unlinearized_known_ -= ops_[op].unknown ? 0 : 1;
     events_.lift(call_node);
     remember_if_longest();
     return true;
@@ -269,7 +303,9 @@ class LinearizationSearch {
     const Linearized last = stack_.back();
     stack_.pop_back();
     state_ = last.state_before;
-    linearized_.flip(events_.op(last.call_node));
+    const int op = events_.op(last.call_node);
+    unlinearized_known_ += ops_[op].unknown ? 0 : 1;
+    linearized_.flip(op);
     events_.unlift(last.call_node);
     return last.call_node;
   }
@@ -289,12 +325,13 @@ class LinearizationSearch {
   std::vector<Linearized> stack_;
   std::vector<int> longest_;
   int state_ = kAbsent;
+  std::size_t unlinearized_known_ = 0;
   Clock::time_point deadline_;
 };
 
 struct Partition {
   std::string key;
-  std::vector<std::size_t> history_indices;
+  std::vector<std::size_t> history_indices;  // in call order
 };
 
 // Smallest first: the first violation found is then the smallest one to report.
@@ -307,7 +344,12 @@ std::vector<Partition> partition_by_key(const std::vector<Operation>& history) {
     by_key[operation.input.key].push_back(i);
   }
   std::vector<Partition> partitions;
-  for (auto& [key, indices] : by_key) partitions.push_back({key, std::move(indices)});
+  for (auto& [key, indices] : by_key) {
+    std::stable_sort(indices.begin(), indices.end(), [&](std::size_t a, std::size_t b) {
+      return history[a].call < history[b].call;
+    });
+    partitions.push_back({key, std::move(indices)});
+  }
   std::stable_sort(partitions.begin(), partitions.end(), [](const auto& a, const auto& b) {
     return a.history_indices.size() < b.history_indices.size();
   });
@@ -324,6 +366,7 @@ SearchOutcome search_partition(const std::vector<Operation>& history, const Part
     ops.push_back(to_model_op(operation, ids));
     windows.push_back({operation.call, operation.unknown ? kNeverReturned : operation.ret});
   }
+  link_interchangeable_unknowns(ops);
   return LinearizationSearch(std::move(ops), windows, deadline).run();
 }
 

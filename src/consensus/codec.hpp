@@ -1,0 +1,21 @@
+#pragma once
+// Binary forms of Raft's persistent records (WAL payloads and the snapshot file). Little-
+// endian, length-prefixed; every decoder rejects short or trailing bytes.
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "consensus/types.hpp"
+
+namespace isla::consensus {
+
+std::string encode_entry(const Entry& entry);
+std::optional<Entry> decode_entry(std::string_view bytes);
+
+std::string encode_hard_state(const HardState& state);
+std::optional<HardState> decode_hard_state(std::string_view bytes);
+
+std::string encode_snapshot(const Snapshot& snapshot);
+std::optional<Snapshot> decode_snapshot(std::string_view bytes);
+
+}  // namespace isla::consensus

@@ -1,0 +1,43 @@
+#pragma once
+// The durable side of a Raft node: what each Ready must persist goes to a write-ahead log
+// (entries and hard state, one fsync per Ready however many entries it holds: group
+// commit), snapshots go to a file written atomically, and load() rebuilds the
+// PersistentState a restarted node hands to Raft.
+#include <filesystem>
+#include <map>
+#include <memory>
+
+#include "consensus/types.hpp"
+#include "durability/file_system.hpp"
+#include "durability/wal.hpp"
+
+namespace isla::consensus {
+
+class RaftStorage {
+ public:
+  // Opens (or creates) the storage in `dir`; the WAL's own recovery truncates a torn tail.
+  RaftStorage(durability::FileSystem& fs, std::filesystem::path dir,
+              durability::WalOptions wal = {});
+
+  // What the node had made durable before it stopped or crashed.
+  PersistentState load() const;
+  // Persists the Ready's snapshot, entries and hard state; returns once they are durable.
+  void save(const Ready& ready);
+  // Keeps a snapshot the application took, and drops the log it covers.
+  void save_snapshot(const Snapshot& snapshot);
+
+  const durability::RecoveryReport& recovery() const { return wal_.recovery(); }
+  std::size_t wal_segments() const { return wal_.segment_count(); }
+
+ private:
+  void append_entries(const std::vector<Entry>& entries);
+  void release_covered(Index snapshot_index);
+
+  durability::FileSystem& fs_;
+  std::filesystem::path dir_;
+  durability::Wal wal_;
+  HardState hard_state_;
+  std::map<Index, std::uint64_t> entry_seq_;  // WAL sequence of each live entry's last write
+};
+
+}  // namespace isla::consensus
