@@ -4,26 +4,17 @@
 #include <boost/json.hpp>
 
 #include "membership/datagram.hpp"
-#include "support/island.hpp"
 #include "support/raw_http.hpp"
+#include "support/shared_island.hpp"
 
 namespace isla::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-class BadInput : public ::testing::Test {
+class BadInput : public SharedIslandTest {
  protected:
-  static void SetUpTestSuite() {
-    island_ = new Island();
-    island_->start_gateway();
-    island_->start_pieces(0, {"giraffe", "owl"});
-    island_->wait_for_servers(1);
-  }
-  static void TearDownTestSuite() {
-    delete island_;
-    island_ = nullptr;
-  }
+  static void SetUpTestSuite() { start_island({"giraffe", "owl"}); }
   void TearDown() override {
     // Whatever the test sent, the gateway still serves.
     auto answer = island_->get("/api/figures/giraffe");
@@ -43,10 +34,7 @@ class BadInput : public ::testing::Test {
     ASSERT_FALSE(error) << reply;
     EXPECT_TRUE(body.at("error").is_string());
   }
-
-  static Island* island_;
 };
-Island* BadInput::island_ = nullptr;
 
 TEST_F(BadInput, MalformedRequestIs400) {
   expect_rejected("BLAH\x01\x02 / HTTP/9\r\n\r\n", 400);

@@ -3,28 +3,17 @@
 
 #include <boost/json.hpp>
 
-#include "support/island.hpp"
 #include "support/run_command.hpp"
+#include "support/shared_island.hpp"
 
 namespace isla::testing {
 namespace {
 
-class Cli : public ::testing::Test {
+class Cli : public SharedIslandTest {
  protected:
-  static void SetUpTestSuite() {
-    island_ = new Island();
-    island_->start_gateway();
-    island_->start_pieces(0, {"giraffe", "black-sheep"});
-    island_->wait_for_servers(1);
-  }
-  static void TearDownTestSuite() {
-    delete island_;
-    island_ = nullptr;
-  }
+  static void SetUpTestSuite() { start_island({"giraffe", "black-sheep"}); }
   static std::string gateway() { return island_->gateway().str(); }
-  static Island* island_;
 };
-Island* Cli::island_ = nullptr;
 
 TEST_F(Cli, FiguresPrintsAnAlignedTable) {
   auto result = run_isla({"figures", "--gateway", gateway()});
