@@ -106,39 +106,38 @@ std::optional<int> apply(int state, const ModelOp& op) {
   return std::nullopt;
 }
 
-// A set of operations with an incrementally maintained Zobrist hash, so probing the cache after
-// linearizing one more operation costs O(1) to hash instead of O(words).
 class OpSet {
  public:
   explicit OpSet(std::size_t size) : words_((size + 63) / 64, 0) {}
 
-  void flip(int op) {
-    words_[static_cast<std::size_t>(op) / 64] ^= std::uint64_t{1} << (op % 64);
-    hash_ ^= mix(static_cast<std::uint64_t>(op));
-  }
-  std::uint64_t hash() const { return hash_; }
+  void flip(int op) { words_[static_cast<std::size_t>(op) / 64] ^= std::uint64_t{1} << (op % 64); }
   bool contains(int op) const {
     return (words_[static_cast<std::size_t>(op) / 64] >> (op % 64)) & 1;
   }
-  bool operator==(const OpSet& other) const { return words_ == other.words_; }
+  const std::vector<std::uint64_t>& words() const { return words_; }
 
  private:
   std::vector<std::uint64_t> words_;
-  std::uint64_t hash_ = 0;
 };
 
 // Lowe's memoisation: two search paths that linearized the same operations and reached the same
-// model state have identical futures, so only the first needs exploring.
+// model state have identical futures, so only the first needs exploring. Generalised to unknown
+// ops, whose linearization is optional: a configuration with the same known ops and state but
+// only a subset of the unknown ops can do everything this one can, so it subsumes it. Without the
+// generalisation, cycles of unknown writes returning to an earlier state multiply configurations.
 class SeenConfigurations {
  public:
-  // Records the configuration; false if it had been recorded before.
-  bool insert(const OpSet& linearized, int state) {
-    const std::uint64_t key = mix(linearized.hash() ^ mix(static_cast<std::uint64_t>(state)));
-    auto [first, last] = by_hash_.equal_range(key);
+  explicit SeenConfigurations(OpSet unknown_ops) : unknown_ops_(std::move(unknown_ops)) {}
+
+  // Records the configuration; false if a recorded one subsumes it. `known_hash` must identify
+  // the known ops in `linearized`.
+  bool insert(const OpSet& linearized, std::uint64_t known_hash, int state) {
+    const std::uint64_t key = mix(known_hash ^ mix(static_cast<std::uint64_t>(state)));
+    auto [first, last] = by_known_part_.equal_range(key);
     for (auto it = first; it != last; ++it) {
-      if (it->second.state == state && it->second.linearized == linearized) return false;
+      if (it->second.state == state && subsumes(it->second.linearized, linearized)) return false;
     }
-    by_hash_.emplace(key, Configuration{linearized, state});
+    by_known_part_.emplace(key, Configuration{linearized, state});
     return true;
   }
 
@@ -147,7 +146,20 @@ class SeenConfigurations {
     OpSet linearized;
     int state;
   };
-  std::unordered_multimap<std::uint64_t, Configuration> by_hash_;
+
+  // `seen` is contained in `now`, and what only `now` has linearized is all unknown ops.
+  bool subsumes(const OpSet& seen, const OpSet& now) const {
+    const auto& unknown = unknown_ops_.words();
+    for (std::size_t i = 0; i < unknown.size(); ++i) {
+      const std::uint64_t seen_only = seen.words()[i] & ~now.words()[i];
+      const std::uint64_t now_only = now.words()[i] & ~seen.words()[i];
+      if (seen_only != 0 || (now_only & ~unknown[i]) != 0) return false;
+    }
+    return true;
+  }
+
+  OpSet unknown_ops_;
+  std::unordered_multimap<std::uint64_t, Configuration> by_known_part_;
 };
 
 struct Window {
@@ -240,7 +252,11 @@ class LinearizationSearch {
  public:
   LinearizationSearch(std::vector<ModelOp> ops, const std::vector<Window>& windows,
                       Clock::time_point deadline)
-      : ops_(std::move(ops)), events_(windows), linearized_(ops_.size()), deadline_(deadline) {
+      : ops_(std::move(ops)),
+        events_(windows),
+        linearized_(ops_.size()),
+        seen_(unknown_ops(ops_)),
+        deadline_(deadline) {
     for (const ModelOp& op : ops_) unlinearized_known_ += op.unknown ? 0 : 1;
   }
 
@@ -285,9 +301,9 @@ class LinearizationSearch {
     const int op = events_.op(call_node);
     const std::optional<int> state_after = apply(state_, ops_[op]);
     if (!state_after || !may_linearize(ops_[op], *state_after)) return false;
-    linearized_.flip(op);
-    if (!seen_.insert(linearized_, *state_after)) {
-      linearized_.flip(op);
+    flip_linearized(op);
+    if (!seen_.insert(linearized_, known_hash_, *state_after)) {
+      flip_linearized(op);
       return false;
     }
     stack_.push_back({call_node, state_});
@@ -305,9 +321,23 @@ class LinearizationSearch {
     state_ = last.state_before;
     const int op = events_.op(last.call_node);
     unlinearized_known_ += ops_[op].unknown ? 0 : 1;
-    linearized_.flip(op);
+    flip_linearized(op);
     events_.unlift(last.call_node);
     return last.call_node;
+  }
+
+  // Keeps a Zobrist hash of the known ops alongside, so probing the cache costs O(1) to hash.
+  void flip_linearized(int op) {
+    linearized_.flip(op);
+    if (!ops_[op].unknown) known_hash_ ^= mix(static_cast<std::uint64_t>(op));
+  }
+
+  static OpSet unknown_ops(const std::vector<ModelOp>& ops) {
+    OpSet unknown(ops.size());
+    for (std::size_t op = 0; op < ops.size(); ++op) {
+      if (ops[op].unknown) unknown.flip(static_cast<int>(op));
+    }
+    return unknown;
   }
 
   void remember_if_longest() {
@@ -321,6 +351,7 @@ class LinearizationSearch {
   std::vector<ModelOp> ops_;
   EventList events_;
   OpSet linearized_;
+  std::uint64_t known_hash_ = 0;
   SeenConfigurations seen_;
   std::vector<Linearized> stack_;
   std::vector<int> longest_;

@@ -154,7 +154,7 @@ Outcome simulate(std::uint64_t seed) {
       }
     }
   }
-  auto verdict = sim::check_kv_history(to_checker(cluster.history()), std::chrono::seconds(10));
+  auto verdict = sim::check_kv_history(to_checker(cluster.history()), std::chrono::seconds(60));
   if (verdict.verdict != sim::CheckResult::Verdict::ok) {
     std::ostringstream text;
     text << "history of " << cluster.history().size() << " operations: " << verdict.verdict << ": "
