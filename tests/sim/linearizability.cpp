@@ -248,6 +248,9 @@ struct SearchOutcome {
 
 // Wing & Gong's depth-first search: repeatedly linearize some pending call that precedes every
 // pending return; meeting a return means that op was skipped, so backtrack.
+//
+// Each configuration's candidates are tried in two passes, known ops before unknown ones, so the
+// configurations that use fewer unknown ops are reached first and subsume the rest.
 class LinearizationSearch {
  public:
   LinearizationSearch(std::vector<ModelOp> ops, const std::vector<Window>& windows,
@@ -262,24 +265,37 @@ class LinearizationSearch {
 
   SearchOutcome run() {
     std::uint64_t steps = 0;
-    int node = events_.first();
+    Cursor cursor = start_of_pass(false);
     // Unknown ops left over can all be taken never to have happened.
     while (unlinearized_known_ > 0) {
       if (++steps % kStepsBetweenDeadlineChecks == 0 && Clock::now() >= deadline_) {
         return finish(SearchVerdict::out_of_time);
       }
-      if (events_.is_call(node)) {
-        node = try_linearize(node) ? events_.first() : events_.next(node);
+      if (events_.is_call(cursor.node)) {
+        const bool in_pass = ops_[events_.op(cursor.node)].unknown == cursor.unknown_pass;
+        cursor = in_pass && try_linearize(cursor.node)
+                     ? start_of_pass(false)
+                     : Cursor{events_.next(cursor.node), cursor.unknown_pass};
+      } else if (!cursor.unknown_pass) {
+        cursor = start_of_pass(true);
       } else if (stack_.empty()) {
         return finish(SearchVerdict::not_linearizable);
       } else {
-        node = events_.next(backtrack());
+        const int undone = backtrack();
+        cursor = {events_.next(undone), ops_[events_.op(undone)].unknown};
       }
     }
     return finish(SearchVerdict::linearizable);
   }
 
  private:
+  struct Cursor {
+    int node;
+    bool unknown_pass;
+  };
+
+  Cursor start_of_pass(bool unknown_pass) const { return {events_.first(), unknown_pass}; }
+
   struct Linearized {
     int call_node;
     int state_before;
