@@ -1,6 +1,7 @@
 #include "sim/linearizability.hpp"
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <limits>
 #include <map>
@@ -19,8 +20,8 @@ using Verdict = CheckResult::Verdict;
 // Unknown operations may take effect arbitrarily late, which is what returning last means.
 constexpr std::int64_t kNeverReturned = std::numeric_limits<std::int64_t>::max();
 constexpr int kAbsent = -1;
-// Reading the clock on every step would dominate the search; this many steps take microseconds.
-constexpr std::uint64_t kStepsBetweenDeadlineChecks = 1024;
+// Reading the clock on every step would dominate the search; this much work takes microseconds.
+constexpr std::uint64_t kWorkBetweenClockReads = 4096;
 // Keeps violation reports readable when a large partition fails.
 constexpr std::size_t kMaxListedOperations = 60;
 
@@ -39,6 +40,23 @@ Clock::time_point deadline_after(std::chrono::milliseconds budget) {
       std::chrono::floor<std::chrono::milliseconds>(Clock::time_point::max() - now);
   return budget >= headroom ? Clock::time_point::max() : now + budget;
 }
+
+// Work is counted in search steps plus cache comparisons, since a single step can scan many
+// cached configurations; counting steps alone overshot budgets by seconds.
+class Deadline {
+ public:
+  explicit Deadline(Clock::time_point at) : at_(at) {}
+
+  bool passed(std::uint64_t work_done) {
+    if (work_done < next_clock_read_) return false;
+    next_clock_read_ = work_done + kWorkBetweenClockReads;
+    return Clock::now() >= at_;
+  }
+
+ private:
+  Clock::time_point at_;
+  std::uint64_t next_clock_read_ = 0;
+};
 
 // Values are interned per partition so the search compares and hashes ints, not strings.
 class ValueIds {
@@ -129,37 +147,67 @@ class SeenConfigurations {
  public:
   explicit SeenConfigurations(OpSet unknown_ops) : unknown_ops_(std::move(unknown_ops)) {}
 
+  struct State {
+    int value;
+    bool awaiting_observer;  // a configuration free of this constraint can do more
+  };
+
   // Records the configuration; false if a recorded one subsumes it. `known_hash` must identify
   // the known ops in `linearized`.
-  bool insert(const OpSet& linearized, std::uint64_t known_hash, int state) {
-    const std::uint64_t key = mix(known_hash ^ mix(static_cast<std::uint64_t>(state)));
-    auto [first, last] = by_known_part_.equal_range(key);
-    for (auto it = first; it != last; ++it) {
-      if (it->second.state == state && subsumes(it->second.linearized, linearized)) return false;
+  bool insert(const OpSet& linearized, std::uint64_t known_hash, State state) {
+    std::vector<Configuration>& candidates =
+        by_known_part_[mix(known_hash ^ mix(static_cast<std::uint64_t>(state.value)))];
+    const std::uint64_t signature = unknown_signature(linearized);
+    comparisons_ += candidates.size();
+    for (const Configuration& seen : candidates) {
+      if (seen.state.value == state.value &&
+          (!seen.state.awaiting_observer || state.awaiting_observer) &&
+          (seen.unknown_signature & ~signature) == 0 && subsumes(seen.words_offset, linearized)) {
+        return false;
+      }
     }
-    by_known_part_.emplace(key, Configuration{linearized, state});
+    candidates.push_back({signature, state, words_.size()});
+    words_.insert(words_.end(), linearized.words().begin(), linearized.words().end());
     return true;
   }
 
+  std::uint64_t comparisons() const { return comparisons_; }
+
  private:
+  // Sets live in one arena, and candidates sharing known ops and state in one vector, because
+  // scanning candidates for subsumption is the search's hot loop.
   struct Configuration {
-    OpSet linearized;
-    int state;
+    std::uint64_t unknown_signature;
+    State state;
+    std::size_t words_offset;
   };
 
-  // `seen` is contained in `now`, and what only `now` has linearized is all unknown ops.
-  bool subsumes(const OpSet& seen, const OpSet& now) const {
+  // Folds the unknown ops into one word such that a subset's signature is a subset of the
+  // superset's, which rejects most non-subsuming candidates without touching their sets.
+  std::uint64_t unknown_signature(const OpSet& linearized) const {
+    std::uint64_t signature = 0;
     const auto& unknown = unknown_ops_.words();
     for (std::size_t i = 0; i < unknown.size(); ++i) {
-      const std::uint64_t seen_only = seen.words()[i] & ~now.words()[i];
-      const std::uint64_t now_only = now.words()[i] & ~seen.words()[i];
-      if (seen_only != 0 || (now_only & ~unknown[i]) != 0) return false;
+      signature |= std::rotl(linearized.words()[i] & unknown[i], static_cast<int>(i % 64));
+    }
+    return signature;
+  }
+
+  // The seen set is contained in `now`, and what only `now` has linearized is all unknown ops.
+  bool subsumes(std::size_t seen_offset, const OpSet& now) const {
+    const auto& unknown = unknown_ops_.words();
+    for (std::size_t i = 0; i < unknown.size(); ++i) {
+      const std::uint64_t seen = words_[seen_offset + i];
+      const std::uint64_t now_only = now.words()[i] & ~seen;
+      if ((seen & ~now.words()[i]) != 0 || (now_only & ~unknown[i]) != 0) return false;
     }
     return true;
   }
 
   OpSet unknown_ops_;
-  std::unordered_multimap<std::uint64_t, Configuration> by_known_part_;
+  std::unordered_map<std::uint64_t, std::vector<Configuration>> by_known_part_;
+  std::vector<std::uint64_t> words_;
+  std::uint64_t comparisons_ = 0;
 };
 
 struct Window {
@@ -268,7 +316,7 @@ class LinearizationSearch {
     Cursor cursor = start_of_pass(false);
     // Unknown ops left over can all be taken never to have happened.
     while (unlinearized_known_ > 0) {
-      if (++steps % kStepsBetweenDeadlineChecks == 0 && Clock::now() >= deadline_) {
+      if (deadline_.passed(++steps + seen_.comparisons())) {
         return finish(SearchVerdict::out_of_time);
       }
       if (events_.is_call(cursor.node)) {
@@ -299,18 +347,25 @@ class LinearizationSearch {
   struct Linearized {
     int call_node;
     int state_before;
+    bool awaiting_observer_before;
   };
 
-  // Linearizing unknown ops is optional, so each one doubles the search space unless pruned. Two
-  // prunings lose no linearization, as any one can be rewritten to obey them:
+  // Linearizing unknown ops is optional, so each one doubles the search space unless pruned. These
+  // prunings lose no linearization, as any one can be rewritten to obey them all:
   //  - an unknown op that would not change the state is left out, as if it never happened;
+  //  - so is one whose effect the next op overwrites unseen, so the next op must observe it;
   //  - unknown ops with the same effect are used in call order: swapping a later-called one for
   //    an earlier-called unused twin keeps every effect inside its window.
-  // Both depend only on (linearized set, state), so they keep the memoisation sound.
+  // They depend only on the configuration the cache records, so they keep memoisation sound.
   bool may_linearize(const ModelOp& op, int state_after) const {
+    if (awaiting_observer_ && !observes_state(op)) return false;
     if (!op.unknown) return true;
     if (state_after == state_) return false;
     return op.earlier_twin == -1 || linearized_.contains(op.earlier_twin);
+  }
+
+  static bool observes_state(const ModelOp& op) {
+    return op.kind == OpKind::get || op.kind == OpKind::cas;
   }
 
   bool try_linearize(int call_node) {
@@ -318,12 +373,13 @@ class LinearizationSearch {
     const std::optional<int> state_after = apply(state_, ops_[op]);
     if (!state_after || !may_linearize(ops_[op], *state_after)) return false;
     flip_linearized(op);
-    if (!seen_.insert(linearized_, known_hash_, *state_after)) {
+    if (!seen_.insert(linearized_, known_hash_, {*state_after, ops_[op].unknown})) {
       flip_linearized(op);
       return false;
     }
-    stack_.push_back({call_node, state_});
+    stack_.push_back({call_node, state_, awaiting_observer_});
     state_ = *state_after;
+    awaiting_observer_ = ops_[op].unknown;
     unlinearized_known_ -= ops_[op].unknown ? 0 : 1;
     events_.lift(call_node);
     remember_if_longest();
@@ -335,6 +391,7 @@ class LinearizationSearch {
     const Linearized last = stack_.back();
     stack_.pop_back();
     state_ = last.state_before;
+    awaiting_observer_ = last.awaiting_observer_before;
     const int op = events_.op(last.call_node);
     unlinearized_known_ += ops_[op].unknown ? 0 : 1;
     flip_linearized(op);
@@ -372,8 +429,9 @@ class LinearizationSearch {
   std::vector<Linearized> stack_;
   std::vector<int> longest_;
   int state_ = kAbsent;
+  bool awaiting_observer_ = false;  // the last op linearized was unknown
   std::size_t unlinearized_known_ = 0;
-  Clock::time_point deadline_;
+  Deadline deadline_;
 };
 
 struct Partition {
@@ -436,7 +494,7 @@ std::string explain_violation(const std::vector<Operation>& history, const Parti
   const auto& indices = partition.history_indices;
   std::ostringstream out;
   out << "key " << quoted(partition.key) << ": its " << indices.size()
-      << " operations admit no linearization; the longest linearizable prefix is [";
+      << " operations admit no linearization; the longest partial one found is [";
   for (std::size_t i = 0; i < longest_prefix.size(); ++i) {
     out << (i == 0 ? "" : ", ") << "op " << indices[static_cast<std::size_t>(longest_prefix[i])];
   }
