@@ -7,14 +7,16 @@
 namespace isla::membership {
 
 Announcer::Announcer(asio::io_context& context, net::UdpEndpoint& udp, core::Clock& clock,
-                     core::Random& random, AnnouncerOptions options, Describe describe)
+                     core::Random& random, AnnouncerOptions options, Describe describe,
+                     IslandChanged island_changed)
     : context_(context),
       udp_(udp),
       clock_(clock),
       options_(std::move(options)),
       describe_(std::move(describe)),
       backoff_(options_.hello_backoff, random),
-      wake_(context) {
+      wake_(context),
+      island_changed_(std::move(island_changed)) {
   for (const auto& seed : options_.seeds) seeds_.push_back(Seed{seed});
 }
 
@@ -75,9 +77,9 @@ void Announcer::on_datagram(const Datagram& datagram, const core::Endpoint& from
     seed->answered = true;
     seed->last_answer = clock_.now();
     seed->acked_seq = std::max(seed->acked_seq, datagram.ack);
-    {
-      std::lock_guard lock(island_mutex_);
+    if (datagram.island != island_) {
       island_ = datagram.island;
+      if (island_changed_) island_changed_(island_);
     }
     if (!was_answering) {
       spdlog::info("welcomed gateway={} island={}", from.str(), datagram.island);
@@ -107,11 +109,6 @@ void Announcer::say_goodbye() {
   send_to_all(DatagramType::bye);
   stopped_ = true;
   wake_.cancel();
-}
-
-std::string Announcer::island() const {
-  std::lock_guard lock(island_mutex_);
-  return island_;
 }
 
 std::size_t Announcer::answering_seeds() const {

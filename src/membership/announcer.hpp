@@ -2,7 +2,6 @@
 // The joining side of membership: says hello to the seed gateways until one answers, then
 // heartbeats with the node's load; announces draining and says bye when leaving.
 #include <functional>
-#include <mutex>
 #include <string>
 #include <vector>
 
@@ -31,9 +30,12 @@ class Announcer {
  public:
   // Describes this node as it is now (role, figures, load, ...); type and seq are filled in.
   using Describe = std::function<Datagram()>;
+  // Told the island name when a gateway's welcome first names it, or names another.
+  using IslandChanged = std::function<void(const std::string& island)>;
 
   Announcer(asio::io_context& context, net::UdpEndpoint& udp, core::Clock& clock,
-            core::Random& random, AnnouncerOptions options, Describe describe);
+            core::Random& random, AnnouncerOptions options, Describe describe,
+            IslandChanged island_changed = {});
 
   void start();
   // Feeds a datagram received on the node's UDP port; call on the announcer's context.
@@ -44,7 +46,6 @@ class Announcer {
   // Sends bye to every seed and stops announcing.
   void say_goodbye();
 
-  std::string island() const;
   std::size_t answering_seeds() const;
 
  private:
@@ -70,7 +71,7 @@ class Announcer {
   bool draining_ = false;
   bool stopped_ = false;
   asio::steady_timer wake_;
-  mutable std::mutex island_mutex_;
+  IslandChanged island_changed_;
   std::string island_;
 };
 

@@ -56,9 +56,14 @@ class PieceServer {
     auto announce = options.announce;
     announce.seeds = options.gateways;
     announce.secret = options.secret;
-    announcer_ = std::make_unique<membership::Announcer>(host_.pool().main(), host_.udp(),
-                                                         core::SteadyClock::instance(), random_,
-                                                         announce, [this] { return describe(); });
+    announcer_ = std::make_unique<membership::Announcer>(
+        host_.pool().main(), host_.udp(), core::SteadyClock::instance(), random_, announce,
+        [this] { return describe(); },
+        [this](const std::string& island) {
+          // Off the request path: the answers are re-serialised once per island change.
+          host_.set_island(island);
+          cache_.store(build_cache(island));
+        });
     add_routes();
   }
 
@@ -97,16 +102,7 @@ class PieceServer {
     return cache;
   }
 
-  // The island is learnt from the gateways' welcome; rebuild the answers if it changed.
-  std::shared_ptr<const AnswerCache> answers() {
-    auto cache = cache_.load();
-    auto island = announcer_->island();
-    if (island.empty() || island == cache->island) return cache;
-    host_.set_island(island);
-    auto rebuilt = build_cache(island);
-    cache_.store(rebuilt);
-    return rebuilt;
-  }
+  std::shared_ptr<const AnswerCache> answers() const { return cache_.load(); }
 
   void add_routes() {
     auto& router = host_.router();

@@ -170,6 +170,20 @@ TEST_F(SmallIsland, SlowReplicaIsRetriedOnAFastOne) {
   }
 }
 
+TEST_F(SmallIsland, AnswersNameTheGatewaysIsland) {
+  island_.start_gateway({"--island", "ucr"});
+  island_.start_pieces(0, {"owl"});
+  island_.wait_for_servers(1);
+  // The piece server learns the island from the gateway's welcome.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto body = island_.get_json("/api/figures/owl");
+        return body.is_object() && body.at("island").as_string() == "ucr";
+      },
+      5s));
+  EXPECT_EQ(island_.get_json("/api/figures").at("figures").at(0).at("island").as_string(), "ucr");
+}
+
 TEST_F(SmallIsland, PieceServerKeepsRetryingHelloUntilAGatewayAppears) {
   island_.start_pieces(0, {"owl"});
   ASSERT_TRUE(eventually(
