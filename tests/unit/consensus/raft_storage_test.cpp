@@ -120,6 +120,20 @@ TEST(RaftStorage, SnapshotReleasesTheLogItCovers) {
   EXPECT_EQ(state.hard_state, (HardState{1, 1, 200}));
 }
 
+// Runs every Ready of `raft` through `storage` (when given), returning the applied commands.
+std::vector<std::string> drain(Raft& raft, RaftStorage* storage) {
+  std::vector<std::string> applied;
+  while (raft.has_ready()) {
+    auto ready = raft.ready();
+    if (storage != nullptr) storage->save(ready);
+    for (const auto& entry : ready.committed) {
+      if (entry.type == EntryType::normal && !entry.data.empty()) applied.push_back(entry.data);
+    }
+    raft.advance(ready);
+  }
+  return applied;
+}
+
 TEST(RaftStorage, ARestartedNodeRecoversItsCommittedLog) {
   FaultInjectingFileSystem fs;
   RaftOptions options;
@@ -130,40 +144,17 @@ TEST(RaftStorage, ARestartedNodeRecoversItsCommittedLog) {
     Raft raft(options, ConfState{{1}, {}}, storage.load());
     raft.campaign();
     for (int i = 0; i < 3; ++i) {
-      while (raft.has_ready()) {
-        auto ready = raft.ready();
-        storage.save(ready);
-        for (const auto& entry : ready.committed) {
-          if (entry.type == EntryType::normal && !entry.data.empty()) {
-            applied_before.push_back(entry.data);
-          }
-        }
-        raft.advance(ready);
-      }
+      auto applied = drain(raft, &storage);
+      applied_before.insert(applied_before.end(), applied.begin(), applied.end());
       raft.propose("cmd" + std::to_string(i));
     }
-    while (raft.has_ready()) {
-      auto ready = raft.ready();
-      storage.save(ready);
-      for (const auto& entry : ready.committed) {
-        if (entry.type == EntryType::normal && !entry.data.empty())
-          applied_before.push_back(entry.data);
-      }
-      raft.advance(ready);
-    }
+    auto applied = drain(raft, &storage);
+    applied_before.insert(applied_before.end(), applied.begin(), applied.end());
   }
   fs.crash();
   RaftStorage storage(fs, "/node");
   Raft raft(options, ConfState{{1}, {}}, storage.load());
-  std::vector<std::string> applied_after;
-  while (raft.has_ready()) {
-    auto ready = raft.ready();
-    for (const auto& entry : ready.committed) {
-      if (entry.type == EntryType::normal && !entry.data.empty())
-        applied_after.push_back(entry.data);
-    }
-    raft.advance(ready);
-  }
+  const auto applied_after = drain(raft, nullptr);
   EXPECT_EQ(applied_before, (std::vector<std::string>{"cmd0", "cmd1", "cmd2"}));
   EXPECT_EQ(applied_after, applied_before);
   EXPECT_GE(raft.term(), 2u);
