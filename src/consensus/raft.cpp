@@ -737,7 +737,7 @@ void Raft::report_unreachable(NodeId node) {
 bool Raft::has_ready() const {
   return !outbox_.empty() || !reads_.empty() || snapshot_to_install_ ||
          hard_state() != last_hard_state_ || log_.stable() < log_.last_index() ||
-         !log_.applicable().empty();
+         log_.has_applicable();
 }
 
 Ready Raft::ready() {

@@ -121,7 +121,6 @@ class Raft {
   int randomized_timeout_ = 0;
   Index pending_conf_index_ = 0;
   NodeId transferee_ = 0;
-  int transfer_elapsed_ = 0;
 
   std::vector<Message> outbox_;
   std::vector<ReadState> reads_;

@@ -1,6 +1,7 @@
 #pragma once
 // The log as one Raft instance sees it: a snapshot boundary, the entries after it, and the
 // marks committed / stable (persisted by the application) / applied.
+#include <algorithm>
 #include <optional>
 #include <vector>
 
@@ -41,6 +42,7 @@ class RaftLog {
   std::vector<Entry> unstable() const;
   // Committed entries that are stable and not yet applied.
   std::vector<Entry> applicable() const;
+  bool has_applicable() const { return std::min(committed_, stable_) > applied_; }
   void stable_to(Index index) { stable_ = std::max(stable_, std::min(index, last_index())); }
   void applied_to(Index index) { applied_ = std::max(applied_, index); }
 

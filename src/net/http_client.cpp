@@ -15,22 +15,6 @@ namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
-const char* to_string(ClientErrorKind kind) {
-  switch (kind) {
-    case ClientErrorKind::none:
-      return "none";
-    case ClientErrorKind::connect:
-      return "connect";
-    case ClientErrorKind::timeout:
-      return "timeout";
-    case ClientErrorKind::io:
-      return "io";
-    case ClientErrorKind::protocol:
-      return "protocol";
-  }
-  return "unknown";
-}
-
 namespace {
 
 struct IdleConnection {

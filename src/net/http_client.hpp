@@ -35,8 +35,6 @@ struct ClientResult {
   bool ok() const { return response.has_value(); }
 };
 
-const char* to_string(ClientErrorKind kind);
-
 class HttpClient {
  public:
   explicit HttpClient(HttpClientOptions options = {}) : options_(options) {}
@@ -46,8 +44,6 @@ class HttpClient {
   // when the method is idempotent.
   asio::awaitable<ClientResult> request(const core::Endpoint& to, const HttpRequest& request,
                                         std::chrono::steady_clock::time_point deadline) const;
-
-  const HttpClientOptions& options() const { return options_; }
 
  private:
   HttpClientOptions options_;

@@ -44,12 +44,6 @@ UdpEndpoint::~UdpEndpoint() {
   close();
 }
 
-core::Endpoint UdpEndpoint::local() const {
-  boost::system::error_code error;
-  auto endpoint = impl_->socket.local_endpoint(error);
-  return {endpoint.address().to_string(), endpoint.port()};
-}
-
 void UdpEndpoint::start(Receiver receiver) {
   asio::co_spawn(impl_->socket.get_executor(), impl_->receive_loop(std::move(receiver)),
                  asio::detached);

@@ -20,7 +20,6 @@ class UdpEndpoint {
   UdpEndpoint(asio::io_context& context, const core::Endpoint& bind);
   ~UdpEndpoint();
 
-  core::Endpoint local() const;
   // Starts the receive loop on the socket's context; `receiver` runs on that context.
   void start(Receiver receiver);
   // Queues one datagram; callable from any thread. Oversized or undeliverable datagrams are
