@@ -7,6 +7,25 @@
 
 namespace isla::app {
 
+namespace {
+
+std::vector<std::string> parse_voters(const std::string& text) {
+  std::vector<std::string> voters;
+  if (text.empty()) return voters;
+  for (const auto& endpoint : core::parse_endpoint_list(text, 5235))
+    voters.push_back(endpoint.str());
+  const auto count = voters.size();
+  if (count != 1 && count != 3 && count != 5 && count != 7) {
+    throw CLI::ValidationError("--store-voters",
+                               "give 1, 3, 5 or 7 voters (an odd number: a majority must "
+                               "survive), got " +
+                                   std::to_string(count));
+  }
+  return voters;
+}
+
+}  // namespace
+
 void add_gateway_command(CLI::App& app) {
   auto* command = app.add_subcommand("gateway", "Run an intermediary server (port 5235)");
   auto flags = std::make_shared<ServerFlags>();
@@ -27,6 +46,17 @@ void add_gateway_command(CLI::App& app) {
                    "A piece server silent this long is dropped from routing")
       ->check(CLI::Range(50L, 600'000L))
       ->capture_default_str();
+  auto voters = std::make_shared<std::string>();
+  command
+      ->add_option("--store-voters", *voters,
+                   "The island store's voters, HOST:PORT,... (1, 3 or 5 gateways; the others "
+                   "join as learners). Default: this gateway alone")
+      ->envname("ISLA_STORE_VOTERS");
+  command
+      ->add_option("--store-max-value-bytes", options->kv_limits.max_value_bytes,
+                   "Largest value the store accepts (larger ones get 413)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{16} << 20))
+      ->capture_default_str();
   command->callback([=] {
     core::setup_logging("gateway " + flags->listen, flags->log_level);
     options->listen = parse_listen(flags->listen, 5235);
@@ -35,6 +65,7 @@ void add_gateway_command(CLI::App& app) {
     options->threads = flags->threads;
     options->proxy.attempt_timeout = std::chrono::milliseconds(*attempt_ms);
     options->routing.heartbeat_timeout = std::chrono::milliseconds(*heartbeat_timeout_ms);
+    options->store_voters = parse_voters(*voters);
     exit_with(gateway::run_gateway(*options));
   });
 }

@@ -1,98 +1,120 @@
 #include "consensus/codec.hpp"
 
-#include <cstring>
+#include "consensus/byte_io.hpp"
 
 namespace isla::consensus {
 
 namespace {
 
-class Writer {
- public:
-  Writer& u64(std::uint64_t value) {
-    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
-    return *this;
-  }
-  Writer& u8(std::uint8_t value) {
-    out_.push_back(static_cast<char>(value));
-    return *this;
-  }
-  Writer& bytes(std::string_view data) {
-    u64(data.size());
-    out_.append(data);
-    return *this;
-  }
-  Writer& ids(const std::vector<NodeId>& nodes) {
-    u64(nodes.size());
-    for (NodeId node : nodes) u64(node);
-    return *this;
-  }
-  std::string take() { return std::move(out_); }
+void write_entry(Writer& out, const Entry& entry) {
+  out.u64(entry.term).u64(entry.index).u8(static_cast<std::uint8_t>(entry.type)).bytes(entry.data);
+}
 
- private:
-  std::string out_;
-};
+bool read_entry(Reader& in, Entry& entry) {
+  std::uint8_t type = 0;
+  if (!in.u64(entry.term) || !in.u64(entry.index) || !in.u8(type) || !in.bytes(entry.data) ||
+      type > static_cast<std::uint8_t>(EntryType::conf_change)) {
+    return false;
+  }
+  entry.type = static_cast<EntryType>(type);
+  return true;
+}
 
-class Reader {
- public:
-  explicit Reader(std::string_view in) : in_(in) {}
-  bool u64(std::uint64_t& value) {
-    if (in_.size() < 8) return false;
-    value = 0;
-    for (int i = 0; i < 8; ++i) {
-      value |= static_cast<std::uint64_t>(static_cast<unsigned char>(in_[i])) << (8 * i);
-    }
-    in_.remove_prefix(8);
-    return true;
-  }
-  bool u8(std::uint8_t& value) {
-    if (in_.empty()) return false;
-    value = static_cast<std::uint8_t>(in_[0]);
-    in_.remove_prefix(1);
-    return true;
-  }
-  bool bytes(std::string& data) {
-    std::uint64_t size = 0;
-    if (!u64(size) || size > in_.size()) return false;
-    data.assign(in_.substr(0, size));
-    in_.remove_prefix(size);
-    return true;
-  }
-  bool ids(std::vector<NodeId>& nodes) {
-    std::uint64_t count = 0;
-    if (!u64(count) || count > in_.size() / 8) return false;
-    nodes.resize(count);
-    for (auto& node : nodes) {
-      if (!u64(node)) return false;
-    }
-    return true;
-  }
-  bool done() const { return in_.empty(); }
+void write_snapshot(Writer& out, const Snapshot& snapshot) {
+  out.u64(snapshot.index)
+      .u64(snapshot.term)
+      .ids(snapshot.conf.voters)
+      .ids(snapshot.conf.learners)
+      .bytes(snapshot.data);
+}
 
- private:
-  std::string_view in_;
-};
+bool read_snapshot(Reader& in, Snapshot& snapshot) {
+  return in.u64(snapshot.index) && in.u64(snapshot.term) && in.ids(snapshot.conf.voters) &&
+         in.ids(snapshot.conf.learners) && in.bytes(snapshot.data);
+}
+
+constexpr std::uint8_t kLastMessageType =
+    static_cast<std::uint8_t>(MessageType::read_index_response);
+// Each entry costs at least 25 bytes on the wire: a count larger than that allows is a lie.
+constexpr std::size_t kMinEntryBytes = 25;
+constexpr std::size_t kMinMessageBytes = 75;
+
+void write_message(Writer& out, const Message& message) {
+  out.u8(static_cast<std::uint8_t>(message.type))
+      .u64(message.from)
+      .u64(message.to)
+      .u64(message.term)
+      .u64(message.index)
+      .u64(message.log_term)
+      .u64(message.entries.size());
+  for (const auto& entry : message.entries) write_entry(out, entry);
+  out.u64(message.commit).u8(message.reject ? 1 : 0).u64(message.reject_hint);
+  out.u8(message.snapshot ? 1 : 0);
+  if (message.snapshot) write_snapshot(out, *message.snapshot);
+  out.bytes(message.context);
+}
+
+bool read_message(Reader& in, Message& message) {
+  std::uint8_t type = 0;
+  std::uint64_t count = 0;
+  if (!in.u8(type) || type > kLastMessageType || !in.u64(message.from) || !in.u64(message.to) ||
+      !in.u64(message.term) || !in.u64(message.index) || !in.u64(message.log_term) ||
+      !in.u64(count) || count > in.remaining() / kMinEntryBytes) {
+    return false;
+  }
+  message.type = static_cast<MessageType>(type);
+  message.entries.resize(count);
+  for (auto& entry : message.entries) {
+    if (!read_entry(in, entry)) return false;
+  }
+  std::uint8_t reject = 0;
+  std::uint8_t has_snapshot = 0;
+  if (!in.u64(message.commit) || !in.u8(reject) || reject > 1 || !in.u64(message.reject_hint) ||
+      !in.u8(has_snapshot) || has_snapshot > 1) {
+    return false;
+  }
+  message.reject = reject == 1;
+  if (has_snapshot == 1) {
+    message.snapshot.emplace();
+    if (!read_snapshot(in, *message.snapshot)) return false;
+  }
+  // A snapshot message without a snapshot would be dereferenced by the receiver.
+  if (message.type == MessageType::snapshot && !message.snapshot) return false;
+  return in.bytes(message.context);
+}
 
 }  // namespace
 
 std::string encode_entry(const Entry& entry) {
-  return Writer()
-      .u64(entry.term)
-      .u64(entry.index)
-      .u8(static_cast<std::uint8_t>(entry.type))
-      .bytes(entry.data)
-      .take();
+  Writer out;
+  write_entry(out, entry);
+  return out.take();
 }
 
 std::optional<Entry> decode_entry(std::string_view bytes) {
   Reader in(bytes);
   Entry entry;
-  std::uint8_t type = 0;
-  if (!in.u64(entry.term) || !in.u64(entry.index) || !in.u8(type) || !in.bytes(entry.data) ||
-      !in.done() || type > static_cast<std::uint8_t>(EntryType::conf_change)) {
-    return std::nullopt;
-  }
-  entry.type = static_cast<EntryType>(type);
+  if (!read_entry(in, entry) || !in.done()) return std::nullopt;
   return entry;
+}
+
+std::string encode_message_batch(const std::vector<Message>& messages) {
+  Writer out;
+  out.u64(messages.size());
+  for (const auto& message : messages) write_message(out, message);
+  return out.take();
+}
+
+std::optional<std::vector<Message>> decode_message_batch(std::string_view bytes) {
+  Reader in(bytes);
+  std::uint64_t count = 0;
+  if (!in.u64(count) || count > in.remaining() / kMinMessageBytes) return std::nullopt;
+  std::vector<Message> messages(count);
+  for (auto& message : messages) {
+    if (!read_message(in, message)) return std::nullopt;
+  }
+  if (!in.done()) return std::nullopt;
+  return messages;
 }
 
 std::string encode_hard_state(const HardState& state) {
@@ -109,22 +131,15 @@ std::optional<HardState> decode_hard_state(std::string_view bytes) {
 }
 
 std::string encode_snapshot(const Snapshot& snapshot) {
-  return Writer()
-      .u64(snapshot.index)
-      .u64(snapshot.term)
-      .ids(snapshot.conf.voters)
-      .ids(snapshot.conf.learners)
-      .bytes(snapshot.data)
-      .take();
+  Writer out;
+  write_snapshot(out, snapshot);
+  return out.take();
 }
 
 std::optional<Snapshot> decode_snapshot(std::string_view bytes) {
   Reader in(bytes);
   Snapshot snapshot;
-  if (!in.u64(snapshot.index) || !in.u64(snapshot.term) || !in.ids(snapshot.conf.voters) ||
-      !in.ids(snapshot.conf.learners) || !in.bytes(snapshot.data) || !in.done()) {
-    return std::nullopt;
-  }
+  if (!read_snapshot(in, snapshot) || !in.done()) return std::nullopt;
   return snapshot;
 }
 

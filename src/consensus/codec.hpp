@@ -1,5 +1,6 @@
 #pragma once
-// Binary forms of Raft's persistent records (WAL payloads and the snapshot file). Little-
+// Binary forms of Raft's persistent records (WAL payloads and the snapshot file) and of its
+// messages on the wire. Little-
 // endian, length-prefixed; every decoder rejects short or trailing bytes.
 #include <optional>
 #include <string>
@@ -17,5 +18,9 @@ std::optional<HardState> decode_hard_state(std::string_view bytes);
 
 std::string encode_snapshot(const Snapshot& snapshot);
 std::optional<Snapshot> decode_snapshot(std::string_view bytes);
+
+// Raft messages as the transport sends them to one peer, several to a request.
+std::string encode_message_batch(const std::vector<Message>& messages);
+std::optional<std::vector<Message>> decode_message_batch(std::string_view bytes);
 
 }  // namespace isla::consensus

@@ -25,7 +25,8 @@ std::vector<Entry> bootstrap_entries(const ConfState& conf) {
   for (auto [nodes, kind] : {std::pair{&conf.voters, ConfChange::Kind::add_voter},
                              std::pair{&conf.learners, ConfChange::Kind::add_learner}}) {
     for (NodeId node : *nodes) {
-      entries.push_back(Entry{1, ++index, EntryType::conf_change, encode(ConfChange{kind, node})});
+      entries.push_back(
+          Entry{1, ++index, EntryType::conf_change, encode(ConfChange{kind, node, {}})});
     }
   }
   return entries;

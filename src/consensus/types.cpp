@@ -8,7 +8,9 @@ std::string encode(const ConfChange& change) {
   const char kind = change.kind == ConfChange::Kind::add_voter     ? 'v'
                     : change.kind == ConfChange::Kind::add_learner ? 'l'
                                                                    : 'r';
-  return std::string(1, kind) + ":" + std::to_string(change.node);
+  std::string text = std::string(1, kind) + ":" + std::to_string(change.node);
+  if (!change.address.empty()) text += "@" + change.address;
+  return text;
 }
 
 std::optional<ConfChange> decode_conf_change(const std::string& data) {
@@ -28,7 +30,9 @@ std::optional<ConfChange> decode_conf_change(const std::string& data) {
       return std::nullopt;
   }
   const char* begin = data.data() + 2;
-  const char* end = data.data() + data.size();
+  const auto at = data.find('@');
+  const char* end = at == std::string::npos ? data.data() + data.size() : data.data() + at;
+  if (at != std::string::npos) change.address = data.substr(at + 1);
   auto [stop, error] = std::from_chars(begin, end, change.node);
   if (error != std::errc() || stop != end || change.node == 0) return std::nullopt;
   return change;

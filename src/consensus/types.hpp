@@ -34,6 +34,7 @@ struct ConfChange {
   enum class Kind : std::uint8_t { add_voter, add_learner, remove };
   Kind kind = Kind::add_voter;
   NodeId node = 0;
+  std::string address;  // where the node listens (host:port), so every member can reach it
   friend bool operator==(const ConfChange&, const ConfChange&) = default;
 };
 

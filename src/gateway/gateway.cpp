@@ -10,6 +10,8 @@
 #include "membership/datagram.hpp"
 #include "node/node_host.hpp"
 #include "pieces/api.hpp"
+#include "store/kv_api.hpp"
+#include "store/raft_store.hpp"
 #include "web/assets.hpp"
 
 namespace isla::gateway {
@@ -59,17 +61,75 @@ class Gateway {
       throw std::runtime_error("cannot create data directory " + options.data_dir.string() + ": " +
                                error.message());
     }
+    store_ = std::make_unique<store::RaftStore>(store_options(), host_.pool(), client_);
     add_routes();
+    store::add_kv_routes(host_.router(), *store_, client_, store::KvApiOptions{options.kv_limits});
   }
 
   int run() {
     host_.udp().start(
         [this](std::string_view bytes, const core::Endpoint& from) { on_datagram(bytes, from); });
     asio::co_spawn(host_.pool().main(), expire_loop(), asio::detached);
-    return host_.run([this]() -> asio::awaitable<void> { co_await leave(); });
+    store_->start();
+    const int code = host_.run([this]() -> asio::awaitable<void> { co_await leave(); });
+    store_->stop();
+    return code;
   }
 
  private:
+  store::RaftStoreOptions store_options() const {
+    store::RaftStoreOptions store;
+    store.address = options_.listen.str();
+    store.voters = options_.store_voters;
+    if (store.voters.empty()) store.voters.push_back(store.address);
+    store.dir = options_.data_dir / "raft";
+    store.tick = options_.store_tick;
+    return store;
+  }
+
+  json::object store_status() const {
+    const auto status = store_->status();
+    json::array voters;
+    json::array learners;
+    for (auto node : status.conf.voters) voters.push_back(json::value(node));
+    for (auto node : status.conf.learners) learners.push_back(json::value(node));
+    json::object members;
+    for (const auto& [node, address] : status.addresses) {
+      members[std::to_string(node)] = address;
+    }
+    return {{"id", status.id},
+            {"role", consensus::to_string(status.role)},
+            {"term", status.term},
+            {"leader", status.leader},
+            {"leader_address", status.leader_address},
+            {"commit", status.commit},
+            {"applied", status.applied},
+            {"last_index", status.last_index},
+            {"snapshot_index", status.snapshot_index},
+            {"revision", store_->revision()},
+            {"voters", std::move(voters)},
+            {"learners", std::move(learners)},
+            {"members", std::move(members)}};
+  }
+
+  // A leader that leaves hands leadership to a follower first, so that the store does not
+  // wait an election timeout for a new one (etcd does the same on shutdown).
+  asio::awaitable<void> hand_over_leadership() {
+    const auto status = store_->status();
+    if (status.role != consensus::Role::leader || status.conf.voters.size() < 2) co_return;
+    for (auto node : status.conf.voters) {
+      if (node == status.id) continue;
+      store_->node().transfer_leadership(node);
+      break;
+    }
+    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+    while (store_->status().role == consensus::Role::leader &&
+           std::chrono::steady_clock::now() < give_up) {
+      co_await net::sleep_for(std::chrono::milliseconds(10));
+    }
+    spdlog::info("store leadership handed over leader={}", store_->status().leader);
+  }
+
   void add_routes() {
     auto& router = host_.router();
     router.get("/api/figures", "figures",
@@ -110,6 +170,7 @@ class Gateway {
     body["peers"] = json::array();
     body["piece_servers"] = servers_json(registry_.servers());
     body["departed"] = departed_json(registry_.departed());
+    body["store"] = store_status();
     return net::json_response(200, json::serialize(body));
   }
 
@@ -170,6 +231,7 @@ class Gateway {
   // ARCHITECTURE.md §4: stop accepting, finish in-flight requests, then say bye.
   asio::awaitable<void> leave() {
     spdlog::info("draining in_flight={}", host_.server().in_flight());
+    co_await hand_over_leadership();
     co_await host_.drain();
     if (auto bytes = membership::encode(describe(DatagramType::bye), options_.secret)) {
       for (const auto& server : registry_.endpoints()) host_.udp().send(server, *bytes);
@@ -186,6 +248,7 @@ class Gateway {
   net::HttpClient client_;
   node::NodeHost host_;
   FigureProxy proxy_;
+  std::unique_ptr<store::RaftStore> store_;
   prometheus::Family<prometheus::Counter>& datagrams_;
   prometheus::Family<prometheus::Counter>& dropped_;
   prometheus::Gauge& alive_;
@@ -193,7 +256,10 @@ class Gateway {
 
 }  // namespace
 
-int run_gateway(const GatewayOptions& options) {
+int run_gateway(const GatewayOptions& given) {
+  GatewayOptions options = given;
+  // Raft's snapshots and batches travel as request bodies between gateways.
+  options.http.max_body_bytes = std::max<std::size_t>(options.http.max_body_bytes, 32 << 20);
   Gateway gateway(options);
   return gateway.run();
 }

@@ -8,6 +8,7 @@
 #include "gateway/figure_proxy.hpp"
 #include "gateway/routing_table.hpp"
 #include "net/http_server.hpp"
+#include "store/kv_json.hpp"
 
 namespace isla::gateway {
 
@@ -18,6 +19,11 @@ struct GatewayOptions {
   std::string secret;       // HMAC key for datagrams; empty accepts unsigned ones
   std::size_t threads = 0;  // I/O threads; 0 = one per core
   std::chrono::milliseconds expire_interval{50};  // how often silent servers are looked for
+  // The island store's voters (host:port, 3 or 5); a gateway not among them joins as a
+  // learner. Empty: this gateway is the only voter of its own store.
+  std::vector<std::string> store_voters;
+  std::chrono::milliseconds store_tick{50};
+  store::KvLimits kv_limits;
   RoutingOptions routing;
   ProxyOptions proxy;
   net::HttpServerOptions http;

@@ -161,8 +161,38 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       spdlog::error("handler failed target=\"{}\" error=\"{}\"", request.target, error.what());
       response = json_error(500, "internal error while handling the request");
     }
+    if (response.stream) {
+      co_await send_stream(connection, std::move(response), version);
+      co_return false;
+    }
     const bool keep_alive = client_keep_alive && !draining;
     co_return co_await send(connection, std::move(response), version, keep_alive) && keep_alive;
+  }
+
+  // Chunked transfer of a streamed body; the connection closes afterwards, so a stream
+  // never holds up a keep-alive exchange.
+  asio::awaitable<void> send_stream(Connection& connection, HttpResponse&& response,
+                                    unsigned version) {
+    auto stream = std::move(response.stream);
+    response.body.clear();
+    auto head = to_beast(std::move(response), version, false);
+    head.chunked(true);
+    http::response_serializer<http::string_body> serializer(head);
+    connection.stream.expires_after(options.write_timeout);
+    auto [head_error, head_bytes] =
+        co_await http::async_write_header(connection.stream, serializer, use_nothrow);
+    if (head_error) co_return;
+    while (!draining) {
+      auto chunk = co_await stream();
+      if (!chunk || draining) break;
+      if (chunk->empty()) continue;
+      connection.stream.expires_after(options.write_timeout);
+      auto [error, bytes] = co_await asio::async_write(
+          connection.stream, http::make_chunk(asio::buffer(*chunk)), use_nothrow);
+      if (error) co_return;
+    }
+    connection.stream.expires_after(options.write_timeout);
+    co_await asio::async_write(connection.stream, http::make_chunk_last(), use_nothrow);
   }
 
   asio::awaitable<bool> send(Connection& connection, HttpResponse&& response, unsigned version,

@@ -1,11 +1,14 @@
 #pragma once
 // Plain HTTP message types. They keep Boost.Beast out of every translation unit but net/'s own.
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
+
+#include "net/asio.hpp"
 
 namespace isla::net {
 
@@ -31,11 +34,18 @@ struct HttpRequest {
   std::string_view query() const;
 };
 
+// A body produced over time, as server-sent events are: each call returns the next chunk
+// to send, or nullopt at the end of the stream.
+using BodyStream = std::function<asio::awaitable<std::optional<std::string>>()>;
+
 struct HttpResponse {
   int status = 200;
   std::string content_type = "application/json";
   Headers headers;
   std::string body;
+  // When set, the server sends the head and then the chunks `stream` produces instead of
+  // `body`, and closes the connection when it ends (or when the server drains).
+  BodyStream stream;
 
   std::optional<std::string_view> header(std::string_view name) const;
 };

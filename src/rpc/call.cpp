@@ -40,12 +40,12 @@ Result<boost::json::value> parse_object(std::string_view body, std::string_view 
 }
 
 net::HttpRequest make_request(std::string_view verb, std::string target, std::string body,
-                              const CallOptions& options) {
+                              const CallOptions& options, std::string_view content_type) {
   net::HttpRequest request;
   request.method = std::string(verb);
   request.target = std::move(target);
   if (!body.empty()) {
-    request.headers.emplace_back("Content-Type", "application/json");
+    request.headers.emplace_back("Content-Type", std::string(content_type));
     request.body = std::move(body);
   }
   const auto remaining = std::chrono::duration_cast<std::chrono::milliseconds>(

@@ -45,7 +45,8 @@ Error error_from(const net::ClientResult& result);
 Result<boost::json::value> parse_object(std::string_view body, std::string_view method);
 
 net::HttpRequest make_request(std::string_view verb, std::string target, std::string body,
-                              const CallOptions& options);
+                              const CallOptions& options,
+                              std::string_view content_type = "application/json");
 
 // Sends the request and returns the 2xx response body, or the error.
 template <class Request, class Response>
@@ -55,8 +56,13 @@ asio::awaitable<Result<std::string>> exchange(const net::HttpClient& client,
                                               const Request& request, const CallOptions& options,
                                               std::string* content_type = nullptr) {
   std::string body;
-  if (method.has_body) body = boost::json::serialize(boost::json::value_from(request));
-  auto http_request = make_request(method.verb, method.path(request), std::move(body), options);
+  if constexpr (EncodesOwnBody<Request>) {
+    body = encode_body(request);
+  } else {
+    if (method.has_body) body = boost::json::serialize(boost::json::value_from(request));
+  }
+  auto http_request = make_request(method.verb, method.path(request), std::move(body), options,
+                                   method.content_type);
   auto outcome = co_await client.request(to, http_request, options.deadline);
   if (!outcome.ok()) co_return Result<std::string>{std::nullopt, error_from(outcome)};
   auto& response = *outcome.response;

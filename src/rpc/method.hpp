@@ -2,6 +2,7 @@
 // Typed descriptors of internal calls: a call site names a Method and passes a request
 // struct; the URL and the JSON come from here, never from the call site.
 #include <boost/json.hpp>
+#include <concepts>
 #include <string>
 #include <string_view>
 
@@ -25,7 +26,15 @@ struct Method {
   std::string_view verb;  // HTTP method
   std::string (*path)(const Request&);
   bool idempotent = true;  // may be retried on another replica after a failure
-  bool has_body = false;   // sends the request as a JSON body
+  bool has_body = false;   // sends the request as a body: JSON, or encode_body(request) if the
+                           // request type has one (found by ADL), labelled `content_type`
+  std::string_view content_type = "application/json";
+};
+
+// A request type that brings its own wire form (e.g. Raft's binary message batches).
+template <class Request>
+concept EncodesOwnBody = requires(const Request& request) {
+  { encode_body(request) } -> std::convertible_to<std::string>;
 };
 
 }  // namespace isla::rpc

@@ -118,11 +118,13 @@ Outcome simulate(std::uint64_t seed) {
       if (membership_step == 0) {
         cluster.add_node(joiner);
         membership_step = 1;
-      } else if (membership_step == 1 && cluster.change({ConfChange::Kind::add_learner, joiner})) {
+      } else if (membership_step == 1 &&
+                 cluster.change({ConfChange::Kind::add_learner, joiner, {}})) {
         membership_step = 2;
-      } else if (membership_step == 2 && cluster.change({ConfChange::Kind::add_voter, joiner})) {
+      } else if (membership_step == 2 &&
+                 cluster.change({ConfChange::Kind::add_voter, joiner, {}})) {
         membership_step = 3;
-      } else if (membership_step == 3 && cluster.change({ConfChange::Kind::remove, joiner})) {
+      } else if (membership_step == 3 && cluster.change({ConfChange::Kind::remove, joiner, {}})) {
         membership_step = 4;
       }
     }

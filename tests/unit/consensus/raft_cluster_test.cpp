@@ -105,12 +105,12 @@ TEST(RaftCluster, LearnerJoinsIsPromotedAndTheOldLeaderIsRemoved) {
   const NodeId first = wait_for_leader(cluster);
   cluster.run(100);
   cluster.add_node(4);
-  ASSERT_TRUE(cluster.change({ConfChange::Kind::add_learner, 4}));
+  ASSERT_TRUE(cluster.change({ConfChange::Kind::add_learner, 4, {}}));
   cluster.run(100);
-  ASSERT_TRUE(cluster.change({ConfChange::Kind::add_voter, 4}));
+  ASSERT_TRUE(cluster.change({ConfChange::Kind::add_voter, 4, {}}));
   cluster.run(100);
   EXPECT_EQ(cluster.node(first)->conf().voters.size(), 4u);
-  ASSERT_TRUE(cluster.change({ConfChange::Kind::remove, first}));
+  ASSERT_TRUE(cluster.change({ConfChange::Kind::remove, first, {}}));
   cluster.run(300);
   auto leader = cluster.leader();
   ASSERT_TRUE(leader);

@@ -230,16 +230,19 @@ TEST(Raft, OnlyOneConfigurationChangeAtATime) {
   wire[1].campaign();
   wire.settle();
   wire.drop = [](const Message& m) { return m.type == MessageType::append; };
-  EXPECT_EQ(wire[1].propose_conf_change({ConfChange::Kind::add_learner, 4}), ProposeError::none);
-  EXPECT_EQ(wire[1].propose_conf_change({ConfChange::Kind::add_learner, 5}),
+  EXPECT_EQ(wire[1].propose_conf_change({ConfChange::Kind::add_learner, 4, {}}),
+            ProposeError::none);
+  EXPECT_EQ(wire[1].propose_conf_change({ConfChange::Kind::add_learner, 5, {}}),
             ProposeError::conf_change_pending);
 }
 
 TEST(Raft, ConfChangeCodecRoundTripsAndRejectsGarbage) {
   for (auto kind :
        {ConfChange::Kind::add_voter, ConfChange::Kind::add_learner, ConfChange::Kind::remove}) {
-    ConfChange change{kind, 42};
+    ConfChange change{kind, 42, {}};
     EXPECT_EQ(decode_conf_change(encode(change)), change);
+    ConfChange with_address{kind, 43, "127.0.1.2:5235"};
+    EXPECT_EQ(decode_conf_change(encode(with_address)), with_address);
   }
   for (const char* bad : {"", "v", "x:1", "v:", "v:0", "v:1a", "r:-1"}) {
     EXPECT_FALSE(decode_conf_change(bad)) << bad;

@@ -1,0 +1,60 @@
+#pragma once
+// Raft's Transport over isla's RPC layer: per peer, one request in flight at a time carrying
+// every message queued for that peer since the last one (batching under load, and the
+// order Raft sent them in). A peer that cannot be reached is reported to Raft, which slows
+// its replication down to probes until it answers again.
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "consensus/raft_node.hpp"
+#include "net/http_client.hpp"
+#include "net/io_pool.hpp"
+
+namespace isla::consensus {
+
+struct HttpTransportOptions {
+  std::size_t max_batch_bytes = 4 * 1024 * 1024;  // beyond this a batch is split
+  std::size_t max_queued_messages = 10'000;       // per peer; the oldest are dropped first
+  std::chrono::milliseconds request_timeout{5'000};
+};
+
+class HttpTransport final : public Transport {
+ public:
+  using Unreachable = std::function<void(NodeId)>;
+
+  HttpTransport(net::IoPool& pool, const net::HttpClient& client, HttpTransportOptions options,
+                Unreachable on_unreachable);
+
+  void send(std::vector<Message> messages) override;
+  void set_address(NodeId node, const std::string& address) override;
+
+  std::uint64_t batches_sent() const { return batches_sent_; }
+  std::uint64_t messages_dropped() const { return messages_dropped_; }
+
+ private:
+  struct Peer {
+    NodeId id = 0;
+    asio::io_context* context = nullptr;
+    std::mutex mutex;
+    std::string address;
+    std::vector<Message> queue;
+    bool sending = false;
+  };
+
+  std::shared_ptr<Peer> peer(NodeId node);
+  asio::awaitable<void> drain(std::shared_ptr<Peer> peer);
+  std::vector<Message> take_batch(Peer& peer);
+
+  net::IoPool& pool_;
+  const net::HttpClient& client_;
+  HttpTransportOptions options_;
+  Unreachable on_unreachable_;
+  std::mutex peers_mutex_;
+  std::map<NodeId, std::shared_ptr<Peer>> peers_;
+  std::atomic<std::uint64_t> batches_sent_{0};
+  std::atomic<std::uint64_t> messages_dropped_{0};
+};
+
+}  // namespace isla::consensus

@@ -1,0 +1,367 @@
+#include "consensus/raft_node.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include "consensus/byte_io.hpp"
+
+namespace isla::consensus {
+
+namespace {
+
+// Entries of proposals carry who proposed them, so that the proposer (and only it) finds
+// the waiter to answer when the entry is applied.
+std::string frame(NodeId proposer, std::uint64_t proposal, std::string_view command) {
+  return Writer().u64(proposer).u64(proposal).take() + std::string(command);
+}
+
+struct Framed {
+  NodeId proposer = 0;
+  std::uint64_t proposal = 0;
+  std::string_view command;
+};
+
+std::optional<Framed> unframe(std::string_view data) {
+  Framed framed;
+  Reader in(data.substr(0, std::min<std::size_t>(data.size(), 16)));
+  if (data.size() < 16 || !in.u64(framed.proposer) || !in.u64(framed.proposal)) {
+    return std::nullopt;
+  }
+  framed.command = data.substr(16);
+  return framed;
+}
+
+// A snapshot holds the members' addresses as well as the application's state, so that a
+// node restored from it can still reach members whose conf-change entries it covers.
+std::string wrap_snapshot(const std::map<NodeId, std::string>& addresses,
+                          const std::string& machine) {
+  Writer out;
+  out.u64(addresses.size());
+  for (const auto& [node, address] : addresses) out.u64(node).bytes(address);
+  return out.bytes(machine).take();
+}
+
+std::string unwrap_snapshot(const std::string& data, std::map<NodeId, std::string>& addresses) {
+  Reader in(data);
+  std::uint64_t count = 0;
+  std::string machine;
+  bool ok = in.u64(count) && count <= data.size();
+  for (std::uint64_t i = 0; ok && i < count; ++i) {
+    NodeId node = 0;
+    std::string address;
+    ok = in.u64(node) && in.bytes(address);
+    addresses[node] = std::move(address);
+  }
+  if (!ok || !in.bytes(machine) || !in.done()) {
+    throw std::runtime_error("raft node: snapshot data is damaged");
+  }
+  return machine;
+}
+
+}  // namespace
+
+RaftNode::RaftNode(RaftNodeOptions options, durability::FileSystem& fs, StateMachine& machine,
+                   Transport& transport)
+    : options_(std::move(options)),
+      machine_(machine),
+      transport_(transport),
+      storage_(fs, options_.dir),
+      addresses_(options_.addresses) {
+  if (!storage_.recovery().reason.empty()) {
+    spdlog::warn("raft wal recovered dir=\"{}\" truncated_bytes={} reason=\"{}\" last_seq={}",
+                 options_.dir.string(), storage_.recovery().truncated_bytes,
+                 storage_.recovery().reason, storage_.recovery().last_seq);
+  }
+  auto persisted = storage_.load();
+  if (persisted.snapshot) {
+    machine_.restore(unwrap_snapshot(persisted.snapshot->data, addresses_));
+    snapshot_index_ = persisted.snapshot->index;
+  }
+  spdlog::info("raft node loaded id={} term={} commit={} entries={} snapshot={}", options_.raft.id,
+               persisted.hard_state.term, persisted.hard_state.commit, persisted.entries.size(),
+               snapshot_index_);
+  // Addresses of members added after the bootstrap are in the conf-change entries.
+  for (const auto& entry : persisted.entries) {
+    if (entry.type != EntryType::conf_change) continue;
+    if (auto change = decode_conf_change(entry.data)) learn_address(*change);
+  }
+  raft_ = std::make_unique<Raft>(options_.raft, options_.bootstrap, std::move(persisted));
+  for (const auto& [node, address] : addresses_) transport_.set_address(node, address);
+  publish_status();
+}
+
+RaftNode::~RaftNode() {
+  stop();
+}
+
+void RaftNode::start() {
+  ticker_ = std::make_unique<asio::steady_timer>(loop_);
+  ticker_->expires_after(options_.tick);
+  ticker_->async_wait([this](boost::system::error_code error) {
+    if (!error) on_tick();
+  });
+  thread_ = std::thread([this] {
+    auto guard = asio::make_work_guard(loop_);
+    try {
+      loop_.run();
+    } catch (const std::exception& error) {
+      // A disk that cannot be written is not something a replica can serve through: stop
+      // here, loudly, rather than acknowledge writes that are not durable (etcd panics too).
+      spdlog::critical("raft node failed id={} error=\"{}\"", id(), error.what());
+      std::abort();
+    }
+  });
+}
+
+void RaftNode::stop() {
+  if (!thread_.joinable()) return;
+  loop_.stop();
+  thread_.join();
+}
+
+void RaftNode::post(std::function<void()> work) {
+  asio::post(loop_, [this, work = std::move(work)] {
+    work();
+    schedule_flush();
+  });
+}
+
+// Deferred so that everything already queued (a burst of proposals, a batch of messages)
+// is stepped before the next Ready: one fsync and one send per peer for all of it.
+void RaftNode::schedule_flush() {
+  if (flush_scheduled_) return;
+  flush_scheduled_ = true;
+  asio::post(loop_, [this] {
+    flush_scheduled_ = false;
+    flush();
+  });
+}
+
+void RaftNode::on_tick() {
+  raft_->tick();
+  flush();
+  ticker_->expires_after(options_.tick);
+  ticker_->async_wait([this](boost::system::error_code error) {
+    if (!error) on_tick();
+  });
+}
+
+void RaftNode::flush() {
+  while (raft_->has_ready()) {
+    Ready ready = raft_->ready();
+    if (ready.snapshot) {
+      machine_.restore(unwrap_snapshot(ready.snapshot->data, addresses_));
+      snapshot_index_ = ready.snapshot->index;
+      for (const auto& [node, address] : addresses_) transport_.set_address(node, address);
+    }
+    storage_.save(ready);
+    transport_.send(std::move(ready.messages));
+    apply(ready.committed);
+    raft_->advance(ready);
+    serve_reads(ready.reads);
+    release_applied_reads();
+    maybe_snapshot();
+  }
+  fail_waiters_after_role_change();
+  publish_status();
+}
+
+void RaftNode::apply(const std::vector<Entry>& entries) {
+  for (const auto& entry : entries) {
+    if (entry.type == EntryType::conf_change) {
+      if (auto change = decode_conf_change(entry.data)) {
+        raft_->apply_conf_change(*change);
+        learn_address(*change);
+      }
+      continue;
+    }
+    if (entry.data.empty()) continue;  // a new leader's no-op
+    auto framed = unframe(entry.data);
+    if (!framed) {
+      spdlog::error("raft entry without a proposal frame index={}", entry.index);
+      continue;
+    }
+    std::string result = machine_.apply(entry.index, framed->command);
+    if (framed->proposer != id()) continue;
+    auto found = proposals_.find(framed->proposal);
+    if (found == proposals_.end()) continue;
+    found->second.waiter->complete({ProposeStatus::ok, entry.index, std::move(result)});
+    proposals_.erase(found);
+  }
+  if (!entries.empty()) {
+    const Index applied = entries.back().index;
+    std::erase_if(applied_waiters_, [applied](auto& waiter) {
+      if (applied <= waiter.first) return false;
+      waiter.second->complete(applied);
+      return true;
+    });
+  }
+}
+
+void RaftNode::learn_address(const ConfChange& change) {
+  if (change.address.empty() || change.kind == ConfChange::Kind::remove) return;
+  addresses_[change.node] = change.address;
+  transport_.set_address(change.node, change.address);
+}
+
+// A read is answered once the state machine has applied the index the leader confirmed.
+void RaftNode::serve_reads(const std::vector<ReadState>& reads) {
+  for (const auto& read : reads) {
+    auto found = reads_in_flight_.find(read.context);
+    if (found == reads_in_flight_.end()) continue;
+    reads_ready_.emplace_back(read.index, std::move(found->second));
+    reads_in_flight_.erase(found);
+  }
+  if (!reads.empty() && reads_in_flight_.empty()) request_read_index();
+}
+
+void RaftNode::release_applied_reads() {
+  const Index applied = raft_->log().applied();
+  std::erase_if(reads_ready_, [applied](auto& batch) {
+    if (batch.first > applied) return false;
+    for (auto& waiter : batch.second) waiter->complete(ReadStatus::ok);
+    return true;
+  });
+}
+
+// Readers that arrive while a ReadIndex round is in flight share the next one.
+void RaftNode::request_read_index() {
+  if (reads_waiting_.empty() || !reads_in_flight_.empty()) return;
+  std::string context = "r" + std::to_string(next_read_++);
+  if (!raft_->read_index(context)) {
+    for (auto& waiter : reads_waiting_) waiter->complete(ReadStatus::no_leader);
+    reads_waiting_.clear();
+    return;
+  }
+  reads_in_flight_[context] = std::move(reads_waiting_);
+  reads_waiting_.clear();
+}
+
+// A leader that lost its role cannot tell whether its pending proposals will commit; a
+// read round addressed to an old leader will not be answered. Both give up now rather
+// than at their deadline.
+void RaftNode::fail_waiters_after_role_change() {
+  const bool changed = raft_->role() != last_role_ || raft_->term() != last_term_;
+  last_role_ = raft_->role();
+  last_term_ = raft_->term();
+  if (!changed) return;
+  std::erase_if(proposals_, [this](const auto& item) {
+    const bool stale = item.second.term != raft_->term() || raft_->role() != Role::leader;
+    if (stale) item.second.waiter->complete({ProposeStatus::unknown, 0, {}});
+    return stale;
+  });
+  for (auto& [context, waiters] : reads_in_flight_) {
+    reads_waiting_.insert(reads_waiting_.end(), waiters.begin(), waiters.end());
+  }
+  reads_in_flight_.clear();
+  if (raft_->leader() != 0) request_read_index();
+}
+
+void RaftNode::maybe_snapshot() {
+  const Index applied = raft_->log().applied();
+  if (applied < snapshot_index_ + options_.snapshot_every) return;
+  std::string data = wrap_snapshot(addresses_, machine_.snapshot());
+  const Term term = *raft_->log().term(applied);
+  raft_->compact(applied, data);
+  storage_.save_snapshot(Snapshot{applied, term, raft_->conf(), std::move(data)});
+  snapshot_index_ = applied;
+}
+
+void RaftNode::publish_status() {
+  NodeStatus status;
+  status.id = id();
+  status.role = raft_->role();
+  status.term = raft_->term();
+  status.leader = raft_->leader();
+  if (auto found = addresses_.find(status.leader); found != addresses_.end()) {
+    status.leader_address = found->second;
+  }
+  status.commit = raft_->log().committed();
+  status.applied = raft_->log().applied();
+  status.last_index = raft_->log().last_index();
+  status.snapshot_index = snapshot_index_;
+  status.conf = raft_->conf();
+  status.addresses = addresses_;
+  std::lock_guard lock(status_mutex_);
+  status_ = std::move(status);
+}
+
+NodeStatus RaftNode::status() const {
+  std::lock_guard lock(status_mutex_);
+  return status_;
+}
+
+asio::awaitable<ProposeResult> RaftNode::propose(const std::string& command,
+                                                 std::chrono::steady_clock::time_point deadline) {
+  auto waiter = net::Completion<ProposeResult>::on(co_await asio::this_coro::executor);
+  post([this, waiter, command] {
+    if (raft_->role() != Role::leader) {
+      waiter->complete({ProposeStatus::not_leader, 0, {}});
+      return;
+    }
+    const std::uint64_t number = next_proposal_++;
+    const auto error = raft_->propose(frame(id(), number, command));
+    if (error == ProposeError::none) {
+      proposals_[number] = Proposal{raft_->term(), waiter};
+    } else {
+      waiter->complete(
+          {error == ProposeError::not_leader ? ProposeStatus::not_leader : ProposeStatus::rejected,
+           0,
+           {}});
+    }
+  });
+  auto result = co_await waiter->wait(deadline);
+  // The entry may still commit after the deadline; its answer then goes nowhere.
+  co_return result.value_or(ProposeResult{ProposeStatus::unknown, 0, {}});
+}
+
+asio::awaitable<ReadStatus> RaftNode::read_barrier(std::chrono::steady_clock::time_point deadline) {
+  auto waiter = net::Completion<ReadStatus>::on(co_await asio::this_coro::executor);
+  post([this, waiter] {
+    reads_waiting_.push_back(waiter);
+    request_read_index();
+  });
+  auto result = co_await waiter->wait(deadline);
+  co_return result.value_or(ReadStatus::timeout);
+}
+
+asio::awaitable<Index> RaftNode::wait_applied_beyond(
+    Index index, std::chrono::steady_clock::time_point deadline) {
+  auto waiter = net::Completion<Index>::on(co_await asio::this_coro::executor);
+  post([this, waiter, index] {
+    if (raft_->log().applied() > index) {
+      waiter->complete(raft_->log().applied());
+    } else {
+      applied_waiters_.emplace_back(index, waiter);
+    }
+  });
+  auto result = co_await waiter->wait(deadline);
+  co_return result.value_or(index);
+}
+
+void RaftNode::receive(std::vector<Message> messages) {
+  post([this, messages = std::move(messages)] {
+    for (const auto& message : messages) {
+      if (message.to == id()) raft_->step(message);
+    }
+  });
+}
+
+asio::awaitable<ProposeStatus> RaftNode::propose_conf_change(const ConfChange& change) {
+  const auto propose_change = [this, &change] {
+    const auto error = raft_->propose_conf_change(change);
+    return error == ProposeError::none         ? ProposeStatus::ok
+           : error == ProposeError::not_leader ? ProposeStatus::not_leader
+                                               : ProposeStatus::rejected;
+  };
+  co_return co_await run(propose_change);
+}
+
+void RaftNode::transfer_leadership(NodeId target) {
+  post([this, target] { raft_->transfer_leadership(target); });
+}
+
+void RaftNode::report_unreachable(NodeId node) {
+  post([this, node] { raft_->report_unreachable(node); });
+}
+
+}  // namespace isla::consensus

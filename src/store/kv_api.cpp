@@ -1,0 +1,336 @@
+#include "store/kv_api.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+
+#include "consensus/codec.hpp"
+#include "rpc/call.hpp"
+#include "store/store_rpc.hpp"
+
+namespace isla::store {
+
+namespace json = boost::json;
+using net::HttpRequest;
+using net::HttpResponse;
+
+namespace {
+
+constexpr auto kWatchPoll = std::chrono::seconds(1);
+
+std::optional<std::int64_t> parse_integer(std::string_view text) {
+  std::int64_t value = 0;
+  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+bool is_reserved(std::string_view key) {
+  return key == "txn" || key == "watch" || key == "lease" || key.starts_with("lease/");
+}
+
+Consistency consistency_of(const HttpRequest& request) {
+  auto value = net::query_param(request.query(), "serializable");
+  return value && (*value == "true" || *value == "1") ? Consistency::serializable
+                                                      : Consistency::linearizable;
+}
+
+HttpResponse error_response(const StoreError& error) {
+  switch (error.code) {
+    case StoreErrorCode::rejected:
+      return net::json_error(400, error.message);
+    case StoreErrorCode::unknown_outcome: {
+      json::object body{{"error", net::valid_utf8(error.message)}, {"outcome", "unknown"}};
+      return net::json_response(504, json::serialize(body));
+    }
+    case StoreErrorCode::not_leader:
+    case StoreErrorCode::unavailable:
+    case StoreErrorCode::ok:
+      break;
+  }
+  auto response = net::json_error(503, error.message);
+  response.headers.emplace_back("Retry-After", "1");
+  return response;
+}
+
+HttpResponse ok_json(json::object body) {
+  return net::json_response(200, json::serialize(body));
+}
+
+class KvApi {
+ public:
+  KvApi(RaftStore& store, const net::HttpClient& client, KvApiOptions options)
+      : store_(store), client_(client), options_(options) {}
+
+  asio::awaitable<HttpResponse> get_key(HttpRequest& request, std::string_view tail) {
+    auto key = key_from(tail);
+    if (auto* error = std::get_if<HttpResponse>(&key)) co_return std::move(*error);
+    const auto& name = std::get<std::string>(key);
+    const auto consistency = consistency_of(request);
+    auto result = co_await store_.range(name, false, consistency, request.deadline);
+    if (!result.ok()) co_return error_response(result.error);
+    if (result.value->kvs.empty()) {
+      json::object body{{"error", "key not found"}, {"revision", result.value->revision}};
+      co_return net::json_response(404, json::serialize(body));
+    }
+    auto body = to_json(result.value->kvs.front());
+    body["revision"] = result.value->revision;
+    co_return ok_json(std::move(body));
+  }
+
+  asio::awaitable<HttpResponse> list(HttpRequest& request, std::string_view) {
+    auto raw = net::query_param(request.query(), "prefix");
+    if (!raw) co_return net::json_error(400, "give ?prefix= (an empty prefix lists every key)");
+    auto prefix = net::percent_decode(*raw);
+    if (!prefix) co_return net::json_error(400, "the prefix has a malformed %-escape or a NUL");
+    const auto consistency = consistency_of(request);
+    auto result = co_await store_.range(*prefix, true, consistency, request.deadline);
+    if (!result.ok()) co_return error_response(result.error);
+    co_return ok_json({{"revision", result.value->revision},
+                       {"count", result.value->kvs.size()},
+                       {"kvs", to_json(result.value->kvs)}});
+  }
+
+  asio::awaitable<HttpResponse> put_key(HttpRequest& request, std::string_view tail) {
+    auto key = key_from(tail);
+    if (auto* error = std::get_if<HttpResponse>(&key)) co_return std::move(*error);
+    auto op = parse_put(std::get<std::string>(std::move(key)), request.body, options_.limits);
+    if (auto* error = std::get_if<KvRequestError>(&op)) {
+      co_return net::json_error(error->status, error->message);
+    }
+    Txn txn;
+    txn.success.push_back(std::get<RequestOp>(std::move(op)));
+    co_return co_await write(request, txn, [](const TxnResult& result) {
+      json::object body{{"revision", result.revision}};
+      const auto& previous = result.results.front().kvs;
+      body["prev"] = previous.empty() ? json::value(nullptr) : json::value(to_json(previous[0]));
+      return body;
+    });
+  }
+
+  asio::awaitable<HttpResponse> delete_key(HttpRequest& request, std::string_view tail) {
+    auto key = key_from(tail);
+    if (auto* error = std::get_if<HttpResponse>(&key)) co_return std::move(*error);
+    const auto txn = delete_txn(std::get<std::string>(std::move(key)));
+    co_return co_await write(request, txn, [](const TxnResult& result) -> json::object {
+      return {{"revision", result.revision}, {"deleted", result.results.front().deleted}};
+    });
+  }
+
+  asio::awaitable<HttpResponse> txn(HttpRequest& request, std::string_view) {
+    auto parsed = parse_txn(request.body, options_.limits);
+    if (auto* error = std::get_if<KvRequestError>(&parsed)) {
+      co_return net::json_error(error->status, error->message);
+    }
+    co_return co_await write(request, std::get<Txn>(parsed),
+                             [](const TxnResult& result) { return to_json(result); });
+  }
+
+  asio::awaitable<HttpResponse> watch(HttpRequest& request, std::string_view) {
+    std::string prefix;
+    if (auto raw = net::query_param(request.query(), "prefix")) {
+      auto decoded = net::percent_decode(*raw);
+      if (!decoded) co_return net::json_error(400, "the prefix has a malformed %-escape or a NUL");
+      prefix = std::move(*decoded);
+    }
+    Revision from = store_.revision() + 1;
+    if (auto raw = net::query_param(request.query(), "from")) {
+      auto parsed = parse_integer(*raw);
+      if (!parsed || *parsed < 0) {
+        co_return net::json_error(400, "\"from\" must be a revision (a non-negative integer)");
+      }
+      from = std::max<Revision>(*parsed, 1);
+    }
+    co_return event_stream(std::move(prefix), from);
+  }
+
+  asio::awaitable<HttpResponse> grant_lease(HttpRequest& request, std::string_view) {
+    boost::system::error_code error;
+    auto body = json::parse(request.body, error);
+    const json::value* ttl =
+        error || !body.is_object() ? nullptr : body.as_object().if_contains("ttl_ms");
+    if (ttl == nullptr || !ttl->is_int64() || ttl->as_int64() <= 0 ||
+        ttl->as_int64() > 86'400'000) {
+      co_return net::json_error(400,
+                                "the body must be {\"ttl_ms\": N} with 0 < N <= 86400000 (a day)");
+    }
+    auto result = co_await store_.grant_lease(ttl->as_int64(), request.deadline);
+    if (!result.ok()) co_return co_await failed(request, result.error);
+    co_return ok_json({{"id", result.value->id}, {"ttl_ms", result.value->ttl_ms}});
+  }
+
+  asio::awaitable<HttpResponse> lease_action(HttpRequest& request, std::string_view tail) {
+    const bool keep_alive = request.method == "POST";
+    std::string_view id_text = tail;
+    if (keep_alive) {
+      if (!tail.ends_with("/keepalive")) {
+        co_return net::json_error(404, "use POST /api/kv/lease/{id}/keepalive");
+      }
+      id_text = tail.substr(0, tail.size() - std::string_view("/keepalive").size());
+    }
+    auto id = parse_integer(id_text);
+    if (!id || *id <= 0) co_return net::json_error(400, "the lease id must be a positive integer");
+    if (keep_alive) {
+      auto result = co_await store_.keep_alive(*id, request.deadline);
+      if (result.ok()) co_return ok_json({{"id", *id}});
+      if (result.error.code == StoreErrorCode::rejected) {
+        co_return net::json_error(404, result.error.message);
+      }
+      co_return co_await failed(request, result.error);
+    }
+    auto result = co_await store_.revoke_lease(*id, request.deadline);
+    if (!result.ok()) co_return co_await failed(request, result.error);
+    if (!result.value->error.empty()) co_return net::json_error(404, result.value->error);
+    co_return ok_json({{"id", *id}, {"revision", result.value->revision}});
+  }
+
+  asio::awaitable<HttpResponse> raft_messages(HttpRequest& request, std::string_view) {
+    auto messages = consensus::decode_message_batch(request.body);
+    if (!messages) co_return net::json_error(400, "the body is not a Raft message batch");
+    store_.receive(std::move(*messages));
+    HttpResponse response;
+    response.status = 204;
+    response.content_type.clear();
+    co_return response;
+  }
+
+  asio::awaitable<HttpResponse> raft_join(HttpRequest& request, std::string_view) {
+    boost::system::error_code error;
+    auto body = json::parse(request.body, error);
+    auto join = error
+                    ? json::result<JoinRequest>(boost::system::error_code(
+                          boost::system::errc::invalid_argument, boost::system::generic_category()))
+                    : json::try_value_to<JoinRequest>(body);
+    if (!join || join->id == 0 || !core::parse_endpoint(join->address)) {
+      co_return net::json_error(400, "the body must be {\"id\": N, \"address\": \"host:port\"}");
+    }
+    auto result = co_await store_.add_learner(join->id, join->address);
+    if (result.code != StoreErrorCode::ok) co_return error_response(result);
+    co_return ok_json({});
+  }
+
+ private:
+  // Keys come percent-encoded in the path; some names are the API's own.
+  std::variant<std::string, HttpResponse> key_from(std::string_view tail) const {
+    auto key = net::percent_decode(tail);
+    if (!key) return net::json_error(400, "the key has a malformed %-escape or a NUL byte");
+    if (is_reserved(*key)) {
+      return net::json_error(400, "\"" + *key +
+                                      "\" is reserved by the API; use POST /api/kv/txn to "
+                                      "reach such a key");
+    }
+    if (auto error = check_key(*key, options_.limits)) {
+      return net::json_error(error->status, error->message);
+    }
+    return std::move(*key);
+  }
+
+  template <class Describe>
+  asio::awaitable<HttpResponse> write(HttpRequest& request, const Txn& txn, Describe describe) {
+    auto result = co_await store_.txn(txn, request.deadline);
+    if (!result.ok()) co_return co_await failed(request, result.error);
+    if (!result.value->error.empty()) co_return net::json_error(400, result.value->error);
+    co_return ok_json(describe(*result.value));
+  }
+
+  // A follower hands writes to the leader as they came, one hop further.
+  asio::awaitable<HttpResponse> failed(HttpRequest& request, const StoreError& error) {
+    if (error.code != StoreErrorCode::not_leader || error.leader_address.empty()) {
+      co_return error_response(error);
+    }
+    int hops = 0;
+    if (auto header = request.header(net::kHopsHeader)) {
+      hops = static_cast<int>(parse_integer(*header).value_or(options_.max_hops));
+    }
+    auto leader = core::parse_endpoint(error.leader_address);
+    if (hops >= options_.max_hops || !leader) co_return error_response(error);
+    rpc::CallOptions call{request.deadline,
+                          std::string(request.header(net::kRequestIdHeader).value_or("")),
+                          hops + 1};
+    auto forwarded = rpc::make_request(request.method, request.target, request.body, call);
+    auto outcome = co_await client_.request(*leader, forwarded, request.deadline);
+    if (!outcome.ok()) {
+      // Sent or not, the leader did not answer: the write's fate is unknown only if the
+      // request may have reached it.
+      const bool maybe_applied = outcome.error != net::ClientErrorKind::connect;
+      co_return error_response(
+          {maybe_applied ? StoreErrorCode::unknown_outcome : StoreErrorCode::unavailable,
+           "forwarding to the leader at " + error.leader_address + " failed: " + outcome.message,
+           {}});
+    }
+    co_return std::move(*outcome.response);
+  }
+
+  HttpResponse event_stream(std::string prefix, Revision from) {
+    struct State {
+      std::string prefix;
+      Revision from;
+      std::chrono::steady_clock::time_point next_keepalive;
+      bool done = false;
+    };
+    auto state = std::make_shared<State>(State{
+        std::move(prefix), from, std::chrono::steady_clock::now() + options_.watch_keepalive});
+    HttpResponse response;
+    response.content_type = "text/event-stream";
+    response.headers.emplace_back("Cache-Control", "no-cache");
+    response.stream = [this, state]() -> asio::awaitable<std::optional<std::string>> {
+      if (state->done) co_return std::nullopt;
+      const auto now = std::chrono::steady_clock::now();
+      auto result = co_await store_.watch(state->prefix, state->from, now + kWatchPoll);
+      std::string chunk;
+      if (!result.ok()) co_return std::nullopt;
+      if (result.value->compacted) {
+        state->done = true;
+        json::object body{{"error",
+                           "the revision asked for was compacted; read again and watch "
+                           "from the revision the read returns"},
+                          {"compact_revision", result.value->compact_revision}};
+        co_return "event: compacted\ndata: " + json::serialize(body) + "\n\n";
+      }
+      for (const auto& event : result.value->events) {
+        chunk += "id: " + std::to_string(event.kv.mod_revision) +
+                 "\nevent: " + (event.type == Event::Type::put ? "put" : "delete") +
+                 "\ndata: " + json::serialize(to_json(event.kv)) + "\n\n";
+        state->from = event.kv.mod_revision + 1;
+      }
+      if (chunk.empty() && std::chrono::steady_clock::now() >= state->next_keepalive) {
+        chunk = ": keep-alive\n\n";
+      }
+      if (!chunk.empty()) state->next_keepalive = now + options_.watch_keepalive;
+      co_return chunk;
+    };
+    return response;
+  }
+
+  RaftStore& store_;
+  const net::HttpClient& client_;
+  KvApiOptions options_;
+};
+
+template <class Method>
+net::Router::Handler bind(std::shared_ptr<KvApi> api, Method method) {
+  return [api, method](HttpRequest& request, std::string_view tail) {
+    return ((*api).*method)(request, tail);
+  };
+}
+
+}  // namespace
+
+void add_kv_routes(net::Router& router, RaftStore& store, const net::HttpClient& client,
+                   KvApiOptions options) {
+  auto api = std::make_shared<KvApi>(store, client, options);
+  router.add("POST", "/internal/raft/messages", false, "raft_messages",
+             bind(api, &KvApi::raft_messages));
+  router.add("POST", "/internal/raft/join", false, "raft_join", bind(api, &KvApi::raft_join));
+  router.add("GET", "/api/kv", false, "kv_list", bind(api, &KvApi::list));
+  router.add("GET", "/api/kv/watch", false, "kv_watch", bind(api, &KvApi::watch));
+  router.add("POST", "/api/kv/txn", false, "kv_txn", bind(api, &KvApi::txn));
+  router.add("POST", "/api/kv/lease", false, "kv_lease", bind(api, &KvApi::grant_lease));
+  router.add("POST", "/api/kv/lease/", true, "kv_lease", bind(api, &KvApi::lease_action));
+  router.add("DELETE", "/api/kv/lease/", true, "kv_lease", bind(api, &KvApi::lease_action));
+  router.add("GET", "/api/kv/", true, "kv_get", bind(api, &KvApi::get_key));
+  router.add("PUT", "/api/kv/", true, "kv_put", bind(api, &KvApi::put_key));
+  router.add("DELETE", "/api/kv/", true, "kv_delete", bind(api, &KvApi::delete_key));
+}
+
+}  // namespace isla::store

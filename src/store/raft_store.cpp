@@ -1,0 +1,324 @@
+#include "store/raft_store.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <random>
+
+#include "core/backoff.hpp"
+#include "core/random.hpp"
+#include "rpc/call.hpp"
+#include "store/command_codec.hpp"
+#include "store/store_rpc.hpp"
+
+namespace isla::store {
+
+using consensus::NodeId;
+using consensus::ProposeStatus;
+using consensus::ReadStatus;
+
+namespace {
+
+std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+TxnResult failure(std::string error) {
+  TxnResult result;
+  result.succeeded = false;
+  result.error = std::move(error);
+  return result;
+}
+
+bool has_prefix(const std::string& key, const std::string& prefix) {
+  return key.compare(0, prefix.size(), prefix) == 0;
+}
+
+}  // namespace
+
+NodeId node_id_for(const std::string& address) {
+  // FNV-1a: stable across builds and machines, unlike std::hash.
+  std::uint64_t hash = 14695981039346656037ull;
+  for (unsigned char c : address) {
+    hash ^= c;
+    hash *= 1099511628211ull;
+  }
+  return hash == 0 ? 1 : hash;
+}
+
+// The KV state machine as Raft's application; it also publishes the revision it reached,
+// so that status pages need not visit the node's thread.
+class RaftStore::Replica final : public consensus::StateMachine {
+ public:
+  explicit Replica(std::atomic<Revision>& revision) : revision_(revision) {}
+
+  std::string apply(consensus::Index, std::string_view bytes) override {
+    auto command = decode_command(bytes);
+    TxnResult result;
+    if (!command) {
+      result = failure("the command did not decode");
+    } else {
+      result = std::visit([this](const auto& value) { return run(value); }, *command);
+    }
+    revision_ = kv.revision();
+    return encode_result(result);
+  }
+  std::string snapshot() const override { return kv.snapshot(); }
+  void restore(const std::string& data) override {
+    kv.restore(data);
+    revision_ = kv.revision();
+  }
+
+  KvStateMachine kv;
+
+ private:
+  TxnResult run(const Txn& txn) { return kv.apply(txn); }
+  TxnResult run(const GrantLease& grant) {
+    return kv.grant_lease(grant.id, grant.ttl_ms, grant.now_ms);
+  }
+  TxnResult run(const KeepAlive& keep) { return kv.keep_alive(keep.id, keep.now_ms); }
+  TxnResult run(const RevokeLease& revoke) { return kv.revoke_lease(revoke.id); }
+
+  std::atomic<Revision>& revision_;
+};
+
+Txn put_txn(std::string key, std::string value, LeaseId lease) {
+  Txn txn;
+  txn.success.push_back(RequestOp{RequestOp::Kind::put, std::move(key), std::move(value), lease});
+  return txn;
+}
+
+Txn delete_txn(std::string key) {
+  Txn txn;
+  txn.success.push_back(RequestOp{RequestOp::Kind::del, std::move(key), {}, 0});
+  return txn;
+}
+
+RaftStore::RaftStore(RaftStoreOptions options, net::IoPool& pool, const net::HttpClient& client)
+    : options_(std::move(options)), pool_(pool), client_(client) {
+  replica_ = std::make_unique<Replica>(revision_);
+  transport_ = std::make_unique<consensus::HttpTransport>(
+      pool_, client_, consensus::HttpTransportOptions{}, [this](NodeId node) {
+        if (node_) node_->report_unreachable(node);
+      });
+  consensus::RaftNodeOptions node;
+  node.raft.id = node_id_for(options_.address);
+  node.raft.election_ticks = options_.election_ticks;
+  node.raft.random_seed = std::random_device{}();
+  node.tick = options_.tick;
+  node.dir = options_.dir;
+  node.snapshot_every = options_.snapshot_every;
+  for (const auto& voter : options_.voters) {
+    node.bootstrap.voters.push_back(node_id_for(voter));
+    node.addresses[node_id_for(voter)] = voter;
+  }
+  node.addresses[node.raft.id] = options_.address;
+  node_ = std::make_unique<consensus::RaftNode>(std::move(node), fs_, *replica_, *transport_);
+}
+
+RaftStore::~RaftStore() {
+  stop();
+}
+
+bool RaftStore::is_voter() const {
+  return std::find(options_.voters.begin(), options_.voters.end(), options_.address) !=
+         options_.voters.end();
+}
+
+void RaftStore::start() {
+  *running_ = true;
+  node_->start();
+  asio::co_spawn(pool_.main(), expire_leases(), asio::detached);
+  if (!is_voter()) asio::co_spawn(pool_.main(), join(), asio::detached);
+}
+
+void RaftStore::stop() {
+  *running_ = false;
+  node_->stop();
+}
+
+consensus::NodeStatus RaftStore::status() const {
+  return node_->status();
+}
+
+StoreError RaftStore::not_leader() const {
+  auto status = node_->status();
+  if (status.leader == 0) {
+    return {StoreErrorCode::unavailable, "the store has no leader at the moment; retry", {}};
+  }
+  return {StoreErrorCode::not_leader, "this replica is not the store's leader",
+          status.leader_address};
+}
+
+asio::awaitable<StoreResult<TxnResult>> RaftStore::propose(const std::string& command,
+                                                           Deadline deadline) {
+  auto proposed = co_await node_->propose(command, deadline);
+  switch (proposed.status) {
+    case ProposeStatus::ok:
+      break;
+    case ProposeStatus::not_leader:
+      co_return StoreResult<TxnResult>{std::nullopt, not_leader()};
+    case ProposeStatus::unknown:
+      co_return StoreResult<TxnResult>{
+          std::nullopt,
+          {StoreErrorCode::unknown_outcome,
+           "the leader changed or time ran out before the write committed; it may or may not "
+           "have been applied",
+           {}}};
+    case ProposeStatus::rejected:
+      co_return StoreResult<TxnResult>{
+          std::nullopt,
+          {StoreErrorCode::unavailable, "the leader is handing over leadership; retry", {}}};
+  }
+  auto result = decode_result(proposed.result);
+  if (!result) {
+    co_return StoreResult<TxnResult>{
+        std::nullopt, {StoreErrorCode::unknown_outcome, "the store's answer did not decode", {}}};
+  }
+  co_return StoreResult<TxnResult>{std::move(*result), {}};
+}
+
+asio::awaitable<StoreResult<TxnResult>> RaftStore::txn(const Txn& txn, Deadline deadline) {
+  const auto command = encode_command(txn);
+  co_return co_await propose(command, deadline);
+}
+
+asio::awaitable<StoreResult<RangeResult>> RaftStore::range(const std::string& key, bool prefix,
+                                                           Consistency consistency,
+                                                           Deadline deadline) {
+  if (consistency == Consistency::linearizable) {
+    const auto barrier = co_await node_->read_barrier(deadline);
+    if (barrier != ReadStatus::ok) {
+      co_return StoreResult<RangeResult>{
+          std::nullopt,
+          {StoreErrorCode::unavailable,
+           barrier == ReadStatus::no_leader
+               ? "the store has no leader to confirm a linearizable read; retry, or ask for a "
+                 "serializable one"
+               : "no leader confirmed the read before the deadline",
+           {}}};
+    }
+  }
+  const auto read_replica = [this, &key, prefix] {
+    RangeResult result;
+    result.revision = replica_->kv.revision();
+    if (prefix) {
+      result.kvs = replica_->kv.range(key);
+    } else if (auto kv = replica_->kv.get(key)) {
+      result.kvs.push_back(std::move(*kv));
+    }
+    return result;
+  };
+  auto read = co_await node_->run(read_replica);
+  co_return StoreResult<RangeResult>{std::move(read), {}};
+}
+
+asio::awaitable<StoreResult<WatchResult>> RaftStore::watch(const std::string& prefix, Revision from,
+                                                           Deadline until) {
+  for (;;) {
+    const auto read_events = [this, &prefix, from] {
+      auto events = replica_->kv.events_since(from);
+      std::erase_if(events.events,
+                    [&prefix](const Event& event) { return !has_prefix(event.kv.key, prefix); });
+      return std::pair{std::move(events), node_->status().applied};
+    };
+    auto [result, applied] = co_await node_->run(read_events);
+    if (result.compacted || !result.events.empty() || std::chrono::steady_clock::now() >= until ||
+        !*running_) {
+      co_return StoreResult<WatchResult>{std::move(result), {}};
+    }
+    co_await node_->wait_applied_beyond(applied, until);
+  }
+}
+
+asio::awaitable<StoreResult<Lease>> RaftStore::grant_lease(std::int64_t ttl_ms, Deadline deadline) {
+  thread_local std::mt19937_64 random{std::random_device{}()};
+  const LeaseId id = static_cast<LeaseId>(random() >> 1) | 1;
+  const auto command = encode_command(GrantLease{id, ttl_ms, wall_clock_ms()});
+  auto result = co_await propose(command, deadline);
+  if (!result.ok()) co_return StoreResult<Lease>{std::nullopt, std::move(result.error)};
+  if (!result.value->error.empty()) {
+    co_return StoreResult<Lease>{std::nullopt, {StoreErrorCode::rejected, result.value->error, {}}};
+  }
+  co_return StoreResult<Lease>{Lease{id, ttl_ms}, {}};
+}
+
+asio::awaitable<StoreResult<Lease>> RaftStore::keep_alive(LeaseId id, Deadline deadline) {
+  const auto command = encode_command(KeepAlive{id, wall_clock_ms()});
+  auto result = co_await propose(command, deadline);
+  if (!result.ok()) co_return StoreResult<Lease>{std::nullopt, std::move(result.error)};
+  if (!result.value->error.empty()) {
+    co_return StoreResult<Lease>{std::nullopt, {StoreErrorCode::rejected, result.value->error, {}}};
+  }
+  co_return StoreResult<Lease>{Lease{id, 0}, {}};
+}
+
+asio::awaitable<StoreResult<TxnResult>> RaftStore::revoke_lease(LeaseId id, Deadline deadline) {
+  const auto command = encode_command(RevokeLease{id});
+  co_return co_await propose(command, deadline);
+}
+
+void RaftStore::receive(std::vector<consensus::Message> messages) {
+  node_->receive(std::move(messages));
+}
+
+asio::awaitable<StoreError> RaftStore::add_learner(NodeId id, const std::string& address) {
+  auto status = node_->status();
+  const auto& learners = status.conf.learners;
+  const auto& voters = status.conf.voters;
+  if (std::find(learners.begin(), learners.end(), id) != learners.end() ||
+      std::find(voters.begin(), voters.end(), id) != voters.end()) {
+    co_return StoreError{};
+  }
+  const consensus::ConfChange change{consensus::ConfChange::Kind::add_learner, id, address};
+  const auto proposed = co_await node_->propose_conf_change(change);
+  switch (proposed) {
+    case ProposeStatus::ok:
+      co_return StoreError{};
+    case ProposeStatus::not_leader:
+      co_return not_leader();
+    default:
+      co_return StoreError{
+          StoreErrorCode::unavailable, "another membership change is in progress; retry", {}};
+  }
+}
+
+// The leader proposes the revocation of leases whose holders stopped keeping them alive.
+asio::awaitable<void> RaftStore::expire_leases() {
+  auto running = running_;
+  while (*running) {
+    co_await net::sleep_for(options_.lease_check_interval);
+    if (!*running || node_->status().role != consensus::Role::leader) continue;
+    const auto find_expired = [this] { return replica_->kv.expired_leases(wall_clock_ms()); };
+    auto expired = co_await node_->run(find_expired);
+    for (LeaseId id : expired) {
+      spdlog::info("store lease expired id={}", id);
+      co_await revoke_lease(id, std::chrono::steady_clock::now() + std::chrono::seconds(2));
+    }
+  }
+}
+
+// A replica outside the configured voters asks them, in turn, to add it as a learner.
+asio::awaitable<void> RaftStore::join() {
+  auto running = running_;
+  core::SeededRandom random(core::seed_from_device());
+  core::Backoff backoff({std::chrono::milliseconds(100), std::chrono::milliseconds(2000)}, random);
+  const JoinRequest request{node_id_for(options_.address), options_.address};
+  for (std::size_t attempt = 0; *running; ++attempt) {
+    const auto& voter = options_.voters[attempt % options_.voters.size()];
+    auto endpoint = core::parse_endpoint(voter);
+    if (endpoint) {
+      rpc::CallOptions call;
+      call.deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+      auto answer = co_await rpc::exchange(client_, *endpoint, kJoinStore, request, call);
+      if (answer.ok()) {
+        spdlog::info("store joined as learner via={}", voter);
+        co_return;
+      }
+    }
+    co_await net::sleep_for(backoff.next());
+  }
+}
+
+}  // namespace isla::store
