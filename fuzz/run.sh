@@ -1,16 +1,20 @@
 #!/usr/bin/env bash
 # Runs every libFuzzer target for a bounded time on its corpus and prints one summary line
-# per target. Usage: fuzz/run.sh BUILD_DIR [SECONDS]
+# per target. Usage: fuzz/run.sh BUILD_DIR [SECONDS [TARGET...]] (every target by default)
 #
 # Each target runs on BUILD_DIR/fuzz/corpus-<target>, which starts as a copy of
 # fuzz/seeds/<target> and keeps what libFuzzer adds, so later runs resume from there.
 # Crash/timeout/OOM inputs land in BUILD_DIR/fuzz/artifacts-<target>/, logs in
 # BUILD_DIR/fuzz/<target>.log. Exits non-zero when any target crashed, hung, ran out of
 # memory or could not run.
+#
+# FUZZ_SKIP_KNOWN_BUGS=1 (passed through to the fuzzers) makes the targets that know of a
+# bug not fixed yet skip the inputs that hit it, so a run can look for other bugs; see the
+# comment at the top of each target.
 set -uo pipefail
 
 if [ $# -lt 1 ]; then
-  echo "usage: $0 BUILD_DIR [SECONDS]" >&2
+  echo "usage: $0 BUILD_DIR [SECONDS [TARGET...]]" >&2
   exit 2
 fi
 build_dir=$1
@@ -22,7 +26,11 @@ esac
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 out_dir="$build_dir/fuzz"
-targets=(fuzz_catalog fuzz_datagram fuzz_http_request)
+targets=(fuzz_catalog fuzz_datagram fuzz_http_request fuzz_raft_codec fuzz_wal_recovery
+  fuzz_kv_snapshot)
+if [ $# -gt 2 ]; then
+  targets=("${@:3}")
+fi
 
 # libFuzzer stops itself after -max_total_time; the outer `timeout` only guards against a
 # fuzzer that cannot stop (stuck while loading the corpus, a hang in a signal handler...).
