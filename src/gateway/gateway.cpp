@@ -258,8 +258,11 @@ class Gateway {
 
 int run_gateway(const GatewayOptions& given) {
   GatewayOptions options = given;
-  // Raft's snapshots and batches travel as request bodies between gateways.
-  options.http.max_body_bytes = std::max<std::size_t>(options.http.max_body_bytes, 32 << 20);
+  // Raft's snapshots and batches travel as request bodies between gateways; a value at the
+  // store's limit may double in size as a JSON string.
+  options.http.body_limits_by_prefix.emplace_back("/internal/raft/", std::size_t{64} << 20);
+  options.http.max_body_bytes =
+      std::max(options.http.max_body_bytes, 2 * options.kv_limits.max_value_bytes + 4096);
   Gateway gateway(options);
   return gateway.run();
 }

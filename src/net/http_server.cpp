@@ -116,6 +116,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         co_await reject_if_malformed(connection, head_error);
         co_return;
       }
+      parser.body_limit(body_limit_for(parser.get().target()));
       connection.busy = true;
       ++in_flight;
       beast::error_code body_error;
@@ -133,6 +134,13 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       connection.busy = false;
       if (!keep_alive) co_return;
     }
+  }
+
+  std::uint64_t body_limit_for(std::string_view target) const {
+    for (const auto& [prefix, limit] : options.body_limits_by_prefix) {
+      if (target.starts_with(prefix)) return limit;
+    }
+    return options.max_body_bytes;
   }
 
   // Sends the 4xx for a request the parser refused. Timeouts and EOF close quietly: on a

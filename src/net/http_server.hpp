@@ -5,6 +5,8 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include "core/endpoint.hpp"
 #include "net/asio.hpp"
@@ -16,6 +18,9 @@ namespace isla::net {
 struct HttpServerOptions {
   std::size_t max_header_bytes = 8 * 1024;   // larger request heads get 431
   std::size_t max_body_bytes = 1024 * 1024;  // larger bodies get 413
+  // Routes that take larger bodies (Raft's snapshots between gateways): a path prefix and
+  // its own limit, checked after the head is read.
+  std::vector<std::pair<std::string, std::size_t>> body_limits_by_prefix;
   // A connection must deliver a complete request head within this time of the previous
   // response (or of connecting), or it is closed: it bounds idle keep-alive and slowloris.
   std::chrono::milliseconds header_read_timeout{10'000};

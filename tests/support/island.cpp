@@ -11,19 +11,15 @@
 
 namespace isla::testing {
 
-namespace {
-
 // Each island gets its own 127.A.B.0/24 from the process id and a counter, so tests run
 // in parallel (ctest -j) never share an address, and none uses the defaults of `isla up`.
-std::string next_subnet() {
+std::string unique_subnet() {
   static std::atomic<int> counter{0};
   const int pid = static_cast<int>(::getpid());
   const int a = 100 + pid % 100;
   const int b = (pid / 100 * 7 + counter++) % 250 + 1;
   return "127." + std::to_string(a) + "." + std::to_string(b);
 }
-
-}  // namespace
 
 std::filesystem::path source_dir() {
   return ISLA_SOURCE_DIR;
@@ -39,7 +35,7 @@ std::string read_file(const std::filesystem::path& path) {
   return text.str();
 }
 
-Island::Island() : subnet_(next_subnet()) {
+Island::Island() : subnet_(unique_subnet()) {
   dir_ = std::filesystem::temp_directory_path() /
          ("isla-test-" + std::to_string(::getpid()) + "-" + subnet_);
   std::filesystem::remove_all(dir_);

@@ -14,6 +14,8 @@
 namespace isla::testing {
 
 std::filesystem::path source_dir();
+// A 127.A.B prefix that no other test in any process uses.
+std::string unique_subnet();
 std::filesystem::path catalog_dir();
 
 class Island {

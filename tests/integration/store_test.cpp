@@ -1,0 +1,222 @@
+// The island store through its HTTP API on three real gateways: replication, forwarding of
+// writes to the leader, linearizable and serializable reads, transactions, watches, leases
+// and bad input.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+#include <thread>
+
+#include "support/raw_http.hpp"
+#include "support/store_cluster.hpp"
+
+namespace isla::testing {
+namespace {
+
+namespace json = boost::json;
+
+json::value body_of(const net::ClientResult& result) {
+  if (!result.ok()) return nullptr;
+  boost::system::error_code error;
+  auto value = json::parse(result.response->body, error);
+  return error ? json::value() : value;
+}
+
+class StoreTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    cluster_ = new StoreCluster(3);
+    cluster_->start_all();
+    leader_ = cluster_->wait_for_leader(std::chrono::seconds(10)).value_or(-1);
+  }
+  static void TearDownTestSuite() {
+    delete cluster_;
+    cluster_ = nullptr;
+  }
+  void SetUp() override { ASSERT_GE(leader_, 0) << "no store leader was elected"; }
+
+  int follower() const { return (leader_ + 1) % cluster_->size(); }
+
+  net::ClientResult put(int node, const std::string& key, const std::string& body) {
+    return cluster_->request(node, "PUT", "/api/kv/" + key, body);
+  }
+
+  static StoreCluster* cluster_;
+  static int leader_;
+};
+
+StoreCluster* StoreTest::cluster_ = nullptr;
+int StoreTest::leader_ = -1;
+
+TEST_F(StoreTest, WriteToAFollowerIsForwardedAndEveryReplicaReadsIt) {
+  auto written = put(follower(), "greeting", R"({"value":"hola"})");
+  ASSERT_TRUE(written.ok()) << written.message;
+  ASSERT_EQ(written.response->status, 200) << written.response->body;
+  const auto revision = body_of(written).at("revision").as_int64();
+  EXPECT_GT(revision, 0);
+  for (int node = 0; node < cluster_->size(); ++node) {
+    auto read = cluster_->request(node, "GET", "/api/kv/greeting");
+    ASSERT_TRUE(read.ok());
+    ASSERT_EQ(read.response->status, 200) << "node " << node << ": " << read.response->body;
+    auto kv = body_of(read);
+    EXPECT_EQ(kv.at("value").as_string(), "hola");
+    EXPECT_EQ(kv.at("mod_revision").as_int64(), revision);
+  }
+  // A serializable read is served locally and catches up without the leader's help.
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto read = cluster_->request(follower(), "GET", "/api/kv/greeting?serializable=true");
+        return read.ok() && read.response->status == 200;
+      },
+      std::chrono::seconds(5)));
+}
+
+TEST_F(StoreTest, RevisionsIncreaseAndDeleteRemovesTheKey) {
+  auto first = body_of(put(leader_, "counter", R"({"value":"1"})"));
+  auto second = body_of(put(follower(), "counter", R"({"value":"2"})"));
+  ASSERT_TRUE(first.is_object() && second.is_object());
+  EXPECT_GT(second.at("revision").as_int64(), first.at("revision").as_int64());
+  EXPECT_EQ(second.at("prev").at("value").as_string(), "1");
+  auto kv = body_of(cluster_->request(leader_, "GET", "/api/kv/counter"));
+  EXPECT_EQ(kv.at("version").as_int64(), 2);
+
+  auto deleted = cluster_->request(follower(), "DELETE", "/api/kv/counter");
+  ASSERT_TRUE(deleted.ok());
+  EXPECT_EQ(body_of(deleted).at("deleted").as_int64(), 1);
+  auto gone = cluster_->request(leader_, "GET", "/api/kv/counter");
+  ASSERT_TRUE(gone.ok());
+  EXPECT_EQ(gone.response->status, 404);
+}
+
+TEST_F(StoreTest, PrefixListingReturnsOnlyThatPrefixInKeyOrder) {
+  for (const char* key : {"fruit/pear", "fruit/apple", "veg/leek"}) {
+    ASSERT_EQ(put(leader_, key, R"({"value":"x"})").response->status, 200);
+  }
+  auto listed = body_of(cluster_->request(follower(), "GET", "/api/kv?prefix=fruit/"));
+  ASSERT_TRUE(listed.is_object());
+  const auto& kvs = listed.at("kvs").as_array();
+  ASSERT_EQ(kvs.size(), 2u);
+  EXPECT_EQ(kvs[0].at("key").as_string(), "fruit/apple");
+  EXPECT_EQ(kvs[1].at("key").as_string(), "fruit/pear");
+}
+
+TEST_F(StoreTest, CompareAndSwapSucceedsOnceAndReportsTheCurrentValueOnFailure) {
+  const std::string txn = R"({
+    "compare": [{"key": "lock", "target": "version", "result": "equal", "value": 0}],
+    "success": [{"op": "put", "key": "lock", "value": "mine"}],
+    "failure": [{"op": "get", "key": "lock"}]})";
+  auto first = body_of(cluster_->request(follower(), "POST", "/api/kv/txn", txn));
+  ASSERT_TRUE(first.is_object());
+  EXPECT_TRUE(first.at("succeeded").as_bool());
+  auto second = body_of(cluster_->request(leader_, "POST", "/api/kv/txn", txn));
+  ASSERT_TRUE(second.is_object());
+  EXPECT_FALSE(second.at("succeeded").as_bool());
+  EXPECT_EQ(second.at("results").at(0).at("kvs").at(0).at("value").as_string(), "mine");
+}
+
+TEST_F(StoreTest, WatchStreamsEventsFromTheRevisionAskedFor) {
+  auto start = body_of(put(leader_, "watched/a", R"({"value":"one"})"));
+  ASSERT_TRUE(start.is_object());
+  const auto from = start.at("revision").as_int64();
+  ASSERT_EQ(put(leader_, "watched/b", R"({"value":"two"})").response->status, 200);
+  ASSERT_EQ(put(leader_, "other", R"({"value":"three"})").response->status, 200);
+  // The stream does not end by itself: read what arrives within the timeout.
+  const auto reply = raw_exchange(cluster_->address(follower()),
+                                  "GET /api/kv/watch?prefix=watched/&from=" + std::to_string(from) +
+                                      " HTTP/1.1\r\nHost: test\r\n\r\n",
+                                  std::chrono::milliseconds(1500));
+  EXPECT_EQ(status_of(reply), 200) << reply;
+  EXPECT_NE(reply.find("text/event-stream"), std::string::npos);
+  EXPECT_NE(reply.find(R"("key":"watched/a","value":"one")"), std::string::npos) << reply;
+  EXPECT_NE(reply.find(R"("key":"watched/b","value":"two")"), std::string::npos) << reply;
+  EXPECT_EQ(reply.find(R"("key":"other")"), std::string::npos) << reply;
+}
+
+TEST_F(StoreTest, KeysOfARevokedLeaseAreDeleted) {
+  auto lease =
+      body_of(cluster_->request(follower(), "POST", "/api/kv/lease", R"({"ttl_ms":60000})"));
+  ASSERT_TRUE(lease.is_object());
+  const auto id = lease.at("id").as_int64();
+  auto attached =
+      put(follower(), "session/1", R"({"value":"alive","lease":)" + std::to_string(id) + "}");
+  ASSERT_EQ(attached.response->status, 200) << attached.response->body;
+  auto kept =
+      cluster_->request(leader_, "POST", "/api/kv/lease/" + std::to_string(id) + "/keepalive");
+  EXPECT_EQ(kept.response->status, 200) << kept.response->body;
+  auto revoked = cluster_->request(leader_, "DELETE", "/api/kv/lease/" + std::to_string(id));
+  EXPECT_EQ(revoked.response->status, 200) << revoked.response->body;
+  EXPECT_EQ(cluster_->request(leader_, "GET", "/api/kv/session/1").response->status, 404);
+  // An unknown lease is refused, and the put with it does nothing.
+  auto orphan = put(leader_, "session/2", R"({"value":"x","lease":12345})");
+  EXPECT_EQ(orphan.response->status, 400);
+  EXPECT_EQ(cluster_->request(leader_, "GET", "/api/kv/session/2").response->status, 404);
+}
+
+TEST_F(StoreTest, ExpiredLeaseTakesItsKeysAway) {
+  auto lease = body_of(cluster_->request(leader_, "POST", "/api/kv/lease", R"({"ttl_ms":300})"));
+  ASSERT_TRUE(lease.is_object());
+  const auto id = lease.at("id").as_int64();
+  ASSERT_EQ(put(leader_, "ephemeral", R"({"value":"x","lease":)" + std::to_string(id) + "}")
+                .response->status,
+            200);
+  EXPECT_TRUE(eventually(
+      [&] {
+        return cluster_->request(leader_, "GET", "/api/kv/ephemeral").response->status == 404;
+      },
+      std::chrono::seconds(10)));
+}
+
+TEST_F(StoreTest, BadInputGetsA4xxNamingTheProblem) {
+  struct Case {
+    std::string method, target, body;
+    int status;
+    std::string mentions;
+  };
+  const std::string big(1024 * 1024 + 10, 'x');
+  const std::vector<Case> cases = {
+      {"PUT", "/api/kv/k", "not json", 400, "not valid JSON"},
+      {"PUT", "/api/kv/k", R"({"value": 5})", 400, "must be a string"},
+      {"PUT", "/api/kv/k", R"({"valu": "x"})", 400, "unknown field"},
+      {"PUT", "/api/kv/k", R"({"value":")" + big + R"("})", 413, "limit"},
+      {"PUT", "/api/kv/%zz", R"({"value":"x"})", 400, "escape"},
+      {"PUT", "/api/kv/a%00b", R"({"value":"x"})", 400, "NUL"},
+      {"PUT", "/api/kv/" + std::string(5000, 'k'), R"({"value":"x"})", 400, "limit"},
+      {"PUT", "/api/kv/txn", R"({"value":"x"})", 400, "reserved"},
+      {"POST", "/api/kv/txn", "{}", 400, "empty"},
+      {"POST", "/api/kv/txn", R"({"success":[{"op":"explode","key":"k"}]})", 400, "success[0]"},
+      {"POST", "/api/kv/txn", R"({"compare":[{"key":"k","target":"colour","value":1}]})", 400,
+       "compare[0]"},
+      {"POST", "/api/kv/txn", R"({"compare":[{"key":"k","target":"version","value":"one"}]})", 400,
+       "integer"},
+      {"GET", "/api/kv/watch?from=-3", "", 400, "from"},
+      {"GET", "/api/kv", "", 400, "prefix"},
+      {"POST", "/api/kv/lease", R"({"ttl_ms":0})", 400, "ttl_ms"},
+      {"POST", "/api/kv/lease/abc/keepalive", "", 400, "lease id"},
+      {"POST", "/internal/raft/messages", "garbage", 400, "Raft message"},
+      {"PATCH", "/api/kv/k", "", 405, "not allowed"},
+  };
+  for (const auto& c : cases) {
+    auto answer = cluster_->request(follower(), c.method, c.target, c.body);
+    ASSERT_TRUE(answer.ok()) << c.method << " " << c.target.substr(0, 60) << ": " << answer.message;
+    EXPECT_EQ(answer.response->status, c.status)
+        << c.method << " " << c.target.substr(0, 60) << ": " << answer.response->body;
+    EXPECT_NE(answer.response->body.find(c.mentions), std::string::npos)
+        << c.method << " " << c.target.substr(0, 60) << ": " << answer.response->body;
+  }
+  // And the store still serves.
+  EXPECT_EQ(put(follower(), "after-bad-input", R"({"value":"fine"})").response->status, 200);
+}
+
+TEST_F(StoreTest, StatusShowsRaftRoleTermLeaderAndIndexes) {
+  for (int node = 0; node < cluster_->size(); ++node) {
+    auto status = cluster_->store_status(node);
+    ASSERT_TRUE(status.is_object());
+    EXPECT_EQ(status.at("role").as_string(), node == leader_ ? "leader" : "follower");
+    EXPECT_GT(status.at("term").as_int64(), 0);
+    EXPECT_EQ(status.at("leader_address").as_string(), cluster_->address(leader_).str());
+    EXPECT_GE(status.at("commit").as_int64(), status.at("applied").as_int64() - 0);
+    EXPECT_EQ(status.at("voters").as_array().size(), 3u);
+  }
+}
+
+}  // namespace
+}  // namespace isla::testing

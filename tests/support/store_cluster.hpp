@@ -1,0 +1,49 @@
+#pragma once
+// Real gateways forming an island store (--store-voters), for tests that kill, corrupt and
+// restart them. Each node has its own address on a subnet no other test uses, its own data
+// directory and log.
+#include <boost/json.hpp>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/child_process.hpp"
+#include "core/endpoint.hpp"
+#include "net/http_client.hpp"
+
+namespace isla::testing {
+
+class StoreCluster {
+ public:
+  explicit StoreCluster(int voters);
+  ~StoreCluster();
+
+  int size() const { return static_cast<int>(addresses_.size()); }
+  const core::Endpoint& address(int node) const { return addresses_.at(node); }
+  std::filesystem::path data_dir(int node) const;
+  std::string log(int node) const;
+
+  void start(int node);
+  void start_all();
+  void kill(int node);  // SIGKILL: a crash, nothing flushed
+  bool running(int node) const { return processes_.at(node).has_value(); }
+
+  // The node every running node agrees is leader, once there is one (nullopt at timeout).
+  std::optional<int> wait_for_leader(std::chrono::milliseconds timeout);
+  // The store part of a node's /api/status, or null when it does not answer.
+  boost::json::value store_status(int node) const;
+  // Waits until every running node has applied the same index as the leader's commit.
+  bool wait_converged(std::chrono::milliseconds timeout);
+
+  net::ClientResult request(int node, const std::string& method, const std::string& target,
+                            const std::string& body = {},
+                            std::chrono::milliseconds timeout = std::chrono::seconds(3)) const;
+
+ private:
+  std::filesystem::path dir_;
+  std::vector<core::Endpoint> addresses_;
+  std::vector<std::optional<core::ChildProcess>> processes_;
+};
+
+}  // namespace isla::testing
