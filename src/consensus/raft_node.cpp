@@ -84,6 +84,7 @@ RaftNode::RaftNode(RaftNodeOptions options, durability::FileSystem& fs, StateMac
     if (entry.type != EntryType::conf_change) continue;
     if (auto change = decode_conf_change(entry.data)) learn_address(*change);
   }
+  persisted_ = persisted.hard_state;
   raft_ = std::make_unique<Raft>(options_.raft, options_.bootstrap, std::move(persisted));
   for (const auto& [node, address] : addresses_) transport_.set_address(node, address);
   publish_status();
@@ -153,8 +154,22 @@ void RaftNode::flush() {
       snapshot_index_ = ready.snapshot->index;
       for (const auto& [node, address] : addresses_) transport_.set_address(node, address);
     }
-    storage_.save(ready);
-    transport_.send(std::move(ready.messages));
+    // A leader's appends and heartbeats promise nothing about its own disk, so it sends
+    // them first and writes its log while followers write theirs (Raft thesis §10.2.1); its
+    // own entries count towards commit only once advance() says they are stable. Anything
+    // else waits for the disk: votes and append responses are promises about it, and a
+    // Ready in which the term or vote changed may carry vote requests.
+    const bool term_or_vote_changed =
+        ready.hard_state && (ready.hard_state->term != persisted_.term ||
+                             ready.hard_state->vote != persisted_.vote);
+    if (ready.role == Role::leader && !term_or_vote_changed) {
+      transport_.send(std::move(ready.messages));
+      storage_.save(ready);
+    } else {
+      storage_.save(ready);
+      transport_.send(std::move(ready.messages));
+    }
+    if (ready.hard_state) persisted_ = *ready.hard_state;
     apply(ready.committed);
     raft_->advance(ready);
     serve_reads(ready.reads);

@@ -146,6 +146,7 @@ class RaftNode {
 
   std::uint64_t next_proposal_ = 1;
   std::map<std::uint64_t, Proposal> proposals_;
+  HardState persisted_;
   Role last_role_ = Role::follower;
   Term last_term_ = 0;
   Index snapshot_index_ = 0;

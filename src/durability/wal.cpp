@@ -1,5 +1,7 @@
 #include "durability/wal.hpp"
 
+#include <limits>
+
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -63,6 +65,13 @@ void Wal::recover() {
     }
     const std::string bytes = fs_->read_file(segment.path);
     const SegmentScan scan = scan_segment(bytes);
+    // Sequence numbers are 64-bit and start at 1: a file name that would make them wrap
+    // is damage, not a log (a wrap would hide every record from read_from()).
+    if (scan.records.size() > std::numeric_limits<std::uint64_t>::max() - next_seq) {
+      throw CorruptionError(segment.path, 0,
+                            "segment starting at seq " + std::to_string(segment.first_seq) +
+                                " would run past the largest sequence number");
+    }
     next_seq += scan.records.size();
     if (!scan.damage) continue;
 

@@ -1,6 +1,6 @@
 #include "store/command_codec.hpp"
 
-#include "consensus/byte_io.hpp"
+#include "store/kv_codec.hpp"
 
 namespace isla::store {
 
@@ -13,13 +13,6 @@ enum class Tag : std::uint8_t { txn = 1, grant = 2, keep_alive = 3, revoke = 4 }
 
 std::uint64_t u(std::int64_t value) {
   return static_cast<std::uint64_t>(value);
-}
-
-bool read_i64(Reader& in, std::int64_t& value) {
-  std::uint64_t raw = 0;
-  if (!in.u64(raw)) return false;
-  value = static_cast<std::int64_t>(raw);
-  return true;
 }
 
 template <class Enum>
@@ -76,20 +69,6 @@ bool read_txn(Reader& in, Txn& txn) {
     }
   }
   return read_ops(in, txn.success) && read_ops(in, txn.failure);
-}
-
-void write_kv(Writer& out, const KeyValue& kv) {
-  out.bytes(kv.key)
-      .bytes(kv.value)
-      .u64(u(kv.create_revision))
-      .u64(u(kv.mod_revision))
-      .u64(u(kv.version))
-      .u64(u(kv.lease));
-}
-
-bool read_kv(Reader& in, KeyValue& kv) {
-  return in.bytes(kv.key) && in.bytes(kv.value) && read_i64(in, kv.create_revision) &&
-         read_i64(in, kv.mod_revision) && read_i64(in, kv.version) && read_i64(in, kv.lease);
 }
 
 }  // namespace
@@ -178,7 +157,7 @@ std::optional<TxnResult> decode_result(std::string_view bytes) {
   result.results.resize(count);
   for (auto& op : result.results) {
     std::uint64_t kvs = 0;
-    if (!in.u64(kvs) || kvs > in.remaining() / 48) return std::nullopt;
+    if (!in.u64(kvs) || kvs > in.remaining() / kMinKvBytes) return std::nullopt;
     op.kvs.resize(kvs);
     for (auto& kv : op.kvs) {
       if (!read_kv(in, kv)) return std::nullopt;

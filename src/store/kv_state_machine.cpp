@@ -1,11 +1,10 @@
 #include "store/kv_state_machine.hpp"
 
-#include <boost/json.hpp>
+#include "store/kv_codec.hpp"
+
 #include <stdexcept>
 
 namespace isla::store {
-
-namespace json = boost::json;
 
 namespace {
 
@@ -29,24 +28,20 @@ bool compare(const T& actual, Compare::Result result, const T& expected) {
   return false;
 }
 
-json::object to_json(const KeyValue& kv) {
-  return {{"key", kv.key},
-          {"value", kv.value},
-          {"create_revision", kv.create_revision},
-          {"mod_revision", kv.mod_revision},
-          {"version", kv.version},
-          {"lease", kv.lease}};
+constexpr std::string_view kSnapshotMagic = "isla-kv-snapshot-1";
+// Bounds that keep every sum the machine computes (revision + 1, now + TTL) far from
+// overflow, whatever a snapshot or a command says.
+constexpr Revision kMaxRevision = Revision{1} << 62;
+constexpr std::int64_t kMaxTtlMs = 366LL * 24 * 3600 * 1000;
+constexpr std::int64_t kMaxTimeMs = std::int64_t{1} << 60;
+
+std::uint64_t u(std::int64_t value) {
+  return static_cast<std::uint64_t>(value);
 }
 
-KeyValue kv_from(const json::value& in) {
-  KeyValue kv;
-  kv.key = json::value_to<std::string>(in.at("key"));
-  kv.value = json::value_to<std::string>(in.at("value"));
-  kv.create_revision = in.at("create_revision").to_number<std::int64_t>();
-  kv.mod_revision = in.at("mod_revision").to_number<std::int64_t>();
-  kv.version = in.at("version").to_number<std::int64_t>();
-  kv.lease = in.at("lease").to_number<std::int64_t>();
-  return kv;
+bool valid_kv(const KeyValue& kv, Revision revision) {
+  return kv.create_revision > 0 && kv.create_revision <= kv.mod_revision &&
+         kv.mod_revision <= revision && kv.version > 0 && kv.lease >= 0;
 }
 
 TxnResult failed(std::string error, Revision revision) {
@@ -140,6 +135,7 @@ OpResult KvStateMachine::write(const RequestOp& op, Revision revision) {
 }
 
 TxnResult KvStateMachine::apply(const Txn& txn) {
+  if (revision_ >= kMaxRevision) return failed("the store has run out of revisions", revision_);
   bool succeeded = true;
   for (const auto& condition : txn.compares) succeeded = succeeded && holds(condition);
   const auto& ops = succeeded ? txn.success : txn.failure;
@@ -160,7 +156,9 @@ TxnResult KvStateMachine::apply(const Txn& txn) {
 }
 
 TxnResult KvStateMachine::grant_lease(LeaseId id, std::int64_t ttl_ms, std::int64_t now_ms) {
-  if (id <= 0 || ttl_ms <= 0) return failed("lease id and TTL must be positive", revision_);
+  if (id <= 0 || ttl_ms <= 0 || ttl_ms > kMaxTtlMs || now_ms < 0 || now_ms > kMaxTimeMs) {
+    return failed("lease id and TTL must be positive, the TTL at most a year", revision_);
+  }
   if (leases_.count(id) > 0) return failed("lease " + std::to_string(id) + " exists", revision_);
   leases_[id] = Lease{ttl_ms, now_ms + ttl_ms, {}};
   return TxnResult{true, revision_, {}, {}};
@@ -170,6 +168,8 @@ TxnResult KvStateMachine::keep_alive(LeaseId id, std::int64_t now_ms) {
   auto found = leases_.find(id);
   if (found == leases_.end())
     return failed("lease " + std::to_string(id) + " not found", revision_);
+  if (now_ms < 0 || now_ms > kMaxTimeMs)
+    return failed("the lease clock is out of range", revision_);
   found->second.deadline_ms = now_ms + found->second.ttl_ms;
   return TxnResult{true, revision_, {}, {}};
 }
@@ -192,6 +192,12 @@ std::vector<LeaseId> KvStateMachine::expired_leases(std::int64_t now_ms) const {
     if (lease.deadline_ms < now_ms) out.push_back(id);
   }
   return out;
+}
+
+std::vector<LeaseId> KvStateMachine::lease_ids() const {
+  std::vector<LeaseId> ids;
+  for (const auto& [id, lease] : leases_) ids.push_back(id);
+  return ids;
 }
 
 std::optional<KeyValue> KvStateMachine::get(const std::string& key) const {
@@ -233,51 +239,81 @@ WatchResult KvStateMachine::events_since(Revision from) const {
   return result;
 }
 
+// Snapshots are binary: keys and values are bytes (JSON would need them to be UTF-8), and
+// a large store serialises faster. restore() checks every invariant the machine keeps,
+// since a snapshot may come from a damaged disk or a buggy peer.
 std::string KvStateMachine::snapshot() const {
-  json::array keys;
-  for (const auto& [key, kv] : keys_) keys.push_back(to_json(kv));
-  json::array leases;
-  for (const auto& [id, lease] : leases_) {
-    leases.push_back({{"id", id}, {"ttl_ms", lease.ttl_ms}, {"deadline_ms", lease.deadline_ms}});
-  }
-  json::array history;
+  consensus::Writer out;
+  out.bytes(kSnapshotMagic).u64(u(revision_)).u64(u(compacted_));
+  out.u64(leases_.size());
+  for (const auto& [id, lease] : leases_)
+    out.u64(u(id)).u64(u(lease.ttl_ms)).u64(u(lease.deadline_ms));
+  out.u64(keys_.size());
+  for (const auto& [key, kv] : keys_) write_kv(out, kv);
+  out.u64(history_.size());
   for (const auto& event : history_) {
-    history.push_back(
-        {{"type", event.type == Event::Type::put ? "put" : "del"}, {"kv", to_json(event.kv)}});
+    out.u8(event.type == Event::Type::put ? 0 : 1);
+    write_kv(out, event.kv);
   }
-  return json::serialize(json::object{{"revision", revision_},
-                                      {"compacted", compacted_},
-                                      {"keys", std::move(keys)},
-                                      {"leases", std::move(leases)},
-                                      {"history", std::move(history)}});
+  return out.take();
 }
 
 void KvStateMachine::restore(const std::string& bytes) {
-  try {
-    const auto root = json::parse(bytes);
-    KvStateMachine restored(history_limit_);
-    restored.revision_ = root.at("revision").to_number<Revision>();
-    restored.compacted_ = root.at("compacted").to_number<Revision>();
-    for (const auto& lease : root.at("leases").as_array()) {
-      restored.leases_[lease.at("id").to_number<LeaseId>()] =
-          Lease{lease.at("ttl_ms").to_number<std::int64_t>(),
-                lease.at("deadline_ms").to_number<std::int64_t>(),
-                {}};
-    }
-    for (const auto& item : root.at("keys").as_array()) {
-      auto kv = kv_from(item);
-      if (kv.lease != 0) restored.leases_[kv.lease].keys.insert(kv.key);
-      restored.keys_[kv.key] = std::move(kv);
-    }
-    for (const auto& item : root.at("history").as_array()) {
-      restored.history_.push_back(
-          Event{item.at("type").as_string() == "put" ? Event::Type::put : Event::Type::del,
-                kv_from(item.at("kv"))});
-    }
-    *this = std::move(restored);
-  } catch (const std::exception& error) {
-    throw std::invalid_argument(std::string("not a store snapshot: ") + error.what());
+  auto fail = [](const std::string& why) {
+    throw std::invalid_argument("not a store snapshot: " + why);
+  };
+  consensus::Reader in(bytes);
+  std::string magic;
+  KvStateMachine restored(history_limit_);
+  if (!in.bytes(magic) || magic != kSnapshotMagic) fail("wrong header");
+  if (!read_i64(in, restored.revision_) || !read_i64(in, restored.compacted_)) fail("truncated");
+  if (restored.revision_ < 0 || restored.revision_ > kMaxRevision || restored.compacted_ < 0 ||
+      restored.compacted_ > restored.revision_) {
+    fail("revision " + std::to_string(restored.revision_) + " / compacted " +
+         std::to_string(restored.compacted_) + " out of range");
   }
+  std::uint64_t count = 0;
+  if (!in.u64(count) || count > in.remaining() / 24) fail("bad lease count");
+  for (std::uint64_t i = 0; i < count; ++i) {
+    LeaseId id = 0;
+    Lease lease;
+    if (!read_i64(in, id) || !read_i64(in, lease.ttl_ms) || !read_i64(in, lease.deadline_ms)) {
+      fail("truncated lease");
+    }
+    if (id <= 0 || lease.ttl_ms <= 0 || lease.ttl_ms > kMaxTtlMs || lease.deadline_ms < 0 ||
+        lease.deadline_ms > kMaxTimeMs || !restored.leases_.emplace(id, std::move(lease)).second) {
+      fail("lease " + std::to_string(id) + " is invalid or listed twice");
+    }
+  }
+  if (!in.u64(count) || count > in.remaining() / kMinKvBytes) fail("bad key count");
+  for (std::uint64_t i = 0; i < count; ++i) {
+    KeyValue kv;
+    if (!read_kv(in, kv)) fail("truncated key");
+    if (!valid_kv(kv, restored.revision_)) fail("key \"" + kv.key + "\" has invalid revisions");
+    if (kv.lease != 0) {
+      auto lease = restored.leases_.find(kv.lease);
+      if (lease == restored.leases_.end()) fail("key \"" + kv.key + "\" names an unknown lease");
+      lease->second.keys.insert(kv.key);
+    }
+    const std::string key = kv.key;
+    if (!restored.keys_.emplace(key, std::move(kv)).second) fail("key \"" + key + "\" twice");
+  }
+  if (!in.u64(count) || count > in.remaining() / (kMinKvBytes + 1)) fail("bad history count");
+  Revision previous = restored.compacted_;
+  for (std::uint64_t i = 0; i < count; ++i) {
+    std::uint8_t type = 0;
+    Event event;
+    if (!in.u8(type) || type > 1 || !read_kv(in, event.kv)) fail("truncated event");
+    event.type = type == 0 ? Event::Type::put : Event::Type::del;
+    const Revision revision = event.kv.mod_revision;
+    if (revision <= restored.compacted_ || revision < previous || revision > restored.revision_) {
+      fail("history out of order at revision " + std::to_string(revision));
+    }
+    previous = revision;
+    restored.history_.push_back(std::move(event));
+  }
+  if (!in.done()) fail("trailing bytes");
+  *this = std::move(restored);
 }
 
 }  // namespace isla::store

@@ -89,6 +89,7 @@ class KvStateMachine {
   // Leases whose deadline is before `now_ms` (the leader proposes their revocation).
   std::vector<LeaseId> expired_leases(std::int64_t now_ms) const;
 
+  std::vector<LeaseId> lease_ids() const;
   std::optional<KeyValue> get(const std::string& key) const;
   std::vector<KeyValue> range(const std::string& prefix) const;
   // Events with revision >= from, in order.
