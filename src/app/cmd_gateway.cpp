@@ -57,6 +57,12 @@ void add_gateway_command(CLI::App& app) {
                    "Largest value the store accepts (larger ones get 413)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{16} << 20))
       ->capture_default_str();
+  command
+      ->add_option("--store-snapshot-entries", options->store_snapshot_entries,
+                   "Applied entries between snapshots of the store (the log before a snapshot "
+                   "is released)")
+      ->check(CLI::Range(std::size_t{10}, std::size_t{10'000'000}))
+      ->capture_default_str();
   command->callback([=] {
     core::setup_logging("gateway " + flags->listen, flags->log_level);
     options->listen = parse_listen(flags->listen, 5235);

@@ -10,8 +10,14 @@ namespace isla::consensus {
 
 class Writer {
  public:
+  Writer() = default;
+  explicit Writer(std::size_t expected_size) { out_.reserve(expected_size); }
+
   Writer& u64(std::uint64_t value) {
-    for (int i = 0; i < 8; ++i) out_.push_back(static_cast<char>((value >> (8 * i)) & 0xff));
+    // One append of 8 bytes, not 8 push_backs: snapshots write millions of these.
+    char bytes[8];
+    for (int i = 0; i < 8; ++i) bytes[i] = static_cast<char>((value >> (8 * i)) & 0xff);
+    out_.append(bytes, sizeof bytes);
     return *this;
   }
   Writer& u8(std::uint8_t value) {

@@ -94,29 +94,38 @@ RaftNode::~RaftNode() {
   stop();
 }
 
+namespace {
+
+// A disk that cannot be written is not something a replica can serve through: stop here,
+// loudly, rather than acknowledge writes that are not durable (etcd panics too).
+void run_or_abort(asio::io_context& context, NodeId id, const char* what) {
+  auto guard = asio::make_work_guard(context);
+  try {
+    context.run();
+  } catch (const std::exception& error) {
+    spdlog::critical("raft node {} failed id={} error=\"{}\"", what, id, error.what());
+    std::abort();
+  }
+}
+
+}  // namespace
+
 void RaftNode::start() {
   ticker_ = std::make_unique<asio::steady_timer>(loop_);
   ticker_->expires_after(options_.tick);
   ticker_->async_wait([this](boost::system::error_code error) {
     if (!error) on_tick();
   });
-  thread_ = std::thread([this] {
-    auto guard = asio::make_work_guard(loop_);
-    try {
-      loop_.run();
-    } catch (const std::exception& error) {
-      // A disk that cannot be written is not something a replica can serve through: stop
-      // here, loudly, rather than acknowledge writes that are not durable (etcd panics too).
-      spdlog::critical("raft node failed id={} error=\"{}\"", id(), error.what());
-      std::abort();
-    }
-  });
+  thread_ = std::thread([this] { run_or_abort(loop_, id(), "loop"); });
+  disk_thread_ = std::thread([this] { run_or_abort(disk_, id(), "snapshot writer"); });
 }
 
 void RaftNode::stop() {
   if (!thread_.joinable()) return;
   loop_.stop();
   thread_.join();
+  disk_.stop();
+  disk_thread_.join();
 }
 
 void RaftNode::post(std::function<void()> work) {
@@ -160,8 +169,8 @@ void RaftNode::flush() {
     // else waits for the disk: votes and append responses are promises about it, and a
     // Ready in which the term or vote changed may carry vote requests.
     const bool term_or_vote_changed =
-        ready.hard_state && (ready.hard_state->term != persisted_.term ||
-                             ready.hard_state->vote != persisted_.vote);
+        ready.hard_state &&
+        (ready.hard_state->term != persisted_.term || ready.hard_state->vote != persisted_.vote);
     if (ready.role == Role::leader && !term_or_vote_changed) {
       transport_.send(std::move(ready.messages));
       storage_.save(ready);
@@ -271,14 +280,35 @@ void RaftNode::fail_waiters_after_role_change() {
   if (raft_->leader() != 0) request_read_index();
 }
 
+// The state is captured here, on the loop; the file is written on the disk thread, and only
+// once it is durable does the loop release the WAL it covers. A crash in between leaves the
+// WAL whole, so nothing depends on the file being there.
 void RaftNode::maybe_snapshot() {
   const Index applied = raft_->log().applied();
-  if (applied < snapshot_index_ + options_.snapshot_every) return;
-  std::string data = wrap_snapshot(addresses_, machine_.snapshot());
-  const Term term = *raft_->log().term(applied);
-  raft_->compact(applied, data);
-  storage_.save_snapshot(Snapshot{applied, term, raft_->conf(), std::move(data)});
+  if (snapshot_writing_ || applied < snapshot_index_ + options_.snapshot_every) return;
+  const auto started = std::chrono::steady_clock::now();
+  auto snapshot = std::make_shared<Snapshot>();
+  snapshot->index = applied;
+  snapshot->term = *raft_->log().term(applied);
+  snapshot->conf = raft_->conf();
+  snapshot->data = wrap_snapshot(addresses_, machine_.snapshot());
+  raft_->compact(applied, snapshot->data);
   snapshot_index_ = applied;
+  snapshot_writing_ = true;
+  const auto captured = std::chrono::steady_clock::now();
+  asio::post(disk_, [this, snapshot, started, captured] {
+    storage_.write_snapshot_file(*snapshot);
+    const auto written = std::chrono::steady_clock::now();
+    asio::post(loop_, [this, snapshot, started, captured, written] {
+      storage_.release_covered(snapshot->index);
+      snapshot_writing_ = false;
+      using ms = std::chrono::duration<double, std::milli>;
+      spdlog::info(
+          "raft snapshot index={} bytes={} capture_ms={:.1f} write_ms={:.1f} release_ms={:.1f}",
+          snapshot->index, snapshot->data.size(), ms(captured - started).count(),
+          ms(written - captured).count(), ms(std::chrono::steady_clock::now() - written).count());
+    });
+  });
 }
 
 void RaftNode::publish_status() {

@@ -44,7 +44,7 @@ struct RaftNodeOptions {
   std::filesystem::path dir;                // WAL and snapshot
   ConfState bootstrap;                      // the initial voters of a new cluster
   std::map<NodeId, std::string> addresses;  // known members' addresses
-  std::size_t snapshot_every = 10'000;      // applied entries between snapshots
+  std::size_t snapshot_every = 100'000;     // applied entries between snapshots (etcd's default)
 };
 
 struct NodeStatus {
@@ -142,6 +142,10 @@ class RaftNode {
   asio::io_context loop_;
   std::unique_ptr<asio::steady_timer> ticker_;
   std::thread thread_;
+  // Snapshot files are written here, so that a large one's fsync does not stall the loop.
+  asio::io_context disk_;
+  std::thread disk_thread_;
+  bool snapshot_writing_ = false;
   bool flush_scheduled_ = false;
 
   std::uint64_t next_proposal_ = 1;

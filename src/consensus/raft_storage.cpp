@@ -83,8 +83,15 @@ void RaftStorage::save(const Ready& ready) {
 }
 
 void RaftStorage::save_snapshot(const Snapshot& snapshot) {
-  durability::write_atomically(fs_, snapshot_file(dir_), encode_snapshot(snapshot));
+  write_snapshot_file(snapshot);
   release_covered(snapshot.index);
+}
+
+void RaftStorage::write_snapshot_file(const Snapshot& snapshot) {
+  std::lock_guard lock(snapshot_mutex_);
+  if (snapshot.index <= written_snapshot_) return;
+  durability::write_atomically(fs_, snapshot_file(dir_), encode_snapshot(snapshot));
+  written_snapshot_ = snapshot.index;
 }
 
 void RaftStorage::release_covered(Index snapshot_index) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 
 #include "consensus/types.hpp"
 #include "durability/file_system.hpp"
@@ -25,19 +26,25 @@ class RaftStorage {
   void save(const Ready& ready);
   // Keeps a snapshot the application took, and drops the log it covers.
   void save_snapshot(const Snapshot& snapshot);
+  // The two halves of save_snapshot, for a driver that writes snapshots on another thread:
+  // the file (thread-safe; an older snapshot never replaces a newer one), then, on the
+  // thread that owns the WAL, the release of the log the written snapshot covers.
+  void write_snapshot_file(const Snapshot& snapshot);
+  void release_covered(Index snapshot_index);
 
   const durability::RecoveryReport& recovery() const { return wal_.recovery(); }
   std::size_t wal_segments() const { return wal_.segment_count(); }
 
  private:
   void append_entries(const std::vector<Entry>& entries);
-  void release_covered(Index snapshot_index);
 
   durability::FileSystem& fs_;
   std::filesystem::path dir_;
   durability::Wal wal_;
   HardState hard_state_;
   std::map<Index, std::uint64_t> entry_seq_;  // WAL sequence of each live entry's last write
+  std::mutex snapshot_mutex_;
+  Index written_snapshot_ = 0;
 };
 
 }  // namespace isla::consensus

@@ -84,6 +84,7 @@ class Gateway {
     if (store.voters.empty()) store.voters.push_back(store.address);
     store.dir = options_.data_dir / "raft";
     store.tick = options_.store_tick;
+    store.snapshot_every = options_.store_snapshot_entries;
     return store;
   }
 

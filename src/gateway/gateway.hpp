@@ -23,6 +23,7 @@ struct GatewayOptions {
   // learner. Empty: this gateway is the only voter of its own store.
   std::vector<std::string> store_voters;
   std::chrono::milliseconds store_tick{50};
+  std::size_t store_snapshot_entries = 100'000;  // applied entries between snapshots
   store::KvLimits kv_limits;
   RoutingOptions routing;
   ProxyOptions proxy;

@@ -243,7 +243,7 @@ WatchResult KvStateMachine::events_since(Revision from) const {
 // a large store serialises faster. restore() checks every invariant the machine keeps,
 // since a snapshot may come from a damaged disk or a buggy peer.
 std::string KvStateMachine::snapshot() const {
-  consensus::Writer out;
+  consensus::Writer out(last_snapshot_bytes_ + last_snapshot_bytes_ / 8);
   out.bytes(kSnapshotMagic).u64(u(revision_)).u64(u(compacted_));
   out.u64(leases_.size());
   for (const auto& [id, lease] : leases_)
@@ -255,7 +255,9 @@ std::string KvStateMachine::snapshot() const {
     out.u8(event.type == Event::Type::put ? 0 : 1);
     write_kv(out, event.kv);
   }
-  return out.take();
+  std::string bytes = out.take();
+  last_snapshot_bytes_ = bytes.size();
+  return bytes;
 }
 
 void KvStateMachine::restore(const std::string& bytes) {
@@ -281,7 +283,8 @@ void KvStateMachine::restore(const std::string& bytes) {
       fail("truncated lease");
     }
     if (id <= 0 || lease.ttl_ms <= 0 || lease.ttl_ms > kMaxTtlMs || lease.deadline_ms < 0 ||
-        lease.deadline_ms > kMaxTimeMs || !restored.leases_.emplace(id, std::move(lease)).second) {
+        lease.deadline_ms > kMaxTimeMs + kMaxTtlMs ||
+        !restored.leases_.emplace(id, std::move(lease)).second) {
       fail("lease " + std::to_string(id) + " is invalid or listed twice");
     }
   }

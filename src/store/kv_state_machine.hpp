@@ -120,6 +120,7 @@ class KvStateMachine {
   Revision revision_ = 0;
   Revision compacted_ = 0;  // events at or below this revision were dropped
   std::uint64_t events_recorded_ = 0;
+  mutable std::size_t last_snapshot_bytes_ = 0;  // to size the next one's buffer at once
 };
 
 }  // namespace isla::store

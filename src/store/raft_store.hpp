@@ -23,7 +23,7 @@ struct RaftStoreOptions {
   std::filesystem::path dir;
   std::chrono::milliseconds tick{50};
   int election_ticks = 6;  // randomised in [n, 2n) ticks: 300-600 ms
-  std::size_t snapshot_every = 10'000;
+  std::size_t snapshot_every = 100'000;
   std::chrono::milliseconds lease_check_interval{250};
 };
 
