@@ -218,5 +218,40 @@ TEST_F(StoreTest, StatusShowsRaftRoleTermLeaderAndIndexes) {
   }
 }
 
+TEST(StoreLearner, GatewayOutsideTheVotersJoinsAsALearnerAndServes) {
+  StoreCluster cluster(3, 1);
+  cluster.start_all();
+  auto leader = cluster.wait_for_leader(std::chrono::seconds(10));
+  ASSERT_TRUE(leader);
+  const int learner = 3;
+  auto written = cluster.request(*leader, "PUT", "/api/kv/before-join", R"({"value":"old"})");
+  ASSERT_EQ(written.response->status, 200);
+  // The leader lists it as a learner, and it learns who leads.
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto status = cluster.store_status(*leader);
+        return !status.is_null() && status.at("learners").as_array().size() == 1 &&
+               cluster.store_status(learner).at("leader_address").as_string() ==
+                   cluster.address(*leader).str();
+      },
+      std::chrono::seconds(10)))
+      << cluster.log(learner);
+  // It has what was written before it joined, forwards writes, and reads linearizably.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return cluster.request(learner, "GET", "/api/kv/before-join?serializable=true")
+                   .response->status == 200;
+      },
+      std::chrono::seconds(10)));
+  auto forwarded = cluster.request(learner, "PUT", "/api/kv/via-learner", R"({"value":"new"})");
+  ASSERT_TRUE(forwarded.ok());
+  EXPECT_EQ(forwarded.response->status, 200) << forwarded.response->body;
+  auto read = body_of(cluster.request(learner, "GET", "/api/kv/via-learner"));
+  ASSERT_TRUE(read.is_object());
+  EXPECT_EQ(read.at("value").as_string(), "new");
+  // A learner does not vote: its status never says candidate or leader.
+  EXPECT_EQ(cluster.store_status(learner).at("role").as_string(), "follower");
+}
+
 }  // namespace
 }  // namespace isla::testing

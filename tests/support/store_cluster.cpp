@@ -10,13 +10,13 @@
 
 namespace isla::testing {
 
-StoreCluster::StoreCluster(int voters) {
+StoreCluster::StoreCluster(int voters, int learners) : voters_(voters) {
   const auto subnet = unique_subnet();
   dir_ = std::filesystem::temp_directory_path() /
          ("isla-store-" + std::to_string(::getpid()) + "-" + subnet);
   std::filesystem::remove_all(dir_);
   std::filesystem::create_directories(dir_);
-  for (int node = 0; node < voters; ++node) {
+  for (int node = 0; node < voters + learners; ++node) {
     addresses_.push_back({subnet + "." + std::to_string(node + 1), 5235});
   }
   processes_.resize(addresses_.size());
@@ -43,7 +43,9 @@ std::string StoreCluster::log(int node) const {
 
 void StoreCluster::start(int node) {
   std::string voters;
-  for (const auto& address : addresses_) voters += (voters.empty() ? "" : ",") + address.str();
+  for (int voter = 0; voter < voters_; ++voter) {
+    voters += (voters.empty() ? "" : ",") + address(voter).str();
+  }
   std::vector<std::string> argv = {
       ISLA_BINARY,      "gateway",    "--listen",   address(node).str(),
       "--island",       "store-test", "--data-dir", data_dir(node).string(),

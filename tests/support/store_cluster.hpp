@@ -16,7 +16,8 @@ namespace isla::testing {
 
 class StoreCluster {
  public:
-  explicit StoreCluster(int voters);
+  // Nodes [0, voters) vote; the `learners` after them join as learners.
+  explicit StoreCluster(int voters, int learners = 0);
   ~StoreCluster();
 
   int size() const { return static_cast<int>(addresses_.size()); }
@@ -43,6 +44,7 @@ class StoreCluster {
  private:
   std::filesystem::path dir_;
   std::vector<core::Endpoint> addresses_;
+  int voters_ = 0;
   std::vector<std::optional<core::ChildProcess>> processes_;
 };
 
