@@ -17,6 +17,7 @@ namespace {
 
 struct UpFlags {
   int pieces = 3;
+  int gateways = 3;  // the first at --gateway, the others at the next addresses
   std::string catalog = "data/figures";
   std::string data_dir = ".isla-data";
   std::string island = "local";
@@ -50,7 +51,17 @@ std::string join(const std::vector<std::string>& items) {
   return out;
 }
 
-// Polls the gateway until it routes to `expected` piece servers or the deadline passes.
+// Gateway k (0-based) listens at the first gateway's address with k added to its last
+// octet: 127.0.0.1, 127.0.0.2, ... all on the same port.
+core::Endpoint gateway_address(const core::Endpoint& first, int k) {
+  const auto dot = first.host.rfind('.');
+  const int last = std::stoi(first.host.substr(dot + 1)) + k;
+  if (last > 254) throw std::invalid_argument("--gateway: no room for more gateways after it");
+  return {first.host.substr(0, dot + 1) + std::to_string(last), first.port};
+}
+
+// Polls the gateway until it routes to `expected` piece servers and its store has a leader,
+// or the deadline passes.
 bool wait_until_ready(const core::Endpoint& gateway, std::size_t expected,
                       std::chrono::milliseconds timeout) {
   const auto give_up = std::chrono::steady_clock::now() + timeout;
@@ -63,7 +74,13 @@ bool wait_until_ready(const core::Endpoint& gateway, std::size_t expected,
       auto body = boost::json::parse(result.response->body, error);
       const auto* servers =
           error || !body.is_object() ? nullptr : body.as_object().if_contains("piece_servers");
-      if (servers && servers->is_array() && servers->as_array().size() >= expected) return true;
+      const auto* store = servers ? body.as_object().if_contains("store") : nullptr;
+      const auto* leader =
+          store && store->is_object() ? store->as_object().if_contains("leader_address") : nullptr;
+      const bool led = leader && leader->is_string() && !leader->as_string().empty();
+      if (servers && servers->is_array() && servers->as_array().size() >= expected && led) {
+        return true;
+      }
     }
     timespec pause{0, 50'000'000};
     nanosleep(&pause, nullptr);
@@ -100,8 +117,20 @@ int run_up(const UpFlags& flags) {
     throw std::invalid_argument("--pieces must be between 1 and 200");
   }
   const auto catalog = pieces::load_catalog(flags.catalog);
+  if (flags.gateways < 1 || flags.gateways > 7) {
+    throw std::invalid_argument("--gateways must be between 1 and 7");
+  }
   auto gateway = core::parse_endpoint(flags.gateway, 5235);
-  if (!gateway) throw std::invalid_argument("--gateway: not a HOST:PORT address");
+  if (!gateway || gateway->host.find('.') == std::string::npos) {
+    throw std::invalid_argument("--gateway: not an IPv4 HOST:PORT address");
+  }
+  // An odd number of voters (a majority must survive); an extra gateway joins as a learner.
+  std::vector<std::string> gateways;
+  for (int k = 0; k < flags.gateways; ++k) gateways.push_back(gateway_address(*gateway, k).str());
+  const auto voter_count =
+      static_cast<std::size_t>(flags.gateways % 2 == 1 ? flags.gateways : flags.gateways - 1);
+  const std::vector<std::string> voters(
+      gateways.begin(), gateways.begin() + static_cast<std::ptrdiff_t>(voter_count));
 
   // Signals are taken synchronously below; children get the default mask back.
   sigset_t stop_signals;
@@ -113,37 +142,42 @@ int run_up(const UpFlags& flags) {
   const auto self = core::self_executable();
   const std::filesystem::path data(flags.data_dir);
   std::vector<Member> members;
-  members.push_back(
-      {"gateway", gateway->str(), "",
-       core::ChildProcess::spawn({self, "gateway", "--listen", gateway->str(), "--island",
-                                  flags.island, "--data-dir", (data / "gateway").string()})});
+  for (std::size_t k = 0; k < gateways.size(); ++k) {
+    members.push_back({"gateway", gateways[k], "",
+                       core::ChildProcess::spawn(
+                           {self, "gateway", "--listen", gateways[k], "--island", flags.island,
+                            "--data-dir", (data / ("gateway-" + std::to_string(k + 1))).string(),
+                            "--store-voters", join(voters)})});
+  }
   const auto assignment = spread(catalog, flags.pieces);
   for (int i = 0; i < flags.pieces; ++i) {
     const std::string address = flags.pieces_subnet + "." + std::to_string(11 + i) + ":1233";
     const auto figures = join(assignment[static_cast<std::size_t>(i)]);
     members.push_back({"pieces", address, figures,
                        core::ChildProcess::spawn(
-                           {self, "pieces", "--listen", address, "--gateway", gateway->str(),
+                           {self, "pieces", "--listen", address, "--gateway", join(gateways),
                             "--catalog", flags.catalog, "--figures", figures, "--data-dir",
                             (data / ("pieces-" + std::to_string(i + 1))).string()})});
   }
 
   if (!wait_until_ready(*gateway, static_cast<std::size_t>(flags.pieces),
                         std::chrono::milliseconds(flags.ready_timeout_ms))) {
-    std::cerr << "isla up: the gateway did not see all " << flags.pieces << " piece servers within "
-              << flags.ready_timeout_ms << " ms; see the logs above. Stopping.\n";
+    std::cerr << "isla up: the gateway did not see all " << flags.pieces
+              << " piece servers and a store leader within " << flags.ready_timeout_ms
+              << " ms; see the logs above. Stopping.\n";
     stop_all(members);
     return kExitFailed;
   }
   std::cout << "\nisla island '" << flags.island << "' is up\n"
             << "  dashboard  http://" << gateway->str() << "/\n"
-            << "  gateway    " << gateway->str() << "\n";
+            << "  gateways   " << join(gateways) << "  (store voters: " << join(voters) << ")\n";
   for (const auto& member : members) {
     if (member.role == "pieces") {
       std::cout << "  pieces     " << member.address << "  " << member.figures << "\n";
     }
   }
-  std::cout << "try: isla figures | isla figure giraffe | isla status   (Ctrl+C stops the island)\n"
+  std::cout << "try: isla figures | isla figure giraffe | isla status | isla kv put k v   (Ctrl+C "
+               "stops the island)\n"
             << std::endl;
 
   for (;;) {
@@ -172,7 +206,13 @@ void add_up_command(CLI::App& app) {
   command->add_option("--data-dir", flags->data_dir, "Where the nodes keep their state")
       ->capture_default_str();
   command->add_option("--island", flags->island, "Island name")->capture_default_str();
-  command->add_option("--gateway", flags->gateway, "The gateway's address")->capture_default_str();
+  command->add_option("--gateway", flags->gateway, "The first gateway's address")
+      ->capture_default_str();
+  command
+      ->add_option("--gateways", flags->gateways,
+                   "Number of gateways (the island store's replicas; the next addresses after "
+                   "--gateway)")
+      ->capture_default_str();
   command
       ->add_option("--pieces-subnet", flags->pieces_subnet,
                    "First three octets of the piece servers' loopback addresses")
