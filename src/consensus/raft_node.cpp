@@ -238,11 +238,16 @@ void RaftNode::serve_reads(const std::vector<ReadState>& reads) {
   if (!reads.empty() && reads_in_flight_.empty()) request_read_index();
 }
 
+void RaftNode::add_reader(ReadWaiter reader) {
+  reads_waiting_.push_back(std::move(reader));
+  request_read_index();
+}
+
 void RaftNode::release_applied_reads() {
   const Index applied = raft_->log().applied();
   std::erase_if(reads_ready_, [applied](auto& batch) {
     if (batch.first > applied) return false;
-    for (auto& waiter : batch.second) waiter->complete(ReadStatus::ok);
+    for (auto& reader : batch.second) reader(ReadStatus::ok);
     return true;
   });
 }
@@ -252,7 +257,7 @@ void RaftNode::request_read_index() {
   if (reads_waiting_.empty() || !reads_in_flight_.empty()) return;
   std::string context = "r" + std::to_string(next_read_++);
   if (!raft_->read_index(context)) {
-    for (auto& waiter : reads_waiting_) waiter->complete(ReadStatus::no_leader);
+    for (auto& reader : reads_waiting_) reader(ReadStatus::no_leader);
     reads_waiting_.clear();
     return;
   }
@@ -361,10 +366,7 @@ asio::awaitable<ProposeResult> RaftNode::propose(const std::string& command,
 
 asio::awaitable<ReadStatus> RaftNode::read_barrier(std::chrono::steady_clock::time_point deadline) {
   auto waiter = net::Completion<ReadStatus>::on(co_await asio::this_coro::executor);
-  post([this, waiter] {
-    reads_waiting_.push_back(waiter);
-    request_read_index();
-  });
+  post([this, waiter] { add_reader([waiter](ReadStatus status) { waiter->complete(status); }); });
   auto result = co_await waiter->wait(deadline);
   co_return result.value_or(ReadStatus::timeout);
 }

@@ -101,6 +101,11 @@ class RaftNode {
   // Runs `fn` on the node's thread, where the state machine may be read safely.
   template <class Fn>
   asio::awaitable<std::invoke_result_t<Fn>> run(const Fn& fn);
+  // read_barrier() and then run(fn), in one visit to the node's thread: `fn` runs there as
+  // soon as the barrier allows. nullopt (and `status` says why) if it never does.
+  template <class Fn>
+  asio::awaitable<std::optional<std::invoke_result_t<Fn>>> read(
+      const Fn& fn, std::chrono::steady_clock::time_point deadline, ReadStatus& status);
 
   void receive(std::vector<Message> messages);
   asio::awaitable<ProposeStatus> propose_conf_change(const ConfChange& change);
@@ -113,7 +118,8 @@ class RaftNode {
 
  private:
   using ProposeWaiter = std::shared_ptr<net::Completion<ProposeResult>>;
-  using ReadWaiter = std::shared_ptr<net::Completion<ReadStatus>>;
+  // Called on the node's thread once the read may be served (ok), or not.
+  using ReadWaiter = std::function<void(ReadStatus)>;
   using AppliedWaiter = std::shared_ptr<net::Completion<Index>>;
   struct Proposal {
     Term term = 0;
@@ -127,6 +133,7 @@ class RaftNode {
   void apply(const std::vector<Entry>& entries);
   void serve_reads(const std::vector<ReadState>& reads);
   void request_read_index();
+  void add_reader(ReadWaiter reader);
   void release_applied_reads();
   void fail_waiters_after_role_change();
   void maybe_snapshot();
@@ -165,6 +172,30 @@ class RaftNode {
   mutable std::mutex status_mutex_;
   NodeStatus status_;
 };
+
+template <class Fn>
+asio::awaitable<std::optional<std::invoke_result_t<Fn>>> RaftNode::read(
+    const Fn& fn, std::chrono::steady_clock::time_point deadline, ReadStatus& status) {
+  using Result = std::invoke_result_t<Fn>;
+  // The status travels separately: std::optional<std::pair<..., std::optional<Result>>>
+  // trips GCC 12's -Wmaybe-uninitialized.
+  auto outcome = std::make_shared<std::atomic<ReadStatus>>(ReadStatus::timeout);
+  auto done = net::Completion<Result>::on(co_await asio::this_coro::executor);
+  post([this, done, fn, outcome] {
+    add_reader([done, fn, outcome](ReadStatus read_status) {
+      *outcome = read_status;
+      if (read_status == ReadStatus::ok) {
+        done->complete(fn());
+      } else {
+        done->cancel();
+      }
+    });
+  });
+  auto answer = co_await done->wait(deadline);
+  status = answer ? ReadStatus::ok : outcome->load();
+  if (status == ReadStatus::ok && !answer) status = ReadStatus::timeout;
+  co_return answer;
+}
 
 template <class Fn>
 asio::awaitable<std::invoke_result_t<Fn>> RaftNode::run(const Fn& fn) {

@@ -25,9 +25,17 @@ class Completion : public std::enable_shared_from_this<Completion<T>> {
                });
   }
 
+  // Thread-safe; wakes the waiter with no value (it sees nullopt at once, not at its deadline).
+  void cancel() {
+    asio::post(timer_.get_executor(), [self = this->shared_from_this()] {
+      self->cancelled_ = true;
+      self->timer_.cancel();
+    });
+  }
+
   // Waits on the executor given to on(); nullopt if the deadline passed first.
   asio::awaitable<std::optional<T>> wait(std::chrono::steady_clock::time_point deadline) {
-    if (!value_) {
+    if (!value_ && !cancelled_) {
       timer_.expires_at(deadline);
       co_await timer_.async_wait(use_nothrow);
     }
@@ -39,6 +47,7 @@ class Completion : public std::enable_shared_from_this<Completion<T>> {
 
   asio::steady_timer timer_;
   std::optional<T> value_;
+  bool cancelled_ = false;
 };
 
 }  // namespace isla::net

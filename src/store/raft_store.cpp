@@ -187,20 +187,7 @@ asio::awaitable<StoreResult<TxnResult>> RaftStore::txn(const Txn& txn, Deadline 
 asio::awaitable<StoreResult<RangeResult>> RaftStore::range(const std::string& key, bool prefix,
                                                            Consistency consistency,
                                                            Deadline deadline) {
-  if (consistency == Consistency::linearizable) {
-    const auto barrier = co_await node_->read_barrier(deadline);
-    if (barrier != ReadStatus::ok) {
-      co_return StoreResult<RangeResult>{
-          std::nullopt,
-          {StoreErrorCode::unavailable,
-           barrier == ReadStatus::no_leader
-               ? "the store has no leader to confirm a linearizable read; retry, or ask for a "
-                 "serializable one"
-               : "no leader confirmed the read before the deadline",
-           {}}};
-    }
-  }
-  const auto read_replica = [this, &key, prefix] {
+  const auto read_replica = [this, key, prefix] {
     RangeResult result;
     result.revision = replica_->kv.revision();
     if (prefix) {
@@ -210,8 +197,21 @@ asio::awaitable<StoreResult<RangeResult>> RaftStore::range(const std::string& ke
     }
     return result;
   };
-  auto read = co_await node_->run(read_replica);
-  co_return StoreResult<RangeResult>{std::move(read), {}};
+  if (consistency == Consistency::serializable) {
+    auto read = co_await node_->run(read_replica);
+    co_return StoreResult<RangeResult>{std::move(read), {}};
+  }
+  auto status = ReadStatus::ok;
+  auto read = co_await node_->read(read_replica, deadline, status);
+  if (read) co_return StoreResult<RangeResult>{std::move(*read), {}};
+  co_return StoreResult<RangeResult>{
+      std::nullopt,
+      {StoreErrorCode::unavailable,
+       status == ReadStatus::no_leader
+           ? "the store has no leader to confirm a linearizable read; retry, or ask for a "
+             "serializable one"
+           : "no leader confirmed the read before the deadline",
+       {}}};
 }
 
 asio::awaitable<StoreResult<WatchResult>> RaftStore::watch(const std::string& prefix, Revision from,
