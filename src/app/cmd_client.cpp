@@ -1,93 +1,16 @@
 // isla figures | figure NAME | status: the people's view of a gateway.
-#include <fmt/format.h>
-
 #include <boost/json.hpp>
 #include <iostream>
 
+#include "app/client_http.hpp"
 #include "app/commands.hpp"
 #include "app/server_flags.hpp"
 #include "app/table.hpp"
 #include "core/names.hpp"
-#include "net/http_client.hpp"
-#include "rpc/call.hpp"
 
 namespace isla::app {
 
-namespace json = boost::json;
-
 namespace {
-
-struct ClientFlags {
-  std::string gateway = "127.0.0.1:5235";
-  bool json = false;
-  long timeout_ms = 5000;
-};
-
-void add_client_flags(CLI::App& command, ClientFlags& flags) {
-  command.add_option("--gateway", flags.gateway, "Gateway to ask, HOST:PORT")
-      ->envname("ISLA_GATEWAY")
-      ->capture_default_str();
-  command.add_flag("--json", flags.json, "Print the gateway's JSON instead of a table");
-  command.add_option("--timeout-ms", flags.timeout_ms, "Give up after this long")
-      ->check(CLI::Range(1L, 600'000L))
-      ->capture_default_str();
-}
-
-std::string text(const json::value& value) {
-  if (value.is_string()) return std::string(value.as_string());
-  if (value.is_null()) return "";
-  if (value.is_double()) return fmt::format("{:.1f}", value.as_double());
-  return json::serialize(value);
-}
-
-std::string joined(const json::value& list) {
-  std::string out;
-  if (!list.is_array()) return out;
-  for (const auto& item : list.as_array()) out += (out.empty() ? "" : ",") + text(item);
-  return out;
-}
-
-const json::value& at(const json::value& value, std::string_view key) {
-  static const json::value null;
-  if (!value.is_object()) return null;
-  const auto* found = value.as_object().if_contains(key);
-  return found ? *found : null;
-}
-
-// GETs `path` and returns its JSON; on any failure prints why and exits non-zero.
-json::value get_json(const ClientFlags& flags, const std::string& path) {
-  auto gateway = core::parse_endpoint(flags.gateway, 5235);
-  if (!gateway) {
-    std::cerr << "isla: --gateway: not a HOST:PORT address: '" << flags.gateway << "'\n";
-    exit_with(kExitUsage);
-  }
-  net::HttpRequest request;
-  request.target = path;
-  auto result = net::fetch(*gateway, request, std::chrono::milliseconds(flags.timeout_ms));
-  if (!result.ok()) {
-    std::cerr << "isla: cannot reach gateway " << gateway->str() << " (" << result.message
-              << ").\nIs it running? Start a local island with `make up` or point --gateway "
-                 "(or ISLA_GATEWAY) at one.\n";
-    exit_with(kExitUnreachable);
-  }
-  if (result.response->status != 200) {
-    std::cerr << "isla: " << rpc::error_message_of(*result.response) << " (HTTP "
-              << result.response->status << " from " << gateway->str() << ")\n";
-    exit_with(kExitFailed);
-  }
-  boost::system::error_code error;
-  auto value = json::parse(result.response->body, error);
-  if (error) {
-    std::cerr << "isla: the gateway answered something that is not JSON: " << error.message()
-              << "\n";
-    exit_with(kExitFailed);
-  }
-  if (flags.json) {
-    std::cout << result.response->body << "\n";
-    exit_with(0);
-  }
-  return value;
-}
 
 void show_figures(const ClientFlags& flags) {
   auto body = get_json(flags, "/api/figures");
@@ -156,28 +79,32 @@ void show_status(const ClientFlags& flags) {
 
 }  // namespace
 
+// Each command has its own flags: commands sharing one ClientFlags would let ISLA_GATEWAY,
+// read for the commands not given, overwrite the --gateway given to the one that runs.
 void add_client_commands(CLI::App& app) {
-  auto flags = std::make_shared<ClientFlags>();
   auto* figures = app.add_subcommand("figures", "List the figures an island can build");
-  add_client_flags(*figures, *flags);
-  figures->callback([flags] {
-    show_figures(*flags);
+  auto figures_flags = std::make_shared<ClientFlags>();
+  add_client_flags(*figures, *figures_flags);
+  figures->callback([figures_flags] {
+    show_figures(*figures_flags);
     exit_with(0);
   });
 
   auto* figure = app.add_subcommand("figure", "Show the pieces of one figure");
+  auto figure_flags = std::make_shared<ClientFlags>();
   auto name = std::make_shared<std::string>();
   figure->add_option("name", *name, "Figure name, e.g. giraffe")->required();
-  add_client_flags(*figure, *flags);
-  figure->callback([flags, name] {
-    show_figure(*flags, *name);
+  add_client_flags(*figure, *figure_flags);
+  figure->callback([figure_flags, name] {
+    show_figure(*figure_flags, *name);
     exit_with(0);
   });
 
   auto* status = app.add_subcommand("status", "Show a gateway's state and its piece servers");
-  add_client_flags(*status, *flags);
-  status->callback([flags] {
-    show_status(*flags);
+  auto status_flags = std::make_shared<ClientFlags>();
+  add_client_flags(*status, *status_flags);
+  status->callback([status_flags] {
+    show_status(*status_flags);
     exit_with(0);
   });
 }

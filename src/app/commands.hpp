@@ -7,6 +7,7 @@ namespace isla::app {
 void add_pieces_command(CLI::App& app);
 void add_gateway_command(CLI::App& app);
 void add_client_commands(CLI::App& app);
+void add_kv_command(CLI::App& app);
 void add_up_command(CLI::App& app);
 
 // Exit codes shared by the commands (docs/cli.md).

@@ -11,11 +11,13 @@ int main(int argc, char** argv) {
   isla::app::add_pieces_command(app);
   isla::app::add_gateway_command(app);
   isla::app::add_client_commands(app);
+  isla::app::add_kv_command(app);
   isla::app::add_up_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {
-    return app.exit(error);
+    // Help and --version exit 0; every other parse error is a usage error (exit 2).
+    return app.exit(error) == 0 ? 0 : isla::app::kExitUsage;
   } catch (const std::exception& error) {
     std::cerr << "isla: " << error.what() << "\n";
     spdlog::default_logger()->flush();

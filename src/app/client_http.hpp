@@ -1,0 +1,59 @@
+#pragma once
+// What the client commands (figures, figure, status, kv) share: the flags that say which
+// gateway to ask, one request with the exit codes of docs/operations.md, and small helpers
+// for printing JSON answers to people.
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/endpoint.hpp"
+#include "net/http_types.hpp"
+
+namespace isla::app {
+
+struct ClientFlags {
+  std::string gateway = "127.0.0.1:5235";
+  bool json = false;
+  long timeout_ms = 5000;
+};
+
+void add_client_flags(CLI::App& command, ClientFlags& flags);
+
+// The --gateway address; prints why and exits 2 when it is not HOST:PORT.
+core::Endpoint gateway_endpoint(const ClientFlags& flags);
+
+// Prints that `gateway` could not be reached and what to do about it, then exits 3.
+[[noreturn]] void exit_unreachable(const core::Endpoint& gateway, std::string_view why);
+
+struct AskOptions {
+  std::vector<int> accepted{200};  // statuses answered with a JSON body
+  // Retry 503 answers (no leader yet: nothing was done) until --timeout-ms runs out.
+  bool retry_unavailable = false;
+};
+
+struct Answer {
+  int status = 0;
+  std::string body;
+  boost::json::value json;
+};
+
+// Sends `request` to the gateway and returns its answer when its status is accepted and
+// its body JSON. Otherwise prints why and exits: 3 without an answer, 1 with any other.
+Answer ask(const ClientFlags& flags, const net::HttpRequest& request, const AskOptions& options);
+
+// GETs `path` and returns its JSON; with --json prints the body and exits 0 instead.
+boost::json::value get_json(const ClientFlags& flags, const std::string& path);
+
+// A JSON value as a table cell: strings bare, null empty, numbers as numbers.
+std::string text(const boost::json::value& value);
+// Members of an array of values, comma-separated.
+std::string joined(const boost::json::value& list);
+// `value[key]`, or null when `value` is no object or lacks the key.
+const boost::json::value& at(const boost::json::value& value, std::string_view key);
+
+// `text` with every byte but A-Z a-z 0-9 - . _ ~ as %XX, for a path segment or a query.
+std::string percent_encode(std::string_view text);
+
+}  // namespace isla::app
