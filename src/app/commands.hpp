@@ -10,7 +10,7 @@ void add_client_commands(CLI::App& app);
 void add_kv_command(CLI::App& app);
 void add_up_command(CLI::App& app);
 
-// Exit codes shared by the commands (docs/cli.md).
+// Exit codes shared by the commands (docs/operations.md).
 inline constexpr int kExitFailed = 1;       // the request was answered with an error
 inline constexpr int kExitUsage = 2;        // bad flags or configuration
 inline constexpr int kExitUnreachable = 3;  // the gateway could not be reached

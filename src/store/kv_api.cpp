@@ -83,6 +83,9 @@ class KvApi {
     if (!raw) co_return net::json_error(400, "give ?prefix= (an empty prefix lists every key)");
     auto prefix = net::percent_decode(*raw);
     if (!prefix) co_return net::json_error(400, "the prefix has a malformed %-escape or a NUL");
+    if (auto error = check_prefix(*prefix, options_.limits)) {
+      co_return net::json_error(400, "prefix: " + error->message);
+    }
     const auto consistency = consistency_of(request);
     auto result = co_await store_.range(*prefix, true, consistency, request.deadline);
     if (!result.ok()) co_return error_response(result.error);
@@ -131,6 +134,9 @@ class KvApi {
     if (auto raw = net::query_param(request.query(), "prefix")) {
       auto decoded = net::percent_decode(*raw);
       if (!decoded) co_return net::json_error(400, "the prefix has a malformed %-escape or a NUL");
+      if (auto error = check_prefix(*decoded, options_.limits)) {
+        co_return net::json_error(400, "prefix: " + error->message);
+      }
       prefix = std::move(*decoded);
     }
     Revision from = store_.revision() + 1;
@@ -141,7 +147,7 @@ class KvApi {
       }
       from = std::max<Revision>(*parsed, 1);
     }
-    co_return event_stream(std::move(prefix), from);
+    co_return event_stream(std::move(prefix), from, store_.revision());
   }
 
   asio::awaitable<HttpResponse> grant_lease(HttpRequest& request, std::string_view) {
@@ -261,7 +267,9 @@ class KvApi {
     co_return std::move(*outcome.response);
   }
 
-  HttpResponse event_stream(std::string prefix, Revision from) {
+  // `current`: the revision this replica had applied when the watch began. A client that
+  // loses the stream before any event resumes from current + 1 (or its `from`) without a gap.
+  HttpResponse event_stream(std::string prefix, Revision from, Revision current) {
     struct State {
       std::string prefix;
       Revision from;
@@ -273,12 +281,18 @@ class KvApi {
     HttpResponse response;
     response.content_type = "text/event-stream";
     response.headers.emplace_back("Cache-Control", "no-cache");
+    response.headers.emplace_back("Isla-Revision", std::to_string(current));
+    response.headers.emplace_back("Isla-Watch-From", std::to_string(from));
     response.stream = [this, state]() -> asio::awaitable<std::optional<std::string>> {
       if (state->done) co_return std::nullopt;
       const auto now = std::chrono::steady_clock::now();
       auto result = co_await store_.watch(state->prefix, state->from, now + kWatchPoll);
       std::string chunk;
-      if (!result.ok()) co_return std::nullopt;
+      if (!result.ok()) {
+        state->done = true;
+        json::object body{{"error", net::valid_utf8(result.error.message)}};
+        co_return "event: error\ndata: " + json::serialize(body) + "\n\n";
+      }
       if (result.value->compacted) {
         state->done = true;
         json::object body{{"error",

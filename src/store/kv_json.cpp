@@ -139,8 +139,8 @@ std::variant<RequestOp, KvRequestError> parse_op(const json::value& value, const
   auto key = string_field(object, by_prefix ? "prefix" : "key", where, true);
   if (auto* error = std::get_if<KvRequestError>(&key)) return *error;
   op.key = std::get<std::string>(std::move(key));
-  if (!by_prefix) {
-    if (auto error = check_key(op.key, limits)) return bad(where + ": " + error->message);
+  if (auto error = by_prefix ? check_prefix(op.key, limits) : check_key(op.key, limits)) {
+    return bad(where + ": " + error->message);
   }
   if (op.kind == RequestOp::Kind::put) {
     auto put_value = string_field(object, "value", where, true);
@@ -207,7 +207,13 @@ std::optional<KvRequestError> check_key(std::string_view key, const KvLimits& li
                std::to_string(limits.max_key_bytes));
   }
   if (net::valid_utf8(key) != key) return bad("the key is not valid UTF-8");
+  if (key.find('\0') != std::string_view::npos) return bad("the key contains a NUL byte");
   return std::nullopt;
+}
+
+std::optional<KvRequestError> check_prefix(std::string_view prefix, const KvLimits& limits) {
+  if (prefix.empty()) return std::nullopt;  // every key
+  return check_key(prefix, limits);
 }
 
 std::optional<KvRequestError> check_value(std::string_view value, const KvLimits& limits) {

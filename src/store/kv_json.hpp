@@ -29,6 +29,8 @@ boost::json::object to_json(const Event& event);
 // Validates a key (from a path or a body): non-empty, within the limit, valid UTF-8.
 std::optional<KvRequestError> check_key(std::string_view key, const KvLimits& limits);
 std::optional<KvRequestError> check_value(std::string_view value, const KvLimits& limits);
+// A prefix is a key, or empty (every key).
+std::optional<KvRequestError> check_prefix(std::string_view prefix, const KvLimits& limits);
 
 // {"value": "...", "lease": N} of PUT /api/kv/{key}.
 std::variant<RequestOp, KvRequestError> parse_put(std::string key, std::string_view body,
