@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev
   clang-14 libclang-rt-14-dev clang-format
   curl procps iproute2
-  wrk nginx-light
+  wrk nginx-light etcd-server etcd-client python3
   chromium chromium-driver
 )
 
@@ -33,6 +33,8 @@ if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# nginx is only a benchmark comparator: it must not hold ports as a system service.
-if command -v systemctl >/dev/null 2>&1; then $sudo systemctl disable --now nginx >/dev/null 2>&1 || true; fi
+# nginx and etcd are only benchmark comparators: they must not run as system services.
+for unit in nginx etcd; do
+  if command -v systemctl >/dev/null 2>&1; then $sudo systemctl disable --now "$unit" >/dev/null 2>&1 || true; fi
+done
 $sudo pkill -x nginx >/dev/null 2>&1 || true

@@ -1,0 +1,427 @@
+#!/usr/bin/env bash
+# Benchmarks isla's replicated KV store against etcd, both as 3-node clusters on loopback.
+#
+#   etcd : /usr/bin/etcd (Debian etcd-server), 127.0.4.{1,2,3}, client :2379, peer :2380,
+#          through its JSON gateway: POST /v3/kv/put, POST /v3/kv/range (linearizable)
+#   isla : isla gateway --store-voters, 127.0.5.{1,2,3}:5235: PUT /api/kv/{key},
+#          GET /api/kv/{key} (linearizable)
+#
+# For each system, one after the other in SYSTEMS' order (only one cluster runs at a time):
+#   1. start the cluster, wait (bounded) for an agreed leader, check put + get on every node;
+#   2. write every key once (KEYS keys, VALUE_SIZE-byte values) through the leader;
+#   3. writes: wrk -t2 -cCONNECTIONS -dDURATION against the leader, random keys; then
+#      linearizable reads the same way (each after a WARMUP-second wrk warm-up, not reported);
+#      p50/p99 come from wrk's latency histogram via a Lua done() hook (bench/lua/common.lua);
+#   4. failover, REPEATS times: writers on every node, each writing one key at a time; kill -9
+#      the leader; time from the kill to the first acknowledged write (sent after the kill) on a
+#      surviving node; restart the killed node and wait (bounded) for it to catch up.
+# Then one table, with the ratios isla/etcd. It reports; it never asserts a goal.
+#
+# Knobs (environment): DURATION (s, 10), CONNECTIONS (64), VALUE_SIZE (bytes, 256), KEYS (10000),
+# REPEATS (5), SYSTEMS ("etcd isla"), ISLA_BIN (build/isla, relative to the repo root),
+# ETCD_BIN (etcd), ETCD_HEARTBEAT_MS (100) and ETCD_ELECTION_MS (1000) (etcd's defaults;
+# isla ticks every 50 ms with an election timeout of 300-600 ms), FAILOVER_WRITERS (writers per node, 3), FAILOVER_TIMEOUT (s, 30),
+# KEEP_TMP (1 keeps the temp dir with the nodes' logs and wrk's output, for a look afterwards).
+# Only loopback addresses are used; all state lives in a temp dir removed on exit.
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+
+DURATION="${DURATION:-10}"
+CONNECTIONS="${CONNECTIONS:-64}"
+VALUE_SIZE="${VALUE_SIZE:-256}"
+KEYS="${KEYS:-10000}"
+REPEATS="${REPEATS:-5}"
+SYSTEMS="${SYSTEMS:-etcd isla}"
+ISLA_BIN="${ISLA_BIN:-build/isla}"
+ETCD_BIN="${ETCD_BIN:-etcd}"
+FAILOVER_WRITERS="${FAILOVER_WRITERS:-3}"
+FAILOVER_TIMEOUT="${FAILOVER_TIMEOUT:-30}"
+ETCD_HEARTBEAT_MS="${ETCD_HEARTBEAT_MS:-100}"   # etcd's defaults
+ETCD_ELECTION_MS="${ETCD_ELECTION_MS:-1000}"
+WRK_THREADS=2
+WARMUP=2
+START_TIMEOUT=30   # s for a cluster to elect a leader that every node knows
+REJOIN_TIMEOUT=60  # s for a restarted node to catch up
+FAILOVER_PACE_MS=20         # each failover writer pauses this long after each acknowledged write
+FAILOVER_REQUEST_MS=250     # and gives up on a request after this long (then tries again)
+TOOL=(python3 "$root/bench/store_tool.py")
+export STORE_BENCH_LUA_DIR="$root/bench/lua"
+
+ETCD_HOSTS=(127.0.4.1 127.0.4.2 127.0.4.3)
+ISLA_HOSTS=(127.0.5.1 127.0.5.2 127.0.5.3)
+ETCD_CLIENT_PORT=2379
+ETCD_PEER_PORT=2380
+ISLA_PORT=5235
+
+die() { echo "bench: $*" >&2; exit 1; }
+note() { echo "== $*" >&2; }
+
+# ---------------------------------------------------------------- preconditions
+posint() { [[ "$2" =~ ^[0-9]+$ && "$2" -ge "$3" ]] || die "$1 must be an integer >= $3 (got '$2')"; }
+posint DURATION "$DURATION" 1
+posint CONNECTIONS "$CONNECTIONS" "$WRK_THREADS"
+posint VALUE_SIZE "$VALUE_SIZE" 1
+posint KEYS "$KEYS" 1
+posint REPEATS "$REPEATS" 1
+posint FAILOVER_WRITERS "$FAILOVER_WRITERS" 1
+posint FAILOVER_TIMEOUT "$FAILOVER_TIMEOUT" 1
+posint ETCD_HEARTBEAT_MS "$ETCD_HEARTBEAT_MS" 1
+posint ETCD_ELECTION_MS "$ETCD_ELECTION_MS" $((5 * ETCD_HEARTBEAT_MS))
+((KEYS <= 100000)) || die "KEYS must be <= 100000 (keys are k00000..k99999)"
+((VALUE_SIZE <= 1048576)) || die "VALUE_SIZE must be <= 1048576"
+
+want_etcd=0 want_isla=0
+for s in $SYSTEMS; do
+  case "$s" in
+    etcd) want_etcd=1 ;;
+    isla) want_isla=1 ;;
+    *) die "SYSTEMS may only name etcd and isla (got '$s')" ;;
+  esac
+done
+((want_etcd + want_isla > 0)) || die "SYSTEMS is empty"
+
+for tool in wrk python3 curl; do
+  command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found; run 'make deps' (or bash scripts/deps.sh) first"
+done
+if ((want_etcd)); then
+  command -v "$ETCD_BIN" >/dev/null 2>&1 || die "'$ETCD_BIN' not found; run 'make deps' (package etcd-server) first"
+fi
+if ((want_isla)); then
+  [[ -x "$ISLA_BIN" ]] || die "isla binary '$ISLA_BIN' not found or not executable; run 'make build' (or set ISLA_BIN)"
+  "$ISLA_BIN" gateway --help 2>/dev/null | grep -q -- '--store-voters' ||
+    die "'$ISLA_BIN gateway' has no --store-voters option: build a commit with the KV store (or run SYSTEMS=etcd)"
+fi
+
+if command -v ss >/dev/null 2>&1; then
+  addrs=()
+  ((want_etcd)) && for h in "${ETCD_HOSTS[@]}"; do addrs+=("$h:$ETCD_CLIENT_PORT" "$h:$ETCD_PEER_PORT"); done
+  ((want_isla)) && for h in "${ISLA_HOSTS[@]}"; do addrs+=("$h:$ISLA_PORT"); done
+  for addr in "${addrs[@]}"; do
+    if ss -Hltn "src = ${addr}" 2>/dev/null | grep -q .; then
+      die "something already listens on ${addr} (another benchmark still running?)"
+    fi
+  done
+fi
+
+# ---------------------------------------------------------------- cleanup
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/isla-store-bench.XXXXXX")"
+declare -A NODE_PID=()   # "etcd 1" / "isla 2" -> pid of the running node
+wrk_pid=""
+tool_pid=""
+
+# Nodes are disowned right after they start (so that bash neither waits for them nor reports
+# "Killed" when the failover test kills one; it still reaps them). ours PID: the process is
+# alive and is one of ours (its command line names our temp dir), so a recycled pid is never hit.
+ours() {
+  local state cmd
+  state="$(awk '{ sub(/.*\) /, ""); print $1 }' "/proc/$1/stat" 2>/dev/null)" || return 1
+  cmd="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+  [[ -n "$state" && "$state" != Z && "$cmd" == *"$tmp"* ]]
+}
+
+# stop_pids GRACE_S PID...: SIGTERM, wait up to the grace period, then SIGKILL.
+stop_pids() {
+  local grace="$1" pid deadline
+  shift
+  for pid in "$@"; do ours "$pid" && kill -TERM "$pid" 2>/dev/null || true; done
+  deadline=$((SECONDS + grace))
+  for pid in "$@"; do
+    while ours "$pid" && ((SECONDS < deadline)); do sleep 0.1; done
+    if ours "$pid"; then
+      echo "bench: pid $pid did not stop on SIGTERM, killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  return 0
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  [[ -n "$wrk_pid" ]] && kill -TERM "$wrk_pid" 2>/dev/null && wait "$wrk_pid" 2>/dev/null
+  [[ -n "$tool_pid" ]] && kill -TERM "$tool_pid" 2>/dev/null && wait "$tool_pid" 2>/dev/null
+  local pids=() k
+  for k in "${!NODE_PID[@]}"; do [[ -n "${NODE_PID[$k]}" ]] && pids+=("${NODE_PID[$k]}"); done
+  ((${#pids[@]})) && stop_pids 5 "${pids[@]}"
+  if ((rc != 0)); then
+    for log in "$tmp"/*.log; do
+      [[ -s "$log" ]] || continue
+      echo "---- last lines of ${log#"$tmp"/} ----" >&2
+      tail -n 15 "$log" >&2
+    done
+  fi
+  if [[ "${KEEP_TMP:-0}" == 1 ]]; then echo "bench: kept $tmp (KEEP_TMP=1)" >&2; else rm -rf "$tmp"; fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# The isla binary may be rebuilt while the benchmark runs (the failover test restarts nodes):
+# run a private copy of it.
+if ((want_isla)); then
+  cp -p "$ISLA_BIN" "$tmp/isla-bin"
+  ISLA_RUN="$tmp/isla-bin"
+fi
+
+# ---------------------------------------------------------------- helpers
+join_by() { local IFS="$1"; shift; echo "$*"; }
+etcd_nodes() { local h out=(); for h in "${ETCD_HOSTS[@]}"; do out+=("$h:$ETCD_CLIENT_PORT"); done; join_by , "${out[@]}"; }
+isla_nodes() { local h out=(); for h in "${ISLA_HOSTS[@]}"; do out+=("$h:$ISLA_PORT"); done; join_by , "${out[@]}"; }
+nodes_of() { "${1}_nodes"; }
+
+# to_ms MICROSECONDS
+to_ms() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; }
+
+# tool SYSTEM ARGS...: runs store_tool.py in the background (so a SIGTERM is handled at once).
+tool() {
+  local system="$1" rc=0
+  shift
+  local prefix_args=()
+  [[ "$system" == etcd ]] && prefix_args=(--prefix "$ETCD_PREFIX")
+  "${TOOL[@]}" "$system" "$(nodes_of "$system")" "${prefix_args[@]}" --value-size "$VALUE_SIZE" "$@" &
+  tool_pid=$!
+  wait "$tool_pid" || rc=$?
+  tool_pid=""
+  return "$rc"
+}
+
+cluster_alive() {
+  local system="$1" n
+  for n in 1 2 3; do
+    local pid="${NODE_PID["$system $n"]:-}"
+    [[ -n "$pid" ]] && ours "$pid" || { echo "$system node $n"; return 1; }
+  done
+}
+
+ETCD_PREFIX=/v3
+etcd_token="isla-bench-$$"
+
+start_etcd_node() {
+  local n="$1" host="${ETCD_HOSTS[$(($1 - 1))]}" cluster=() i
+  for i in 1 2 3; do cluster+=("e$i=http://${ETCD_HOSTS[$((i - 1))]}:$ETCD_PEER_PORT"); done
+  mkdir -p "$tmp/etcd$n"
+  "$ETCD_BIN" --name "e$n" --data-dir "$tmp/etcd$n" \
+    --listen-client-urls "http://$host:$ETCD_CLIENT_PORT" --advertise-client-urls "http://$host:$ETCD_CLIENT_PORT" \
+    --listen-peer-urls "http://$host:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://$host:$ETCD_PEER_PORT" \
+    --initial-cluster "$(join_by , "${cluster[@]}")" --initial-cluster-state new \
+    --initial-cluster-token "$etcd_token" --logger zap --log-outputs stderr \
+    --heartbeat-interval "$ETCD_HEARTBEAT_MS" --election-timeout "$ETCD_ELECTION_MS" \
+    >>"$tmp/etcd$n.log" 2>&1 &
+  NODE_PID["etcd $n"]=$!
+  disown "$!"
+}
+
+start_isla_node() {
+  local n="$1" host="${ISLA_HOSTS[$(($1 - 1))]}"
+  mkdir -p "$tmp/isla$n"
+  "$ISLA_RUN" gateway --listen "$host:$ISLA_PORT" --island bench --data-dir "$tmp/isla$n" \
+    --store-voters "$(isla_nodes)" >>"$tmp/isla$n.log" 2>&1 &
+  NODE_PID["isla $n"]=$!
+  disown "$!"
+}
+
+stop_cluster() {
+  local system="$1" n pids=()
+  for n in 1 2 3; do
+    [[ -n "${NODE_PID["$system $n"]:-}" ]] && pids+=("${NODE_PID["$system $n"]}")
+    NODE_PID["$system $n"]=""
+  done
+  ((${#pids[@]})) && stop_pids 10 "${pids[@]}"
+  return 0
+}
+
+# wait_ready SYSTEM: bounded poll until every node answers and all agree on one leader.
+LEADER=""
+wait_ready() {
+  local system="$1" deadline=$((SECONDS + START_TIMEOUT)) dead
+  until LEADER="$(tool "$system" ready 2>/dev/null)"; do
+    dead="$(cluster_alive "$system")" || die "$system: $dead exited during start-up"
+    ((SECONDS < deadline)) || die "$system: no leader agreed on by all three nodes after ${START_TIMEOUT}s"
+    sleep 0.1
+  done
+}
+
+# wrk_bg OUTFILE ARGS...: runs wrk in the background and waits for it.
+wrk_bg() {
+  local outfile="$1"
+  shift
+  wrk "$@" >"$outfile" 2>&1 &
+  wrk_pid=$!
+  if ! wait "$wrk_pid"; then
+    wrk_pid=""
+    cat "$outfile" >&2
+    die "wrk $* failed"
+  fi
+  wrk_pid=""
+}
+
+# run_wrk SYSTEM OP URL LUA [EXTRA]: warm-up, then the measured run. Sets RPS/P50/P99/ERR[SYSTEM-OP].
+declare -A RPS P50 P99 ERR
+run_wrk() {
+  local system="$1" op="$2" url="$3" lua="$4" extra="${5:-}" name="$1-$2" out line non2xx sockerr
+  local args=(-t"$WRK_THREADS" -c"$CONNECTIONS" -s "$lua" "$url" -- "$op" "$KEYS" "$VALUE_SIZE")
+  [[ -n "$extra" ]] && args+=("$extra")
+  note "${system} ${op}s: warm-up ${WARMUP}s, then ${DURATION}s (-t${WRK_THREADS} -c${CONNECTIONS}) -> ${url}"
+  wrk_bg "$tmp/wrk-${name}-warmup.txt" -d"${WARMUP}s" "${args[@]}"
+  wrk_bg "$tmp/wrk-${name}.txt" -d"${DURATION}s" "${args[@]}"
+  out="$(<"$tmp/wrk-${name}.txt")"
+  line="$(grep '^STORE-BENCH ' <<<"$out" || true)"
+  [[ -n "$line" ]] || { printf '%s\n' "$out" >&2; die "${name}: no STORE-BENCH line in wrk's output"; }
+  field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$line"; }
+  RPS[$name]="$(field rps)"
+  P50[$name]="$(to_ms "$(field p50_us)")"
+  P99[$name]="$(to_ms "$(field p99_us)")"
+  non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")"
+  sockerr=$(( $(field connect_err) + $(field read_err) + $(field write_err) + $(field timeout_err) ))
+  ERR[$name]=$(( ${non2xx:-0} + sockerr ))
+  note "${name}: $(printf '%.0f' "${RPS[$name]}")/s p50 ${P50[$name]} ms p99 ${P99[$name]} ms errors ${ERR[$name]}"
+}
+
+# median VALUES...: of the numeric ones; "n/a" when there are none.
+median() {
+  printf '%s\n' "$@" | grep -E '^[0-9.]+$' | sort -g |
+    awk '{ v[NR] = $1 } END { if (NR == 0) print "n/a"; else if (NR % 2) printf "%.1f\n", v[(NR + 1) / 2];
+                              else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+declare -A FAILOVER_ALL FAILOVER_MED FAILOVER_OK LEADER_OF
+# failover SYSTEM: REPEATS times kill -9 the leader under a steady write load, restart it.
+failover() {
+  local system="$1" rep out killed ms n pid host pids=() deadline dead values=() ok=0 attempts=0
+  local hosts_var="${system^^}_HOSTS[@]"
+  local hosts=("${!hosts_var}") port
+  [[ "$system" == etcd ]] && port=$ETCD_CLIENT_PORT || port=$ISLA_PORT
+  for ((rep = 1; rep <= REPEATS && attempts < 2 * REPEATS; attempts++)); do
+    pids=()
+    for n in 1 2 3; do pids+=("${hosts[$((n - 1))]}:$port=${NODE_PID["$system $n"]}"); done
+    out="$(tool "$system" failover --pids "$(join_by , "${pids[@]}")" --writers "$FAILOVER_WRITERS" \
+      --pace "0.$(printf '%03d' "$FAILOVER_PACE_MS")" --request-timeout "0.$(printf '%03d' "$FAILOVER_REQUEST_MS")" \
+      --timeout "$FAILOVER_TIMEOUT" 2>"$tmp/failover-err.txt")" || true
+    if [[ "$out" != '{'* ]]; then
+      # Nothing was killed (e.g. the leader moved during the warm-up): try this repeat again.
+      note "${system} failover ${rep}: not run ($(tr '\n' ' ' <"$tmp/failover-err.txt")); retrying"
+      dead="$(cluster_alive "$system")" || die "$system: $dead died"
+      wait_ready "$system"
+      continue
+    fi
+    read -r killed ms <<<"$(python3 -c 'import json,sys; d = json.loads(sys.argv[1]);
+print(d["killed"], d["failover_ms"] if d["failover_ms"] is not None else "timeout")' "$out")"
+    note "${system} failover ${rep}: ${out}"
+    values+=("$ms")
+    [[ "$ms" != timeout ]] && ok=$((ok + 1))
+    host="${killed%:*}"
+    for n in 1 2 3; do [[ "${hosts[$((n - 1))]}" == "$host" ]] && break; done
+    [[ "${hosts[$((n - 1))]}" == "$host" ]] || die "$system: failover killed an unknown node '$killed'"
+    pid="${NODE_PID["$system $n"]}"
+    deadline=$((SECONDS + 10))
+    while ours "$pid" && ((SECONDS < deadline)); do sleep 0.05; done
+    ours "$pid" && die "$system: killed node $killed (pid $pid) is still there"
+    NODE_PID["$system $n"]=""
+    "start_${system}_node" "$n"
+    deadline=$((SECONDS + REJOIN_TIMEOUT))
+    until tool "$system" rejoined --node "$killed" 2>/dev/null; do
+      dead="$(cluster_alive "$system")" || die "$system: $dead died while node $n rejoined"
+      ((SECONDS < deadline)) || die "$system: restarted node $killed did not catch up within ${REJOIN_TIMEOUT}s"
+      sleep 0.1
+    done
+    wait_ready "$system"
+    rep=$((rep + 1))
+  done
+  ((${#values[@]} == REPEATS)) || die "$system: only ${#values[@]} of $REPEATS failover runs could be started"
+  FAILOVER_ALL[$system]="${values[*]}"
+  FAILOVER_OK[$system]="$ok"
+  FAILOVER_MED[$system]="$(median "${values[@]}")"
+}
+
+# bench_system SYSTEM
+bench_system() {
+  local system="$1" n lua url extra=""
+  note "${system}: starting 3 nodes"
+  for n in 1 2 3; do "start_${system}_node" "$n"; done
+  if [[ "$system" == etcd ]]; then
+    # Which JSON gateway prefix this etcd serves (3.4: /v3 and /v3beta; 3.3: /v3beta).
+    local deadline=$((SECONDS + START_TIMEOUT)) dead
+    until ETCD_PREFIX="$("${TOOL[@]}" etcd "$(etcd_nodes)" probe 2>/dev/null)"; do
+      dead="$(cluster_alive etcd)" || die "etcd: $dead exited during start-up"
+      ((SECONDS < deadline)) || die "etcd: JSON gateway (/v3 or /v3beta) not answering after ${START_TIMEOUT}s"
+      sleep 0.1
+    done
+    extra="$ETCD_PREFIX"
+  fi
+  wait_ready "$system"
+  note "${system}: leader ${LEADER}"
+  tool "$system" check >&2
+  tool "$system" fill --keys "$KEYS" >&2
+  LEADER="$(tool "$system" leader)" || die "$system: no leader after the fill"
+  LEADER_OF[$system]="$LEADER"
+  lua="$root/bench/lua/${system}.lua"
+  url="http://${LEADER}"
+  run_wrk "$system" write "$url" "$lua" "$extra"
+  # Reads go to whoever leads now (normally the same node).
+  LEADER="$(tool "$system" leader)" || die "$system: no leader after the write run"
+  [[ "$LEADER" == "${LEADER_OF[$system]}" ]] || LEADER_OF[$system]+=" then $LEADER"
+  run_wrk "$system" read "http://${LEADER}" "$lua" "$extra"
+  note "${system}: failover, ${REPEATS} runs"
+  failover "$system"
+  note "${system}: stopping"
+  stop_cluster "$system"
+}
+
+# ---------------------------------------------------------------- run
+load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
+started="$(date -u '+%Y-%m-%d %H:%M UTC')"
+# In SYSTEMS' order, each once (not "... && bench_system": errexit would be off inside it).
+declare -A done_system=()
+for s in $SYSTEMS; do
+  if [[ -z "${done_system[$s]:-}" ]]; then bench_system "$s"; done_system[$s]=1; fi
+done
+load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+
+# ---------------------------------------------------------------- report
+cpu_model="$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+fs="$(df -PT "${TMPDIR:-/tmp}" 2>/dev/null | awk 'NR == 2 { print $2 }')"
+
+echo
+echo "isla store vs etcd — ${started}"
+echo "machine : nproc=$(nproc), ${cpu_model:-unknown CPU}, kernel $(uname -r), data dirs on ${fs:-?} (${TMPDIR:-/tmp})"
+echo "load avg: ${load_before} before, ${load_after} after (1/5/15 min; anything near nproc means a noisy result)"
+((want_etcd)) && echo "etcd    : $("$ETCD_BIN" --version 2>/dev/null | awk '/^etcd Version/ { print $3 }'), 127.0.4.1-3, JSON gateway ${ETCD_PREFIX}, heartbeat ${ETCD_HEARTBEAT_MS} ms, election timeout ${ETCD_ELECTION_MS} ms (defaults: 100, 1000)"
+((want_isla)) && echo "isla    : checkout ${commit}, binary ${ISLA_BIN} (built $(date -u -r "$ISLA_RUN" '+%H:%M UTC' 2>/dev/null || echo '?')), 127.0.5.1-3:${ISLA_PORT}, defaults"
+echo "load    : wrk -t${WRK_THREADS} -c${CONNECTIONS} -d${DURATION}s (after ${WARMUP}s warm-up), ${KEYS} keys at random, ${VALUE_SIZE}-byte values, all to the leader"
+echo "          writes: etcd POST ${ETCD_PREFIX}/kv/put, isla PUT /api/kv/{key}; reads (linearizable): etcd POST ${ETCD_PREFIX}/kv/range, isla GET /api/kv/{key}"
+echo "failover: ${FAILOVER_WRITERS} sequential writers per node (every node), ${FAILOVER_PACE_MS} ms pause between writes, ${FAILOVER_REQUEST_MS} ms request timeout;"
+echo "          from the kill on, also one fresh write every 10 ms (round robin over the survivors, 1 s timeout);"
+echo "          kill -9 of the leader -> first acknowledged write sent after the kill, on a surviving node; median of ${REPEATS}"
+echo
+printf '%-6s %-20s %10s %8s %8s %10s %8s %8s %7s %12s\n' system leader writes/s "w p50" "w p99" reads/s "r p50" "r p99" errors "failover"
+printf '%-6s %-20s %10s %8s %8s %10s %8s %8s %7s %12s\n' "" "" "" ms ms "" ms ms "" "median ms"
+for s in etcd isla; do
+  want="want_$s"; ((${!want})) || continue
+  printf '%-6s %-20s %10.0f %8.2f %8.2f %10.0f %8.2f %8.2f %7d %12s\n' "$s" "${LEADER_OF[$s]}" \
+    "${RPS[$s-write]}" "${P50[$s-write]}" "${P99[$s-write]}" "${RPS[$s-read]}" "${P50[$s-read]}" \
+    "${P99[$s-read]}" $((ERR[$s-write] + ERR[$s-read])) "${FAILOVER_MED[$s]}"
+done
+if ((want_etcd && want_isla)); then
+  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
+  printf '%-27s %10s %8s %8s %10s %8s %8s %7s %12s\n' "isla/etcd" \
+    "$(ratio "${RPS[isla-write]}" "${RPS[etcd-write]}")" "$(ratio "${P50[isla-write]}" "${P50[etcd-write]}")" \
+    "$(ratio "${P99[isla-write]}" "${P99[etcd-write]}")" "$(ratio "${RPS[isla-read]}" "${RPS[etcd-read]}")" \
+    "$(ratio "${P50[isla-read]}" "${P50[etcd-read]}")" "$(ratio "${P99[isla-read]}" "${P99[etcd-read]}")" "" \
+    "$(ratio "${FAILOVER_MED[isla]}" "${FAILOVER_MED[etcd]}")"
+  echo "(ratios: higher is better for writes/s and reads/s, lower is better for latencies and failover)"
+fi
+echo
+for s in etcd isla; do
+  want="want_$s"; ((${!want})) || continue
+  echo "${s} failover runs (ms): ${FAILOVER_ALL[$s]}  (${FAILOVER_OK[$s]} of ${REPEATS} recovered within ${FAILOVER_TIMEOUT}s)"
+done
+for s in etcd isla; do
+  want="want_$s"; ((${!want})) || continue
+  if ((ERR[$s-write] + ERR[$s-read] > 0)); then
+    echo "warning: ${s}: ${ERR[$s-write]} write and ${ERR[$s-read]} read requests failed (non-2xx or socket errors)" >&2
+  fi
+done
