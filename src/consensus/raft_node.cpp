@@ -208,14 +208,15 @@ void RaftNode::apply(const std::vector<Entry>& entries) {
     if (framed->proposer != id()) continue;
     auto found = proposals_.find(framed->proposal);
     if (found == proposals_.end()) continue;
-    found->second.waiter->complete({ProposeStatus::ok, entry.index, std::move(result)});
+    net::Completion<ProposeResult>::complete(std::move(found->second.waiter),
+                                             {ProposeStatus::ok, entry.index, std::move(result)});
     proposals_.erase(found);
   }
   if (!entries.empty()) {
     const Index applied = entries.back().index;
     std::erase_if(applied_waiters_, [applied](auto& waiter) {
       if (applied <= waiter.first) return false;
-      waiter.second->complete(applied);
+      net::Completion<Index>::complete(std::move(waiter.second), applied);
       return true;
     });
   }
@@ -273,11 +274,15 @@ void RaftNode::fail_waiters_after_role_change() {
   last_role_ = raft_->role();
   last_term_ = raft_->term();
   if (!changed) return;
-  std::erase_if(proposals_, [this](const auto& item) {
-    const bool stale = item.second.term != raft_->term() || raft_->role() != Role::leader;
-    if (stale) item.second.waiter->complete({ProposeStatus::unknown, 0, {}});
-    return stale;
-  });
+  for (auto it = proposals_.begin(); it != proposals_.end();) {
+    if (it->second.term == raft_->term() && raft_->role() == Role::leader) {
+      ++it;
+      continue;
+    }
+    net::Completion<ProposeResult>::complete(std::move(it->second.waiter),
+                                             {ProposeStatus::unknown, 0, {}});
+    it = proposals_.erase(it);
+  }
   for (auto& [context, waiters] : reads_in_flight_) {
     reads_waiting_.insert(reads_waiting_.end(), waiters.begin(), waiters.end());
   }
@@ -343,17 +348,19 @@ NodeStatus RaftNode::status() const {
 asio::awaitable<ProposeResult> RaftNode::propose(const std::string& command,
                                                  std::chrono::steady_clock::time_point deadline) {
   auto waiter = net::Completion<ProposeResult>::on(co_await asio::this_coro::executor);
-  post([this, waiter, command] {
+  post([this, waiter, command]() mutable {
     if (raft_->role() != Role::leader) {
-      waiter->complete({ProposeStatus::not_leader, 0, {}});
+      net::Completion<ProposeResult>::complete(std::move(waiter),
+                                               {ProposeStatus::not_leader, 0, {}});
       return;
     }
     const std::uint64_t number = next_proposal_++;
     const auto error = raft_->propose(frame(id(), number, command));
     if (error == ProposeError::none) {
-      proposals_[number] = Proposal{raft_->term(), waiter};
+      proposals_[number] = Proposal{raft_->term(), std::move(waiter)};
     } else {
-      waiter->complete(
+      net::Completion<ProposeResult>::complete(
+          std::move(waiter),
           {error == ProposeError::not_leader ? ProposeStatus::not_leader : ProposeStatus::rejected,
            0,
            {}});
@@ -366,7 +373,11 @@ asio::awaitable<ProposeResult> RaftNode::propose(const std::string& command,
 
 asio::awaitable<ReadStatus> RaftNode::read_barrier(std::chrono::steady_clock::time_point deadline) {
   auto waiter = net::Completion<ReadStatus>::on(co_await asio::this_coro::executor);
-  post([this, waiter] { add_reader([waiter](ReadStatus status) { waiter->complete(status); }); });
+  post([this, waiter]() mutable {
+    add_reader([waiter = std::move(waiter)](ReadStatus status) mutable {
+      net::Completion<ReadStatus>::complete(std::move(waiter), status);
+    });
+  });
   auto result = co_await waiter->wait(deadline);
   co_return result.value_or(ReadStatus::timeout);
 }
@@ -374,11 +385,11 @@ asio::awaitable<ReadStatus> RaftNode::read_barrier(std::chrono::steady_clock::ti
 asio::awaitable<Index> RaftNode::wait_applied_beyond(
     Index index, std::chrono::steady_clock::time_point deadline) {
   auto waiter = net::Completion<Index>::on(co_await asio::this_coro::executor);
-  post([this, waiter, index] {
+  post([this, waiter, index]() mutable {
     if (raft_->log().applied() > index) {
-      waiter->complete(raft_->log().applied());
+      net::Completion<Index>::complete(std::move(waiter), raft_->log().applied());
     } else {
-      applied_waiters_.emplace_back(index, waiter);
+      applied_waiters_.emplace_back(index, std::move(waiter));
     }
   });
   auto result = co_await waiter->wait(deadline);

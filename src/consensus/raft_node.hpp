@@ -181,13 +181,13 @@ asio::awaitable<std::optional<std::invoke_result_t<Fn>>> RaftNode::read(
   // trips GCC 12's -Wmaybe-uninitialized.
   auto outcome = std::make_shared<std::atomic<ReadStatus>>(ReadStatus::timeout);
   auto done = net::Completion<Result>::on(co_await asio::this_coro::executor);
-  post([this, done, fn, outcome] {
-    add_reader([done, fn, outcome](ReadStatus read_status) {
+  post([this, done, fn, outcome]() mutable {
+    add_reader([done = std::move(done), fn, outcome](ReadStatus read_status) mutable {
       *outcome = read_status;
       if (read_status == ReadStatus::ok) {
-        done->complete(fn());
+        net::Completion<Result>::complete(std::move(done), fn());
       } else {
-        done->cancel();
+        net::Completion<Result>::cancel(std::move(done));
       }
     });
   });
@@ -201,7 +201,7 @@ template <class Fn>
 asio::awaitable<std::invoke_result_t<Fn>> RaftNode::run(const Fn& fn) {
   using Result = std::invoke_result_t<Fn>;
   auto done = net::Completion<Result>::on(co_await asio::this_coro::executor);
-  post([done, fn]() mutable { done->complete(fn()); });
+  post([done, fn]() mutable { net::Completion<Result>::complete(std::move(done), fn()); });
   auto result = co_await done->wait(std::chrono::steady_clock::time_point::max());
   co_return std::move(*result);
 }

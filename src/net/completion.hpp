@@ -9,25 +9,30 @@
 namespace isla::net {
 
 template <class T>
-class Completion : public std::enable_shared_from_this<Completion<T>> {
+class Completion {
  public:
   static std::shared_ptr<Completion> on(asio::any_io_executor executor) {
     return std::shared_ptr<Completion>(new Completion(std::move(executor)));
   }
 
-  // Thread-safe; the first value wins, later ones are ignored.
-  void complete(T value) {
-    asio::post(timer_.get_executor(),
-               [self = this->shared_from_this(), value = std::move(value)]() mutable {
+  // Thread-safe; the first value wins, later ones are ignored. It takes the caller's
+  // reference, so the completion (and its timer) is destroyed on its own executor, never on
+  // the completing thread, which might otherwise outlive that executor's io_context.
+  static void complete(std::shared_ptr<Completion>&& completion, T value) {
+    auto& timer = completion->timer_;
+    asio::post(timer.get_executor(),
+               [self = std::move(completion), value = std::move(value)]() mutable {
                  if (self->value_) return;
                  self->value_ = std::move(value);
                  self->timer_.cancel();
                });
   }
 
-  // Thread-safe; wakes the waiter with no value (it sees nullopt at once, not at its deadline).
-  void cancel() {
-    asio::post(timer_.get_executor(), [self = this->shared_from_this()] {
+  // Thread-safe; wakes the waiter with no value (it sees nullopt at once, not at its
+  // deadline). Takes the caller's reference, as complete() does.
+  static void cancel(std::shared_ptr<Completion>&& completion) {
+    auto& timer = completion->timer_;
+    asio::post(timer.get_executor(), [self = std::move(completion)] {
       self->cancelled_ = true;
       self->timer_.cancel();
     });
