@@ -35,6 +35,7 @@ test-tsan: deps
 
 bench: build
 	bash bench/gateway_vs_nginx.sh
+	bash bench/store_vs_etcd.sh
 
 fuzz: deps
 	cmake -S . -B build-fuzz $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo \

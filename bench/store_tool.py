@@ -254,6 +254,15 @@ def cmd_leader(args):
     return 0
 
 
+def cmd_term(args):
+    """The highest Raft term any node reports: its growth over a run counts elections."""
+    sts = [s for s in statuses(make_system(args), args.nodes).values() if s is not None]
+    if not sts:
+        return 1
+    print(max(s.term for s in sts))
+    return 0
+
+
 def cmd_check(args):
     """Put a key on each node (followers forward), then read it back linearizably from each."""
     system = make_system(args)
@@ -518,6 +527,7 @@ def main():
     s = sub.add_parser("leader")
     s.add_argument("--timeout", type=float, default=10.0)
     sub.add_parser("check")
+    sub.add_parser("term")
     s = sub.add_parser("fill")
     s.add_argument("--keys", type=int, default=10000)
     s.add_argument("--threads", type=int, default=16)
@@ -544,7 +554,7 @@ def main():
     socket.setdefaulttimeout(5.0)
     return {
         "probe": cmd_probe, "ready": cmd_ready, "leader": cmd_leader, "check": cmd_check,
-        "fill": cmd_fill, "failover": cmd_failover, "rejoined": cmd_rejoined,
+        "fill": cmd_fill, "failover": cmd_failover, "rejoined": cmd_rejoined, "term": cmd_term,
     }[args.cmd](args)
 
 

@@ -259,7 +259,7 @@ wrk_bg() {
 }
 
 # run_wrk SYSTEM OP URL LUA [EXTRA]: warm-up, then the measured run. Sets RPS/P50/P99/ERR[SYSTEM-OP].
-declare -A RPS P50 P99 ERR
+declare -A RPS P50 P99 ERR ELECTIONS
 run_wrk() {
   local system="$1" op="$2" url="$3" lua="$4" extra="${5:-}" name="$1-$2" out line non2xx sockerr
   local args=(-t"$WRK_THREADS" -c"$CONNECTIONS" -s "$lua" "$url" -- "$op" "$KEYS" "$VALUE_SIZE")
@@ -359,11 +359,21 @@ bench_system() {
   LEADER_OF[$system]="$LEADER"
   lua="$root/bench/lua/${system}.lua"
   url="http://${LEADER}"
+  local term_before
+  term_before="$(tool "$system" term)" || term_before=""
   run_wrk "$system" write "$url" "$lua" "$extra"
   # Reads go to whoever leads now (normally the same node).
   LEADER="$(tool "$system" leader)" || die "$system: no leader after the write run"
   [[ "$LEADER" == "${LEADER_OF[$system]}" ]] || LEADER_OF[$system]+=" then $LEADER"
   run_wrk "$system" read "http://${LEADER}" "$lua" "$extra"
+  # Elections while wrk and three nodes saturate both cores: Raft's term grows with each.
+  local term_after
+  term_after="$(tool "$system" term)" || term_after=""
+  if [[ -n "$term_before" && -n "$term_after" ]]; then
+    ELECTIONS[$system]=$((term_after - term_before))
+  else
+    ELECTIONS[$system]="?"
+  fi
   note "${system}: failover, ${REPEATS} runs"
   failover "$system"
   note "${system}: stopping"
@@ -418,6 +428,10 @@ echo
 for s in etcd isla; do
   want="want_$s"; ((${!want})) || continue
   echo "${s} failover runs (ms): ${FAILOVER_ALL[$s]}  (${FAILOVER_OK[$s]} of ${REPEATS} recovered within ${FAILOVER_TIMEOUT}s)"
+done
+for s in etcd isla; do
+  want="want_$s"; ((${!want})) || continue
+  echo "${s} elections during the write and read load (term changes, CPU saturated): ${ELECTIONS[$s]}"
 done
 for s in etcd isla; do
   want="want_$s"; ((${!want})) || continue
