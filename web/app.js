@@ -8,6 +8,7 @@ const TIMEOUT_MS = 4000;
 const $ = (id) => document.getElementById(id);
 
 const NODE_STATES = new Set(["serving", "draining", "starting", "stopping"]);
+const STORE_ROLES = new Set(["leader", "follower", "candidate", "pre_candidate"]);
 const SERVER_STATES = new Set(["alive", "draining", "ejected"]);
 const DEPART_REASONS = new Set(["bye", "timeout", "unreachable"]);
 
@@ -216,6 +217,7 @@ function renderStatus(s) {
   setText($("peers"), String(peers.length));
   $("peers").title = peers.map((p) => (typeof p === "string" ? p : str(p && p.address, "?"))).join(", ");
   setText($("version"), str(s.version));
+  renderStore(s.store);
 
   const servers = (Array.isArray(s.piece_servers) ? s.piece_servers : [])
     .filter((x) => x && typeof x.address === "string")
@@ -233,6 +235,20 @@ function renderStatus(s) {
     .sort((a, b) => (num(a.since_ms) ?? 0) - (num(b.since_ms) ?? 0));
   syncKeyed($("departed-list"), departed, (x) => x.address, createDepartedItem, updateDepartedItem);
   $("departed-empty").hidden = departed.length > 0;
+}
+
+// This gateway's replica of the island store: its Raft role, term, leader and progress.
+function renderStore(store) {
+  const role = $("store-role");
+  if (!store || typeof store !== "object") {
+    setText(role, "—");
+    setText($("store-detail"), "—");
+    return;
+  }
+  setBadge(role, str(store.role, "unknown"), STORE_ROLES);
+  const leader = str(store.leader_address, "") || "no leader";
+  setText($("store-detail"),
+    `term ${fmtInt(store.term)} · leader ${leader} · applied ${fmtInt(store.applied)}/${fmtInt(store.commit)} · rev ${fmtInt(store.revision)}`);
 }
 
 function createServerRow(addr) {

@@ -42,6 +42,14 @@ TEST(Dashboard, ShowsServersBrowsesFiguresAndUpdatesWithoutReload) {
       },
       10s));
 
+  // The gateway is the only voter of its own store, so it leads it.
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto role = browser.execute("return document.querySelector('#store-role').textContent;");
+        return role.is_string() && role.as_string() == "leader";
+      },
+      10s));
+
   browser.click("#figures-list [data-figure='giraffe']");
   const auto giraffe =
       pieces::parse_figure(read_file(catalog_dir() / "giraffe.toml"), "giraffe.toml");
