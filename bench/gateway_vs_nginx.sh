@@ -123,20 +123,7 @@ to_ms() {
   }'
 }
 
-# wrk_bg OUTFILE ARGS...: runs wrk in the background and waits for it, so that a SIGTERM to
-# this script is handled at once (and the running wrk is stopped by the cleanup).
-wrk_bg() {
-  local outfile="$1"
-  shift
-  wrk "$@" >"$outfile" 2>&1 &
-  wrk_pid=$!
-  if ! wait "$wrk_pid"; then
-    wrk_pid=""
-    cat "$outfile" >&2
-    die "wrk $* failed"
-  fi
-  wrk_pid=""
-}
+source "$root/bench/lib/wrk.sh"
 
 # run_wrk NAME URL: warm-up, then the measured run; sets RPS[NAME], P99[NAME], ERR[NAME].
 declare -A RPS P99 ERR

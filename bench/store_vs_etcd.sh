@@ -244,19 +244,7 @@ wait_ready() {
   done
 }
 
-# wrk_bg OUTFILE ARGS...: runs wrk in the background and waits for it.
-wrk_bg() {
-  local outfile="$1"
-  shift
-  wrk "$@" >"$outfile" 2>&1 &
-  wrk_pid=$!
-  if ! wait "$wrk_pid"; then
-    wrk_pid=""
-    cat "$outfile" >&2
-    die "wrk $* failed"
-  fi
-  wrk_pid=""
-}
+source "$root/bench/lib/wrk.sh"
 
 # run_wrk SYSTEM OP URL LUA [EXTRA]: warm-up, then the measured run. Sets RPS/P50/P99/ERR[SYSTEM-OP].
 declare -A RPS P50 P99 ERR ELECTIONS

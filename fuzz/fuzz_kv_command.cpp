@@ -32,24 +32,11 @@ namespace {
 
 constexpr std::int64_t kLeaseTtl = 5'000;  // the lease the machine starts with
 
-bool same(const store::TxnResult& a, const store::TxnResult& b) {
-  if (a.succeeded != b.succeeded || a.revision != b.revision || a.error != b.error ||
-      a.results.size() != b.results.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.results.size(); ++i) {
-    if (a.results[i].kvs != b.results[i].kvs || a.results[i].deleted != b.results[i].deleted) {
-      return false;
-    }
-  }
-  return true;
-}
-
 void check_result_codec(const store::TxnResult& result) {
   const std::string encoded = store::encode_result(result);
   const auto decoded = store::decode_result(encoded);
   if (!decoded) fail("decode_result rejected what encode_result produced");
-  if (!same(*decoded, result)) fail("encode_result/decode_result changed a result");
+  if (*decoded != result) fail("encode_result/decode_result changed a result");
   if (store::encode_result(*decoded) != encoded) fail("encode_result is not a fixed point");
 }
 

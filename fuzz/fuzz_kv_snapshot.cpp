@@ -36,19 +36,6 @@ namespace {
 constexpr std::size_t kHistoryLimit = 4;
 constexpr std::int64_t kNow = 1'000;  // the clock the lease commands after a restore carry
 
-bool same(const store::TxnResult& a, const store::TxnResult& b) {
-  if (a.succeeded != b.succeeded || a.revision != b.revision || a.error != b.error ||
-      a.results.size() != b.results.size()) {
-    return false;
-  }
-  for (std::size_t i = 0; i < a.results.size(); ++i) {
-    if (a.results[i].kvs != b.results[i].kvs || a.results[i].deleted != b.results[i].deleted) {
-      return false;
-    }
-  }
-  return true;
-}
-
 bool same(const store::WatchResult& a, const store::WatchResult& b) {
   return a.events == b.events && a.compacted == b.compacted &&
          a.compact_revision == b.compact_revision;
@@ -94,7 +81,7 @@ void run_on_both(store::KvStateMachine& a, store::KvStateMachine& b, Command com
   const std::string before_a = a.snapshot();
   const store::TxnResult from_a = command(a);
   const store::TxnResult from_b = command(b);
-  if (!same(from_a, from_b)) {
+  if (from_a != from_b) {
     std::fprintf(stderr,
                  "%s: on the input's machine succeeded=%d deleted %zu key(s), error \"%s\"; on "
                  "its snapshot's machine succeeded=%d deleted %zu key(s), error \"%s\"\n"

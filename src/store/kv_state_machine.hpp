@@ -62,6 +62,7 @@ struct Txn {
 struct OpResult {
   std::vector<KeyValue> kvs;  // get/range: what was read; put/del: the previous values
   std::int64_t deleted = 0;
+  friend bool operator==(const OpResult&, const OpResult&) = default;
 };
 
 struct TxnResult {
@@ -69,6 +70,7 @@ struct TxnResult {
   Revision revision = 0;  // the store's revision after the transaction
   std::vector<OpResult> results;
   std::string error;  // e.g. an unknown lease; the transaction then changed nothing
+  friend bool operator==(const TxnResult&, const TxnResult&) = default;
 };
 
 struct WatchResult {
