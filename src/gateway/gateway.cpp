@@ -128,7 +128,12 @@ class Gateway {
            std::chrono::steady_clock::now() < give_up) {
       co_await net::sleep_for(std::chrono::milliseconds(10));
     }
-    spdlog::info("store leadership handed over leader={}", store_->status().leader);
+    const auto after = store_->status();
+    if (after.role == consensus::Role::leader) {
+      spdlog::warn("store leadership not handed over within 1 s; the others will elect a leader");
+    } else {
+      spdlog::info("store leadership handed over to={} term={}", after.leader_address, after.term);
+    }
   }
 
   void add_routes() {

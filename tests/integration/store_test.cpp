@@ -218,6 +218,31 @@ TEST_F(StoreTest, StatusShowsRaftRoleTermLeaderAndIndexes) {
   }
 }
 
+TEST(StoreGracefulStop, LeaderHandsOverLeadershipBeforeItLeaves) {
+  StoreCluster cluster(3);
+  cluster.start_all();
+  auto leader = cluster.wait_for_leader(std::chrono::seconds(10));
+  ASSERT_TRUE(leader);
+  ASSERT_EQ(cluster.request(*leader, "PUT", "/api/kv/before", R"({"value":"1"})").response->status,
+            200);
+  const auto term_before = cluster.store_status(*leader).at("term").as_int64();
+  EXPECT_EQ(cluster.interrupt(*leader, std::chrono::seconds(15)), 0);
+  EXPECT_NE(cluster.log(*leader).find("store leadership handed over"), std::string::npos)
+      << cluster.log(*leader);
+  // The transfer elected the new leader before the old one left: one term later, and writes
+  // go on.
+  auto next = cluster.wait_for_leader(std::chrono::seconds(5));
+  ASSERT_TRUE(next);
+  EXPECT_NE(*next, *leader);
+  EXPECT_EQ(cluster.store_status(*next).at("term").as_int64(), term_before + 1);
+  auto after = cluster.request(*next, "PUT", "/api/kv/after", R"({"value":"2"})");
+  ASSERT_TRUE(after.ok());
+  EXPECT_EQ(after.response->status, 200);
+  auto read = body_of(cluster.request(*next, "GET", "/api/kv/before"));
+  ASSERT_TRUE(read.is_object());
+  EXPECT_EQ(read.at("value").as_string(), "1");
+}
+
 TEST(StoreLearner, GatewayOutsideTheVotersJoinsAsALearnerAndServes) {
   StoreCluster cluster(3, 1);
   cluster.start_all();

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <csignal>
+
 #include <iostream>
 
 #include "support/island.hpp"
@@ -63,6 +65,15 @@ void StoreCluster::start_all() {
 
 void StoreCluster::kill(int node) {
   processes_.at(node).reset();  // ChildProcess's destructor sends SIGKILL and reaps
+}
+
+std::optional<int> StoreCluster::interrupt(int node, std::chrono::milliseconds timeout) {
+  auto& process = processes_.at(node);
+  if (!process) return std::nullopt;
+  process->signal(SIGINT);
+  auto code = process->wait_for(timeout);
+  if (code) process.reset();
+  return code;
 }
 
 boost::json::value StoreCluster::store_status(int node) const {

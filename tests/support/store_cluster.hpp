@@ -28,6 +28,8 @@ class StoreCluster {
   void start(int node);
   void start_all();
   void kill(int node);  // SIGKILL: a crash, nothing flushed
+  // SIGINT (a graceful stop), then the exit code once the process has exited.
+  std::optional<int> interrupt(int node, std::chrono::milliseconds timeout);
   bool running(int node) const { return processes_.at(node).has_value(); }
 
   // The node every running node agrees is leader, once there is one (nullopt at timeout).
