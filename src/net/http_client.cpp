@@ -124,6 +124,8 @@ asio::awaitable<ClientResult> open(const core::Endpoint& to, Clock::time_point d
 
 }  // namespace
 
+constexpr std::size_t kInitialResponseBuffer = 4096;
+
 asio::awaitable<ClientResult> HttpClient::request(const core::Endpoint& to,
                                                   const HttpRequest& request,
                                                   Clock::time_point deadline) const {
@@ -140,7 +142,10 @@ asio::awaitable<ClientResult> HttpClient::request(const core::Endpoint& to,
     }
     stream->expires_at(deadline);
     auto [write_error, written] = co_await http::async_write(*stream, message, use_nothrow);
+    // Room for a typical answer up front: Beast reads at most the buffer's free capacity
+    // (512 bytes for a fresh one), so a 1 KB response would otherwise cost three recv calls.
     beast::flat_buffer buffer;
+    buffer.reserve(kInitialResponseBuffer);
     http::response_parser<http::string_body> parser;
     parser.body_limit(options_.max_response_bytes);
     beast::error_code read_error = write_error;
