@@ -181,8 +181,8 @@ TEST(StoreChaos, KillingTheLeaderRepeatedlyLosesNoAcknowledgedWrite) {
     EXPECT_TRUE(missing.empty()) << "node " << node << " lost " << missing.size()
                                  << " acknowledged writes, e.g. " << missing.front();
   }
-  const auto unknown = std::count_if(history.begin(), history.end(),
-                                     [](const Operation& op) { return op.unknown; });
+  const auto unknown =
+      std::count_if(history.begin(), history.end(), [](const Operation& op) { return op.unknown; });
   std::cout << "history: " << history.size() << " operations (" << unknown
             << " with unknown outcome), " << expected.size() << " acknowledged puts\n";
   const auto verdict = sim::check_kv_history(history, std::chrono::seconds(60));
