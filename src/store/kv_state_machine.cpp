@@ -186,10 +186,12 @@ TxnResult KvStateMachine::revoke_lease(LeaseId id) {
   return apply(txn);
 }
 
-std::vector<LeaseId> KvStateMachine::expired_leases(std::int64_t now_ms) const {
+std::vector<LeaseId> KvStateMachine::expired_leases(std::int64_t now_ms,
+                                                    std::int64_t leader_since_ms) const {
   std::vector<LeaseId> out;
   for (const auto& [id, lease] : leases_) {
-    if (lease.deadline_ms < now_ms) out.push_back(id);
+    const auto deadline = std::max(lease.deadline_ms, leader_since_ms + lease.ttl_ms);
+    if (deadline < now_ms) out.push_back(id);
   }
   return out;
 }

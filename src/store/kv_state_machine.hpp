@@ -88,8 +88,10 @@ class KvStateMachine {
   TxnResult grant_lease(LeaseId id, std::int64_t ttl_ms, std::int64_t now_ms);
   TxnResult keep_alive(LeaseId id, std::int64_t now_ms);
   TxnResult revoke_lease(LeaseId id);
-  // Leases whose deadline is before `now_ms` (the leader proposes their revocation).
-  std::vector<LeaseId> expired_leases(std::int64_t now_ms) const;
+  // Leases whose deadline is before `now_ms` (the leader proposes their revocation). A leader
+  // elected at `leader_since_ms` gives every lease one full TTL from then, as etcd does:
+  // holders could not reach anyone to keep their leases alive while there was no leader.
+  std::vector<LeaseId> expired_leases(std::int64_t now_ms, std::int64_t leader_since_ms = 0) const;
 
   std::vector<LeaseId> lease_ids() const;
   std::optional<KeyValue> get(const std::string& key) const;

@@ -287,10 +287,18 @@ asio::awaitable<StoreError> RaftStore::add_learner(NodeId id, const std::string&
 // The leader proposes the revocation of leases whose holders stopped keeping them alive.
 asio::awaitable<void> RaftStore::expire_leases() {
   auto running = running_;
+  std::int64_t leader_since_ms = 0;  // 0 while another node leads
   while (*running) {
     co_await net::sleep_for(options_.lease_check_interval);
-    if (!*running || node_->status().role != consensus::Role::leader) continue;
-    const auto find_expired = [this] { return replica_->kv.expired_leases(wall_clock_ms()); };
+    if (!*running) break;
+    if (node_->status().role != consensus::Role::leader) {
+      leader_since_ms = 0;
+      continue;
+    }
+    if (leader_since_ms == 0) leader_since_ms = wall_clock_ms();
+    const auto find_expired = [this, leader_since_ms] {
+      return replica_->kv.expired_leases(wall_clock_ms(), leader_since_ms);
+    };
     auto expired = co_await node_->run(find_expired);
     for (LeaseId id : expired) {
       spdlog::info("store lease expired id={}", id);

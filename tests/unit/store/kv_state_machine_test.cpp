@@ -126,6 +126,17 @@ TEST(KvStateMachine, RevokedOrExpiredLeasesTakeTheirKeys) {
   EXPECT_FALSE(kv.revoke_lease(7).succeeded);
 }
 
+TEST(KvStateMachine, ANewLeaderGivesEveryLeaseOneFullTtl) {
+  KvStateMachine kv;
+  ASSERT_TRUE(kv.grant_lease(7, 1000, 5000).succeeded);  // deadline 6000
+  // Long expired by its deadline, but a leader elected at 9000 counts from then.
+  EXPECT_TRUE(kv.expired_leases(9500, 9000).empty());
+  EXPECT_EQ(kv.expired_leases(10'001, 9000), std::vector<LeaseId>{7});
+  // A keep-alive after the election moves the deadline past the grace.
+  ASSERT_TRUE(kv.keep_alive(7, 9800).succeeded);
+  EXPECT_TRUE(kv.expired_leases(10'500, 9000).empty());
+}
+
 TEST(KvStateMachine, SnapshotRestoresEverything) {
   KvStateMachine kv;
   kv.grant_lease(3, 1000, 0);
