@@ -31,6 +31,7 @@ struct KvArgs {
   std::int64_t ttl_ms = 0;  // lease grant
   std::int64_t from = 0;    // watch: 0 = from now on
   long count = 0;           // watch: 0 = until interrupted
+  long every_ms = 0;        // lease keepalive: 0 = once, else again every this many ms
 };
 
 // A watch stream open this long counts as a recovery, even without an event.
@@ -361,15 +362,21 @@ void lease_grant(const KvArgs& args) {
   }
 }
 
+// Once, or (with --every) until interrupted or the lease is gone, like etcdctl's
+// `lease keep-alive`: the process that holds a session keeps its lease this way.
 void lease_keepalive(const KvArgs& args) {
   net::HttpRequest request;
   request.method = "POST";
   request.target = "/api/kv/lease/" + std::to_string(args.lease) + "/keepalive";
-  auto answer = ask(args.client, request, {{200}, true});
-  if (args.client.json) {
-    print_json(answer.body);
-  } else {
-    std::cout << "kept lease " << args.lease << " alive\n";
+  for (;;) {
+    auto answer = ask(args.client, request, {{200}, true});
+    if (args.client.json) {
+      print_json(answer.body);
+    } else {
+      std::cout << "kept lease " << args.lease << " alive" << std::endl;
+    }
+    if (args.every_ms == 0) return;
+    std::this_thread::sleep_for(std::chrono::milliseconds(args.every_ms));
   }
 }
 
@@ -447,11 +454,16 @@ void add_kv_command(CLI::App& app) {
   grant->add_option("ttl_ms", grant_args->ttl_ms, "Its keys go this long after the last keep-alive")
       ->required()
       ->check(CLI::Range(std::int64_t{1}, std::int64_t{86'400'000}));
-  auto [keepalive, keepalive_args] =
-      add_action(*lease, "keepalive", "Restart a lease's TTL once", lease_keepalive);
+  auto [keepalive, keepalive_args] = add_action(
+      *lease, "keepalive", "Restart a lease's TTL (once, or --every MS)", lease_keepalive);
   keepalive->add_option("id", keepalive_args->lease, "The lease ID")
       ->required()
       ->check(CLI::PositiveNumber);
+  keepalive
+      ->add_option("--every", keepalive_args->every_ms,
+                   "Keep renewing every this many ms until interrupted (use about a third of "
+                   "the TTL)")
+      ->check(CLI::Range(1L, 86'400'000L));
   auto [revoke, revoke_args] =
       add_action(*lease, "revoke", "End a lease now, deleting its keys", lease_revoke);
   revoke->add_option("id", revoke_args->lease, "The lease ID")
