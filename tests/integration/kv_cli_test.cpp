@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <csignal>
 #include <cstdlib>
 #include <filesystem>
 #include <memory>
@@ -11,6 +12,7 @@
 
 #include "core/child_process.hpp"
 #include "support/island.hpp"
+#include "support/raw_http.hpp"
 #include "support/run_command.hpp"
 
 namespace isla::testing {
@@ -200,6 +202,31 @@ TEST_F(KvCli, KeysGoWithTheirLease) {
   EXPECT_EQ(again.exit_code, 1);
   EXPECT_NE(again.output.find("lease " + id + " not found (HTTP 404"), std::string::npos)
       << again.output;
+}
+
+TEST_F(KvCli, KeepaliveEveryHoldsALeasePastItsTtlUntilStopped) {
+  auto grant = kv({"lease", "grant", "500"});
+  ASSERT_EQ(grant.exit_code, 0) << grant.output;
+  const std::string id = grant.output.substr(0, grant.output.find('\n'));
+  ASSERT_EQ(kv({"put", "held/k", "v", "--lease", id}).exit_code, 0);
+  const auto log = island_->dir() / "keepalive.log";
+  auto keeper = core::ChildProcess::spawn(
+      {ISLA_BINARY, "kv", "lease", "keepalive", id, "--every", "100", "--gateway", gateway()},
+      log.string());
+  // Over three TTLs the key must be there at every look (the store checks leases every
+  // 250 ms, so a lease left alone would have gone).
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  while (std::chrono::steady_clock::now() < until) {
+    ASSERT_EQ(kv({"get", "held/k"}).exit_code, 0) << read_file(log);
+  }
+  EXPECT_TRUE(keeper.running());
+  keeper.signal(SIGTERM);
+  keeper.wait_for(std::chrono::seconds(5));
+  EXPECT_TRUE(eventually(
+      [&] {
+        return kv({"get", "held/k"}).exit_code == 1;
+      },
+      std::chrono::seconds(10)));
 }
 
 TEST_F(KvCli, MissingKeyExitsOne) {
