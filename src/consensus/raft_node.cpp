@@ -1,6 +1,9 @@
 #include "consensus/raft_node.hpp"
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
+
+#include <random>
 
 #include "consensus/byte_io.hpp"
 
@@ -84,6 +87,7 @@ RaftNode::RaftNode(RaftNodeOptions options, durability::FileSystem& fs, StateMac
     if (entry.type != EntryType::conf_change) continue;
     if (auto change = decode_conf_change(entry.data)) learn_address(*change);
   }
+  read_prefix_ = fmt::format("{:x}.{:x}.", options_.raft.id, std::random_device{}());
   persisted_ = persisted.hard_state;
   raft_ = std::make_unique<Raft>(options_.raft, options_.bootstrap, std::move(persisted));
   for (const auto& [node, address] : addresses_) transport_.set_address(node, address);
@@ -256,7 +260,9 @@ void RaftNode::release_applied_reads() {
 // Readers that arrive while a ReadIndex round is in flight share the next one.
 void RaftNode::request_read_index() {
   if (reads_waiting_.empty() || !reads_in_flight_.empty()) return;
-  std::string context = "r" + std::to_string(next_read_++);
+  // The leader keys pending reads by context alone, so a context must be unique across the
+  // cluster and across this node's restarts: a repeated one is dropped as a duplicate.
+  std::string context = read_prefix_ + std::to_string(next_read_++);
   if (!raft_->read_index(context)) {
     for (auto& reader : reads_waiting_) reader(ReadStatus::no_leader);
     reads_waiting_.clear();

@@ -167,6 +167,7 @@ class RaftNode {
   std::map<std::string, std::vector<ReadWaiter>> reads_in_flight_;      // by context
   std::vector<std::pair<Index, std::vector<ReadWaiter>>> reads_ready_;  // wait for applied
   std::uint64_t next_read_ = 1;
+  std::string read_prefix_;  // node id and a random incarnation: see request_read_index
   std::vector<std::pair<Index, AppliedWaiter>> applied_waiters_;
 
   mutable std::mutex status_mutex_;

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <boost/asio/use_future.hpp>
+#include <future>
 #include <map>
 #include <mutex>
 
@@ -192,6 +193,26 @@ TEST(RaftNode, ReadBarrierOnAFollowerSeesEveryEarlierWrite) {
   ASSERT_EQ(wait(cluster.node(follower).read_barrier(in(5s))), ReadStatus::ok);
   const auto applied = cluster.machine(follower).applied();
   EXPECT_NE(std::find(applied.begin(), applied.end(), "visible"), applied.end());
+}
+
+TEST(RaftNode, ReadsFromEveryNodeAtOnceAreAllAnswered) {
+  // Each node numbers its reads from 1: the leader must not take two nodes' first reads for
+  // one duplicated request (it once dropped all but one, leaving the others to time out).
+  Cluster cluster;
+  const NodeId leader = cluster.wait_for_leader();
+  ASSERT_EQ(propose(cluster.node(leader), "x").status, ProposeStatus::ok);
+  for (NodeId id = 1; id <= 3; ++id) {
+    ASSERT_TRUE(eventually([&] { return cluster.node(id).status().leader == leader; }, 10s));
+  }
+  asio::io_context io;
+  std::vector<std::future<ReadStatus>> reads;
+  for (NodeId id = 1; id <= 3; ++id) {
+    reads.push_back(asio::co_spawn(io, cluster.node(id).read_barrier(in(2s)), asio::use_future));
+  }
+  io.run();
+  for (NodeId id = 1; id <= 3; ++id) {
+    EXPECT_EQ(reads[id - 1].get(), ReadStatus::ok) << "node " << id;
+  }
 }
 
 TEST(RaftNode, CrashedLeaderComesBackWithEveryAcknowledgedEntry) {
