@@ -373,6 +373,18 @@ def cmd_failover(args):
              "acks_after": 0, "errors_after": 0}
     hard_deadline = time.monotonic() + args.warm + args.timeout + 5
 
+    def record_after_kill(ok, t1, addr):
+        """Counts a write sent after the kill; the first acknowledged one ends the wait.
+        Call with `lock` held."""
+        if ok:
+            state["acks_after"] += 1
+            if state["first_ack"] is None or t1 < state["first_ack"]:
+                state["first_ack"] = t1
+                state["first_node"] = addr
+            first.set()
+        else:
+            state["errors_after"] += 1
+
     def writer(addr, idx):
         c = Conn(addr, args.request_timeout)
         n = 0
@@ -394,14 +406,7 @@ def cmd_failover(args):
                     if ok and k is None:
                         state["acks_before"] += 1
                     elif k is not None and t0 >= k:
-                        if ok:
-                            state["acks_after"] += 1
-                            if state["first_ack"] is None or t1 < state["first_ack"]:
-                                state["first_ack"] = t1
-                                state["first_node"] = addr
-                            first.set()
-                        else:
-                            state["errors_after"] += 1
+                        record_after_kill(ok, t1, addr)
                 if not ok or args.pace > 0:
                     time.sleep(args.pace if ok else max(args.pace, 0.005))
         finally:
@@ -452,14 +457,7 @@ def cmd_failover(args):
         t1 = time.monotonic()
         with lock:
             probes["live"] -= 1
-            if ok:
-                state["acks_after"] += 1
-                if state["first_ack"] is None or t1 < state["first_ack"]:
-                    state["first_ack"] = t1
-                    state["first_node"] = addr
-                first.set()
-            else:
-                state["errors_after"] += 1
+            record_after_kill(ok, t1, addr)
 
     probe_deadline = kill_t + args.timeout
     next_probe = kill_t

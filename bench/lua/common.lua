@@ -59,6 +59,21 @@ function M.seed()
   for _ = 1, 10 do math.random() end
 end
 
+-- One pre-formatted request per key (format(i) builds key i's), sent in random order. The
+-- global request() is defined here, at load time, so that wrk sees the script as dynamic;
+-- each thread's init() fills the table with M.serve.
+local prepared, prepared_count = {}, 0
+
+function M.serve(keys, format)
+  for i = 0, keys - 1 do prepared[i + 1] = format(i) end
+  prepared_count = keys
+  M.seed()
+end
+
+function request()
+  return prepared[math.random(prepared_count)]
+end
+
 function done(summary, latency, requests)
   local e = summary.errors
   local secs = summary.duration / 1e6

@@ -5,27 +5,17 @@
 -- API_PREFIX is /v3 (etcd 3.4+) or /v3beta (3.3/3.4). Keys are picked uniformly at random.
 local common = dofile((os.getenv("STORE_BENCH_LUA_DIR") or "bench/lua") .. "/common.lua")
 
-local requests = {}
-local count = 0
-
 function init(args)
   local op, keys, size, prefix = common.args(args)
   prefix = prefix or "/v3"
   local headers = { ["Content-Type"] = "application/json" }
   local value = common.b64(common.value(size))
-  for i = 0, keys - 1 do
+  common.serve(keys, function(i)
     local key = common.b64(common.key(i))
     if op == "write" then
-      requests[i + 1] = wrk.format("POST", prefix .. "/kv/put", headers,
+      return wrk.format("POST", prefix .. "/kv/put", headers,
         '{"key":"' .. key .. '","value":"' .. value .. '"}')
-    else
-      requests[i + 1] = wrk.format("POST", prefix .. "/kv/range", headers, '{"key":"' .. key .. '"}')
     end
-  end
-  count = keys
-  common.seed()
-end
-
-function request()
-  return requests[math.random(count)]
+    return wrk.format("POST", prefix .. "/kv/range", headers, '{"key":"' .. key .. '"}')
+  end)
 end

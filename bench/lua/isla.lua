@@ -5,25 +5,15 @@
 -- Keys are picked uniformly at random.
 local common = dofile((os.getenv("STORE_BENCH_LUA_DIR") or "bench/lua") .. "/common.lua")
 
-local requests = {}
-local count = 0
-
 function init(args)
   local op, keys, size = common.args(args)
   local value = common.value(size)
-  for i = 0, keys - 1 do
+  common.serve(keys, function(i)
     local path = "/api/kv/" .. common.key(i)
     if op == "write" then
-      requests[i + 1] = wrk.format("PUT", path, { ["Content-Type"] = "application/json" },
+      return wrk.format("PUT", path, { ["Content-Type"] = "application/json" },
         '{"value":"' .. value .. '"}')
-    else
-      requests[i + 1] = wrk.format("GET", path)
     end
-  end
-  count = keys
-  common.seed()
-end
-
-function request()
-  return requests[math.random(count)]
+    return wrk.format("GET", path)
+  end)
 end

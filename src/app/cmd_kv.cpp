@@ -47,7 +47,7 @@ constexpr std::size_t kShownValueBytes = 60;
 
 // Keys and values are text (the API's JSON carries them as strings).
 void check_text(std::string_view text, std::string_view what) {
-  if (net::valid_utf8(text) != text) {
+  if (!net::is_valid_utf8(text)) {
     usage(std::string(what) + " is not valid UTF-8 text; the store holds text");
   }
 }

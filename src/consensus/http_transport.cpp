@@ -35,9 +35,11 @@ std::shared_ptr<HttpTransport::Peer> HttpTransport::peer(NodeId node) {
 }
 
 void HttpTransport::set_address(NodeId node, const std::string& address) {
+  auto endpoint = core::parse_endpoint(address);
+  if (!endpoint) spdlog::warn("raft peer {} has an unusable address \"{}\"", node, address);
   auto target = peer(node);
   std::lock_guard lock(target->mutex);
-  target->address = address;
+  target->address = std::move(endpoint);
 }
 
 void HttpTransport::send(std::vector<Message> messages) {
@@ -81,7 +83,7 @@ std::vector<Message> HttpTransport::take_batch(Peer& peer) {
 asio::awaitable<void> HttpTransport::drain(std::shared_ptr<Peer> target) {
   for (;;) {
     MessageBatch batch;
-    std::string address;
+    std::optional<core::Endpoint> endpoint;
     {
       std::lock_guard lock(target->mutex);
       batch.messages = take_batch(*target);
@@ -89,9 +91,8 @@ asio::awaitable<void> HttpTransport::drain(std::shared_ptr<Peer> target) {
         target->sending = false;
         co_return;
       }
-      address = target->address;
+      endpoint = target->address;
     }
-    auto endpoint = core::parse_endpoint(address);
     if (!endpoint) {
       messages_dropped_ += batch.messages.size();
       on_unreachable_(target->id);
@@ -102,7 +103,7 @@ asio::awaitable<void> HttpTransport::drain(std::shared_ptr<Peer> target) {
     auto outcome = co_await rpc::exchange(client_, *endpoint, kSendRaftMessages, batch, call);
     ++batches_sent_;
     if (!outcome.ok()) {
-      spdlog::debug("raft messages to {} failed: {}", address, outcome.error.message);
+      spdlog::debug("raft messages to {} failed: {}", endpoint->str(), outcome.error.message);
       messages_dropped_ += batch.messages.size();
       on_unreachable_(target->id);
     }

@@ -7,6 +7,9 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
+
+#include "core/endpoint.hpp"
 
 #include "consensus/raft_node.hpp"
 #include "net/http_client.hpp"
@@ -38,7 +41,7 @@ class HttpTransport final : public Transport {
     NodeId id = 0;
     asio::io_context* context = nullptr;
     std::mutex mutex;
-    std::string address;
+    std::optional<core::Endpoint> address;  // parsed once, when learned
     std::vector<Message> queue;
     bool sending = false;
   };

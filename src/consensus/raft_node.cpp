@@ -77,11 +77,10 @@ RaftNode::RaftNode(RaftNodeOptions options, durability::FileSystem& fs, StateMac
   auto persisted = storage_.load();
   if (persisted.snapshot) {
     machine_.restore(unwrap_snapshot(persisted.snapshot->data, addresses_));
-    snapshot_index_ = persisted.snapshot->index;
   }
   spdlog::info("raft node loaded id={} term={} commit={} entries={} snapshot={}", options_.raft.id,
                persisted.hard_state.term, persisted.hard_state.commit, persisted.entries.size(),
-               snapshot_index_);
+               persisted.snapshot ? persisted.snapshot->index : 0);
   // Addresses of members added after the bootstrap are in the conf-change entries.
   for (const auto& entry : persisted.entries) {
     if (entry.type != EntryType::conf_change) continue;
@@ -164,7 +163,6 @@ void RaftNode::flush() {
     Ready ready = raft_->ready();
     if (ready.snapshot) {
       machine_.restore(unwrap_snapshot(ready.snapshot->data, addresses_));
-      snapshot_index_ = ready.snapshot->index;
       for (const auto& [node, address] : addresses_) transport_.set_address(node, address);
     }
     // A leader's appends and heartbeats promise nothing about its own disk, so it sends
@@ -301,7 +299,9 @@ void RaftNode::fail_waiters_after_role_change() {
 // WAL whole, so nothing depends on the file being there.
 void RaftNode::maybe_snapshot() {
   const Index applied = raft_->log().applied();
-  if (snapshot_writing_ || applied < snapshot_index_ + options_.snapshot_every) return;
+  if (snapshot_writing_ || applied < raft_->log().snapshot_index() + options_.snapshot_every) {
+    return;
+  }
   const auto started = std::chrono::steady_clock::now();
   auto snapshot = std::make_shared<Snapshot>();
   snapshot->index = applied;
@@ -309,7 +309,6 @@ void RaftNode::maybe_snapshot() {
   snapshot->conf = raft_->conf();
   snapshot->data = wrap_snapshot(addresses_, machine_.snapshot());
   raft_->compact(applied, snapshot->data);
-  snapshot_index_ = applied;
   snapshot_writing_ = true;
   const auto captured = std::chrono::steady_clock::now();
   asio::post(disk_, [this, snapshot, started, captured] {
@@ -339,7 +338,7 @@ void RaftNode::publish_status() {
   status.commit = raft_->log().committed();
   status.applied = raft_->log().applied();
   status.last_index = raft_->log().last_index();
-  status.snapshot_index = snapshot_index_;
+  status.snapshot_index = raft_->log().snapshot_index();
   status.conf = raft_->conf();
   status.addresses = addresses_;
   std::lock_guard lock(status_mutex_);

@@ -160,7 +160,6 @@ class RaftNode {
   HardState persisted_;
   Role last_role_ = Role::follower;
   Term last_term_ = 0;
-  Index snapshot_index_ = 0;
   std::map<NodeId, std::string> addresses_;
 
   std::vector<ReadWaiter> reads_waiting_;  // not yet covered by a read_index request

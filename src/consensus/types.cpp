@@ -1,6 +1,6 @@
 #include "consensus/types.hpp"
 
-#include <charconv>
+#include "core/parse.hpp"
 
 namespace isla::consensus {
 
@@ -29,12 +29,11 @@ std::optional<ConfChange> decode_conf_change(const std::string& data) {
     default:
       return std::nullopt;
   }
-  const char* begin = data.data() + 2;
   const auto at = data.find('@');
-  const char* end = at == std::string::npos ? data.data() + data.size() : data.data() + at;
   if (at != std::string::npos) change.address = data.substr(at + 1);
-  auto [stop, error] = std::from_chars(begin, end, change.node);
-  if (error != std::errc() || stop != end || change.node == 0) return std::nullopt;
+  const auto node = core::parse_integer<NodeId>(std::string_view(data).substr(2, at - 2));
+  if (!node || *node == 0) return std::nullopt;
+  change.node = *node;
   return change;
 }
 

@@ -1,7 +1,8 @@
 #include "core/endpoint.hpp"
 
-#include <charconv>
 #include <stdexcept>
+
+#include "core/parse.hpp"
 
 namespace isla::core {
 
@@ -13,12 +14,9 @@ std::string Endpoint::str() const {
 namespace {
 
 std::optional<std::uint16_t> parse_port(std::string_view text) {
-  unsigned value = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (ec != std::errc() || end != text.data() + text.size() || value == 0 || value > 65535) {
-    return std::nullopt;
-  }
-  return static_cast<std::uint16_t>(value);
+  const auto value = parse_integer<unsigned>(text);
+  if (!value || *value == 0 || *value > 65535) return std::nullopt;
+  return static_cast<std::uint16_t>(*value);
 }
 
 bool plausible_host(std::string_view host) {

@@ -3,8 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
-#include <charconv>
 
+#include "core/parse.hpp"
 #include "durability/record_codec.hpp"
 
 namespace isla::durability {
@@ -44,9 +44,7 @@ std::optional<std::uint64_t> parse_segment_file_name(std::string_view name) {
                    [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); })) {
     return std::nullopt;
   }
-  std::uint64_t seq = 0;
-  std::from_chars(digits.data(), digits.data() + digits.size(), seq, 16);
-  return seq;
+  return core::parse_integer<std::uint64_t>(digits, 16);
 }
 
 SegmentScan scan_segment(std::string_view bytes) {

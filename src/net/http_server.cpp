@@ -5,9 +5,9 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
-#include <charconv>
 #include <unordered_set>
 
+#include "core/parse.hpp"
 #include "net/beast_codec.hpp"
 
 namespace isla::net {
@@ -33,11 +33,9 @@ std::chrono::steady_clock::time_point request_deadline(const HttpRequest& reques
   const auto now = std::chrono::steady_clock::now();
   auto deadline = now + fallback;
   if (auto budget = request.header(kDeadlineHeader)) {
-    long long millis = 0;
-    auto [end, ec] = std::from_chars(budget->data(), budget->data() + budget->size(), millis);
-    if (ec == std::errc() && end == budget->data() + budget->size() && millis >= 0) {
-      deadline = std::min(deadline, now + std::chrono::milliseconds(millis));
-    }
+    const auto millis = core::parse_integer<long long>(*budget);
+    if (millis && *millis >= 0)
+      deadline = std::min(deadline, now + std::chrono::milliseconds(*millis));
   }
   return deadline;
 }

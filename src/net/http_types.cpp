@@ -67,6 +67,15 @@ std::string valid_utf8(std::string_view text) {
   return out;
 }
 
+bool is_valid_utf8(std::string_view text) {
+  while (!text.empty()) {
+    const auto length = utf8_sequence(text);
+    if (length == 0) return false;
+    text.remove_prefix(length);
+  }
+  return true;
+}
+
 std::optional<std::string_view> HttpRequest::header(std::string_view name) const {
   return find_header(headers, name);
 }

@@ -56,6 +56,8 @@ HttpResponse json_response(int status, std::string body);
 
 // `text` with every byte that is not part of valid UTF-8 replaced by U+FFFD.
 std::string valid_utf8(std::string_view text);
+// Whether `text` is valid UTF-8 already (no copy made).
+bool is_valid_utf8(std::string_view text);
 
 // Decodes %XX escapes; nullopt for malformed escapes or a decoded NUL byte.
 std::optional<std::string> percent_decode(std::string_view text);

@@ -2,9 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include <charconv>
-
 #include "consensus/codec.hpp"
+#include "core/parse.hpp"
 #include "rpc/call.hpp"
 #include "store/store_rpc.hpp"
 
@@ -17,13 +16,6 @@ using net::HttpResponse;
 namespace {
 
 constexpr auto kWatchPoll = std::chrono::seconds(1);
-
-std::optional<std::int64_t> parse_integer(std::string_view text) {
-  std::int64_t value = 0;
-  auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-  if (error != std::errc() || end != text.data() + text.size()) return std::nullopt;
-  return value;
-}
 
 bool is_reserved(std::string_view key) {
   return key == "txn" || key == "watch" || key == "lease" || key.starts_with("lease/");
@@ -141,7 +133,7 @@ class KvApi {
     }
     Revision from = store_.revision() + 1;
     if (auto raw = net::query_param(request.query(), "from")) {
-      auto parsed = parse_integer(*raw);
+      auto parsed = core::parse_integer<std::int64_t>(*raw);
       if (!parsed || *parsed < 0) {
         co_return net::json_error(400, "\"from\" must be a revision (a non-negative integer)");
       }
@@ -174,7 +166,7 @@ class KvApi {
       }
       id_text = tail.substr(0, tail.size() - std::string_view("/keepalive").size());
     }
-    auto id = parse_integer(id_text);
+    auto id = core::parse_integer<std::int64_t>(id_text);
     if (!id || *id <= 0) co_return net::json_error(400, "the lease id must be a positive integer");
     if (keep_alive) {
       auto result = co_await store_.keep_alive(*id, request.deadline);
@@ -246,7 +238,8 @@ class KvApi {
     }
     int hops = 0;
     if (auto header = request.header(net::kHopsHeader)) {
-      hops = static_cast<int>(parse_integer(*header).value_or(options_.max_hops));
+      hops =
+          static_cast<int>(core::parse_integer<std::int64_t>(*header).value_or(options_.max_hops));
     }
     auto leader = core::parse_endpoint(error.leader_address);
     if (hops >= options_.max_hops || !leader) co_return error_response(error);

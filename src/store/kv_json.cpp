@@ -206,7 +206,7 @@ std::optional<KvRequestError> check_key(std::string_view key, const KvLimits& li
     return bad("the key is " + std::to_string(key.size()) + " bytes; the limit is " +
                std::to_string(limits.max_key_bytes));
   }
-  if (net::valid_utf8(key) != key) return bad("the key is not valid UTF-8");
+  if (!net::is_valid_utf8(key)) return bad("the key is not valid UTF-8");
   if (key.find('\0') != std::string_view::npos) return bad("the key contains a NUL byte");
   return std::nullopt;
 }

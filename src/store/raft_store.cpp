@@ -24,17 +24,6 @@ std::int64_t wall_clock_ms() {
       .count();
 }
 
-TxnResult failure(std::string error) {
-  TxnResult result;
-  result.succeeded = false;
-  result.error = std::move(error);
-  return result;
-}
-
-bool has_prefix(const std::string& key, const std::string& prefix) {
-  return key.compare(0, prefix.size(), prefix) == 0;
-}
-
 }  // namespace
 
 NodeId node_id_for(const std::string& address) {
@@ -55,12 +44,9 @@ class RaftStore::Replica final : public consensus::StateMachine {
 
   std::string apply(consensus::Index, std::string_view bytes) override {
     auto command = decode_command(bytes);
-    TxnResult result;
-    if (!command) {
-      result = failure("the command did not decode");
-    } else {
-      result = std::visit([this](const auto& value) { return run(value); }, *command);
-    }
+    const TxnResult result =
+        command ? std::visit([this](const auto& value) { return run(value); }, *command)
+                : TxnResult{false, kv.revision(), {}, "the command did not decode"};
     revision_ = kv.revision();
     return encode_result(result);
   }
@@ -220,7 +206,7 @@ asio::awaitable<StoreResult<WatchResult>> RaftStore::watch(const std::string& pr
     const auto read_events = [this, &prefix, from] {
       auto events = replica_->kv.events_since(from);
       std::erase_if(events.events,
-                    [&prefix](const Event& event) { return !has_prefix(event.kv.key, prefix); });
+                    [&prefix](const Event& event) { return !event.kv.key.starts_with(prefix); });
       return std::pair{std::move(events), node_->status().applied};
     };
     auto [result, applied] = co_await node_->run(read_events);

@@ -5,6 +5,7 @@
 
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
+#include "support/loopback_server.hpp"
 #include "support/raw_http.hpp"
 
 namespace isla::net {
@@ -15,8 +16,8 @@ using namespace std::chrono_literals;
 class ServerFixture : public ::testing::Test {
  protected:
   void start(HttpServerOptions options = {}) {
-    server_ = std::make_unique<HttpServer>(
-        pool_, core::Endpoint{"127.0.0.1", 0}, options,
+    loopback_ = std::make_unique<testing::LoopbackServer>(
+        2,
         [this](HttpRequest& request) -> asio::awaitable<HttpResponse> {
           ++handled_;
           if (request.path() == "/slow") co_await sleep_for(300ms);
@@ -26,15 +27,11 @@ class ServerFixture : public ::testing::Test {
             co_return json_response(200, std::to_string(left.count()));
           }
           co_return json_response(200, "{\"path\":\"" + std::string(request.path()) + "\"}");
-        });
-    server_->start();
-    thread_ = std::thread([this] { pool_.run(); });
+        },
+        options);
+    server_ = &loopback_->server();
   }
-  void TearDown() override {
-    pool_.stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  core::Endpoint endpoint() const { return {"127.0.0.1", server_->port()}; }
+  core::Endpoint endpoint() const { return loopback_->endpoint(); }
 
   // Runs `body` as a coroutine on a private context (the client's pool lives there).
   void client(std::function<asio::awaitable<void>()> body) {
@@ -43,10 +40,9 @@ class ServerFixture : public ::testing::Test {
     context.run();
   }
 
-  IoPool pool_{2};
-  std::unique_ptr<HttpServer> server_;
-  std::thread thread_;
   std::atomic<int> handled_{0};
+  std::unique_ptr<testing::LoopbackServer> loopback_;
+  HttpServer* server_ = nullptr;
 };
 
 HttpRequest get(std::string target) {
@@ -114,8 +110,8 @@ TEST_F(ServerFixture, DrainFinishesInFlightRequestsAndStopsAccepting) {
   ASSERT_TRUE(testing::eventually([&] { return server_->in_flight() == 1; }, 2000ms));
   std::atomic<bool> clean{false};
   asio::co_spawn(
-      pool_.main(), [&]() -> asio::awaitable<void> { clean = co_await server_->drain(); },
-      asio::detached);
+      loopback_->pool().main(),
+      [&]() -> asio::awaitable<void> { clean = co_await server_->drain(); }, asio::detached);
   in_flight.join();
   ASSERT_TRUE(slow && slow->ok()) << (slow ? slow->message : "no result");
   EXPECT_EQ(slow->response->header("Connection").value_or(""), "close");

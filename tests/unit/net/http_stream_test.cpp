@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "net/http_server.hpp"
+#include "support/loopback_server.hpp"
 
 namespace isla::net {
 namespace {
@@ -70,16 +71,10 @@ TEST(SseParser, StopsWhenAskedAndOnOversizedEvents) {
 class StreamFixture : public ::testing::Test {
  protected:
   void start(RequestHandler handler) {
-    server_ = std::make_unique<HttpServer>(pool_, core::Endpoint{"127.0.0.1", 0},
-                                           HttpServerOptions{}, std::move(handler));
-    server_->start();
-    thread_ = std::thread([this] { pool_.run(); });
+    server_ = std::make_unique<testing::LoopbackServer>(1, std::move(handler));
   }
-  void TearDown() override {
-    pool_.stop();
-    if (thread_.joinable()) thread_.join();
-  }
-  core::Endpoint endpoint() const { return {"127.0.0.1", server_->port()}; }
+  void TearDown() override { server_.reset(); }
+  core::Endpoint endpoint() const { return server_->endpoint(); }
 
   // A handler streaming `chunks`, each only once the client has received the ones before
   // it: a client that waited for more bytes (or the end) before handing them on would
@@ -101,10 +96,8 @@ class StreamFixture : public ::testing::Test {
     };
   }
 
-  IoPool pool_{1};
-  std::unique_ptr<HttpServer> server_;
-  std::thread thread_;
   std::atomic<std::size_t> received_{0};
+  std::unique_ptr<testing::LoopbackServer> server_;
 };
 
 HttpRequest get(std::string target) {
