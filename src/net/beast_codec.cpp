@@ -1,5 +1,7 @@
 #include "net/beast_codec.hpp"
 
+#include <boost/beast/core/buffers_range.hpp>
+
 #include "net/http_parse.hpp"
 
 namespace isla::net {
@@ -52,6 +54,34 @@ BeastResponse to_beast(HttpResponse&& response, unsigned version, bool keep_aliv
   out.body() = std::move(response.body);
   out.prepare_payload();
   return out;
+}
+
+namespace {
+
+template <bool IsRequest>
+void serialize_into(http::message<IsRequest, http::string_body>& message, std::string& out) {
+  http::serializer<IsRequest, http::string_body> serializer(message);
+  boost::system::error_code error;
+  while (!error && !serializer.is_done()) {
+    serializer.next(error, [&](boost::system::error_code&, const auto& buffers) {
+      std::size_t copied = 0;
+      for (const auto piece : boost::beast::buffers_range_ref(buffers)) {
+        out.append(static_cast<const char*>(piece.data()), piece.size());
+        copied += piece.size();
+      }
+      serializer.consume(copied);
+    });
+  }
+}
+
+}  // namespace
+
+void append_serialized(BeastRequest& message, std::string& out) {
+  serialize_into(message, out);
+}
+
+void append_serialized(BeastResponse& message, std::string& out) {
+  serialize_into(message, out);
 }
 
 HttpResponse parse_failure_response(const boost::system::error_code& error) {

@@ -16,6 +16,11 @@ BeastRequest to_beast(const HttpRequest& request, const std::string& host);
 HttpResponse from_beast(BeastResponse&& response);
 BeastResponse to_beast(HttpResponse&& response, unsigned version, bool keep_alive);
 
+// Appends the message's bytes as Beast serializes them to `out`: responses (and requests)
+// collected in one buffer leave in one send, and a pipelined batch in one packet.
+void append_serialized(BeastRequest& message, std::string& out);
+void append_serialized(BeastResponse& message, std::string& out);
+
 // Status and message for a request the parser rejected.
 HttpResponse parse_failure_response(const boost::system::error_code& error);
 

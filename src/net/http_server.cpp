@@ -9,18 +9,42 @@
 
 #include "core/parse.hpp"
 #include "net/beast_codec.hpp"
+#include "net/lazy_deadline.hpp"
 
 namespace isla::net {
 
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
+using Clock = std::chrono::steady_clock;
 
 namespace {
 
+// Sockets bound to the concrete io_context executor: no type-erased executor to copy on
+// every operation.
+using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
+using RequestParser = http::request_parser<http::string_body>;
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+// Answers to pipelined requests are held back until the batch is read, then sent at once;
+// past this size they go out anyway.
+constexpr std::size_t kMaxBatchedOutput = 64 * 1024;
+
 struct Connection {
-  explicit Connection(tcp::socket socket) : stream(std::move(socket)) {}
-  beast::tcp_stream stream;
-  bool busy = false;  // between reading a request head and writing its response
+  explicit Connection(Socket s)
+      : socket(std::move(s)), deadline(socket.get_executor(), [this] {
+          beast::error_code ignored;
+          socket.cancel(ignored);
+        }) {}
+  // Whether drain() may close it: no request being handled, nothing owed to the client.
+  bool idle() const { return !handling && !writing && output.empty(); }
+
+  Socket socket;
+  LazyDeadline deadline;
+  Clock::time_point read_deadline;  // for the request head being read
+  beast::flat_buffer input;
+  std::string output;  // answers not yet sent
+  bool handling = false;
+  bool writing = false;
 };
 
 // Connections of one io_context; touched only from that context's thread.
@@ -28,9 +52,8 @@ struct ContextConnections {
   std::unordered_set<Connection*> open;
 };
 
-std::chrono::steady_clock::time_point request_deadline(const HttpRequest& request,
-                                                       std::chrono::milliseconds fallback) {
-  const auto now = std::chrono::steady_clock::now();
+Clock::time_point request_deadline(const HttpRequest& request, std::chrono::milliseconds fallback) {
+  const auto now = Clock::now();
   auto deadline = now + fallback;
   if (auto budget = request.header(kDeadlineHeader)) {
     const auto millis = core::parse_integer<long long>(*budget);
@@ -38,6 +61,13 @@ std::chrono::steady_clock::time_point request_deadline(const HttpRequest& reques
       deadline = std::min(deadline, now + std::chrono::milliseconds(*millis));
   }
   return deadline;
+}
+
+bool head_done(const RequestParser& parser) {
+  return parser.is_header_done();
+}
+bool message_done(const RequestParser& parser) {
+  return parser.is_done();
 }
 
 }  // namespace
@@ -76,12 +106,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         co_await sleep_for(std::chrono::milliseconds(50));
         continue;
       }
-      asio::co_spawn(target, serve(tcp::socket(std::move(socket)), index_of(target)),
-                     asio::detached);
+      asio::co_spawn(target, serve(std::move(socket), index_of(target)), asio::detached);
     }
   }
 
-  asio::awaitable<void> serve(tcp::socket socket, std::size_t context_index) {
+  asio::awaitable<void> serve(Socket socket, std::size_t context_index) {
     auto self = shared_from_this();
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
@@ -96,42 +125,91 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     co_await exchange_requests(connection, remote);
     registry.erase(&connection);
     --connections;
-    connection.stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
-    connection.stream.close();
+    connection.socket.shutdown(tcp::socket::shutdown_send, ignored);
+    connection.socket.close(ignored);
   }
 
   asio::awaitable<void> exchange_requests(Connection& connection, const std::string& remote) {
-    beast::flat_buffer buffer;
-    for (;;) {
-      if (draining) co_return;
-      http::request_parser<http::string_body> parser;
+    while (!draining) {
+      RequestParser parser;
       parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
       parser.body_limit(options.max_body_bytes);
-      connection.stream.expires_after(options.header_read_timeout);
-      auto [head_error, head_bytes] =
-          co_await http::async_read_header(connection.stream, buffer, parser, use_nothrow);
-      if (head_error) {
-        co_await reject_if_malformed(connection, head_error);
-        co_return;
+      connection.read_deadline = Clock::now() + options.header_read_timeout;
+      connection.deadline.expire_at(connection.read_deadline);
+      if (auto error = co_await fill(connection, parser, head_done)) {
+        reject_if_malformed(connection, error);
+        break;
       }
       parser.body_limit(body_limit_for(parser.get().target()));
-      connection.busy = true;
+      connection.handling = true;
       ++in_flight;
       beast::error_code body_error;
       if (!parser.is_done()) {
-        std::tie(body_error, std::ignore) =
-            co_await http::async_read(connection.stream, buffer, parser, use_nothrow);
+        parser.eager(true);
+        body_error = co_await fill(connection, parser, message_done);
       }
       if (body_error) {
-        co_await reject_if_malformed(connection, body_error);
+        reject_if_malformed(connection, body_error);
         --in_flight;
-        co_return;
+        break;
       }
+      connection.deadline.expire_never();  // the handler has its own deadline
       const bool keep_alive = co_await answer(connection, parser.release(), remote);
+      connection.handling = false;
       --in_flight;
-      connection.busy = false;
-      if (!keep_alive) co_return;
+      if (!keep_alive) break;
+      // With the next request already here (pipelining) its answer joins this one's.
+      const bool more_buffered = connection.input.size() > 0;
+      if (!more_buffered || connection.output.size() >= kMaxBatchedOutput) {
+        if (co_await flush(connection)) co_return;
+      }
     }
+    co_await flush(connection);
+  }
+
+  // Feeds the parser from the connection's buffer until `done`, reading from the socket only
+  // when the buffer holds no more of the message, and sending what is owed before it waits.
+  asio::awaitable<beast::error_code> fill(Connection& connection, RequestParser& parser,
+                                          bool (*done)(const RequestParser&)) {
+    for (;;) {
+      beast::error_code error;
+      if (connection.input.size() > 0) {
+        const auto used = parser.put(connection.input.data(), error);
+        connection.input.consume(used);
+        if (error == http::error::need_more) error = {};
+        if (error || done(parser)) co_return error;
+        if (used > 0 && connection.input.size() > 0) continue;
+      }
+      if (!connection.output.empty()) {
+        if (auto write_error = co_await flush(connection)) co_return write_error;
+        connection.deadline.expire_at(connection.read_deadline);
+      }
+      if (connection.deadline.expired()) co_return beast::error::timeout;
+      auto [read_error, bytes] = co_await connection.socket.async_read_some(
+          connection.input.prepare(kReadChunk), use_nothrow);
+      if (connection.deadline.expired()) co_return beast::error::timeout;
+      if (read_error == asio::error::eof) {
+        if (!parser.got_some()) co_return http::error::end_of_stream;
+        parser.put_eof(error);
+        if (!error && done(parser)) co_return error;
+        co_return error ? error : beast::error_code(http::error::partial_message);
+      }
+      if (read_error) co_return read_error;
+      connection.input.commit(bytes);
+    }
+  }
+
+  // Sends everything owed in one write.
+  asio::awaitable<beast::error_code> flush(Connection& connection) {
+    if (connection.output.empty()) co_return beast::error_code{};
+    connection.writing = true;
+    connection.deadline.expire_after(options.write_timeout);
+    auto [error, bytes] =
+        co_await asio::async_write(connection.socket, asio::buffer(connection.output), use_nothrow);
+    connection.output.clear();
+    connection.writing = false;
+    if (connection.deadline.expired()) error = beast::error::timeout;
+    co_return error;
   }
 
   std::uint64_t body_limit_for(std::string_view target) const {
@@ -141,16 +219,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     return options.max_body_bytes;
   }
 
-  // Sends the 4xx for a request the parser refused. Timeouts and EOF close quietly: on a
-  // timeout Beast has already closed the socket, and a slow client gets nothing more.
-  asio::awaitable<void> reject_if_malformed(Connection& connection, beast::error_code error) {
+  // Queues the 4xx for a request the parser refused. Timeouts and EOF close quietly: a slow
+  // client gets nothing more.
+  void reject_if_malformed(Connection& connection, beast::error_code error) {
     const bool quiet = error == http::error::end_of_stream || error == beast::error::timeout ||
                        error == asio::error::operation_aborted ||
                        error == asio::error::connection_reset || error == asio::error::eof;
-    if (quiet) co_return;
-    // Named, not a temporary in the co_await expression: GCC 12 mis-destroys those.
-    auto rejection = parse_failure_response(error);
-    co_await send(connection, std::move(rejection), 11, false);
+    if (quiet) return;
+    auto rejection = to_beast(parse_failure_response(error), 11, false);
+    append_serialized(rejection, connection.output);
   }
 
   asio::awaitable<bool> answer(Connection& connection, BeastRequest&& beast_request,
@@ -172,46 +249,44 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       co_return false;
     }
     const bool keep_alive = client_keep_alive && !draining;
-    co_return co_await send(connection, std::move(response), version, keep_alive) && keep_alive;
+    auto message = to_beast(std::move(response), version, keep_alive);
+    append_serialized(message, connection.output);
+    co_return keep_alive;
   }
 
   // Chunked transfer of a streamed body; the connection closes afterwards, so a stream
   // never holds up a keep-alive exchange.
   asio::awaitable<void> send_stream(Connection& connection, HttpResponse&& response,
                                     unsigned version) {
+    if (co_await flush(connection)) co_return;
     auto stream = std::move(response.stream);
     response.body.clear();
     auto head = to_beast(std::move(response), version, false);
     head.chunked(true);
     http::response_serializer<http::string_body> serializer(head);
-    connection.stream.expires_after(options.write_timeout);
+    connection.deadline.expire_after(options.write_timeout);
     auto [head_error, head_bytes] =
-        co_await http::async_write_header(connection.stream, serializer, use_nothrow);
+        co_await http::async_write_header(connection.socket, serializer, use_nothrow);
     if (head_error) co_return;
     while (!draining) {
       auto chunk = co_await stream();
       if (!chunk || draining) break;
       if (chunk->empty()) continue;
-      connection.stream.expires_after(options.write_timeout);
+      connection.deadline.expire_after(options.write_timeout);
       auto [error, bytes] = co_await asio::async_write(
-          connection.stream, http::make_chunk(asio::buffer(*chunk)), use_nothrow);
-      if (error) co_return;
+          connection.socket, http::make_chunk(asio::buffer(*chunk)), use_nothrow);
+      if (error || connection.deadline.expired()) co_return;
     }
-    connection.stream.expires_after(options.write_timeout);
-    co_await asio::async_write(connection.stream, http::make_chunk_last(), use_nothrow);
-  }
-
-  asio::awaitable<bool> send(Connection& connection, HttpResponse&& response, unsigned version,
-                             bool keep_alive) {
-    auto message = to_beast(std::move(response), version, keep_alive);
-    connection.stream.expires_after(options.write_timeout);
-    auto [error, bytes] = co_await http::async_write(connection.stream, message, use_nothrow);
-    co_return !error;
+    connection.deadline.expire_after(options.write_timeout);
+    co_await asio::async_write(connection.socket, http::make_chunk_last(), use_nothrow);
   }
 
   void close_idle_connections(std::size_t context_index) {
     for (auto* connection : per_context[context_index].open) {
-      if (!connection->busy) connection->stream.socket().cancel();
+      if (connection->idle()) {
+        beast::error_code ignored;
+        connection->socket.cancel(ignored);
+      }
     }
   }
 };

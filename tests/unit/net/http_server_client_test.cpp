@@ -67,6 +67,35 @@ TEST_F(ServerFixture, KeepAliveReusesOneConnection) {
   EXPECT_EQ(handled_, 5);
 }
 
+TEST_F(ServerFixture, PipelinedRequestsAreAnsweredInOrder) {
+  start();
+  const std::string head = " HTTP/1.1\r\nHost: x\r\n";
+  const auto reply =
+      testing::raw_exchange(endpoint(), "GET /a" + head + "\r\nGET /b" + head + "\r\nGET /c" +
+                                            head + "Connection: close\r\n\r\n");
+  const auto a = reply.find("{\"path\":\"/a\"}");
+  const auto b = reply.find("{\"path\":\"/b\"}");
+  const auto c = reply.find("{\"path\":\"/c\"}");
+  ASSERT_NE(a, std::string::npos) << reply;
+  ASSERT_NE(b, std::string::npos) << reply;
+  ASSERT_NE(c, std::string::npos) << reply;
+  EXPECT_LT(a, b);
+  EXPECT_LT(b, c);
+  EXPECT_EQ(handled_, 3);
+}
+
+TEST_F(ServerFixture, AnAnswerIsNotHeldBackByAHalfSentNextRequest) {
+  HttpServerOptions options;
+  options.header_read_timeout = 5000ms;
+  start(options);
+  // The next request's head is incomplete: the server must send /a's answer before it
+  // waits for the rest, not when the head times out.
+  const auto reply = testing::raw_exchange(
+      endpoint(), "GET /a HTTP/1.1\r\nHost: x\r\n\r\nGET /b HTTP/1.1\r\nHo", 1500ms);
+  EXPECT_NE(reply.find("{\"path\":\"/a\"}"), std::string::npos) << reply;
+  EXPECT_EQ(handled_, 1);
+}
+
 TEST_F(ServerFixture, ClientTimesOutAtItsDeadline) {
   start();
   const auto started = std::chrono::steady_clock::now();
