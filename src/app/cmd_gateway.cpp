@@ -42,6 +42,18 @@ void add_gateway_command(CLI::App& app) {
       ->check(CLI::Range(1L, 600'000L))
       ->capture_default_str();
   command
+      ->add_option("--upstream-pipeline", options->proxy.upstream_pipeline,
+                   "Figure requests in flight on one connection to a piece server (HTTP/1.1 "
+                   "pipelining); 1 sends each on a connection of its own")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{256}))
+      ->capture_default_str();
+  command
+      ->add_option("--upstream-connections", options->proxy.upstream_connections,
+                   "Connections per piece server and gateway thread before figure requests "
+                   "share them")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
+      ->capture_default_str();
+  command
       ->add_option("--heartbeat-timeout-ms", *heartbeat_timeout_ms,
                    "A piece server silent this long is dropped from routing")
       ->check(CLI::Range(50L, 600'000L))

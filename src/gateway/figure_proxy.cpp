@@ -10,10 +10,21 @@ namespace isla::gateway {
 namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
-FigureProxy::FigureProxy(Registry& registry, const net::HttpClient& client, core::Random& random,
-                         ProxyOptions options, std::string island, ProxyMetrics metrics)
+namespace {
+
+net::HttpClient upstream_client(const ProxyOptions& options) {
+  net::HttpClientOptions client;
+  client.pipeline_depth = options.upstream_pipeline;
+  client.connections_per_endpoint = options.upstream_connections;
+  return net::HttpClient(client);
+}
+
+}  // namespace
+
+FigureProxy::FigureProxy(Registry& registry, core::Random& random, ProxyOptions options,
+                         std::string island, ProxyMetrics metrics)
     : registry_(registry),
-      client_(client),
+      client_(upstream_client(options)),
       random_(random),
       options_(options),
       island_(std::move(island)),

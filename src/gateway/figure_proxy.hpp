@@ -17,6 +17,10 @@ namespace isla::gateway {
 struct ProxyOptions {
   std::chrono::milliseconds attempt_timeout{2000};  // per replica tried
   int max_attempts = 3;                             // replicas tried per request
+  // Requests in flight on one connection to a piece server (HTTP/1.1 pipelining; 1 turns
+  // it off), and the connections per piece server and gateway thread before they share.
+  std::size_t upstream_pipeline = 16;
+  std::size_t upstream_connections = 2;
 };
 
 struct ProxyMetrics {
@@ -26,8 +30,8 @@ struct ProxyMetrics {
 
 class FigureProxy {
  public:
-  FigureProxy(Registry& registry, const net::HttpClient& client, core::Random& random,
-              ProxyOptions options, std::string island, ProxyMetrics metrics);
+  FigureProxy(Registry& registry, core::Random& random, ProxyOptions options, std::string island,
+              ProxyMetrics metrics);
 
   asio::awaitable<net::HttpResponse> figure(const std::string& name,
                                             const net::HttpRequest& request);
@@ -36,7 +40,7 @@ class FigureProxy {
 
  private:
   Registry& registry_;
-  const net::HttpClient& client_;
+  net::HttpClient client_;  // its own: pipelined, unlike the gateway's other calls
   core::Random& random_;
   ProxyOptions options_;
   std::string island_;

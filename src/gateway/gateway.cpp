@@ -31,7 +31,7 @@ class Gateway {
         registry_(core::SteadyClock::instance(), options.routing),
         host_(node::NodeOptions{options.listen, "gateway", options.island, options.threads,
                                 options.http}),
-        proxy_(registry_, client_, random_, options.proxy, options.island,
+        proxy_(registry_, random_, options.proxy, options.island,
                ProxyMetrics{prometheus::BuildCounter()
                                 .Name("isla_figure_retries_total")
                                 .Help("Figure requests retried on another replica")

@@ -1,69 +1,87 @@
 #include "net/http_client.hpp"
 
 #include <atomic>
-#include <boost/asio/ip/tcp.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <deque>
 #include <unordered_map>
 
 #include "net/beast_codec.hpp"
+#include "net/client_connection.hpp"
 
 namespace isla::net {
 
-namespace beast = boost::beast;
-using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
 
 namespace {
 
-struct IdleConnection {
-  std::unique_ptr<beast::tcp_stream> stream;
-  Clock::time_point idle_since;
-};
-
-// Idle keep-alive connections of one io_context, by endpoint. An Asio service, so the pool
-// lives exactly as long as the context whose sockets it holds, and needs no lock: a
-// context's coroutines all run on its one thread.
+// Client connections of one io_context, by endpoint. An Asio service, so the pool lives
+// exactly as long as the context whose sockets it holds, and needs no lock: a context's
+// coroutines all run on its one thread.
 class ConnectionPool final : public asio::execution_context::service {
  public:
   static inline asio::execution_context::id id;
   static inline std::atomic<std::uint64_t> generation{1};
   explicit ConnectionPool(asio::execution_context& context) : service(context) {}
 
-  std::unique_ptr<beast::tcp_stream> take(const std::string& key, Clock::duration max_idle) {
-    auto found = idle_.find(key);
-    if (found == idle_.end()) return nullptr;
-    auto& list = found->second;
-    const auto now = Clock::now();
-    while (!list.empty()) {
-      IdleConnection entry = std::move(list.back());
-      list.pop_back();
-      if (now - entry.idle_since < max_idle) return std::move(entry.stream);
+  // A connection for the next request: one with nothing in flight; else, when pipelining
+  // and at the connection budget, the least loaded one with room; else a new one.
+  // `fresh` asks for a new one (the retry of a request whose connection died).
+  std::shared_ptr<ClientConnection> pick(asio::io_context::executor_type executor,
+                                         const core::Endpoint& to, const std::string& key,
+                                         const HttpClientOptions& options, bool repeatable,
+                                         bool fresh) {
+    auto& list = open_[key];
+    std::shared_ptr<ClientConnection> idle;
+    std::shared_ptr<ClientConnection> least_loaded;
+    std::vector<std::shared_ptr<ClientConnection>> surplus;
+    std::size_t idle_count = 0;
+    const auto stale_before = Clock::now() - options.pool_idle_timeout;
+    for (const auto& connection : list) {
+      if (connection->idle()) {
+        const bool stale = connection->idle_since() < stale_before;
+        if (stale || ++idle_count > options.max_idle_per_endpoint) {
+          surplus.push_back(connection);
+        } else if (!idle) {
+          idle = connection;
+        }
+      } else if (!least_loaded || connection->in_flight() < least_loaded->in_flight()) {
+        least_loaded = connection;
+      }
     }
-    return nullptr;
-  }
-
-  void give(const std::string& key, std::unique_ptr<beast::tcp_stream> stream,
-            std::size_t max_idle_count) {
-    auto& list = idle_[key];
-    if (list.size() >= max_idle_count) list.pop_front();
-    list.push_back({std::move(stream), Clock::now()});
+    for (const auto& connection : surplus) connection->close();
+    if (!fresh) {
+      if (idle) return idle;
+      const bool may_share = repeatable && options.pipeline_depth > 1 &&
+                             list.size() >= options.connections_per_endpoint && least_loaded &&
+                             least_loaded->in_flight() < options.pipeline_depth;
+      if (may_share) return least_loaded;
+    }
+    auto connection = std::make_shared<ClientConnection>(
+        executor, to, options, [this, key](ClientConnection& closed) { forget(key, closed); });
+    list.push_back(connection);
+    connection->start();
+    return connection;
   }
 
  private:
+  void forget(const std::string& key, ClientConnection& closed) {
+    auto found = open_.find(key);
+    if (found == open_.end()) return;
+    std::erase_if(found->second,
+                  [&](const auto& connection) { return connection.get() == &closed; });
+  }
+
   void shutdown() override {
-    idle_.clear();
+    open_.clear();
     generation.fetch_add(1, std::memory_order_acq_rel);
   }
-  std::unordered_map<std::string, std::deque<IdleConnection>> idle_;
+
+  // Keyed by endpoint and pipelining depth: clients with different settings do not share.
+  std::unordered_map<std::string, std::vector<std::shared_ptr<ClientConnection>>> open_;
 };
 
 // asio::use_service takes a lock on every call; a thread runs one context, so remember its
 // pool. Any pool's destruction invalidates every thread's memory (a new context may reuse
 // a destroyed one's address), which is rare enough to cost nothing.
-ConnectionPool& pool_of(const asio::any_io_executor& executor) {
-  auto& context = asio::query(executor, asio::execution::context);
+ConnectionPool& pool_of(asio::io_context& context) {
   thread_local asio::execution_context* cached_context = nullptr;
   thread_local ConnectionPool* cached_pool = nullptr;
   thread_local std::uint64_t cached_generation = 0;
@@ -81,95 +99,32 @@ bool idempotent(const std::string& method) {
          method == "OPTIONS";
 }
 
-ClientErrorKind classify(const beast::error_code& error) {
-  if (error == beast::error::timeout) return ClientErrorKind::timeout;
-  const bool parser_error =
-      error.category() == http::make_error_code(http::error::need_more).category();
-  if (parser_error && error != http::error::end_of_stream) return ClientErrorKind::protocol;
-  return ClientErrorKind::io;
-}
-
-ClientResult failure(ClientErrorKind kind, const core::Endpoint& to, const std::string& what) {
-  return ClientResult{std::nullopt, kind, to.str() + ": " + what};
-}
-
-asio::awaitable<ClientResult> open(const core::Endpoint& to, Clock::time_point deadline,
-                                   const HttpClientOptions& options,
-                                   std::unique_ptr<beast::tcp_stream>& stream) {
-  auto executor = co_await asio::this_coro::executor;
-  stream = std::make_unique<beast::tcp_stream>(executor);
-  stream->expires_at(std::min(deadline, Clock::now() + options.connect_timeout));
-  beast::error_code error;
-  const auto address = asio::ip::make_address(to.host, error);
-  if (!error) {
-    std::tie(error) = co_await stream->async_connect(tcp::endpoint(address, to.port), use_nothrow);
-  } else {
-    tcp::resolver resolver(executor);
-    auto [resolve_error, results] =
-        co_await resolver.async_resolve(to.host, std::to_string(to.port), use_nothrow);
-    if (resolve_error) {
-      co_return failure(ClientErrorKind::connect, to, "cannot resolve: " + resolve_error.message());
-    }
-    std::tie(error, std::ignore) = co_await stream->async_connect(results, use_nothrow);
-  }
-  if (error) {
-    const bool timed_out = error == beast::error::timeout;
-    co_return failure(
-        timed_out && Clock::now() >= deadline ? ClientErrorKind::timeout : ClientErrorKind::connect,
-        to, timed_out ? "connect timed out" : error.message());
-  }
-  stream->socket().set_option(tcp::no_delay(true), error);
-  co_return ClientResult{};
-}
-
 }  // namespace
-
-constexpr std::size_t kInitialResponseBuffer = 4096;
 
 asio::awaitable<ClientResult> HttpClient::request(const core::Endpoint& to,
                                                   const HttpRequest& request,
                                                   Clock::time_point deadline) const {
-  auto& pool = pool_of(co_await asio::this_coro::executor);
-  const std::string key = to.str();
-  const auto message = to_beast(request, key);
-
-  for (int attempt = 0; attempt < 2; ++attempt) {
-    auto stream = attempt == 0 ? pool.take(key, options_.pool_idle_timeout) : nullptr;
-    const bool reused = stream != nullptr;
-    if (!stream) {
-      auto opened = co_await open(to, deadline, options_, stream);
-      if (opened.error != ClientErrorKind::none) co_return opened;
-    }
-    stream->expires_at(deadline);
-    auto [write_error, written] = co_await http::async_write(*stream, message, use_nothrow);
-    // Room for a typical answer up front: Beast reads at most the buffer's free capacity
-    // (512 bytes for a fresh one), so a 1 KB response would otherwise cost three recv calls.
-    beast::flat_buffer buffer;
-    buffer.reserve(kInitialResponseBuffer);
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(options_.max_response_bytes);
-    beast::error_code read_error = write_error;
-    if (!write_error) {
-      std::tie(read_error, std::ignore) =
-          co_await http::async_read(*stream, buffer, parser, use_nothrow);
-    }
-    if (read_error) {
-      // A pooled connection the server closed while it sat idle fails before any byte of
-      // the response arrives; that says nothing about the server, so try a fresh one.
-      const bool stale =
-          reused && buffer.size() == 0 && !parser.got_some() && read_error != beast::error::timeout;
-      if (stale && idempotent(request.method)) continue;
-      co_return failure(classify(read_error), to, read_error.message());
-    }
-    auto response = parser.release();
-    const bool keep_alive = response.keep_alive();
-    if (keep_alive) {
-      stream->expires_never();
-      pool.give(key, std::move(stream), options_.max_idle_per_endpoint);
-    }
-    co_return ClientResult{from_beast(std::move(response)), ClientErrorKind::none, {}};
+  const auto executor = co_await asio::this_coro::executor;
+  const auto* io_executor = executor.target<asio::io_context::executor_type>();
+  if (io_executor == nullptr) {
+    throw std::logic_error("HttpClient::request must run on an io_context's executor");
   }
-  co_return failure(ClientErrorKind::io, to, "connection closed by peer");
+  auto& pool = pool_of(io_executor->context());
+  const std::string host = to.str();
+  const std::string key = host + "#" + std::to_string(options_.pipeline_depth);
+  const bool repeatable = idempotent(request.method);
+  const bool head = request.method == "HEAD";
+
+  for (int attempt = 0;; ++attempt) {
+    auto message = to_beast(request, host);
+    std::string serialized;
+    append_serialized(message, serialized);
+    auto connection = pool.pick(*io_executor, to, key, options_, repeatable, attempt > 0);
+    Exchange outcome =
+        co_await connection->exchange(std::move(serialized), head, deadline, asio::use_awaitable);
+    const bool again = outcome.unanswered && repeatable && attempt == 0 && Clock::now() < deadline;
+    if (!again) co_return std::move(outcome.result);
+  }
 }
 
 ClientResult fetch(const core::Endpoint& to, const HttpRequest& request,

@@ -17,6 +17,14 @@ struct HttpClientOptions {
   std::chrono::milliseconds pool_idle_timeout{4000};
   std::size_t max_idle_per_endpoint = 64;
   std::size_t max_response_bytes = 8 * 1024 * 1024;
+  // HTTP/1.1 pipelining: how many requests may be in flight on one connection. With 1, a
+  // request waits for nothing: it takes an idle connection or opens one. With more, once
+  // `connections_per_endpoint` connections are busy, idempotent requests queue behind others
+  // on the least loaded one, and a batch of them travels in one packet each way. The price
+  // is head-of-line blocking: a slow answer delays those behind it, and a request that
+  // times out takes its connection (and, after a retry, not their answers) with it.
+  std::size_t pipeline_depth = 1;
+  std::size_t connections_per_endpoint = 2;  // per endpoint and io_context, when pipelining
 };
 
 enum class ClientErrorKind {
@@ -39,9 +47,10 @@ class HttpClient {
  public:
   explicit HttpClient(HttpClientOptions options = {}) : options_(options) {}
 
-  // Sends one request and waits for its response until `deadline`. A request on a pooled
-  // connection that the server had already closed is sent once more on a new connection
-  // when the method is idempotent.
+  // Sends one request and waits for its response until `deadline`. An idempotent request
+  // whose connection ended before any of its answer came (a pooled connection the server
+  // had closed, or one dropped because another request on it timed out) is sent once more
+  // on a new connection.
   asio::awaitable<ClientResult> request(const core::Endpoint& to, const HttpRequest& request,
                                         std::chrono::steady_clock::time_point deadline) const;
 

@@ -37,6 +37,13 @@ void LazyDeadline::expire_never() {
   state_->expired = false;
 }
 
+void LazyDeadline::disarm() {
+  expire_never();
+  state_->armed_for = Clock::time_point::max();
+  ++state_->generation;
+  state_->timer.cancel();
+}
+
 bool LazyDeadline::expired() const {
   return state_->expired;
 }

@@ -27,6 +27,8 @@ class LazyDeadline {
   void expire_at(Clock::time_point at);
   void expire_after(Clock::duration delay) { expire_at(Clock::now() + delay); }
   void expire_never();
+  // As expire_never(), and cancels the timer now, leaving no pending operation behind.
+  void disarm();
   // Whether the deadline passed (and on_expiry ran); stays true until the next expire_*.
   bool expired() const;
 

@@ -1,0 +1,250 @@
+#include "net/client_connection.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/beast/core/error.hpp>
+#include <boost/beast/core/flat_buffer.hpp>
+#include <boost/beast/http.hpp>
+#include <optional>
+
+#include "net/beast_codec.hpp"
+
+namespace isla::net {
+
+namespace beast = boost::beast;
+using tcp = asio::ip::tcp;
+
+struct ClientConnection::Reader {
+  beast::flat_buffer input;
+  std::optional<http::response_parser<http::string_body>> parser;
+};
+
+namespace {
+
+constexpr std::size_t kReadChunk = 16 * 1024;
+
+ClientResult failure(ClientErrorKind kind, const core::Endpoint& to, const std::string& what) {
+  return ClientResult{std::nullopt, kind, to.str() + ": " + what};
+}
+
+}  // namespace
+
+ClientConnection::ClientConnection(asio::io_context::executor_type executor, core::Endpoint to,
+                                   const HttpClientOptions& options, OnClosed on_closed)
+    : executor_(executor),
+      socket_(executor),
+      to_(std::move(to)),
+      options_(options),
+      on_closed_(std::move(on_closed)),
+      deadline_(executor, [this] { on_deadline(); }),
+      connect_deadline_(Clock::now() + options.connect_timeout),
+      idle_since_(Clock::now()),
+      reader_(std::make_unique<Reader>()) {}
+
+ClientConnection::~ClientConnection() = default;
+
+void ClientConnection::start() {
+  asio::co_spawn(executor_, connect(), asio::detached);
+}
+
+void ClientConnection::close() {
+  auto self = shared_from_this();
+  fail_all(ClientErrorKind::io, "connection closed", true);
+}
+
+void ClientConnection::enqueue(std::string bytes, bool head, Clock::time_point deadline,
+                               asio::any_completion_handler<void(Exchange)> handler) {
+  if (closed_) {
+    auto outcome = Exchange{failure(ClientErrorKind::io, to_, "connection closed"), true};
+    asio::post(executor_, [handler = std::move(handler), outcome = std::move(outcome)]() mutable {
+      std::move(handler)(std::move(outcome));
+    });
+    return;
+  }
+  pending_.push_back(Pending{std::move(handler), deadline, head});
+  if (!connected_ && deadline < connect_deadline_) {
+    connect_deadline_ = deadline;
+    deadline_.expire_at(connect_deadline_);
+  }
+  if (queued_.empty()) {
+    queued_ = std::move(bytes);
+  } else {
+    queued_ += bytes;
+  }
+  if (pending_.size() == 1 || deadline < pending_.front().deadline) refresh_deadline();
+  schedule_flush();
+  read_more();
+}
+
+// Writing at the end of this turn of the event loop, not at once, lets every request
+// produced in the same turn (one per client whose request just arrived) join the batch.
+void ClientConnection::schedule_flush() {
+  if (flush_scheduled_ || !connected_ || !writing_.empty()) return;
+  flush_scheduled_ = true;
+  asio::post(executor_, [self = shared_from_this()] {
+    self->flush_scheduled_ = false;
+    self->write_batch();
+  });
+}
+
+void ClientConnection::write_batch() {
+  if (closed_ || queued_.empty() || !writing_.empty()) return;
+  writing_.swap(queued_);
+  asio::async_write(socket_, asio::buffer(writing_),
+                    [self = shared_from_this()](const beast::error_code& error, std::size_t) {
+                      self->writing_.clear();
+                      if (self->closed_) return;
+                      if (error) {
+                        // Nothing sent on a broken connection was answered.
+                        self->fail_all(ClientErrorKind::io, error.message(), true);
+                        return;
+                      }
+                      self->write_batch();
+                    });
+}
+
+asio::awaitable<void> ClientConnection::connect() {
+  auto self = shared_from_this();
+  deadline_.expire_at(connect_deadline_);
+  beast::error_code error;
+  const auto address = asio::ip::make_address(to_.host, error);
+  if (!error) {
+    std::tie(error) = co_await socket_.async_connect(tcp::endpoint(address, to_.port), use_nothrow);
+  } else {
+    asio::ip::basic_resolver<tcp, asio::io_context::executor_type> resolver(executor_);
+    auto [resolve_error, results] =
+        co_await resolver.async_resolve(to_.host, std::to_string(to_.port), use_nothrow);
+    if (resolve_error) {
+      fail_all(ClientErrorKind::connect, "cannot resolve: " + resolve_error.message(), false);
+      co_return;
+    }
+    std::tie(error, std::ignore) = co_await asio::async_connect(socket_, results, use_nothrow);
+  }
+  if (closed_) co_return;
+  if (error) {
+    const bool timed_out = deadline_.expired();
+    fail_all(ClientErrorKind::connect, timed_out ? "connect timed out" : error.message(), false);
+    co_return;
+  }
+  socket_.set_option(tcp::no_delay(true), error);
+  connected_ = true;
+  refresh_deadline();
+  schedule_flush();
+  read_more();
+}
+
+void ClientConnection::read_more() {
+  if (reading_ || closed_ || !connected_ || pending_.empty()) return;
+  reading_ = true;
+  socket_.async_read_some(
+      reader_->input.prepare(kReadChunk),
+      [self = shared_from_this()](const beast::error_code& error, std::size_t bytes) {
+        self->reading_ = false;
+        self->on_read(error, bytes);
+      });
+}
+
+// Hands each complete answer in the buffer to the oldest request.
+void ClientConnection::on_read(const beast::error_code& error, std::size_t bytes) {
+  if (closed_) return;
+  if (error) {
+    const bool eof = error == asio::error::eof;
+    fail_all(ClientErrorKind::io, eof ? "connection closed by peer" : error.message(),
+             !response_started_);
+    return;
+  }
+  auto& input = reader_->input;
+  auto& parser = reader_->parser;
+  input.commit(bytes);
+  while (input.size() > 0) {
+    if (pending_.empty()) {
+      fail_all(ClientErrorKind::protocol, "answer to no request", false);
+      return;
+    }
+    response_started_ = true;
+    if (!parser) {
+      parser.emplace();
+      parser->body_limit(options_.max_response_bytes);
+      parser->eager(true);
+      if (pending_.front().head) parser->skip(true);
+    }
+    beast::error_code parse_error;
+    const auto used = parser->put(input.data(), parse_error);
+    input.consume(used);
+    if (parse_error == http::error::need_more) break;
+    if (parse_error) {
+      fail_all(ClientErrorKind::protocol, parse_error.message(), false);
+      return;
+    }
+    if (!parser->is_done()) break;
+    auto response = parser->release();
+    parser.reset();
+    response_started_ = false;
+    const bool keep_alive = response.keep_alive();
+    complete_front(
+        Exchange{ClientResult{from_beast(std::move(response)), ClientErrorKind::none, {}}});
+    if (!keep_alive) {
+      // The server answers no more on this connection; what is still queued was not seen.
+      fail_all(ClientErrorKind::io, "connection closed by peer", true);
+      return;
+    }
+  }
+  read_more();
+}
+
+void ClientConnection::complete_front(Exchange outcome) {
+  auto handler = std::move(pending_.front().handler);
+  pending_.pop_front();
+  asio::post(executor_, [handler = std::move(handler), outcome = std::move(outcome)]() mutable {
+    std::move(handler)(std::move(outcome));
+  });
+  refresh_deadline();
+}
+
+// The connection's deadline is its earliest request's, or, with none in flight, the end of
+// its allowed idleness.
+void ClientConnection::refresh_deadline() {
+  if (!connected_ || closed_) return;
+  if (pending_.empty()) {
+    idle_since_ = Clock::now();
+    deadline_.disarm();
+    return;
+  }
+  auto earliest = pending_.front().deadline;
+  for (const auto& request : pending_) earliest = std::min(earliest, request.deadline);
+  deadline_.expire_at(earliest);
+}
+
+void ClientConnection::on_deadline() {
+  auto self = shared_from_this();  // closing may drop the pool's reference
+  if (!connected_) {
+    beast::error_code ignored;
+    socket_.cancel(ignored);  // connect() sees the abort and reports the timeout
+    return;
+  }
+  // One late answer blocks those behind it and cannot be skipped: the connection goes.
+  fail_all(ClientErrorKind::io, "connection dropped: an earlier request on it timed out", true);
+}
+
+void ClientConnection::fail_all(ClientErrorKind kind, const std::string& why, bool unanswered) {
+  if (closed_) return;
+  closed_ = true;
+  const auto now = Clock::now();
+  bool first = true;
+  while (!pending_.empty()) {
+    const bool late = pending_.front().deadline <= now;
+    // Only the front request can have had part of its answer.
+    const bool never_answered = unanswered || !first;
+    first = false;
+    complete_front(late ? Exchange{failure(ClientErrorKind::timeout, to_, "timed out"), false}
+                        : Exchange{failure(kind, to_, why), never_answered});
+  }
+  beast::error_code ignored;
+  socket_.shutdown(tcp::socket::shutdown_both, ignored);
+  socket_.close(ignored);
+  if (on_closed_) {
+    auto on_closed = std::move(on_closed_);
+    on_closed(*this);
+  }
+}
+
+}  // namespace isla::net
