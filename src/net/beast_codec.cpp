@@ -59,10 +59,12 @@ BeastResponse to_beast(HttpResponse&& response, unsigned version, bool keep_aliv
 namespace {
 
 template <bool IsRequest>
-void serialize_into(http::message<IsRequest, http::string_body>& message, std::string& out) {
+void serialize_into(http::message<IsRequest, http::string_body>& message, std::string& out,
+                    bool head_only = false) {
   http::serializer<IsRequest, http::string_body> serializer(message);
+  serializer.split(head_only);
   boost::system::error_code error;
-  while (!error && !serializer.is_done()) {
+  while (!error && !(head_only ? serializer.is_header_done() : serializer.is_done())) {
     serializer.next(error, [&](boost::system::error_code&, const auto& buffers) {
       std::size_t copied = 0;
       for (const auto piece : boost::beast::buffers_range_ref(buffers)) {
@@ -82,6 +84,10 @@ void append_serialized(BeastRequest& message, std::string& out) {
 
 void append_serialized(BeastResponse& message, std::string& out) {
   serialize_into(message, out);
+}
+
+void append_serialized_head(BeastResponse& message, std::string& out) {
+  serialize_into(message, out, true);
 }
 
 HttpResponse parse_failure_response(const boost::system::error_code& error) {

@@ -20,6 +20,8 @@ BeastResponse to_beast(HttpResponse&& response, unsigned version, bool keep_aliv
 // collected in one buffer leave in one send, and a pipelined batch in one packet.
 void append_serialized(BeastRequest& message, std::string& out);
 void append_serialized(BeastResponse& message, std::string& out);
+// The head alone, Content-Length included: the answer to a HEAD request.
+void append_serialized_head(BeastResponse& message, std::string& out);
 
 // Status and message for a request the parser rejected.
 HttpResponse parse_failure_response(const boost::system::error_code& error);

@@ -234,6 +234,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
                                const std::string& remote) {
     const unsigned version = beast_request.version();
     const bool client_keep_alive = beast_request.keep_alive();
+    const bool head_request = beast_request.method() == http::verb::head;
     HttpRequest request = from_beast(std::move(beast_request));
     request.remote = remote;
     request.deadline = request_deadline(request, options.request_timeout);
@@ -250,7 +251,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
     const bool keep_alive = client_keep_alive && !draining;
     auto message = to_beast(std::move(response), version, keep_alive);
-    append_serialized(message, connection.output);
+    if (head_request) {
+      append_serialized_head(message, connection.output);
+    } else {
+      append_serialized(message, connection.output);
+    }
     co_return keep_alive;
   }
 

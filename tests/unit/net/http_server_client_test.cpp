@@ -96,6 +96,123 @@ TEST_F(ServerFixture, AnAnswerIsNotHeldBackByAHalfSentNextRequest) {
   EXPECT_EQ(handled_, 1);
 }
 
+// Sends every request at once from one context; returns the results in request order and
+// how many connections the server had open when the last answer came.
+struct Burst {
+  std::vector<ClientResult> results;
+  std::size_t server_connections = 0;
+};
+
+HttpClientOptions pipelined(std::size_t connections) {
+  HttpClientOptions options;
+  options.pipeline_depth = 16;
+  options.connections_per_endpoint = connections;
+  return options;
+}
+
+TEST_F(ServerFixture, PipelinedClientSharesItsConnections) {
+  start();
+  auto burst = [&](HttpClientOptions options, int count) {
+    HttpClient http(options);
+    Burst out;
+    out.results.resize(static_cast<std::size_t>(count));
+    int done = 0;
+    client([&]() -> asio::awaitable<void> {
+      auto executor = co_await asio::this_coro::executor;
+      for (int i = 0; i < count; ++i) {
+        asio::co_spawn(
+            executor,
+            [&, i]() -> asio::awaitable<void> {
+              const auto request = get("/p" + std::to_string(i));
+              out.results[static_cast<std::size_t>(i)] =
+                  co_await http.request(endpoint(), request, std::chrono::steady_clock::now() + 5s);
+              if (++done == count) out.server_connections = server_->connections();
+            },
+            asio::detached);
+      }
+    });
+    return out;
+  };
+  const auto shared = burst(pipelined(2), 30);  // within 2 x depth 16
+  for (std::size_t i = 0; i < shared.results.size(); ++i) {
+    ASSERT_TRUE(shared.results[i].ok()) << shared.results[i].message;
+    EXPECT_EQ(shared.results[i].response->body, "{\"path\":\"/p" + std::to_string(i) + "\"}");
+  }
+  EXPECT_LE(shared.server_connections, 2u);
+  // Without pipelining every concurrent request has a connection of its own.
+  EXPECT_TRUE(testing::eventually([&] { return server_->connections() == 0; }, 2000ms));
+  const auto separate = burst(HttpClientOptions{}, 30);
+  EXPECT_GT(separate.server_connections, 2u);
+}
+
+TEST_F(ServerFixture, ATimedOutRequestDoesNotFailThoseQueuedBehindIt) {
+  start();
+  HttpClient http(pipelined(1));
+  std::optional<ClientResult> slow;
+  std::vector<ClientResult> behind(5);
+  client([&]() -> asio::awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    asio::co_spawn(
+        executor,
+        [&]() -> asio::awaitable<void> {
+          const auto request = get("/slow");
+          slow =
+              co_await http.request(endpoint(), request, std::chrono::steady_clock::now() + 100ms);
+        },
+        asio::detached);
+    for (std::size_t i = 0; i < behind.size(); ++i) {
+      asio::co_spawn(
+          executor,
+          [&, i]() -> asio::awaitable<void> {
+            const auto request = get("/q" + std::to_string(i));
+            behind[i] =
+                co_await http.request(endpoint(), request, std::chrono::steady_clock::now() + 5s);
+          },
+          asio::detached);
+    }
+    co_return;
+  });
+  ASSERT_TRUE(slow.has_value());
+  EXPECT_EQ(slow->error, ClientErrorKind::timeout);
+  // They shared the slow request's connection, which went with its timeout; they were sent
+  // again on a new one.
+  for (std::size_t i = 0; i < behind.size(); ++i) {
+    ASSERT_TRUE(behind[i].ok()) << behind[i].message;
+    EXPECT_EQ(behind[i].response->body, "{\"path\":\"/q" + std::to_string(i) + "\"}");
+  }
+}
+
+TEST_F(ServerFixture, AnswersToHeadCarryNoBodySoPipelinedAnswersStayAligned) {
+  start();
+  HttpClient http(pipelined(1));
+  std::optional<ClientResult> head;
+  std::optional<ClientResult> after;
+  client([&]() -> asio::awaitable<void> {
+    auto executor = co_await asio::this_coro::executor;
+    asio::co_spawn(
+        executor,
+        [&]() -> asio::awaitable<void> {
+          auto request = get("/h");
+          request.method = "HEAD";
+          head = co_await http.request(endpoint(), request, std::chrono::steady_clock::now() + 5s);
+        },
+        asio::detached);
+    asio::co_spawn(
+        executor,
+        [&]() -> asio::awaitable<void> {
+          const auto request = get("/g");
+          after = co_await http.request(endpoint(), request, std::chrono::steady_clock::now() + 5s);
+        },
+        asio::detached);
+    co_return;
+  });
+  ASSERT_TRUE(head && head->ok()) << (head ? head->message : "no result");
+  EXPECT_EQ(head->response->status, 200);
+  EXPECT_EQ(head->response->body, "");
+  ASSERT_TRUE(after && after->ok()) << (after ? after->message : "no result");
+  EXPECT_EQ(after->response->body, "{\"path\":\"/g\"}");
+}
+
 TEST_F(ServerFixture, ClientTimesOutAtItsDeadline) {
   start();
   const auto started = std::chrono::steady_clock::now();
