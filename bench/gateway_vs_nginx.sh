@@ -4,6 +4,9 @@
 #   (a) wrk -> piece server                    (the ceiling: no proxy at all)
 #   (b) wrk -> isla gateway -> piece server
 #   (c) wrk -> nginx (1 worker, keep-alive upstream) -> piece server
+#   (d) wrk -> isla gateway with --upstream-pipeline 1 -> piece server: (b) without HTTP/1.1
+#       pipelining to the piece server, one request per upstream connection as nginx does,
+#       to show what the pipelining is worth (reported, no goal)
 #
 # Goal: (b) req/s >= 1.1 x (c) req/s, with (b) p99 <= (c) p99, and the gateway's idle RSS <= 20 MB.
 #
@@ -25,6 +28,7 @@ PATH_Q="/api/figures/${FIGURE}"
 
 PIECES_ADDR=127.0.3.11:1233
 GATEWAY_ADDR=127.0.3.1:5235
+GATEWAY_PLAIN_ADDR=127.0.3.3:5235
 NGINX_ADDR=127.0.3.2:8080
 
 die() { echo "bench: $*" >&2; exit 1; }
@@ -41,7 +45,7 @@ command -v curl >/dev/null 2>&1 || die "'curl' not found; run 'make deps' first"
 [[ -f "data/figures/${FIGURE}.toml" ]] || die "catalogue entry data/figures/${FIGURE}.toml is missing"
 
 if command -v ss >/dev/null 2>&1; then
-  for addr in "$PIECES_ADDR" "$GATEWAY_ADDR" "$NGINX_ADDR"; do
+  for addr in "$PIECES_ADDR" "$GATEWAY_ADDR" "$GATEWAY_PLAIN_ADDR" "$NGINX_ADDR"; do
     if ss -Hltn "src = ${addr}" 2>/dev/null | grep -q .; then
       die "something already listens on ${addr} (another benchmark still running?)"
     fi
@@ -69,7 +73,7 @@ cleanup() {
     wait "$pid" 2>/dev/null
   done
   if ((rc != 0)); then
-    for log in "$tmp"/pieces.log "$tmp"/gateway.log "$tmp"/nginx/error.log "$tmp"/nginx/stderr.log; do
+    for log in "$tmp"/pieces.log "$tmp"/gateway.log "$tmp"/gateway-plain.log "$tmp"/nginx/error.log "$tmp"/nginx/stderr.log; do
       [[ -s "$log" ]] || continue
       echo "---- last lines of ${log#"$tmp"/} ----" >&2
       tail -n 20 "$log" >&2
@@ -99,9 +103,10 @@ wait_until() {
 
 figure_ok() { [[ "$(http_code "http://$1${PATH_Q}")" == 200 ]]; }
 
+# gateway_knows_pieces ADDRESS: the gateway at ADDRESS routes to the piece server.
 gateway_knows_pieces() {
   local status seg
-  status="$(curl -s --max-time 1 "http://${GATEWAY_ADDR}/api/status" 2>/dev/null)" || return 1
+  status="$(curl -s --max-time 1 "http://$1/api/status" 2>/dev/null)" || return 1
   [[ "$status" == *'"piece_servers":'* ]] || return 1
   seg="${status#*\"piece_servers\":}"
   seg="${seg%%\"departed\":*}"
@@ -147,22 +152,31 @@ run_wrk() {
 # Everything shares the CPU with wrk, so other work on the machine skews the numbers: record it.
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 
-mkdir -p "$tmp/pieces" "$tmp/gateway" "$tmp/nginx/logs"
+mkdir -p "$tmp/pieces" "$tmp/gateway" "$tmp/gateway-plain" "$tmp/nginx/logs"
 
 "$ISLA_BIN" gateway --listen "$GATEWAY_ADDR" --data-dir "$tmp/gateway" \
   --threads "${GATEWAY_THREADS:-0}" >"$tmp/gateway.log" 2>&1 &
 gateway_pid=$!
 pids+=("$gateway_pid")
 
-"$ISLA_BIN" pieces --listen "$PIECES_ADDR" --gateway "$GATEWAY_ADDR" --catalog data/figures \
+"$ISLA_BIN" gateway --listen "$GATEWAY_PLAIN_ADDR" --data-dir "$tmp/gateway-plain" \
+  --threads "${GATEWAY_THREADS:-0}" --upstream-pipeline 1 >"$tmp/gateway-plain.log" 2>&1 &
+gateway_plain_pid=$!
+pids+=("$gateway_plain_pid")
+
+"$ISLA_BIN" pieces --listen "$PIECES_ADDR" --gateway "$GATEWAY_ADDR,$GATEWAY_PLAIN_ADDR" \
+  --catalog data/figures \
   --figures "$FIGURE" --data-dir "$tmp/pieces" --threads "${PIECES_THREADS:-0}" \
   >"$tmp/pieces.log" 2>&1 &
 pieces_pid=$!
 pids+=("$pieces_pid")
 
 wait_until "piece server" 15 "$pieces_pid" figure_ok "$PIECES_ADDR"
-wait_until "gateway (piece server registered)" 15 "$gateway_pid" gateway_knows_pieces
+wait_until "gateway (piece server registered)" 15 "$gateway_pid" gateway_knows_pieces "$GATEWAY_ADDR"
 wait_until "gateway (figure routed)" 15 "$gateway_pid" figure_ok "$GATEWAY_ADDR"
+wait_until "unpipelined gateway (piece server registered)" 15 "$gateway_plain_pid" \
+  gateway_knows_pieces "$GATEWAY_PLAIN_ADDR"
+wait_until "unpipelined gateway (figure routed)" 15 "$gateway_plain_pid" figure_ok "$GATEWAY_PLAIN_ADDR"
 
 # nginx: everything (pid, logs, temp paths) under the temp dir; -e keeps it from opening
 # the compiled-in error log before it has read our config.
@@ -220,6 +234,7 @@ run_wrk pieces "http://${PIECES_ADDR}${PATH_Q}"
 run_wrk gateway "http://${GATEWAY_ADDR}${PATH_Q}"
 rss_loaded="$(rss_mb "$gateway_pid")"
 run_wrk nginx "http://${NGINX_ADDR}${PATH_Q}"
+run_wrk gateway_plain "http://${GATEWAY_PLAIN_ADDR}${PATH_Q}"
 
 # ---------------------------------------------------------------- report
 cpu_model="$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
@@ -246,12 +261,17 @@ printf '%-26s %12s %10s %8s\n' "--------------------------" "------------" "----
 printf '%-26s %12.0f %10.2f %8d\n' "(a) piece server direct" "${RPS[pieces]}" "${P99[pieces]}" "${ERR[pieces]}"
 printf '%-26s %12.0f %10.2f %8d\n' "(b) isla gateway" "${RPS[gateway]}" "${P99[gateway]}" "${ERR[gateway]}"
 printf '%-26s %12.0f %10.2f %8d\n' "(c) nginx proxy" "${RPS[nginx]}" "${P99[nginx]}" "${ERR[nginx]}"
+printf '%-26s %12.0f %10.2f %8d\n' "(d) gateway, no pipelining" "${RPS[gateway_plain]}" \
+  "${P99[gateway_plain]}" "${ERR[gateway_plain]}"
 echo
 echo "throughput ratio (b)/(c) : ${tput_ratio}  (goal >= 1.10)"
 echo "p99 ratio (b)/(c)        : ${p99_ratio}  (goal <= 1.00, lower is better)"
 echo "gateway vs nginx goal    : ${verdict}"
+echo "without pipelining (d)/(c): $(awk -v d="${RPS[gateway_plain]}" -v n="${RPS[nginx]}" \
+  'BEGIN { printf "%.2f", (n > 0) ? d / n : 0 }')  (upstream pipelining is worth (b)/(d) = $(awk \
+  -v b="${RPS[gateway]}" -v d="${RPS[gateway_plain]}" 'BEGIN { printf "%.2f", (d > 0) ? b / d : 0 }'))"
 echo "gateway RSS idle         : ${rss_idle} MB  (goal <= 20 MB: ${rss_verdict})"
 echo "gateway RSS after load   : ${rss_loaded} MB"
-if (( ERR[pieces] + ERR[gateway] + ERR[nginx] > 0 )); then
+if (( ERR[pieces] + ERR[gateway] + ERR[nginx] + ERR[gateway_plain] > 0 )); then
   echo "warning: some requests failed (non-2xx or socket errors); see the errors column" >&2
 fi
