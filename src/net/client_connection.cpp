@@ -1,22 +1,11 @@
 #include "net/client_connection.hpp"
 
 #include <boost/asio/connect.hpp>
-#include <boost/beast/core/error.hpp>
-#include <boost/beast/core/flat_buffer.hpp>
-#include <boost/beast/http.hpp>
-#include <optional>
-
-#include "net/beast_codec.hpp"
+#include <boost/asio/write.hpp>
 
 namespace isla::net {
 
-namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
-
-struct ClientConnection::Reader {
-  beast::flat_buffer input;
-  std::optional<http::response_parser<http::string_body>> parser;
-};
 
 namespace {
 
@@ -38,7 +27,7 @@ ClientConnection::ClientConnection(asio::io_context::executor_type executor, cor
       deadline_(executor, [this] { on_deadline(); }),
       connect_deadline_(Clock::now() + options.connect_timeout),
       idle_since_(Clock::now()),
-      reader_(std::make_unique<Reader>()) {}
+      reader_(std::make_unique<ResponseReader>(options.max_response_bytes)) {}
 
 ClientConnection::~ClientConnection() = default;
 
@@ -89,23 +78,24 @@ void ClientConnection::schedule_flush() {
 void ClientConnection::write_batch() {
   if (closed_ || queued_.empty() || !writing_.empty()) return;
   writing_.swap(queued_);
-  asio::async_write(socket_, asio::buffer(writing_),
-                    [self = shared_from_this()](const beast::error_code& error, std::size_t) {
-                      self->writing_.clear();
-                      if (self->closed_) return;
-                      if (error) {
-                        // Nothing sent on a broken connection was answered.
-                        self->fail_all(ClientErrorKind::io, error.message(), true);
-                        return;
-                      }
-                      self->write_batch();
-                    });
+  asio::async_write(
+      socket_, asio::buffer(writing_),
+      [self = shared_from_this()](const boost::system::error_code& error, std::size_t) {
+        self->writing_.clear();
+        if (self->closed_) return;
+        if (error) {
+          // Nothing sent on a broken connection was answered.
+          self->fail_all(ClientErrorKind::io, error.message(), true);
+          return;
+        }
+        self->write_batch();
+      });
 }
 
 asio::awaitable<void> ClientConnection::connect() {
   auto self = shared_from_this();
   deadline_.expire_at(connect_deadline_);
-  beast::error_code error;
+  boost::system::error_code error;
   const auto address = asio::ip::make_address(to_.host, error);
   if (!error) {
     std::tie(error) = co_await socket_.async_connect(tcp::endpoint(address, to_.port), use_nothrow);
@@ -136,53 +126,36 @@ void ClientConnection::read_more() {
   if (reading_ || closed_ || !connected_ || pending_.empty()) return;
   reading_ = true;
   socket_.async_read_some(
-      reader_->input.prepare(kReadChunk),
-      [self = shared_from_this()](const beast::error_code& error, std::size_t bytes) {
+      reader_->prepare(kReadChunk),
+      [self = shared_from_this()](const boost::system::error_code& error, std::size_t bytes) {
         self->reading_ = false;
         self->on_read(error, bytes);
       });
 }
 
 // Hands each complete answer in the buffer to the oldest request.
-void ClientConnection::on_read(const beast::error_code& error, std::size_t bytes) {
+void ClientConnection::on_read(const boost::system::error_code& error, std::size_t bytes) {
   if (closed_) return;
   if (error) {
     const bool eof = error == asio::error::eof;
     fail_all(ClientErrorKind::io, eof ? "connection closed by peer" : error.message(),
-             !response_started_);
+             !reader_->started());
     return;
   }
-  auto& input = reader_->input;
-  auto& parser = reader_->parser;
-  input.commit(bytes);
-  while (input.size() > 0) {
+  reader_->commit(bytes);
+  while (reader_->has_bytes()) {
     if (pending_.empty()) {
       fail_all(ClientErrorKind::protocol, "answer to no request", false);
       return;
     }
-    response_started_ = true;
-    if (!parser) {
-      parser.emplace();
-      parser->body_limit(options_.max_response_bytes);
-      parser->eager(true);
-      if (pending_.front().head) parser->skip(true);
-    }
-    beast::error_code parse_error;
-    const auto used = parser->put(input.data(), parse_error);
-    input.consume(used);
-    if (parse_error == http::error::need_more) break;
-    if (parse_error) {
-      fail_all(ClientErrorKind::protocol, parse_error.message(), false);
+    auto answer = reader_->next(pending_.front().head);
+    if (!answer.error.empty()) {
+      fail_all(ClientErrorKind::protocol, answer.error, false);
       return;
     }
-    if (!parser->is_done()) break;
-    auto response = parser->release();
-    parser.reset();
-    response_started_ = false;
-    const bool keep_alive = response.keep_alive();
-    complete_front(
-        Exchange{ClientResult{from_beast(std::move(response)), ClientErrorKind::none, {}}});
-    if (!keep_alive) {
+    if (!answer.response) break;
+    complete_front(Exchange{ClientResult{std::move(answer.response), ClientErrorKind::none, {}}});
+    if (!answer.keep_alive) {
       // The server answers no more on this connection; what is still queued was not seen.
       fail_all(ClientErrorKind::io, "connection closed by peer", true);
       return;
@@ -217,7 +190,7 @@ void ClientConnection::refresh_deadline() {
 void ClientConnection::on_deadline() {
   auto self = shared_from_this();  // closing may drop the pool's reference
   if (!connected_) {
-    beast::error_code ignored;
+    boost::system::error_code ignored;
     socket_.cancel(ignored);  // connect() sees the abort and reports the timeout
     return;
   }
@@ -238,7 +211,7 @@ void ClientConnection::fail_all(ClientErrorKind kind, const std::string& why, bo
     complete_front(late ? Exchange{failure(ClientErrorKind::timeout, to_, "timed out"), false}
                         : Exchange{failure(kind, to_, why), never_answered});
   }
-  beast::error_code ignored;
+  boost::system::error_code ignored;
   socket_.shutdown(tcp::socket::shutdown_both, ignored);
   socket_.close(ignored);
   if (on_closed_) {

@@ -15,6 +15,7 @@
 #include "core/endpoint.hpp"
 #include "net/http_client.hpp"
 #include "net/lazy_deadline.hpp"
+#include "net/response_reader.hpp"
 
 namespace isla::net {
 
@@ -68,8 +69,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
     Clock::time_point deadline;
     bool head = false;  // a HEAD request: its answer has no body
   };
-  struct Reader;  // the receive buffer and the parser of the answer being read
-
   void enqueue(std::string bytes, bool head, Clock::time_point deadline,
                asio::any_completion_handler<void(Exchange)> handler);
   asio::awaitable<void> connect();
@@ -94,7 +93,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   LazyDeadline deadline_;
   Clock::time_point connect_deadline_;  // the connect timeout, or the first request's deadline
   Clock::time_point idle_since_;
-  std::unique_ptr<Reader> reader_;
+  std::unique_ptr<ResponseReader> reader_;
   std::deque<Pending> pending_;
   std::string queued_;   // serialized requests not yet handed to the socket
   std::string writing_;  // the batch being written
@@ -102,7 +101,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   bool flush_scheduled_ = false;
   bool closed_ = false;
   bool reading_ = false;
-  bool response_started_ = false;  // some byte of the front request's answer arrived
 };
 
 }  // namespace isla::net
