@@ -15,6 +15,15 @@ ClientResult failure(ClientErrorKind kind, const core::Endpoint& to, const std::
   return ClientResult{std::nullopt, kind, to.str() + ": " + what};
 }
 
+// Completes a waiting request from a fresh turn of the loop, never from inside the reader
+// or writer that produced its outcome.
+void deliver(asio::io_context::executor_type executor,
+             asio::any_completion_handler<void(Exchange)> handler, Exchange outcome) {
+  asio::post(executor, [handler = std::move(handler), outcome = std::move(outcome)]() mutable {
+    std::move(handler)(std::move(outcome));
+  });
+}
+
 }  // namespace
 
 ClientConnection::ClientConnection(asio::io_context::executor_type executor, core::Endpoint to,
@@ -32,7 +41,8 @@ ClientConnection::ClientConnection(asio::io_context::executor_type executor, cor
 ClientConnection::~ClientConnection() = default;
 
 void ClientConnection::start() {
-  asio::co_spawn(executor_, connect(), asio::detached);
+  asio::co_spawn(
+      executor_, [self = shared_from_this()] { return self->connect(); }, asio::detached);
 }
 
 void ClientConnection::close() {
@@ -43,10 +53,8 @@ void ClientConnection::close() {
 void ClientConnection::enqueue(std::string bytes, bool head, Clock::time_point deadline,
                                asio::any_completion_handler<void(Exchange)> handler) {
   if (closed_) {
-    auto outcome = Exchange{failure(ClientErrorKind::io, to_, "connection closed"), true};
-    asio::post(executor_, [handler = std::move(handler), outcome = std::move(outcome)]() mutable {
-      std::move(handler)(std::move(outcome));
-    });
+    deliver(executor_, std::move(handler),
+            Exchange{failure(ClientErrorKind::io, to_, "connection closed"), true});
     return;
   }
   pending_.push_back(Pending{std::move(handler), deadline, head});
@@ -93,7 +101,6 @@ void ClientConnection::write_batch() {
 }
 
 asio::awaitable<void> ClientConnection::connect() {
-  auto self = shared_from_this();
   deadline_.expire_at(connect_deadline_);
   boost::system::error_code error;
   const auto address = asio::ip::make_address(to_.host, error);
@@ -167,9 +174,7 @@ void ClientConnection::on_read(const boost::system::error_code& error, std::size
 void ClientConnection::complete_front(Exchange outcome) {
   auto handler = std::move(pending_.front().handler);
   pending_.pop_front();
-  asio::post(executor_, [handler = std::move(handler), outcome = std::move(outcome)]() mutable {
-    std::move(handler)(std::move(outcome));
-  });
+  deliver(executor_, std::move(handler), std::move(outcome));
   refresh_deadline();
 }
 
