@@ -178,8 +178,8 @@ void ClientConnection::complete_front(Exchange outcome) {
   refresh_deadline();
 }
 
-// The connection's deadline is its earliest request's, or, with none in flight, the end of
-// its allowed idleness.
+// The connection's deadline is its earliest request's. With none in flight the timer is
+// disarmed: idleness is judged by the pool when it next looks (idle_since).
 void ClientConnection::refresh_deadline() {
   if (!connected_ || closed_) return;
   if (pending_.empty()) {
