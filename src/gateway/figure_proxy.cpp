@@ -12,10 +12,22 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-net::HttpClient upstream_client(const ProxyOptions& options) {
+class UpstreamCounters final : public net::HttpClientObserver {
+ public:
+  explicit UpstreamCounters(const ProxyMetrics& metrics) : metrics_(metrics) {}
+  void on_request_sent(bool pipelined) override {
+    (pipelined ? metrics_.sent_pipelined : metrics_.sent_alone).Increment();
+  }
+
+ private:
+  ProxyMetrics metrics_;
+};
+
+net::HttpClient upstream_client(const ProxyOptions& options, const ProxyMetrics& metrics) {
   net::HttpClientOptions client;
   client.pipeline_depth = options.upstream_pipeline;
   client.connections_per_endpoint = options.upstream_connections;
+  client.observer = std::make_shared<UpstreamCounters>(metrics);
   return net::HttpClient(client);
 }
 
@@ -24,7 +36,7 @@ net::HttpClient upstream_client(const ProxyOptions& options) {
 FigureProxy::FigureProxy(Registry& registry, core::Random& random, ProxyOptions options,
                          std::string island, ProxyMetrics metrics)
     : registry_(registry),
-      client_(upstream_client(options)),
+      client_(upstream_client(options, metrics)),
       random_(random),
       options_(options),
       island_(std::move(island)),

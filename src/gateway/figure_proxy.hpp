@@ -26,6 +26,10 @@ struct ProxyOptions {
 struct ProxyMetrics {
   prometheus::Counter& retries;  // attempts after the first
   prometheus::Counter& failed;   // requests answered with 5xx
+  // Requests sent to piece servers on a connection of their own, and queued behind others
+  // on a busy one (pipelined).
+  prometheus::Counter& sent_alone;
+  prometheus::Counter& sent_pipelined;
 };
 
 class FigureProxy {

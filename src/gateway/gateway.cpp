@@ -21,6 +21,27 @@ using membership::DatagramType;
 
 namespace {
 
+ProxyMetrics proxy_metrics(prometheus::Registry& registry) {
+  auto& upstream = prometheus::BuildCounter()
+                       .Name("isla_upstream_requests_total")
+                       .Help(
+                           "Figure requests sent to piece servers: on a connection of their "
+                           "own, or pipelined behind others on a busy one")
+                       .Register(registry);
+  return ProxyMetrics{prometheus::BuildCounter()
+                          .Name("isla_figure_retries_total")
+                          .Help("Figure requests retried on another replica")
+                          .Register(registry)
+                          .Add({}),
+                      prometheus::BuildCounter()
+                          .Name("isla_figure_failures_total")
+                          .Help("Figure requests that no replica could answer")
+                          .Register(registry)
+                          .Add({}),
+                      upstream.Add({{"connection", "own"}}),
+                      upstream.Add({{"connection", "pipelined"}})};
+}
+
 class Gateway {
  public:
   explicit Gateway(const GatewayOptions& options)
@@ -31,17 +52,7 @@ class Gateway {
         registry_(core::SteadyClock::instance(), options.routing),
         host_(node::NodeOptions{options.listen, "gateway", options.island, options.threads,
                                 options.http}),
-        proxy_(registry_, random_, options.proxy, options.island,
-               ProxyMetrics{prometheus::BuildCounter()
-                                .Name("isla_figure_retries_total")
-                                .Help("Figure requests retried on another replica")
-                                .Register(host_.metrics())
-                                .Add({}),
-                            prometheus::BuildCounter()
-                                .Name("isla_figure_failures_total")
-                                .Help("Figure requests that no replica could answer")
-                                .Register(host_.metrics())
-                                .Add({})}),
+        proxy_(registry_, random_, options.proxy, options.island, proxy_metrics(host_.metrics())),
         datagrams_(prometheus::BuildCounter()
                        .Name("isla_membership_datagrams_total")
                        .Help("Membership datagrams accepted, by type")

@@ -58,6 +58,7 @@ void ClientConnection::enqueue(std::string bytes, bool head, Clock::time_point d
     return;
   }
   pending_.push_back(Pending{std::move(handler), deadline, head});
+  if (options_.observer) options_.observer->on_request_sent(pending_.size() > 1);
   if (!connected_ && deadline < connect_deadline_) {
     connect_deadline_ = deadline;
     deadline_.expire_at(connect_deadline_);

@@ -1,6 +1,7 @@
 #pragma once
 // HTTP/1.1 client on Asio coroutines with a keep-alive connection pool per io_context.
 #include <chrono>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -9,6 +10,14 @@
 #include "net/http_types.hpp"
 
 namespace isla::net {
+
+// Told of every request a client sends, for metrics; called on the sending thread.
+class HttpClientObserver {
+ public:
+  virtual ~HttpClientObserver() = default;
+  // `pipelined`: it was queued behind requests already in flight on its connection.
+  virtual void on_request_sent(bool pipelined) = 0;
+};
 
 struct HttpClientOptions {
   std::chrono::milliseconds connect_timeout{1000};
@@ -24,7 +33,8 @@ struct HttpClientOptions {
   // is head-of-line blocking: a slow answer delays those behind it, and a request that
   // times out takes its connection (and, after a retry, not their answers) with it.
   std::size_t pipeline_depth = 1;
-  std::size_t connections_per_endpoint = 2;  // per endpoint and io_context, when pipelining
+  std::size_t connections_per_endpoint = 2;      // per endpoint and io_context, when pipelining
+  std::shared_ptr<HttpClientObserver> observer;  // optional
 };
 
 enum class ClientErrorKind {

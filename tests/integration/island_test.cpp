@@ -22,7 +22,9 @@ class ThreeServerIsland : public ::testing::Test {
       assignment_[j % 3].push_back(catalog_[j].name);
       assignment_[(j + 1) % 3].push_back(catalog_[j].name);
     }
-    island_.start_gateway();
+    // One connection per piece server and gateway thread: figure requests that meet are
+    // pipelined, so the failure tests below cover requests queued behind others too.
+    island_.start_gateway({"--upstream-connections", "1"});
     for (int i = 0; i < 3; ++i) island_.start_pieces(i, assignment_[static_cast<std::size_t>(i)]);
     island_.wait_for_servers(3);
   }
@@ -33,6 +35,17 @@ class ThreeServerIsland : public ::testing::Test {
     return names;
   }
 
+  // Figure requests the gateway sent pipelined behind others, from its /metrics.
+  double pipelined_upstream_requests() const {
+    const std::string series = "isla_upstream_requests_total{connection=\"pipelined\"} ";
+    const auto metrics = island_.get("/metrics");
+    if (!metrics.ok()) return -1;
+    const auto at = metrics.response->body.find(series);
+    if (at == std::string::npos) return -1;
+    return std::stod(metrics.response->body.substr(at + series.size()));
+  }
+
+  static constexpr int kClients = 8;
   std::vector<pieces::Figure> catalog_;
   std::vector<std::vector<std::string>> assignment_;
   Island island_;
@@ -70,7 +83,7 @@ TEST_F(ThreeServerIsland, FigureListShowsTwoLiveReplicasEach) {
 }
 
 TEST_F(ThreeServerIsland, KillNineUnderLoadLosesNoRequestAndLeavesStatusWithinOneSecond) {
-  SteadyLoad load(island_.gateway(), all_figures());
+  SteadyLoad load(island_.gateway(), all_figures(), kClients);
   ASSERT_TRUE(load.wait_for_more(200, 20s));
   const auto victim = island_.pieces_address(0).str();
   const auto killed_at = std::chrono::steady_clock::now();
@@ -89,10 +102,11 @@ TEST_F(ThreeServerIsland, KillNineUnderLoadLosesNoRequestAndLeavesStatusWithinOn
       << " ms";
   const auto failures = load.failures();
   EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
+  EXPECT_GT(pipelined_upstream_requests(), 0) << "the load never pipelined; the test proves less";
 }
 
 TEST_F(ThreeServerIsland, SigintUnderLoadDrainsSaysByeAndExitsZero) {
-  SteadyLoad load(island_.gateway(), all_figures());
+  SteadyLoad load(island_.gateway(), all_figures(), kClients);
   ASSERT_TRUE(load.wait_for_more(200, 20s));
   island_.pieces_process(1).signal(SIGINT);
   const auto exit_code = island_.pieces_process(1).wait_for(15s);
@@ -113,6 +127,7 @@ TEST_F(ThreeServerIsland, SigintUnderLoadDrainsSaysByeAndExitsZero) {
   EXPECT_TRUE(departed_by_bye);
   const auto failures = load.failures();
   EXPECT_TRUE(failures.empty()) << failures.size() << " failed, first: " << failures.front();
+  EXPECT_GT(pipelined_upstream_requests(), 0) << "the load never pipelined; the test proves less";
 }
 
 TEST_F(ThreeServerIsland, GatewaySigintExitsZeroAfterSayingByeToPieceServers) {
