@@ -29,7 +29,7 @@ Seen read_all(std::string_view bytes, std::size_t piece, std::uint8_t heads) {
   isla::net::ResponseReader reader(kBodyLimit);
   Seen seen;
   for (std::size_t at = 0; at < bytes.size() && !seen.failed; at += piece) {
-    reader.feed(bytes.substr(at, piece));
+    reader.input().feed(bytes.substr(at, piece));
     for (;;) {
       const bool head = (heads >> (seen.answers.size() % 8)) & 1U;
       auto answer = reader.next(head);

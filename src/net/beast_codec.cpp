@@ -3,6 +3,7 @@
 #include <boost/beast/core/buffers_range.hpp>
 
 #include "net/http_parse.hpp"
+#include "net/request_reader.hpp"
 
 namespace isla::net {
 
@@ -102,23 +103,13 @@ HttpResponse parse_failure_response(const boost::system::error_code& error) {
 
 std::variant<HttpRequest, HttpResponse> parse_request(std::string_view bytes,
                                                       const HttpServerOptions& limits) {
-  http::request_parser<http::string_body> parser;
-  parser.header_limit(static_cast<std::uint32_t>(limits.max_header_bytes));
-  parser.body_limit(limits.max_body_bytes);
-  parser.eager(true);
-  boost::system::error_code error;
-  while (!bytes.empty() && !parser.is_done()) {
-    const auto used = parser.put(boost::asio::buffer(bytes.data(), bytes.size()), error);
-    if (error == http::error::need_more) error = {};
-    if (error || used == 0) break;
-    bytes.remove_prefix(used);
-  }
-  if (!error && !parser.is_done()) {
-    parser.put_eof(error);
-    if (!error && !parser.is_done()) error = http::error::partial_message;
-  }
-  if (error) return parse_failure_response(error);
-  return from_beast(parser.release());
+  RequestReader reader(limits);
+  reader.input().feed(bytes);
+  auto progress = reader.next();
+  if (progress == RequestReader::Progress::head) progress = reader.next();
+  if (progress == RequestReader::Progress::done) return reader.take().request;
+  reader.finish();
+  return reader.rejection();
 }
 
 }  // namespace isla::net

@@ -134,7 +134,7 @@ void ClientConnection::read_more() {
   if (reading_ || closed_ || !connected_ || pending_.empty()) return;
   reading_ = true;
   socket_.async_read_some(
-      reader_->prepare(kReadChunk),
+      reader_->input().prepare(kReadChunk),
       [self = shared_from_this()](const boost::system::error_code& error, std::size_t bytes) {
         self->reading_ = false;
         self->on_read(error, bytes);
@@ -150,8 +150,8 @@ void ClientConnection::on_read(const boost::system::error_code& error, std::size
              !reader_->started());
     return;
   }
-  reader_->commit(bytes);
-  while (reader_->has_bytes()) {
+  reader_->input().commit(bytes);
+  while (reader_->input().has_bytes()) {
     if (pending_.empty()) {
       fail_all(ClientErrorKind::protocol, "answer to no request", false);
       return;

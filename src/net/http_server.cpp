@@ -10,6 +10,7 @@
 #include "core/parse.hpp"
 #include "net/beast_codec.hpp"
 #include "net/lazy_deadline.hpp"
+#include "net/request_reader.hpp"
 
 namespace isla::net {
 
@@ -22,7 +23,7 @@ namespace {
 // Sockets bound to the concrete io_context executor: no type-erased executor to copy on
 // every operation.
 using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
-using RequestParser = http::request_parser<http::string_body>;
+using Progress = RequestReader::Progress;
 
 constexpr std::size_t kReadChunk = 16 * 1024;
 // Answers to pipelined requests are held back until the batch is read, then sent at once;
@@ -30,18 +31,21 @@ constexpr std::size_t kReadChunk = 16 * 1024;
 constexpr std::size_t kMaxBatchedOutput = 64 * 1024;
 
 struct Connection {
-  explicit Connection(Socket s)
-      : socket(std::move(s)), deadline(socket.get_executor(), [this] {
-          beast::error_code ignored;
-          socket.cancel(ignored);
-        }) {}
+  Connection(Socket s, const HttpServerOptions& limits)
+      : socket(std::move(s)),
+        deadline(socket.get_executor(),
+                 [this] {
+                   beast::error_code ignored;
+                   socket.cancel(ignored);
+                 }),
+        reader(limits) {}
   // Whether drain() may close it: no request being handled, nothing owed to the client.
   bool idle() const { return !handling && !writing && output.empty(); }
 
   Socket socket;
   LazyDeadline deadline;
   Clock::time_point read_deadline;  // for the request head being read
-  beast::flat_buffer input;
+  RequestReader reader;
   std::string output;  // answers not yet sent
   bool handling = false;
   bool writing = false;
@@ -63,12 +67,9 @@ Clock::time_point request_deadline(const HttpRequest& request, std::chrono::mill
   return deadline;
 }
 
-bool head_done(const RequestParser& parser) {
-  return parser.is_header_done();
-}
-bool message_done(const RequestParser& parser) {
-  return parser.is_done();
-}
+// How reading a request ended: with what was wanted, with a rejection queued (or a quiet
+// close owed), or with the connection unusable (timeout, reset).
+enum class Fill { ready, rejected, broken };
 
 }  // namespace
 
@@ -118,7 +119,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     if (auto peer = socket.remote_endpoint(ignored); !ignored) {
       remote = peer.address().to_string() + ":" + std::to_string(peer.port());
     }
-    Connection connection(std::move(socket));
+    Connection connection(std::move(socket), options);
     auto& registry = per_context[context_index].open;
     registry.insert(&connection);
     ++connections;
@@ -131,71 +132,58 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   asio::awaitable<void> exchange_requests(Connection& connection, const std::string& remote) {
     while (!draining) {
-      RequestParser parser;
-      parser.header_limit(static_cast<std::uint32_t>(options.max_header_bytes));
-      parser.body_limit(options.max_body_bytes);
       connection.read_deadline = Clock::now() + options.header_read_timeout;
       connection.deadline.expire_at(connection.read_deadline);
-      if (auto error = co_await fill(connection, parser, head_done)) {
-        reject_if_malformed(connection, error);
-        break;
-      }
-      parser.body_limit(body_limit_for(parser.get().target()));
+      if (co_await fill(connection, Progress::head) != Fill::ready) break;
       connection.handling = true;
       ++in_flight;
-      beast::error_code body_error;
-      if (!parser.is_done()) {
-        parser.eager(true);
-        body_error = co_await fill(connection, parser, message_done);
-      }
-      if (body_error) {
-        reject_if_malformed(connection, body_error);
+      const auto body = co_await fill(connection, Progress::done);
+      if (body != Fill::ready) {
         --in_flight;
         break;
       }
       connection.deadline.expire_never();  // the handler has its own deadline
-      const bool keep_alive = co_await answer(connection, parser.release(), remote);
+      const bool keep_alive = co_await answer(connection, connection.reader.take(), remote);
       connection.handling = false;
       --in_flight;
       if (!keep_alive) break;
       // With the next request already here (pipelining) its answer joins this one's.
-      const bool more_buffered = connection.input.size() > 0;
-      if (!more_buffered || connection.output.size() >= kMaxBatchedOutput) {
+      if (!connection.reader.input().has_bytes() || connection.output.size() >= kMaxBatchedOutput) {
         if (co_await flush(connection)) co_return;
       }
     }
     co_await flush(connection);
   }
 
-  // Feeds the parser from the connection's buffer until `done`, reading from the socket only
-  // when the buffer holds no more of the message, and sending what is owed before it waits.
-  asio::awaitable<beast::error_code> fill(Connection& connection, RequestParser& parser,
-                                          bool (*done)(const RequestParser&)) {
+  // Advances the reader to `wanted`, receiving only when it has no more of the request in
+  // hand, and sending what is owed before it waits.
+  asio::awaitable<Fill> fill(Connection& connection, Progress wanted) {
     for (;;) {
-      beast::error_code error;
-      if (connection.input.size() > 0) {
-        const auto used = parser.put(connection.input.data(), error);
-        connection.input.consume(used);
-        if (error == http::error::need_more) error = {};
-        if (error || done(parser)) co_return error;
-        if (used > 0 && connection.input.size() > 0) continue;
+      auto progress = connection.reader.next();
+      if (progress == wanted) co_return Fill::ready;
+      if (progress == Progress::need_more) {
+        if (!connection.output.empty()) {
+          if (co_await flush(connection)) co_return Fill::broken;
+          connection.deadline.expire_at(connection.read_deadline);
+        }
+        if (connection.deadline.expired()) co_return Fill::broken;
+        auto [error, bytes] = co_await connection.socket.async_read_some(
+            connection.reader.input().prepare(kReadChunk), use_nothrow);
+        if (connection.deadline.expired()) co_return Fill::broken;
+        if (!error) {
+          connection.reader.input().commit(bytes);
+          continue;
+        }
+        if (error != asio::error::eof) co_return Fill::broken;
+        progress = connection.reader.finish();
       }
-      if (!connection.output.empty()) {
-        if (auto write_error = co_await flush(connection)) co_return write_error;
-        connection.deadline.expire_at(connection.read_deadline);
+      // A request the parser refused gets its 4xx; a client that left between requests
+      // gets nothing.
+      if (!connection.reader.quiet()) {
+        auto rejection = to_beast(connection.reader.rejection(), 11, false);
+        append_serialized(rejection, connection.output);
       }
-      if (connection.deadline.expired()) co_return beast::error::timeout;
-      auto [read_error, bytes] = co_await connection.socket.async_read_some(
-          connection.input.prepare(kReadChunk), use_nothrow);
-      if (connection.deadline.expired()) co_return beast::error::timeout;
-      if (read_error == asio::error::eof) {
-        if (!parser.got_some()) co_return http::error::end_of_stream;
-        parser.put_eof(error);
-        if (!error && done(parser)) co_return error;
-        co_return error ? error : beast::error_code(http::error::partial_message);
-      }
-      if (read_error) co_return read_error;
-      connection.input.commit(bytes);
+      co_return Fill::rejected;
     }
   }
 
@@ -212,30 +200,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     co_return error;
   }
 
-  std::uint64_t body_limit_for(std::string_view target) const {
-    for (const auto& [prefix, limit] : options.body_limits_by_prefix) {
-      if (target.starts_with(prefix)) return limit;
-    }
-    return options.max_body_bytes;
-  }
-
-  // Queues the 4xx for a request the parser refused. Timeouts and EOF close quietly: a slow
-  // client gets nothing more.
-  void reject_if_malformed(Connection& connection, beast::error_code error) {
-    const bool quiet = error == http::error::end_of_stream || error == beast::error::timeout ||
-                       error == asio::error::operation_aborted ||
-                       error == asio::error::connection_reset || error == asio::error::eof;
-    if (quiet) return;
-    auto rejection = to_beast(parse_failure_response(error), 11, false);
-    append_serialized(rejection, connection.output);
-  }
-
-  asio::awaitable<bool> answer(Connection& connection, BeastRequest&& beast_request,
+  asio::awaitable<bool> answer(Connection& connection, RequestReader::Request&& received,
                                const std::string& remote) {
-    const unsigned version = beast_request.version();
-    const bool client_keep_alive = beast_request.keep_alive();
-    const bool head_request = beast_request.method() == http::verb::head;
-    HttpRequest request = from_beast(std::move(beast_request));
+    const unsigned version = received.version;
+    const bool client_keep_alive = received.keep_alive;
+    const bool head_request = received.head_method;
+    HttpRequest& request = received.request;
     request.remote = remote;
     request.deadline = request_deadline(request, options.request_timeout);
     HttpResponse response;

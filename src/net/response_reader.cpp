@@ -1,14 +1,10 @@
 #include "net/response_reader.hpp"
 
-#include <boost/beast/core/flat_buffer.hpp>
-#include <cstring>
-
 #include "net/beast_codec.hpp"
 
 namespace isla::net {
 
 struct ResponseReader::Parser {
-  boost::beast::flat_buffer input;
   std::optional<http::response_parser<http::string_body>> current;
 };
 
@@ -17,28 +13,10 @@ ResponseReader::ResponseReader(std::size_t max_body_bytes)
 
 ResponseReader::~ResponseReader() = default;
 
-asio::mutable_buffer ResponseReader::prepare(std::size_t bytes) {
-  return parser_->input.prepare(bytes);
-}
-
-void ResponseReader::commit(std::size_t bytes) {
-  parser_->input.commit(bytes);
-}
-
-void ResponseReader::feed(std::string_view bytes) {
-  auto room = prepare(bytes.size());
-  std::memcpy(room.data(), bytes.data(), bytes.size());
-  commit(bytes.size());
-}
-
-bool ResponseReader::has_bytes() const {
-  return parser_->input.size() > 0;
-}
-
 ResponseReader::Answer ResponseReader::next(bool head) {
-  auto& input = parser_->input;
+  auto& input = input_;
   auto& parser = parser_->current;
-  while (input.size() > 0) {
+  while (input.has_bytes()) {
     started_ = true;
     if (!parser) {
       parser.emplace();

@@ -1,13 +1,13 @@
 #pragma once
 // Splits what a server sends on one connection into its HTTP/1.1 answers, in order: the
 // client's receive path, and a fuzz target's, with no socket involved.
-#include <boost/asio/buffer.hpp>
 #include <memory>
 #include <optional>
 #include <string>
 
 #include "net/asio.hpp"
 #include "net/http_types.hpp"
+#include "net/receive_buffer.hpp"
 
 namespace isla::net {
 
@@ -18,13 +18,9 @@ class ResponseReader {
   ResponseReader(const ResponseReader&) = delete;
   ResponseReader& operator=(const ResponseReader&) = delete;
 
-  // Room for the next receive, then how much of it was filled.
-  asio::mutable_buffer prepare(std::size_t bytes);
-  void commit(std::size_t bytes);
-  // Appends bytes as if received (tests and fuzzing).
-  void feed(std::string_view bytes);
+  // What was received and not parsed yet; the reader parses from it.
+  ReceiveBuffer& input() { return input_; }
 
-  bool has_bytes() const;
   // Whether any byte of the answer being read has arrived.
   bool started() const { return started_; }
 
@@ -39,6 +35,7 @@ class ResponseReader {
 
  private:
   struct Parser;
+  ReceiveBuffer input_;
   std::unique_ptr<Parser> parser_;
   std::size_t max_body_bytes_;
   bool started_ = false;

@@ -213,6 +213,23 @@ TEST_F(ServerFixture, AnswersToHeadCarryNoBodySoPipelinedAnswersStayAligned) {
   EXPECT_EQ(after->response->body, "{\"path\":\"/g\"}");
 }
 
+TEST_F(ServerFixture, BodyLimitsFollowTheTargetsPrefix) {
+  HttpServerOptions options;
+  options.max_body_bytes = 1024;
+  options.body_limits_by_prefix = {{"/big", 64 * 1024}};
+  start(options);
+  auto post = [&](const std::string& target, std::size_t bytes) {
+    return testing::status_of(testing::raw_exchange(
+        endpoint(), "POST " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                        "Content-Length: " + std::to_string(bytes) + "\r\n\r\n" +
+                        std::string(bytes, 'b')));
+  };
+  EXPECT_EQ(post("/big/snapshot", 10 * 1024), 200);
+  EXPECT_EQ(post("/small", 10 * 1024), 413);
+  EXPECT_EQ(post("/big/snapshot", 100 * 1024), 413);
+  EXPECT_EQ(post("/small", 512), 200);
+}
+
 TEST_F(ServerFixture, ClientTimesOutAtItsDeadline) {
   start();
   const auto started = std::chrono::steady_clock::now();

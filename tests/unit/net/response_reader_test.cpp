@@ -15,7 +15,7 @@ TEST(ResponseReader, SplitsPipelinedAnswersWhateverTheReads) {
     ResponseReader reader(1024);
     std::vector<HttpResponse> answers;
     for (std::size_t at = 0; at < kTwoAnswers.size(); at += piece) {
-      reader.feed(kTwoAnswers.substr(at, piece));
+      reader.input().feed(kTwoAnswers.substr(at, piece));
       for (;;) {
         auto answer = reader.next(false);
         ASSERT_TRUE(answer.error.empty()) << answer.error;
@@ -28,13 +28,13 @@ TEST(ResponseReader, SplitsPipelinedAnswersWhateverTheReads) {
     EXPECT_EQ(answers[0].body, "\"one\"");
     EXPECT_EQ(answers[1].status, 404);
     EXPECT_EQ(answers[1].body, "{}");
-    EXPECT_FALSE(reader.has_bytes());
+    EXPECT_FALSE(reader.input().has_bytes());
   }
 }
 
 TEST(ResponseReader, AnAnswerToHeadHasNoBodyWhateverItsLength) {
   ResponseReader reader(1024);
-  reader.feed(
+  reader.input().feed(
       "HTTP/1.1 200 OK\r\nContent-Length: 7\r\n\r\n"
       "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
   auto head = reader.next(true);
@@ -47,7 +47,8 @@ TEST(ResponseReader, AnAnswerToHeadHasNoBodyWhateverItsLength) {
 
 TEST(ResponseReader, ReportsConnectionCloseAndPartialAnswers) {
   ResponseReader reader(1024);
-  reader.feed("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\nHTTP/1.1 2");
+  reader.input().feed(
+      "HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 0\r\n\r\nHTTP/1.1 2");
   auto last = reader.next(false);
   ASSERT_TRUE(last.response);
   EXPECT_FALSE(last.keep_alive);
@@ -60,11 +61,11 @@ TEST(ResponseReader, ReportsConnectionCloseAndPartialAnswers) {
 
 TEST(ResponseReader, RejectsGarbageAndOversizedBodies) {
   ResponseReader garbage(1024);
-  garbage.feed("SMTP ready\r\n\r\n");
+  garbage.input().feed("SMTP ready\r\n\r\n");
   EXPECT_FALSE(garbage.next(false).error.empty());
 
   ResponseReader small(4);
-  small.feed("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
+  small.input().feed("HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello");
   EXPECT_FALSE(small.next(false).error.empty());
 }
 
