@@ -205,17 +205,24 @@ TEST_F(KvCli, KeysGoWithTheirLease) {
 }
 
 TEST_F(KvCli, KeepaliveEveryHoldsALeasePastItsTtlUntilStopped) {
-  auto grant = kv({"lease", "grant", "500"});
+  // The TTL leaves the keeper time to start (slow under ASan on a loaded machine); the
+  // key must then outlive three TTLs.
+  constexpr int kTtlMs = 1000;
+  auto grant = kv({"lease", "grant", std::to_string(kTtlMs)});
   ASSERT_EQ(grant.exit_code, 0) << grant.output;
   const std::string id = grant.output.substr(0, grant.output.find('\n'));
   ASSERT_EQ(kv({"put", "held/k", "v", "--lease", id}).exit_code, 0);
   const auto log = island_->dir() / "keepalive.log";
   auto keeper = core::ChildProcess::spawn(
-      {ISLA_BINARY, "kv", "lease", "keepalive", id, "--every", "100", "--gateway", gateway()},
+      {ISLA_BINARY, "kv", "lease", "keepalive", id, "--every", "150", "--gateway", gateway()},
       log.string());
+  ASSERT_TRUE(eventually(
+      [&] { return read_file(log).find("kept lease " + id + " alive") != std::string::npos; },
+      std::chrono::seconds(10)))
+      << read_file(log);
   // Over three TTLs the key must be there at every look (the store checks leases every
   // 250 ms, so a lease left alone would have gone).
-  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(1500);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(3 * kTtlMs);
   while (std::chrono::steady_clock::now() < until) {
     ASSERT_EQ(kv({"get", "held/k"}).exit_code, 0) << read_file(log);
   }
