@@ -5,7 +5,7 @@
 // together in one send, and one receive can bring back many answers: on a busy path that
 // divides the packets per request, which on loopback is most of the cost.
 //
-// Internal to net/ (HttpClient's pool); Beast stays in this translation unit's .cpp.
+// Internal to net/: HttpClient keeps these in its per-context pool.
 #include <boost/asio/any_completion_handler.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <deque>
@@ -56,7 +56,6 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   }
 
   std::size_t in_flight() const { return pending_.size(); }
-  bool open() const { return !closed_; }
   // Whether a request that must not be repeated may go here: nothing else is in flight.
   bool idle() const { return pending_.empty() && !closed_; }
   // When it last had nothing in flight: idle connections are dropped when next looked at
