@@ -9,8 +9,6 @@ using tcp = asio::ip::tcp;
 
 namespace {
 
-constexpr std::size_t kReadChunk = 16 * 1024;
-
 ClientResult failure(ClientErrorKind kind, const core::Endpoint& to, const std::string& what) {
   return ClientResult{std::nullopt, kind, to.str() + ": " + what};
 }
@@ -34,7 +32,7 @@ ClientConnection::ClientConnection(asio::io_context::executor_type executor, cor
       options_(options),
       on_closed_(std::move(on_closed)),
       deadline_(executor, [this] { on_deadline(); }),
-      connect_deadline_(Clock::now() + options.connect_timeout),
+      connect_by_(Clock::now() + options.connect_timeout),
       idle_since_(Clock::now()),
       reader_(std::make_unique<ResponseReader>(options.max_response_bytes)) {}
 
@@ -59,16 +57,12 @@ void ClientConnection::enqueue(std::string bytes, bool head, Clock::time_point d
   }
   pending_.push_back(Pending{std::move(handler), deadline, head});
   if (options_.observer) options_.observer->on_request_sent(pending_.size() > 1);
-  if (!connected_ && deadline < connect_deadline_) {
-    connect_deadline_ = deadline;
-    deadline_.expire_at(connect_deadline_);
-  }
   if (queued_.empty()) {
     queued_ = std::move(bytes);
   } else {
     queued_ += bytes;
   }
-  if (pending_.size() == 1 || deadline < pending_.front().deadline) refresh_deadline();
+  refresh_deadline();
   schedule_flush();
   read_more();
 }
@@ -102,7 +96,7 @@ void ClientConnection::write_batch() {
 }
 
 asio::awaitable<void> ClientConnection::connect() {
-  deadline_.expire_at(connect_deadline_);
+  refresh_deadline();
   boost::system::error_code error;
   const auto address = asio::ip::make_address(to_.host, error);
   if (!error) {
@@ -134,7 +128,7 @@ void ClientConnection::read_more() {
   if (reading_ || closed_ || !connected_ || pending_.empty()) return;
   reading_ = true;
   socket_.async_read_some(
-      reader_->input().prepare(kReadChunk),
+      reader_->input().prepare(),
       [self = shared_from_this()](const boost::system::error_code& error, std::size_t bytes) {
         self->reading_ = false;
         self->on_read(error, bytes);
@@ -179,16 +173,17 @@ void ClientConnection::complete_front(Exchange outcome) {
   refresh_deadline();
 }
 
-// The connection's deadline is its earliest request's. With none in flight the timer is
-// disarmed: idleness is judged by the pool when it next looks (idle_since).
+// The connection's deadline is its earliest request's, and while it connects, no later than
+// the connect timeout. With none in flight the timer is disarmed: idleness is judged by the
+// pool when it next looks (idle_since).
 void ClientConnection::refresh_deadline() {
-  if (!connected_ || closed_) return;
-  if (pending_.empty()) {
+  if (closed_) return;
+  if (connected_ && pending_.empty()) {
     idle_since_ = Clock::now();
     deadline_.disarm();
     return;
   }
-  auto earliest = pending_.front().deadline;
+  auto earliest = connected_ ? Clock::time_point::max() : connect_by_;
   for (const auto& request : pending_) earliest = std::min(earliest, request.deadline);
   deadline_.expire_at(earliest);
 }

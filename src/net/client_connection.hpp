@@ -90,7 +90,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   const HttpClientOptions options_;
   OnClosed on_closed_;
   LazyDeadline deadline_;
-  Clock::time_point connect_deadline_;  // the connect timeout, or the first request's deadline
+  const Clock::time_point connect_by_;  // the connect timeout
   Clock::time_point idle_since_;
   std::unique_ptr<ResponseReader> reader_;
   std::deque<Pending> pending_;

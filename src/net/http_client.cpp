@@ -25,10 +25,10 @@ class ConnectionPool final : public asio::execution_context::service {
   // and at the connection budget, the least loaded one with room; else a new one.
   // `fresh` asks for a new one (the retry of a request whose connection died).
   std::shared_ptr<ClientConnection> pick(asio::io_context::executor_type executor,
-                                         const core::Endpoint& to, const std::string& key,
+                                         const core::Endpoint& to, const std::string& host,
                                          const HttpClientOptions& options, bool repeatable,
                                          bool fresh) {
-    auto& list = open_[key];
+    auto& list = open_[options.pipeline_depth][host];
     std::shared_ptr<ClientConnection> idle;
     std::shared_ptr<ClientConnection> least_loaded;
     std::vector<std::shared_ptr<ClientConnection>> surplus;
@@ -55,18 +55,19 @@ class ConnectionPool final : public asio::execution_context::service {
       if (may_share) return least_loaded;
     }
     auto connection = std::make_shared<ClientConnection>(
-        executor, to, options, [this, key](ClientConnection& closed) { forget(key, closed); });
+        executor, to, options,
+        [this, depth = options.pipeline_depth, host](ClientConnection& closed) {
+          forget(open_[depth][host], closed);
+        });
     list.push_back(connection);
     connection->start();
     return connection;
   }
 
  private:
-  void forget(const std::string& key, ClientConnection& closed) {
-    auto found = open_.find(key);
-    if (found == open_.end()) return;
-    std::erase_if(found->second,
-                  [&](const auto& connection) { return connection.get() == &closed; });
+  static void forget(std::vector<std::shared_ptr<ClientConnection>>& list,
+                     ClientConnection& closed) {
+    std::erase_if(list, [&](const auto& connection) { return connection.get() == &closed; });
   }
 
   void shutdown() override {
@@ -74,8 +75,10 @@ class ConnectionPool final : public asio::execution_context::service {
     generation.fetch_add(1, std::memory_order_acq_rel);
   }
 
-  // Keyed by endpoint and pipelining depth: clients with different settings do not share.
-  std::unordered_map<std::string, std::vector<std::shared_ptr<ClientConnection>>> open_;
+  // By pipelining depth, then endpoint: clients with different settings do not share.
+  std::unordered_map<
+      std::size_t, std::unordered_map<std::string, std::vector<std::shared_ptr<ClientConnection>>>>
+      open_;
 };
 
 // asio::use_service takes a lock on every call; a thread runs one context, so remember its
@@ -111,7 +114,6 @@ asio::awaitable<ClientResult> HttpClient::request(const core::Endpoint& to,
   }
   auto& pool = pool_of(io_executor->context());
   const std::string host = to.str();
-  const std::string key = host + "#" + std::to_string(options_.pipeline_depth);
   const bool repeatable = idempotent(request.method);
   const bool head = request.method == "HEAD";
 
@@ -119,7 +121,7 @@ asio::awaitable<ClientResult> HttpClient::request(const core::Endpoint& to,
     auto message = to_beast(request, host);
     std::string serialized;
     append_serialized(message, serialized);
-    auto connection = pool.pick(*io_executor, to, key, options_, repeatable, attempt > 0);
+    auto connection = pool.pick(*io_executor, to, host, options_, repeatable, attempt > 0);
     Exchange outcome =
         co_await connection->exchange(std::move(serialized), head, deadline, asio::use_awaitable);
     const bool again = outcome.unanswered && repeatable && attempt == 0 && Clock::now() < deadline;

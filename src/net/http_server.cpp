@@ -25,7 +25,6 @@ namespace {
 using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
 using Progress = RequestReader::Progress;
 
-constexpr std::size_t kReadChunk = 16 * 1024;
 // Answers to pipelined requests are held back until the batch is read, then sent at once;
 // past this size they go out anyway.
 constexpr std::size_t kMaxBatchedOutput = 64 * 1024;
@@ -66,10 +65,6 @@ Clock::time_point request_deadline(const HttpRequest& request, std::chrono::mill
   }
   return deadline;
 }
-
-// How reading a request ended: with what was wanted, with a rejection queued (or a quiet
-// close owed), or with the connection unusable (timeout, reset).
-enum class Fill { ready, rejected, broken };
 
 }  // namespace
 
@@ -134,11 +129,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     while (!draining) {
       connection.read_deadline = Clock::now() + options.header_read_timeout;
       connection.deadline.expire_at(connection.read_deadline);
-      if (co_await fill(connection, Progress::head) != Fill::ready) break;
+      if (!co_await fill(connection, Progress::head)) break;
       connection.handling = true;
       ++in_flight;
-      const auto body = co_await fill(connection, Progress::done);
-      if (body != Fill::ready) {
+      if (!co_await fill(connection, Progress::done)) {
         --in_flight;
         break;
       }
@@ -156,25 +150,26 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   }
 
   // Advances the reader to `wanted`, receiving only when it has no more of the request in
-  // hand, and sending what is owed before it waits.
-  asio::awaitable<Fill> fill(Connection& connection, Progress wanted) {
+  // hand, and sending what is owed before it waits. False when the connection must close
+  // (after the rejection it queued, if the request was refused).
+  asio::awaitable<bool> fill(Connection& connection, Progress wanted) {
     for (;;) {
       auto progress = connection.reader.next();
-      if (progress == wanted) co_return Fill::ready;
+      if (progress == wanted) co_return true;
       if (progress == Progress::need_more) {
         if (!connection.output.empty()) {
-          if (co_await flush(connection)) co_return Fill::broken;
+          if (co_await flush(connection)) co_return false;
           connection.deadline.expire_at(connection.read_deadline);
         }
-        if (connection.deadline.expired()) co_return Fill::broken;
+        if (connection.deadline.expired()) co_return false;
         auto [error, bytes] = co_await connection.socket.async_read_some(
-            connection.reader.input().prepare(kReadChunk), use_nothrow);
-        if (connection.deadline.expired()) co_return Fill::broken;
+            connection.reader.input().prepare(), use_nothrow);
+        if (connection.deadline.expired()) co_return false;
         if (!error) {
           connection.reader.input().commit(bytes);
           continue;
         }
-        if (error != asio::error::eof) co_return Fill::broken;
+        if (error != asio::error::eof) co_return false;
         progress = connection.reader.finish();
       }
       // A request the parser refused gets its 4xx; a client that left between requests
@@ -183,7 +178,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         auto rejection = to_beast(connection.reader.rejection(), 11, false);
         append_serialized(rejection, connection.output);
       }
-      co_return Fill::rejected;
+      co_return false;
     }
   }
 

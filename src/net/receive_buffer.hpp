@@ -11,8 +11,10 @@ namespace isla::net {
 
 class ReceiveBuffer {
  public:
+  static constexpr std::size_t kReceiveChunk = 16 * 1024;
+
   // Room for the next receive, then how much of it was filled.
-  asio::mutable_buffer prepare(std::size_t bytes) { return buffer_.prepare(bytes); }
+  asio::mutable_buffer prepare(std::size_t bytes = kReceiveChunk) { return buffer_.prepare(bytes); }
   void commit(std::size_t bytes) { buffer_.commit(bytes); }
   // Appends bytes as if received.
   void feed(std::string_view bytes) {
