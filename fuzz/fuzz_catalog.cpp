@@ -8,16 +8,10 @@
 #include <string_view>
 
 #include "core/names.hpp"
+#include "invariant.hpp"
 #include "pieces/catalog.hpp"
 
-namespace {
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_catalog: invariant violated: %s\n", what);
-  std::abort();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

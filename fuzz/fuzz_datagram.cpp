@@ -7,17 +7,11 @@
 #include <cstdlib>
 #include <string_view>
 
+#include "invariant.hpp"
 #include "membership/datagram.hpp"
 #include "net/udp_endpoint.hpp"
 
-namespace {
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_datagram: invariant violated: %s\n", what);
-  std::abort();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;

@@ -14,6 +14,7 @@
 #include <boost/json.hpp>
 
 #include "core/names.hpp"
+#include "invariant.hpp"
 #include "net/asio.hpp"
 #include "net/http_parse.hpp"
 #include "net/router.hpp"
@@ -24,11 +25,6 @@ using isla::net::HttpRequest;
 using isla::net::HttpResponse;
 
 namespace {
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_http_request: invariant violated: %s\n", what);
-  std::abort();
-}
 
 bool json_error_body(const std::string& body) {
   boost::system::error_code error;

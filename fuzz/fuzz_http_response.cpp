@@ -9,14 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "invariant.hpp"
 #include "net/response_reader.hpp"
 
 namespace {
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_http_response: invariant violated: %s\n", what);
-  std::abort();
-}
 
 constexpr std::size_t kBodyLimit = 4096;
 

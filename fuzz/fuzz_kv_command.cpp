@@ -18,17 +18,13 @@
 #include <type_traits>
 #include <variant>
 
+#include "invariant.hpp"
 #include "store/command_codec.hpp"
 #include "store/kv_state_machine.hpp"
 
 namespace store = isla::store;
 
 namespace {
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_kv_command: invariant violated: %s\n", what);
-  std::abort();
-}
 
 constexpr std::int64_t kLeaseTtl = 5'000;  // the lease the machine starts with
 

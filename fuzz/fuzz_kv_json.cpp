@@ -9,16 +9,12 @@
 #include <string>
 #include <variant>
 
+#include "invariant.hpp"
 #include "store/kv_json.hpp"
 
 namespace store = isla::store;
 
 namespace {
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_kv_json: invariant violated: %s\n", what);
-  std::abort();
-}
 
 void check_refusal(const store::KvRequestError& error) {
   if ((error.status != 400 && error.status != 413) || error.message.empty()) {

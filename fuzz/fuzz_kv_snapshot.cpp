@@ -22,16 +22,12 @@
 #include <string>
 #include <vector>
 
+#include "invariant.hpp"
 #include "store/kv_state_machine.hpp"
 
 namespace store = isla::store;
 
 namespace {
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_kv_snapshot: invariant violated: %s\n", what);
-  std::abort();
-}
 
 constexpr std::size_t kHistoryLimit = 4;
 constexpr std::int64_t kNow = 1'000;  // the clock the lease commands after a restore carry

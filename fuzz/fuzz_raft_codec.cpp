@@ -16,15 +16,11 @@
 
 #include "consensus/codec.hpp"
 #include "consensus/types.hpp"
+#include "invariant.hpp"
 
 namespace consensus = isla::consensus;
 
 namespace {
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_raft_codec: invariant violated: %s\n", what);
-  std::abort();
-}
 
 // decode(bytes) == value  =>  encode(value) == bytes  and  decode(encode(value)) == value.
 template <typename Decode, typename Encode>

@@ -12,17 +12,11 @@
 
 #include "consensus/codec.hpp"
 #include "consensus/types.hpp"
+#include "invariant.hpp"
 
 namespace consensus = isla::consensus;
 
-namespace {
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_raft_messages: invariant violated: %s\n", what);
-  std::abort();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view bytes(reinterpret_cast<const char*>(data), size);

@@ -9,14 +9,10 @@
 #include <string>
 #include <vector>
 
+#include "invariant.hpp"
 #include "net/http_stream.hpp"
 
 namespace {
-
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_sse: invariant violated: %s\n", what);
-  std::abort();
-}
 
 constexpr std::size_t kLimit = 256;
 

@@ -45,17 +45,14 @@
 #include "durability/fault_injecting_file_system.hpp"
 #include "durability/segment_file.hpp"
 #include "durability/wal.hpp"
+#include "invariant.hpp"
 
 namespace durability = isla::durability;
 using durability::WalRecord;
 
 namespace {
 
-[[noreturn]] void fail(const char* what) {
-  std::fprintf(stderr, "fuzz_wal_recovery: invariant violated: %s\n", what);
-  std::abort();
-}
-
+using ::fail;  // the overload below would hide it
 [[noreturn]] void fail(const char* what, const std::exception& error) {
   std::fprintf(stderr, "fuzz_wal_recovery: %s: %s\n", what, error.what());
   fail(what);
