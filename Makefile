@@ -4,7 +4,7 @@ BUILD ?= build
 ISLA := $(BUILD)/isla
 CMAKE_FLAGS := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 
-.PHONY: deps build up test test-asan test-tsan bench fuzz format clean
+.PHONY: deps build up test test-asan test-tsan sim bench fuzz format clean
 
 deps:
 	@bash scripts/deps.sh
@@ -32,6 +32,11 @@ test-tsan: deps
 	cmake --build build-tsan -j $(JOBS)
 	# TSan is for the concurrent parts; the single-threaded simulation runs a token 80 seeds.
 	cd build-tsan && ISLA_SIM_SEEDS=80 ctest --output-on-failure -j $(JOBS) --timeout 900 -L 'unit|integration'
+
+# More seeds of the whole-node simulation than `make test` runs: make sim SEEDS=50000
+sim: build
+	cd $(BUILD) && ISLA_NODE_SIM_SEEDS=$${SEEDS:-20000} ctest --output-on-failure -j $(JOBS) \
+	  --timeout 3600 -R NodeSimulation
 
 bench: build
 	bash bench/gateway_vs_nginx.sh

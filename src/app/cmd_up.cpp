@@ -24,6 +24,7 @@ struct UpFlags {
   std::string gateway = "127.0.0.1:5235";
   std::string pieces_subnet = "127.0.1";  // piece server i listens on <subnet>.(11+i):1233
   long ready_timeout_ms = 15'000;
+  bool fresh = false;  // remove --data-dir first
 };
 
 struct Member {
@@ -141,6 +142,14 @@ int run_up(const UpFlags& flags) {
 
   const auto self = core::self_executable();
   const std::filesystem::path data(flags.data_dir);
+  // The store refuses data of another island or other voters; say which data is reused, and
+  // how to start over, before a gateway refuses to start.
+  if (flags.fresh) {
+    std::filesystem::remove_all(data);
+  } else if (std::filesystem::exists(data)) {
+    std::cout << "isla up: reusing the island's data in " << data.string()
+              << " (--fresh starts over)\n";
+  }
   std::vector<Member> members;
   for (std::size_t k = 0; k < gateways.size(); ++k) {
     members.push_back({"gateway", gateways[k], "",
@@ -217,6 +226,8 @@ void add_up_command(CLI::App& app) {
       ->add_option("--pieces-subnet", flags->pieces_subnet,
                    "First three octets of the piece servers' loopback addresses")
       ->capture_default_str();
+  command->add_flag("--fresh", flags->fresh,
+                    "Remove --data-dir first: a new island, its store empty");
   command->callback([flags] { exit_with(run_up(*flags)); });
 }
 

@@ -83,6 +83,7 @@ std::vector<Message> HttpTransport::take_batch(Peer& peer) {
 asio::awaitable<void> HttpTransport::drain(std::shared_ptr<Peer> target) {
   for (;;) {
     MessageBatch batch;
+    batch.cluster_id = options_.cluster_id;
     std::optional<core::Endpoint> endpoint;
     {
       std::lock_guard lock(target->mutex);

@@ -21,6 +21,7 @@ struct HttpTransportOptions {
   std::size_t max_batch_bytes = 4 * 1024 * 1024;  // beyond this a batch is split
   std::size_t max_queued_messages = 10'000;       // per peer; the oldest are dropped first
   std::chrono::milliseconds request_timeout{5'000};
+  std::uint64_t cluster_id = 0;  // sent with every batch
 };
 
 class HttpTransport final : public Transport {

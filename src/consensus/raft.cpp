@@ -19,14 +19,18 @@ void erase(std::vector<NodeId>& nodes, NodeId node) {
 
 // A fresh cluster's first entries add its members, so that servers joining later learn the
 // whole configuration by replaying the log (etcd bootstraps the same way).
-std::vector<Entry> bootstrap_entries(const ConfState& conf) {
+// They carry the members' addresses too, so that a restarted node learns them from its own
+// log rather than from flags that may have changed since.
+std::vector<Entry> bootstrap_entries(const ConfState& conf,
+                                     const std::map<NodeId, std::string>& addresses) {
   std::vector<Entry> entries;
   Index index = 0;
   for (auto [nodes, kind] : {std::pair{&conf.voters, ConfChange::Kind::add_voter},
                              std::pair{&conf.learners, ConfChange::Kind::add_learner}}) {
     for (NodeId node : *nodes) {
-      entries.push_back(
-          Entry{1, ++index, EntryType::conf_change, encode(ConfChange{kind, node, {}})});
+      auto address = addresses.find(node);
+      ConfChange change{kind, node, address == addresses.end() ? "" : address->second};
+      entries.push_back(Entry{1, ++index, EntryType::conf_change, encode(change)});
     }
   }
   return entries;
@@ -34,13 +38,14 @@ std::vector<Entry> bootstrap_entries(const ConfState& conf) {
 
 }  // namespace
 
-Raft::Raft(RaftOptions options, ConfState conf, PersistentState persisted)
+Raft::Raft(RaftOptions options, ConfState conf, PersistentState persisted,
+           const std::map<NodeId, std::string>& addresses)
     : options_(options), random_(options.random_seed) {
   const bool fresh =
       !persisted.snapshot && persisted.entries.empty() && persisted.hard_state.term == 0;
   if (fresh) {
     // Not yet persisted: the first Ready carries these entries and the hard state.
-    auto entries = bootstrap_entries(conf);
+    auto entries = bootstrap_entries(conf, addresses);
     const Index last = entries.size();
     log_.append(std::move(entries));
     log_.commit_to(last);
@@ -124,6 +129,7 @@ void Raft::become_pre_candidate() {
 }
 
 void Raft::become_candidate() {
+  if (term_ >= kMaxTerm) throw std::logic_error("raft: the term space is exhausted");
   reset(term_ + 1);
   vote_ = options_.id;
   role_ = Role::candidate;
@@ -146,7 +152,7 @@ void Raft::campaign() {
 }
 
 void Raft::start_election(bool pre_vote, bool transfer) {
-  if (!promotable()) return;
+  if (!promotable() || term_ >= kMaxTerm) return;
   Term vote_term = 0;
   if (pre_vote) {
     become_pre_candidate();
@@ -227,6 +233,9 @@ bool Raft::quorum_active() {
 }
 
 void Raft::step(const Message& message) {
+  // Terms only grow, and one near the top of the range could only come from a forger or a
+  // corrupted peer: taking it would make the next election wrap the term to 0.
+  if (message.term > kMaxTerm) return;
   if (message.term > term_) {
     const bool vote_request =
         message.type == MessageType::vote || message.type == MessageType::pre_vote;
@@ -416,8 +425,10 @@ void Raft::handle_snapshot(const Message& message) {
   if (snapshot.index <= log_.committed()) {
     reply.index = log_.committed();
   } else if (log_.matches(snapshot.index, snapshot.term)) {
+    // Our entries after the snapshot are unverified: the snapshot vouches only for what it
+    // covers, so answer with the commit index, as etcd does, never with our last index.
     log_.commit_to(snapshot.index);
-    reply.index = log_.last_index();
+    reply.index = log_.committed();
   } else {
     log_.restore(snapshot);
     conf_ = snapshot.conf;
@@ -434,6 +445,9 @@ void Raft::handle_append_response(const Message& message) {
   if (found == progress_.end()) return;
   Progress& progress = found->second;
   progress.recent_active = true;
+  // A follower cannot hold more of this term's log than the leader wrote: a larger claim is
+  // a bug or a forgery, and counting it towards commit would commit unverified entries.
+  if (!message.reject && message.index > log_.last_index()) return;
   if (message.reject) {
     if (progress.decrease(message.index, message.reject_hint)) {
       if (progress.state == Progress::State::replicate) progress.become_probe();

@@ -23,8 +23,10 @@ enum class ProposeError { none, not_leader, transferring, conf_change_pending, r
 
 class Raft {
  public:
-  // `conf` is the initial configuration (ignored when `persisted` has a snapshot).
-  Raft(RaftOptions options, ConfState conf, PersistentState persisted = {});
+  // `conf` is the initial configuration (ignored unless `persisted` is empty); `addresses`
+  // are its members', recorded in the bootstrap entries.
+  Raft(RaftOptions options, ConfState conf, PersistentState persisted = {},
+       const std::map<NodeId, std::string>& addresses = {});
 
   void tick();
   void step(const Message& message);

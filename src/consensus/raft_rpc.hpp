@@ -11,15 +11,24 @@
 namespace isla::consensus {
 
 struct MessageBatch {
+  std::uint64_t cluster_id = 0;  // the receiver refuses another cluster's messages
   std::vector<Message> messages;
 };
+
+inline std::string cluster_param(std::uint64_t cluster_id) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string hex(16, '0');
+  for (int i = 15; i >= 0; --i, cluster_id >>= 4)
+    hex[static_cast<std::size_t>(i)] = kHex[cluster_id & 15];
+  return hex;
+}
 
 inline std::string encode_body(const MessageBatch& batch) {
   return encode_message_batch(batch.messages);
 }
 
-inline std::string raft_messages_path(const MessageBatch&) {
-  return "/internal/raft/messages";
+inline std::string raft_messages_path(const MessageBatch& batch) {
+  return "/internal/raft/messages?cluster=" + cluster_param(batch.cluster_id);
 }
 
 inline constexpr rpc::Method<MessageBatch, rpc::Empty> kSendRaftMessages{

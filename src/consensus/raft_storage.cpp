@@ -1,7 +1,10 @@
 #include "consensus/raft_storage.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <utility>
 
+#include "consensus/byte_io.hpp"
 #include "consensus/codec.hpp"
 #include "durability/atomic_file.hpp"
 
@@ -9,10 +12,73 @@ namespace isla::consensus {
 
 namespace {
 
-enum RecordType : std::uint8_t { kEntry = 1, kHardState = 2 };
+enum RecordType : std::uint8_t { kEntry = 1, kHardState = 2, kSnapshotMark = 3 };
 
 std::filesystem::path snapshot_file(const std::filesystem::path& dir) {
   return dir / "snapshot";
+}
+
+// A mark records that the snapshot file at (index, term) is durable. `replaces_log` marks an
+// installed snapshot: the log before it (even the entries after its index) belonged to
+// another history and must not be replayed. A compaction mark only drops what it covers.
+struct SnapshotMark {
+  Index index = 0;
+  Term term = 0;
+  bool replaces_log = false;
+};
+
+std::string encode_mark(const SnapshotMark& mark) {
+  return Writer().u64(mark.index).u64(mark.term).u8(mark.replaces_log ? 1 : 0).take();
+}
+
+std::optional<SnapshotMark> decode_mark(std::string_view bytes) {
+  Reader in(bytes);
+  SnapshotMark mark;
+  std::uint8_t replaces = 0;
+  if (!in.u64(mark.index) || !in.u64(mark.term) || !in.u8(replaces) || !in.done() || replaces > 1) {
+    return std::nullopt;
+  }
+  mark.replaces_log = replaces == 1;
+  return mark;
+}
+
+// The WAL replayed: the log as the last marks and overwrites left it.
+struct ReplayedLog {
+  HardState hard_state;
+  std::vector<Entry> entries;
+  std::optional<SnapshotMark> base;  // the newest mark
+};
+
+ReplayedLog replay(const durability::Wal& wal) {
+  ReplayedLog log;
+  for (const auto& record : wal.read_from(wal.first_seq())) {
+    if (record.type == kHardState) {
+      if (auto hard = decode_hard_state(record.payload)) log.hard_state = *hard;
+      continue;
+    }
+    if (record.type == kSnapshotMark) {
+      auto mark = decode_mark(record.payload);
+      if (!mark) {
+        throw std::runtime_error("raft storage: WAL record " + std::to_string(record.seq) +
+                                 " is not a snapshot mark");
+      }
+      if (mark->replaces_log) log.entries.clear();
+      if (mark->replaces_log || !log.base || mark->index > log.base->index) log.base = *mark;
+      continue;
+    }
+    auto entry = decode_entry(record.payload);
+    if (!entry) {
+      throw std::runtime_error("raft storage: WAL record " + std::to_string(record.seq) +
+                               " is not an entry");
+    }
+    // A later write of an index replaces it and everything after it (a conflicting tail
+    // the leader overwrote), as etcd's WAL replay does.
+    while (!log.entries.empty() && log.entries.back().index >= entry->index) {
+      log.entries.pop_back();
+    }
+    log.entries.push_back(std::move(*entry));
+  }
+  return log;
 }
 
 }  // namespace
@@ -24,9 +90,10 @@ RaftStorage::RaftStorage(durability::FileSystem& fs, std::filesystem::path dir,
   for (const auto& record : wal_.read_from(wal_.first_seq())) {
     if (record.type == kHardState) {
       if (auto hard = decode_hard_state(record.payload)) hard_state_ = *hard;
-      continue;
-    }
-    if (auto entry = decode_entry(record.payload)) {
+    } else if (record.type == kSnapshotMark) {
+      auto mark = decode_mark(record.payload);
+      if (mark && mark->replaces_log) entry_seq_.clear();
+    } else if (auto entry = decode_entry(record.payload)) {
       entry_seq_.erase(entry_seq_.lower_bound(entry->index), entry_seq_.end());
       entry_seq_[entry->index] = record.seq;
     }
@@ -43,26 +110,52 @@ PersistentState RaftStorage::load() const {
                                "or another program changed it)");
     }
   }
-  const Index covered = state.snapshot ? state.snapshot->index : 0;
-  for (const auto& record : wal_.read_from(wal_.first_seq())) {
-    if (record.type == kHardState) {
-      if (auto hard = decode_hard_state(record.payload)) state.hard_state = *hard;
-      continue;
-    }
-    auto entry = decode_entry(record.payload);
-    if (!entry) {
-      throw std::runtime_error("raft storage: WAL record " + std::to_string(record.seq) +
-                               " is not an entry");
-    }
-    // A later write of an index replaces it and everything after it (a conflicting tail
-    // the leader overwrote), as etcd's WAL replay does.
-    while (!state.entries.empty() && state.entries.back().index >= entry->index) {
-      state.entries.pop_back();
-    }
-    if (entry->index > covered) state.entries.push_back(std::move(*entry));
+  auto log = replay(wal_);
+  state.hard_state = log.hard_state;
+  if (log.base && (!state.snapshot || state.snapshot->index < log.base->index)) {
+    throw std::runtime_error("raft storage: the WAL names a snapshot at index " +
+                             std::to_string(log.base->index) + " that " +
+                             snapshot_file(dir_).string() + " does not hold");
   }
-  if (state.snapshot) state.hard_state.commit = std::max(state.hard_state.commit, covered);
+  if (!state.snapshot) {
+    state.entries = std::move(log.entries);
+  } else {
+    const Snapshot& snapshot = *state.snapshot;
+    // The entries after the snapshot are ours only if they continue it: the snapshot's mark
+    // is their base, or the log still holds the snapshot's own entry. Otherwise the node
+    // crashed between writing an installed snapshot and marking it, and the tail is the
+    // old history's, which conflicts with the committed snapshot and was never
+    // acknowledged as part of it.
+    const bool continues =
+        (log.base && log.base->index == snapshot.index && log.base->term == snapshot.term) ||
+        std::any_of(log.entries.begin(), log.entries.end(), [&](const Entry& entry) {
+          return entry.index == snapshot.index && entry.term == snapshot.term;
+        });
+    if (continues) {
+      for (auto& entry : log.entries) {
+        if (entry.index > snapshot.index) state.entries.push_back(std::move(entry));
+      }
+    }
+    state.hard_state.commit = std::max(state.hard_state.commit, snapshot.index);
+  }
+  check_continuity(state);
   return state;
+}
+
+void RaftStorage::check_continuity(const PersistentState& state) const {
+  Index expected = state.snapshot ? state.snapshot->index + 1 : 1;
+  Term floor = state.snapshot ? state.snapshot->term : 0;
+  for (const auto& entry : state.entries) {
+    if (entry.index != expected || entry.term < floor) {
+      throw std::runtime_error("raft storage: the log in " + dir_.string() +
+                               " is damaged at index " + std::to_string(entry.index) +
+                               " (expected index " + std::to_string(expected) + ", term at least " +
+                               std::to_string(floor) + ", found term " +
+                               std::to_string(entry.term) + ")");
+    }
+    ++expected;
+    floor = entry.term;
+  }
 }
 
 void RaftStorage::append_entries(const std::vector<Entry>& entries) {
@@ -73,18 +166,33 @@ void RaftStorage::append_entries(const std::vector<Entry>& entries) {
 }
 
 void RaftStorage::save(const Ready& ready) {
-  if (ready.snapshot) save_snapshot(*ready.snapshot);
+  if (ready.snapshot) install_snapshot(*ready.snapshot);
   append_entries(ready.entries);
   if (ready.hard_state) {
     hard_state_ = *ready.hard_state;
     wal_.append(kHardState, encode_hard_state(hard_state_));
   }
-  if (!ready.entries.empty() || ready.hard_state) wal_.sync();
+  if (!ready.entries.empty() || ready.hard_state || ready.snapshot) wal_.sync();
+  if (installed_mark_ != 0) {
+    // Everything before the mark belongs to the replaced history.
+    wal_.release_prefix(std::exchange(installed_mark_, 0));
+  }
+}
+
+// The file first, then the mark: a mark never names a snapshot the disk does not hold. The
+// mark is synced with the rest of the Ready; until then a crash leaves the old log, which
+// load() does not attach to the new file.
+void RaftStorage::install_snapshot(const Snapshot& snapshot) {
+  write_snapshot_file(snapshot);
+  entry_seq_.clear();
+  installed_mark_ = wal_.append(kSnapshotMark, encode_mark({snapshot.index, snapshot.term, true}));
+  // Older records go once this is synced; the hard state must not go with them.
+  wal_.append(kHardState, encode_hard_state(hard_state_));
 }
 
 void RaftStorage::save_snapshot(const Snapshot& snapshot) {
   write_snapshot_file(snapshot);
-  release_covered(snapshot.index);
+  release_covered(snapshot);
 }
 
 void RaftStorage::write_snapshot_file(const Snapshot& snapshot) {
@@ -94,10 +202,12 @@ void RaftStorage::write_snapshot_file(const Snapshot& snapshot) {
   written_snapshot_ = snapshot.index;
 }
 
-void RaftStorage::release_covered(Index snapshot_index) {
-  entry_seq_.erase(entry_seq_.begin(), entry_seq_.upper_bound(snapshot_index));
-  // Segments before the oldest live entry hold only covered entries and old hard states;
-  // write the current hard state again first so that releasing them loses nothing.
+void RaftStorage::release_covered(const Snapshot& snapshot) {
+  entry_seq_.erase(entry_seq_.begin(), entry_seq_.upper_bound(snapshot.index));
+  // Segments before the oldest live entry hold only covered entries, old hard states and
+  // older marks; write the mark and the current hard state again first so that releasing
+  // them loses nothing.
+  wal_.append(kSnapshotMark, encode_mark({snapshot.index, snapshot.term, false}));
   wal_.append(kHardState, encode_hard_state(hard_state_));
   wal_.sync();
   const std::uint64_t keep_from = entry_seq_.empty() ? wal_.last_seq() : entry_seq_.begin()->second;

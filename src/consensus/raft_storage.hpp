@@ -30,13 +30,18 @@ class RaftStorage {
   // the file (thread-safe; an older snapshot never replaces a newer one), then, on the
   // thread that owns the WAL, the release of the log the written snapshot covers.
   void write_snapshot_file(const Snapshot& snapshot);
-  void release_covered(Index snapshot_index);
+  void release_covered(const Snapshot& snapshot);
 
   const durability::RecoveryReport& recovery() const { return wal_.recovery(); }
   std::size_t wal_segments() const { return wal_.segment_count(); }
 
  private:
   void append_entries(const std::vector<Entry>& entries);
+  // A snapshot from the leader replaces the whole log, not only the part it covers.
+  void install_snapshot(const Snapshot& snapshot);
+  // Throws if the loaded log is not one history: indexes contiguous after the snapshot and
+  // terms never going backwards.
+  void check_continuity(const PersistentState& state) const;
 
   durability::FileSystem& fs_;
   std::filesystem::path dir_;
@@ -45,6 +50,7 @@ class RaftStorage {
   std::map<Index, std::uint64_t> entry_seq_;  // WAL sequence of each live entry's last write
   std::mutex snapshot_mutex_;
   Index written_snapshot_ = 0;
+  std::uint64_t installed_mark_ = 0;  // WAL sequence of a mark not yet synced, or 0
 };
 
 }  // namespace isla::consensus

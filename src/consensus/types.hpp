@@ -12,6 +12,10 @@ using NodeId = std::uint64_t;  // 0 means "none"
 using Term = std::uint64_t;
 using Index = std::uint64_t;
 
+// No honest cluster gets near this (one election a microsecond for 140,000 years); messages
+// with a larger term are dropped, so the term can never wrap.
+inline constexpr Term kMaxTerm = Term{1} << 62;
+
 enum class EntryType : std::uint8_t { normal, conf_change };
 
 struct Entry {

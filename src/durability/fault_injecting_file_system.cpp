@@ -233,6 +233,12 @@ void FaultInjectingFileSystem::fail_next_sync() {
   fail_next_sync_ = true;
 }
 
+void FaultInjectingFileSystem::disarm() {
+  std::lock_guard lock(mutex_);
+  operations_before_crash_.reset();
+  fail_next_sync_ = false;
+}
+
 void FaultInjectingFileSystem::crash_after_operations(std::size_t operations) {
   std::lock_guard lock(mutex_);
   operations_before_crash_ = operations;

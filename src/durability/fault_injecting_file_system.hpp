@@ -63,6 +63,8 @@ class FaultInjectingFileSystem final : public FileSystem {
   // close, rename, remove, truncate, sync_directory) throws SimulatedCrash without taking
   // effect, and so does every operation after it until crash().
   void crash_after_operations(std::size_t operations);
+  // Cancels an armed crash point and a pending sync failure that have not fired yet.
+  void disarm();
   // Flips every bit of one byte, durable or not; throws std::out_of_range past the end.
   void corrupt(const std::filesystem::path& path, std::uint64_t offset);
 

@@ -1,5 +1,7 @@
 #include "gateway/gateway.hpp"
 
+#include "consensus/raft_rpc.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
@@ -90,6 +92,7 @@ class Gateway {
  private:
   store::RaftStoreOptions store_options() const {
     store::RaftStoreOptions store;
+    store.island = options_.island;
     store.address = options_.listen.str();
     store.voters = options_.store_voters;
     if (store.voters.empty()) store.voters.push_back(store.address);
@@ -110,6 +113,8 @@ class Gateway {
       members[std::to_string(node)] = address;
     }
     return {{"id", status.id},
+            {"cluster_id", consensus::cluster_param(store_->cluster_id())},
+            {"island", options_.island},
             {"role", consensus::to_string(status.role)},
             {"term", status.term},
             {"leader", status.leader},

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "consensus/codec.hpp"
+#include "consensus/raft_rpc.hpp"
 #include "core/parse.hpp"
 #include "rpc/call.hpp"
 #include "store/store_rpc.hpp"
@@ -183,6 +184,14 @@ class KvApi {
   }
 
   asio::awaitable<HttpResponse> raft_messages(HttpRequest& request, std::string_view) {
+    // Messages of another store (another island, or a replica started on other data) must
+    // not be stepped: their terms and indexes mean nothing here.
+    const auto cluster = net::query_param(request.query(), "cluster");
+    const auto ours = consensus::cluster_param(store_.cluster_id());
+    if (!cluster || *cluster != ours) {
+      co_return net::json_error(409, "this replica belongs to store cluster " + ours + ", not " +
+                                         std::string(cluster.value_or("(none)")));
+    }
     auto messages = consensus::decode_message_batch(request.body);
     if (!messages) co_return net::json_error(400, "the body is not a Raft message batch");
     store_.receive(std::move(*messages));

@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fmt/ranges.h>
+
+#include <algorithm>
 #include <random>
 
 #include "core/backoff.hpp"
@@ -36,39 +39,6 @@ NodeId node_id_for(const std::string& address) {
   return hash == 0 ? 1 : hash;
 }
 
-// The KV state machine as Raft's application; it also publishes the revision it reached,
-// so that status pages need not visit the node's thread.
-class RaftStore::Replica final : public consensus::StateMachine {
- public:
-  explicit Replica(std::atomic<Revision>& revision) : revision_(revision) {}
-
-  std::string apply(consensus::Index, std::string_view bytes) override {
-    auto command = decode_command(bytes);
-    const TxnResult result =
-        command ? std::visit([this](const auto& value) { return run(value); }, *command)
-                : TxnResult{false, kv.revision(), {}, "the command did not decode"};
-    revision_ = kv.revision();
-    return encode_result(result);
-  }
-  std::string snapshot() const override { return kv.snapshot(); }
-  void restore(const std::string& data) override {
-    kv.restore(data);
-    revision_ = kv.revision();
-  }
-
-  KvStateMachine kv;
-
- private:
-  TxnResult run(const Txn& txn) { return kv.apply(txn); }
-  TxnResult run(const GrantLease& grant) {
-    return kv.grant_lease(grant.id, grant.ttl_ms, grant.now_ms);
-  }
-  TxnResult run(const KeepAlive& keep) { return kv.keep_alive(keep.id, keep.now_ms); }
-  TxnResult run(const RevokeLease& revoke) { return kv.revoke_lease(revoke.id); }
-
-  std::atomic<Revision>& revision_;
-};
-
 Txn put_txn(std::string key, std::string value, LeaseId lease) {
   Txn txn;
   txn.success.push_back(RequestOp{RequestOp::Kind::put, std::move(key), std::move(value), lease});
@@ -83,15 +53,29 @@ Txn delete_txn(std::string key) {
 
 RaftStore::RaftStore(RaftStoreOptions options, net::IoPool& pool, const net::HttpClient& client)
     : options_(std::move(options)), pool_(pool), client_(client) {
-  replica_ = std::make_unique<Replica>(revision_);
-  transport_ = std::make_unique<consensus::HttpTransport>(
-      pool_, client_, consensus::HttpTransportOptions{}, [this](NodeId node) {
+  // Before anything reads the data: it must be this store's.
+  identity_ = identity_for(options_.island, options_.voters);
+  if (auto found = load_identity(fs_, options_.dir)) {
+    const auto conflict = identity_conflict(*found, identity_, options_.dir);
+    if (!conflict.empty()) throw std::runtime_error(conflict);
+    identity_ = *found;
+    spdlog::info("store reuses its data dir=\"{}\" island={} cluster={:016x}",
+                 options_.dir.string(), identity_.island, identity_.cluster_id);
+  } else {
+    save_identity(fs_, options_.dir, identity_);
+  }
+  replica_ = std::make_unique<KvReplica>(&revision_);
+  consensus::HttpTransportOptions transport;
+  transport.cluster_id = identity_.cluster_id;
+  transport_ =
+      std::make_unique<consensus::HttpTransport>(pool_, client_, transport, [this](NodeId node) {
         if (node_) node_->report_unreachable(node);
       });
   consensus::RaftNodeOptions node;
   node.raft.id = node_id_for(options_.address);
   node.raft.election_ticks = options_.election_ticks;
-  node.raft.random_seed = std::random_device{}();
+  std::random_device device;
+  node.raft.random_seed = (std::uint64_t{device()} << 32) | device();
   node.tick = options_.tick;
   node.dir = options_.dir;
   node.snapshot_every = options_.snapshot_every;
@@ -277,6 +261,7 @@ asio::awaitable<void> RaftStore::expire_leases() {
   while (*running) {
     co_await net::sleep_for(options_.lease_check_interval);
     if (!*running) break;
+    record_membership();
     if (node_->status().role != consensus::Role::leader) {
       leader_since_ms = 0;
       continue;
@@ -291,6 +276,25 @@ asio::awaitable<void> RaftStore::expire_leases() {
       co_await revoke_lease(id, std::chrono::steady_clock::now() + std::chrono::seconds(2));
     }
   }
+}
+
+// The identity file follows the voters as membership changes commit, so that a restart
+// compares its flags with the current members rather than the founding ones.
+void RaftStore::record_membership() {
+  const auto status = node_->status();
+  std::vector<std::string> voters;
+  for (NodeId voter : status.conf.voters) {
+    auto address = status.addresses.find(voter);
+    if (address == status.addresses.end()) return;  // not known yet: try again later
+    voters.push_back(address->second);
+  }
+  if (voters.empty()) return;
+  std::sort(voters.begin(), voters.end());
+  if (voters == identity_.voters) return;
+  spdlog::info("store voters changed from={} to={}", fmt::join(identity_.voters, ","),
+               fmt::join(voters, ","));
+  identity_.voters = std::move(voters);
+  save_identity(fs_, options_.dir, identity_);
 }
 
 // A replica outside the configured voters asks them, in turn, to add it as a learner.

@@ -13,11 +13,14 @@
 #include "durability/posix_file_system.hpp"
 #include "net/http_client.hpp"
 #include "net/io_pool.hpp"
+#include "store/cluster_identity.hpp"
+#include "store/kv_replica.hpp"
 #include "store/store.hpp"
 
 namespace isla::store {
 
 struct RaftStoreOptions {
+  std::string island = "local";     // names the store's data: another island's is refused
   std::string address;              // this replica's host:port (its HTTP address)
   std::vector<std::string> voters;  // host:port of the voters (3 or 5); others join as learners
   std::filesystem::path dir;
@@ -54,23 +57,25 @@ class RaftStore final : public Store {
   asio::awaitable<StoreError> add_learner(consensus::NodeId id, const std::string& address);
 
   consensus::NodeStatus status() const;
+  // Derived from the island and the bootstrap voters; every Raft message carries it.
+  std::uint64_t cluster_id() const { return identity_.cluster_id; }
   Revision revision() const { return revision_.load(); }
   consensus::RaftNode& node() { return *node_; }
   bool is_voter() const;
 
  private:
-  class Replica;
-
   asio::awaitable<StoreResult<TxnResult>> propose(const std::string& command, Deadline deadline);
   asio::awaitable<void> expire_leases();
   asio::awaitable<void> join();
+  void record_membership();
   StoreError not_leader() const;
 
   RaftStoreOptions options_;
   net::IoPool& pool_;
   const net::HttpClient& client_;
   durability::PosixFileSystem fs_;
-  std::unique_ptr<Replica> replica_;
+  ClusterIdentity identity_;
+  std::unique_ptr<KvReplica> replica_;
   std::unique_ptr<consensus::HttpTransport> transport_;
   std::unique_ptr<consensus::RaftNode> node_;
   std::atomic<Revision> revision_{0};

@@ -3,6 +3,9 @@
 
 #include <boost/json.hpp>
 
+#include <unistd.h>
+#include <filesystem>
+#include <fstream>
 #include "support/run_command.hpp"
 #include "support/shared_island.hpp"
 
@@ -75,6 +78,29 @@ TEST_F(Cli, BadFlagsExitNonZeroWithAMessage) {
   EXPECT_NE(catalog.exit_code, 0);
   EXPECT_NE(catalog.output.find("/nonexistent: not a directory"), std::string::npos)
       << catalog.output;
+}
+
+// A gateway never mixes its store with another island's data or other voters: it refuses to
+// start, says what differs and how to proceed.
+TEST_F(Cli, GatewayRefusesStoreDataOfAnotherIslandOrOtherVoters) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("isla-identity-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir / "raft");
+  // An address of its own: the refusal comes before the gateway serves, but after it binds.
+  const std::string listen = "127.0.77." + std::to_string(10 + ::getpid() % 200) + ":5235";
+  std::ofstream(dir / "raft" / "cluster.json")
+      << R"({"island":"north","cluster_id":"00000000000000ab","voters":[")" << listen << R"("]})";
+  auto island = run_isla({"gateway", "--listen", listen, "--island", "south", "--data-dir",
+                          dir.string(), "--store-voters", listen});
+  EXPECT_EQ(island.exit_code, 2);
+  EXPECT_NE(island.output.find("belongs to island 'north'"), std::string::npos) << island.output;
+  auto voters =
+      run_isla({"gateway", "--listen", listen, "--island", "north", "--data-dir", dir.string(),
+                "--store-voters", listen + ",127.0.0.2:5235,127.0.0.3:5235"});
+  EXPECT_EQ(voters.exit_code, 2);
+  EXPECT_NE(voters.output.find("--store-voters " + listen), std::string::npos) << voters.output;
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace

@@ -166,6 +166,7 @@ TEST_F(StoreTest, ExpiredLeaseTakesItsKeysAway) {
 }
 
 TEST_F(StoreTest, BadInputGetsA4xxNamingTheProblem) {
+  const std::string cluster_id(cluster_->store_status(follower()).at("cluster_id").as_string());
   struct Case {
     std::string method, target, body;
     int status;
@@ -191,7 +192,9 @@ TEST_F(StoreTest, BadInputGetsA4xxNamingTheProblem) {
       {"GET", "/api/kv", "", 400, "prefix"},
       {"POST", "/api/kv/lease", R"({"ttl_ms":0})", 400, "ttl_ms"},
       {"POST", "/api/kv/lease/abc/keepalive", "", 400, "lease id"},
-      {"POST", "/internal/raft/messages", "garbage", 400, "Raft message"},
+      {"POST", "/internal/raft/messages", "garbage", 409, "store cluster"},
+      {"POST", "/internal/raft/messages?cluster=0000000000000001", "garbage", 409, "store cluster"},
+      {"POST", "/internal/raft/messages?cluster=" + cluster_id, "garbage", 400, "Raft message"},
       {"PATCH", "/api/kv/k", "", 405, "not allowed"},
   };
   for (const auto& c : cases) {

@@ -120,6 +120,60 @@ TEST(RaftStorage, SnapshotReleasesTheLogItCovers) {
   EXPECT_EQ(state.hard_state, (HardState{1, 1, 200}));
 }
 
+// A snapshot from the leader replaces the whole log: after a restart the old tail must not
+// reappear behind it, or the node's last term would go backwards and it could vote for a
+// candidate that misses committed entries.
+TEST(RaftStorage, AnInstalledSnapshotReplacesTheOldTail) {
+  FaultInjectingFileSystem fs;
+  {
+    RaftStorage storage(fs, "/node");
+    storage.save(ready_with(entries(1, 5, 1), HardState{1, 0, 1}));
+    Ready install = ready_with({}, HardState{2, 0, 3});
+    install.snapshot = Snapshot{3, 2, ConfState{{1, 2, 3}, {}}, "kv"};
+    storage.save(install);
+    storage.save(ready_with(entries(4, 4, 2), HardState{2, 0, 3}));
+  }
+  fs.crash();
+  RaftStorage reopened(fs, "/node");
+  const auto state = reopened.load();
+  ASSERT_TRUE(state.snapshot);
+  EXPECT_EQ(state.snapshot->index, 3u);
+  EXPECT_EQ(state.entries, entries(4, 4, 2));
+  EXPECT_EQ(state.hard_state, (HardState{2, 0, 3}));
+  Raft raft(RaftOptions{}, ConfState{}, state);
+  EXPECT_EQ(raft.log().last_term(), 2u);
+}
+
+// A crash after the installed snapshot's file is durable but before its mark is: the old
+// tail does not continue the new snapshot, so it is not attached to it.
+TEST(RaftStorage, ACrashBeforeTheInstallIsMarkedDoesNotAttachTheOldTail) {
+  FaultInjectingFileSystem fs;
+  {
+    RaftStorage storage(fs, "/node");
+    storage.save(ready_with(entries(1, 5, 1), HardState{1, 0, 1}));
+    storage.write_snapshot_file(Snapshot{3, 2, ConfState{{1, 2, 3}, {}}, "kv"});
+  }
+  fs.crash();
+  RaftStorage reopened(fs, "/node");
+  const auto state = reopened.load();
+  ASSERT_TRUE(state.snapshot);
+  EXPECT_TRUE(state.entries.empty());
+  EXPECT_EQ(state.hard_state.commit, 3u);
+}
+
+// The tail of a compaction snapshot's own log does continue it, mark or no mark.
+TEST(RaftStorage, ACompactionSnapshotKeepsTheEntriesAfterIt) {
+  FaultInjectingFileSystem fs;
+  {
+    RaftStorage storage(fs, "/node");
+    storage.save(ready_with(entries(1, 5, 1), HardState{1, 0, 5}));
+    storage.write_snapshot_file(Snapshot{3, 1, ConfState{{1}, {}}, "kv"});
+  }
+  fs.crash();
+  RaftStorage reopened(fs, "/node");
+  EXPECT_EQ(reopened.load().entries, entries(4, 5, 1));
+}
+
 // Runs every Ready of `raft` through `storage` (when given), returning the applied commands.
 std::vector<std::string> drain(Raft& raft, RaftStorage* storage) {
   std::vector<std::string> applied;

@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <limits>
 #include <map>
 
 namespace isla::consensus {
@@ -234,6 +235,68 @@ TEST(Raft, OnlyOneConfigurationChangeAtATime) {
             ProposeError::none);
   EXPECT_EQ(wire[1].propose_conf_change({ConfChange::Kind::add_learner, 5, {}}),
             ProposeError::conf_change_pending);
+}
+
+// A follower whose log already holds the snapshot's entry answers with its commit index: its
+// entries after the snapshot are unverified and must not count towards the leader's commit.
+TEST(Raft, SnapshotThatMatchesTheLogIsAnsweredWithTheCommitIndexOnly) {
+  Raft follower(options(2), voters({1, 2, 3}),
+                {HardState{1, 0, 0}, std::nullopt, log_with_terms({1, 1, 1, 1, 1})});
+  Message install;
+  install.type = MessageType::snapshot;
+  install.from = 1;
+  install.to = 2;
+  install.term = 1;
+  install.snapshot = Snapshot{2, 1, voters({1, 2, 3}), "state"};
+  follower.step(install);
+  auto ready = follower.ready();
+  ASSERT_EQ(ready.messages.size(), 1u);
+  EXPECT_EQ(ready.messages[0].type, MessageType::append_response);
+  EXPECT_EQ(ready.messages[0].index, 2u);
+  EXPECT_EQ(follower.log().committed(), 2u);
+}
+
+// A leader ignores an acknowledgement of entries it never wrote.
+TEST(Raft, LeaderIgnoresAnAcknowledgementBeyondItsLog) {
+  Wire wire;
+  for (NodeId id : {1, 2, 3}) wire.add(id, voters({1, 2, 3}));
+  wire[1].campaign();
+  wire.settle();
+  ASSERT_EQ(wire[1].role(), Role::leader);
+  const Index last = wire[1].log().last_index();
+  Message ack;
+  ack.type = MessageType::append_response;
+  ack.from = 2;
+  ack.to = 1;
+  ack.term = wire[1].term();
+  ack.index = last + 50;
+  wire[1].step(ack);
+  EXPECT_LE(wire[1].progress().at(2).match, last);
+}
+
+// A forged or corrupted term at the top of the range is dropped: taking it would let the
+// next election wrap the term to 0.
+TEST(Raft, TermsNearTheTopOfTheRangeAreDropped) {
+  Wire wire;
+  for (NodeId id : {1, 2, 3}) wire.add(id, voters({1, 2, 3}));
+  wire[1].campaign();
+  wire.settle();
+  const Term before = wire[2].term();
+  Message forged;
+  forged.type = MessageType::heartbeat;
+  forged.from = 3;
+  forged.to = 2;
+  forged.term = std::numeric_limits<Term>::max();
+  wire[2].step(forged);
+  EXPECT_EQ(wire[2].term(), before);
+  forged.term = kMaxTerm + 1;
+  wire[2].step(forged);
+  EXPECT_EQ(wire[2].term(), before);
+  // A node persisted at the last term never campaigns (the next term would not exist).
+  Raft last(options(4), voters({4}), {HardState{kMaxTerm, 0, 0}, std::nullopt, {}});
+  last.campaign();
+  EXPECT_EQ(last.term(), kMaxTerm);
+  EXPECT_NE(last.role(), Role::leader);
 }
 
 TEST(Raft, ConfChangeCodecRoundTripsAndRejectsGarbage) {

@@ -1,0 +1,111 @@
+// Regression tests for the store's replica, each on the whole-node simulation with the one
+// fault that broke it, so that the failure is certain rather than left to a seed.
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include "sim/node_cluster.hpp"
+
+namespace isla::sim {
+namespace {
+
+using consensus::MessageType;
+using consensus::ReadStatus;
+using consensus::Role;
+
+SimOptions quiet_cluster(std::uint64_t seed = 7) {
+  spdlog::set_level(spdlog::level::off);
+  SimOptions options;
+  options.seed = seed;
+  options.clients = 0;
+  return options;
+}
+
+consensus::DriverExecutor::Time at(const NodeCluster& cluster, std::int64_t plus_us) {
+  return consensus::DriverExecutor::Time{} + std::chrono::microseconds(cluster.now_us() + plus_us);
+}
+
+NodeId settle_leader(NodeCluster& cluster) {
+  for (int step = 0; step < 100 && !cluster.leader(); ++step) {
+    cluster.run_until(cluster.now_us() + 50'000);
+  }
+  EXPECT_TRUE(cluster.leader());
+  return cluster.leader().value_or(1);
+}
+
+NodeId a_follower(NodeCluster& cluster, NodeId leader) {
+  for (NodeId id : cluster.node_ids()) {
+    if (id != leader) return id;
+  }
+  return 0;
+}
+
+// One lost read_index request used to leave its round "in flight" for as long as the
+// leader and term stayed the same: every later read on that node timed out.
+TEST(NodeCluster, ReadsOnAFollowerRecoverFromALostReadIndexRequest) {
+  NodeCluster cluster(quiet_cluster());
+  const NodeId leader = settle_leader(cluster);
+  const NodeId follower = a_follower(cluster, leader);
+  bool dropped = false;
+  cluster.drop_when([&](const consensus::Message& message) {
+    if (message.type != MessageType::read_index || dropped) return false;
+    dropped = true;
+    return true;
+  });
+  std::vector<ReadStatus> answers;
+  for (int round = 0; round < 5; ++round) {
+    cluster.on_node(follower, [&](consensus::RaftDriver& driver) {
+      driver.read(at(cluster, 2'000'000), [&](ReadStatus status) { answers.push_back(status); });
+    });
+    cluster.run_until(cluster.now_us() + 400'000);
+  }
+  EXPECT_TRUE(dropped);
+  ASSERT_EQ(answers.size(), 5u);
+  for (auto status : answers) EXPECT_EQ(status, ReadStatus::ok);
+  EXPECT_EQ(cluster.leader(), leader);  // recovered without a change of leader or term
+  EXPECT_GT(cluster.driver(follower)->status().read_retries, 0u);
+  EXPECT_TRUE(cluster.violations().empty()) << cluster.violations().front();
+}
+
+// Waiters whose callers gave up are dropped at their deadline, not kept until something
+// else happens to release them.
+TEST(NodeCluster, AbandonedWaitersLeaveAtTheirDeadline) {
+  NodeCluster cluster(quiet_cluster());
+  const NodeId leader = settle_leader(cluster);
+  const NodeId follower = a_follower(cluster, leader);
+  cluster.partition({follower});  // its reads can never be confirmed
+  int answered = 0;
+  cluster.on_node(follower, [&](consensus::RaftDriver& driver) {
+    for (int i = 0; i < 1000; ++i) {
+      driver.wait_applied_beyond(1'000'000, at(cluster, 200'000),
+                                 [&](consensus::Index) { ++answered; });
+      driver.read(at(cluster, 200'000), [&](ReadStatus) { ++answered; });
+    }
+  });
+  EXPECT_GE(cluster.driver(follower)->status().waiters, 1000u);
+  cluster.run_until(cluster.now_us() + 400'000);
+  EXPECT_EQ(answered, 2000);
+  EXPECT_EQ(cluster.driver(follower)->status().waiters, 0u);
+}
+
+// A restarted member learns its peers' addresses from its own data: the simulation
+// restarts nodes with only their own address in the options, as a gateway restarted with
+// --store-voters naming only itself would be.
+TEST(NodeCluster, RestartedMembersFindTheirPeersFromTheirOwnData) {
+  NodeCluster cluster(quiet_cluster());
+  settle_leader(cluster);
+  for (NodeId id : cluster.node_ids()) cluster.crash(id);
+  for (NodeId id : cluster.node_ids()) cluster.restart(id);
+  const NodeId leader = settle_leader(cluster);
+  const auto& addresses = cluster.driver(leader)->addresses();
+  EXPECT_EQ(addresses.size(), cluster.node_ids().size());
+  consensus::ProposeStatus status = consensus::ProposeStatus::unknown;
+  cluster.on_node(leader, [&](consensus::RaftDriver& driver) {
+    driver.propose("not a command", at(cluster, 1'000'000),
+                   [&](consensus::ProposeResult result) { status = result.status; });
+  });
+  cluster.run_until(cluster.now_us() + 500'000);
+  EXPECT_EQ(status, consensus::ProposeStatus::ok);
+}
+
+}  // namespace
+}  // namespace isla::sim
