@@ -22,7 +22,8 @@ class RaftStorage {
 
   // What the node had made durable before it stopped or crashed.
   PersistentState load() const;
-  // Persists the Ready's snapshot, entries and hard state; returns once they are durable.
+  // Persists the Ready's snapshot, entries and hard state; returns once its snapshot,
+  // entries, term and vote are durable (a new commit index alone is not synced).
   void save(const Ready& ready);
   // Keeps a snapshot the application took, and drops the log it covers.
   void save_snapshot(const Snapshot& snapshot);
@@ -37,6 +38,9 @@ class RaftStorage {
 
  private:
   void append_entries(const std::vector<Entry>& entries);
+  // What load() returns; `unmarked` says the snapshot file is newer than anything the WAL
+  // continues (an install whose mark a crash lost).
+  PersistentState read_state(bool& unmarked) const;
   // A snapshot from the leader replaces the whole log, not only the part it covers.
   void install_snapshot(const Snapshot& snapshot);
   // Throws if the loaded log is not one history: indexes contiguous after the snapshot and

@@ -638,6 +638,11 @@ void NodeCluster::check_node_after_event(NodeId id) {
   if (node.machine->restores > 0) {
     snapshots_installed_ += node.machine->restores;
     node.machine->restores = 0;
+    // The worst moment to die: the snapshot is being made durable and the old log replaced.
+    if (crash_after_install_ > 0 &&
+        std::uniform_real_distribution<double>(0, 1)(random_) < crash_after_install_) {
+      node.disk->crash_after_operations(std::uniform_int_distribution<std::size_t>(0, 8)(random_));
+    }
   }
   node.last_role = raft.role();
 }

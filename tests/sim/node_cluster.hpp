@@ -85,6 +85,10 @@ class NodeCluster {
   // Runs `work` on the node's thread now (if it is up), with its driver.
   void on_node(NodeId node, const std::function<void(consensus::RaftDriver&)>& work);
 
+  // The probability that a node dies within its next few disk operations after it restored
+  // a snapshot from the leader.
+  void crash_after_installs(double probability) { crash_after_install_ = probability; }
+
   void set_quiet(bool quiet) { quiet_ = quiet; }
   void stop_clients() { clients_enabled_ = false; }
 
@@ -149,6 +153,7 @@ class NodeCluster {
   std::map<NodeId, std::unique_ptr<Node>> nodes_;
   std::set<std::pair<NodeId, NodeId>> cut_;
   bool quiet_ = false;
+  double crash_after_install_ = 0;
   std::function<bool(const consensus::Message&)> drop_;
   bool clients_enabled_ = true;
 

@@ -92,7 +92,19 @@ TEST(NodeCluster, AbandonedWaitersLeaveAtTheirDeadline) {
 // --store-voters naming only itself would be.
 TEST(NodeCluster, RestartedMembersFindTheirPeersFromTheirOwnData) {
   NodeCluster cluster(quiet_cluster());
-  settle_leader(cluster);
+  const NodeId first = settle_leader(cluster);
+  // Enough writes for a snapshot to cover the entries that named the members.
+  int applied = 0;
+  cluster.on_node(first, [&](consensus::RaftDriver& driver) {
+    for (int i = 0; i < 50; ++i) {
+      driver.propose("write", at(cluster, 1'000'000), [&](consensus::ProposeResult result) {
+        applied += result.status == consensus::ProposeStatus::ok ? 1 : 0;
+      });
+    }
+  });
+  cluster.run_until(cluster.now_us() + 500'000);
+  ASSERT_EQ(applied, 50);
+  ASSERT_GT(cluster.driver(first)->raft().log().snapshot_index(), 0u);
   for (NodeId id : cluster.node_ids()) cluster.crash(id);
   for (NodeId id : cluster.node_ids()) cluster.restart(id);
   const NodeId leader = settle_leader(cluster);

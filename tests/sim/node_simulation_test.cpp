@@ -7,6 +7,7 @@
 // that replays it.
 #include <gtest/gtest.h>
 
+#include <array>
 #include <cstdlib>
 #include <iostream>
 #include <sstream>
@@ -48,6 +49,7 @@ Outcome simulate(std::uint64_t seed) {
   SimOptions options;
   options.seed = seed;
   options.nodes = seed % 4 == 3 ? 5 : 3;
+  options.snapshot_every = std::array<std::size_t, 3>{5, 10, 20}[seed % 3];
   NodeCluster cluster(options);
   auto& random = cluster.random();
   auto chance = [&](double p) { return std::uniform_real_distribution<double>(0, 1)(random) < p; };
@@ -60,6 +62,7 @@ Outcome simulate(std::uint64_t seed) {
   faults.forge = chance(0.3) ? 0.002 : 0.0;
   faults.max_delay_us = pick(500, 8'000);
   cluster.set_faults(faults);
+  cluster.crash_after_installs(chance(0.5) ? 0.3 : 0.0);
 
   const int nodes = options.nodes;
   const int max_down = (nodes - 1) / 2;
@@ -108,6 +111,7 @@ Outcome simulate(std::uint64_t seed) {
   // time to settle, every linearizable read must be answered before its deadline.
   cluster.heal();
   cluster.set_faults(LinkFaults{});
+  cluster.crash_after_installs(0);
   cluster.disarm_disks();
   for (NodeId id = 1; id <= static_cast<NodeId>(nodes); ++id) cluster.restart(id);
   cluster.run_until(kFaultsUntil + 1'500'000);
