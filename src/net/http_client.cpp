@@ -97,7 +97,7 @@ ConnectionPool& pool_of(asio::io_context& context) {
   return *cached_pool;
 }
 
-bool idempotent(const std::string& method) {
+bool idempotent_method(const std::string& method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
          method == "OPTIONS";
 }
@@ -114,7 +114,7 @@ asio::awaitable<ClientResult> HttpClient::request(const core::Endpoint& to,
   }
   auto& pool = pool_of(io_executor->context());
   const std::string host = to.str();
-  const bool repeatable = idempotent(request.method);
+  const bool repeatable = request.idempotent.value_or(idempotent_method(request.method));
   const bool head = request.method == "HEAD";
 
   for (int attempt = 0;; ++attempt) {

@@ -58,9 +58,9 @@ class HttpClient {
   explicit HttpClient(HttpClientOptions options = {}) : options_(options) {}
 
   // Sends one request and waits for its response until `deadline`. An idempotent request
-  // whose connection ended before any of its answer came (a pooled connection the server
-  // had closed, or one dropped because another request on it timed out) is sent once more
-  // on a new connection.
+  // (HttpRequest::idempotent, else by its method) whose connection ended before any of its
+  // answer came (a pooled connection the server had closed, or one dropped because another
+  // request on it timed out) is sent once more on a new connection.
   asio::awaitable<ClientResult> request(const core::Endpoint& to, const HttpRequest& request,
                                         std::chrono::steady_clock::time_point deadline) const;
 
