@@ -35,6 +35,9 @@ struct HttpClientOptions {
   std::size_t pipeline_depth = 1;
   std::size_t connections_per_endpoint = 2;      // per endpoint and io_context, when pipelining
   std::shared_ptr<HttpClientObserver> observer;  // optional
+  // The IP address connections are made from. Empty, a host name or a wildcard address
+  // leaves it to the system, which on loopback says 127.0.0.1 for every process.
+  std::string local_address;
 };
 
 enum class ClientErrorKind {
