@@ -11,7 +11,7 @@ packages=(
   libsqlite3-dev sqlite3 libssl-dev prometheus-cpp-dev zlib1g-dev
   libgtest-dev libgmock-dev librapidcheck-dev
   clang-14 libclang-rt-14-dev clang-format
-  curl procps iproute2
+  curl procps iproute2 iptables
   wrk nginx-light etcd-server etcd-client python3
   chromium chromium-driver
 )

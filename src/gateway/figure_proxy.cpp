@@ -113,6 +113,7 @@ asio::awaitable<net::HttpResponse> FigureProxy::figure(const std::string& name,
     if (!server_lacks_figure) registry_.on_failure(*backend, failure_kind(result.error));
     spdlog::debug("figure attempt failed figure={} server={} error=\"{}\"", name, backend->address,
                   last_error);
+    if (!rpc::may_try_another_replica(pieces::kGetFigure, result.error)) break;
   }
 
   metrics_.failed.Increment();

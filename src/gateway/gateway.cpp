@@ -44,6 +44,14 @@ ProxyMetrics proxy_metrics(prometheus::Registry& registry) {
                       upstream.Add({{"connection", "pipelined"}})};
 }
 
+// The store's replicas speak from the address they listen on, so that a peer, or a firewall
+// rule, tells them apart also when they share a host's loopback.
+net::HttpClientOptions store_client_options(const core::Endpoint& listen) {
+  net::HttpClientOptions options;
+  options.local_address = listen.host;
+  return options;
+}
+
 class Gateway {
  public:
   explicit Gateway(const GatewayOptions& options)
@@ -52,6 +60,7 @@ class Gateway {
         incarnation_(static_cast<std::uint64_t>(
             std::chrono::system_clock::now().time_since_epoch() / std::chrono::milliseconds(1))),
         registry_(core::SteadyClock::instance(), options.routing),
+        client_(store_client_options(options.listen)),
         host_(node::NodeOptions{options.listen, "gateway", options.island, options.threads,
                                 options.http}),
         proxy_(registry_, random_, options.proxy, options.island, proxy_metrics(host_.metrics())),
@@ -267,7 +276,7 @@ class Gateway {
   core::SeededRandom random_;
   std::uint64_t incarnation_;
   Registry registry_;
-  net::HttpClient client_;
+  net::HttpClient client_;  // the store's: Raft messages, joins, writes forwarded to the leader
   node::NodeHost host_;
   FigureProxy proxy_;
   std::unique_ptr<store::RaftStore> store_;

@@ -1,6 +1,7 @@
 #include "net/client_connection.hpp"
 
-#include <boost/asio/connect.hpp>
+#include <netinet/in.h>
+
 #include <boost/asio/write.hpp>
 
 namespace isla::net {
@@ -22,6 +23,14 @@ void deliver(asio::io_context::executor_type executor,
   });
 }
 
+// A specific address to connect from, or nullopt to let the system choose.
+std::optional<asio::ip::address> specific_address(const std::string& text) {
+  boost::system::error_code error;
+  const auto address = asio::ip::make_address(text, error);
+  if (error || address.is_unspecified()) return std::nullopt;
+  return address;
+}
+
 }  // namespace
 
 ClientConnection::ClientConnection(asio::io_context::executor_type executor, core::Endpoint to,
@@ -30,6 +39,7 @@ ClientConnection::ClientConnection(asio::io_context::executor_type executor, cor
       socket_(executor),
       to_(std::move(to)),
       options_(options),
+      local_address_(specific_address(options.local_address)),
       on_closed_(std::move(on_closed)),
       deadline_(executor, [this] { on_deadline(); }),
       connect_by_(Clock::now() + options.connect_timeout),
@@ -100,7 +110,7 @@ asio::awaitable<void> ClientConnection::connect() {
   boost::system::error_code error;
   const auto address = asio::ip::make_address(to_.host, error);
   if (!error) {
-    std::tie(error) = co_await socket_.async_connect(tcp::endpoint(address, to_.port), use_nothrow);
+    error = co_await connect_to(tcp::endpoint(address, to_.port));
   } else {
     asio::ip::basic_resolver<tcp, asio::io_context::executor_type> resolver(executor_);
     auto [resolve_error, results] =
@@ -109,7 +119,11 @@ asio::awaitable<void> ClientConnection::connect() {
       fail_all(ClientErrorKind::connect, "cannot resolve: " + resolve_error.message(), false);
       co_return;
     }
-    std::tie(error, std::ignore) = co_await asio::async_connect(socket_, results, use_nothrow);
+    // Each of the name's addresses in turn, until one answers or the deadline cancels.
+    for (const auto& entry : results) {
+      error = co_await connect_to(entry.endpoint());
+      if (!error || closed_ || deadline_.expired()) break;
+    }
   }
   if (closed_) co_return;
   if (error) {
@@ -122,6 +136,23 @@ asio::awaitable<void> ClientConnection::connect() {
   refresh_deadline();
   schedule_flush();
   read_more();
+}
+
+asio::awaitable<boost::system::error_code> ClientConnection::connect_to(const tcp::endpoint& peer) {
+  boost::system::error_code error;
+  if (socket_.is_open()) socket_.close(error);
+  socket_.open(peer.protocol(), error);
+  if (!error && local_address_ && local_address_->is_v4() == peer.address().is_v4()) {
+    // The port is chosen at connect, from the whole address pair, as for an unbound socket;
+    // binding alone would take one of the address's ports whatever the peer. An optimisation:
+    // without it (a kernel before 4.2) the bind still works.
+    boost::system::error_code ignored;
+    socket_.set_option(
+        asio::detail::socket_option::boolean<IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT>(true), ignored);
+    socket_.bind(tcp::endpoint(*local_address_, 0), error);
+  }
+  if (!error) std::tie(error) = co_await socket_.async_connect(peer, use_nothrow);
+  co_return error;
 }
 
 void ClientConnection::read_more() {

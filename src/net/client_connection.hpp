@@ -10,6 +10,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/endpoint.hpp"
@@ -71,6 +72,8 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void enqueue(std::string bytes, bool head, Clock::time_point deadline,
                asio::any_completion_handler<void(Exchange)> handler);
   asio::awaitable<void> connect();
+  // Opens the socket (from HttpClientOptions::local_address, if one applies) and connects.
+  asio::awaitable<boost::system::error_code> connect_to(const asio::ip::tcp::endpoint& peer);
   // Reads only while answers are owed: an idle connection holds no pending operation, so
   // an io_context with nothing else to do can return from run().
   void read_more();
@@ -88,6 +91,7 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   Socket socket_;
   core::Endpoint to_;
   const HttpClientOptions options_;
+  std::optional<asio::ip::address> local_address_;
   OnClosed on_closed_;
   LazyDeadline deadline_;
   const Clock::time_point connect_by_;  // the connect timeout

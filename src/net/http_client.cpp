@@ -28,7 +28,7 @@ class ConnectionPool final : public asio::execution_context::service {
                                          const core::Endpoint& to, const std::string& host,
                                          const HttpClientOptions& options, bool repeatable,
                                          bool fresh) {
-    auto& list = open_[options.pipeline_depth][host];
+    auto& list = open_[options.pipeline_depth][options.local_address][host];
     std::shared_ptr<ClientConnection> idle;
     std::shared_ptr<ClientConnection> least_loaded;
     std::vector<std::shared_ptr<ClientConnection>> surplus;
@@ -56,9 +56,8 @@ class ConnectionPool final : public asio::execution_context::service {
     }
     auto connection = std::make_shared<ClientConnection>(
         executor, to, options,
-        [this, depth = options.pipeline_depth, host](ClientConnection& closed) {
-          forget(open_[depth][host], closed);
-        });
+        [this, depth = options.pipeline_depth, local = options.local_address,
+         host](ClientConnection& closed) { forget(open_[depth][local][host], closed); });
     list.push_back(connection);
     connection->start();
     return connection;
@@ -75,10 +74,11 @@ class ConnectionPool final : public asio::execution_context::service {
     generation.fetch_add(1, std::memory_order_acq_rel);
   }
 
-  // By pipelining depth, then endpoint: clients with different settings do not share.
-  std::unordered_map<
-      std::size_t, std::unordered_map<std::string, std::vector<std::shared_ptr<ClientConnection>>>>
-      open_;
+  // By pipelining depth, local address, then endpoint: clients with different settings do
+  // not share.
+  using ByEndpoint =
+      std::unordered_map<std::string, std::vector<std::shared_ptr<ClientConnection>>>;
+  std::unordered_map<std::size_t, std::unordered_map<std::string, ByEndpoint>> open_;
 };
 
 // asio::use_service takes a lock on every call; a thread runs one context, so remember its
@@ -97,7 +97,7 @@ ConnectionPool& pool_of(asio::io_context& context) {
   return *cached_pool;
 }
 
-bool idempotent(const std::string& method) {
+bool idempotent_method(const std::string& method) {
   return method == "GET" || method == "HEAD" || method == "PUT" || method == "DELETE" ||
          method == "OPTIONS";
 }
@@ -114,7 +114,7 @@ asio::awaitable<ClientResult> HttpClient::request(const core::Endpoint& to,
   }
   auto& pool = pool_of(io_executor->context());
   const std::string host = to.str();
-  const bool repeatable = idempotent(request.method);
+  const bool repeatable = request.idempotent.value_or(idempotent_method(request.method));
   const bool head = request.method == "HEAD";
 
   for (int attempt = 0;; ++attempt) {

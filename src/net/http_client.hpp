@@ -35,6 +35,9 @@ struct HttpClientOptions {
   std::size_t pipeline_depth = 1;
   std::size_t connections_per_endpoint = 2;      // per endpoint and io_context, when pipelining
   std::shared_ptr<HttpClientObserver> observer;  // optional
+  // The IP address connections are made from. Empty, a host name or a wildcard address
+  // leaves it to the system, which on loopback says 127.0.0.1 for every process.
+  std::string local_address;
 };
 
 enum class ClientErrorKind {
@@ -58,9 +61,9 @@ class HttpClient {
   explicit HttpClient(HttpClientOptions options = {}) : options_(options) {}
 
   // Sends one request and waits for its response until `deadline`. An idempotent request
-  // whose connection ended before any of its answer came (a pooled connection the server
-  // had closed, or one dropped because another request on it timed out) is sent once more
-  // on a new connection.
+  // (HttpRequest::idempotent, else by its method) whose connection ended before any of its
+  // answer came (a pooled connection the server had closed, or one dropped because another
+  // request on it timed out) is sent once more on a new connection.
   asio::awaitable<ClientResult> request(const core::Endpoint& to, const HttpRequest& request,
                                         std::chrono::steady_clock::time_point deadline) const;
 

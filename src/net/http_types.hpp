@@ -28,6 +28,10 @@ struct HttpRequest {
   // the caller's Isla-Deadline-Ms, whichever comes first.
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::string remote;  // peer address, for logs
+  // Client side: whether it may be sent again after its connection ended before any answer
+  // came. Unset, its method decides (RFC 9110, 9.2.2); a typed call says it from its
+  // rpc::Method, whose verb may be POST for an idempotent call, or GET for one that is not.
+  std::optional<bool> idempotent;
 
   std::optional<std::string_view> header(std::string_view name) const;
   std::string_view path() const;

@@ -48,6 +48,14 @@ net::HttpRequest make_request(std::string_view verb, std::string target, std::st
                               const CallOptions& options,
                               std::string_view content_type = "application/json");
 
+// Whether a call of `method` that failed with `error` may be tried on another replica:
+// an idempotent one always; any other only when it never left (no connection was made),
+// since a replica that received it may have acted on it, answered or not.
+template <class Request, class Response>
+bool may_try_another_replica(const Method<Request, Response>& method, const Error& error) {
+  return method.idempotent || error.code == ErrorCode::unavailable;
+}
+
 // Sends the request and returns the 2xx response body, or the error.
 template <class Request, class Response>
 asio::awaitable<Result<std::string>> exchange(const net::HttpClient& client,
@@ -63,6 +71,7 @@ asio::awaitable<Result<std::string>> exchange(const net::HttpClient& client,
   }
   auto http_request = make_request(method.verb, method.path(request), std::move(body), options,
                                    method.content_type);
+  http_request.idempotent = method.idempotent;
   auto outcome = co_await client.request(to, http_request, options.deadline);
   if (!outcome.ok()) co_return Result<std::string>{std::nullopt, error_from(outcome)};
   auto& response = *outcome.response;

@@ -25,9 +25,11 @@ struct Method {
   std::string_view name;  // for logs and metrics, e.g. "pieces.get_figure"
   std::string_view verb;  // HTTP method
   std::string (*path)(const Request&);
-  bool idempotent = true;  // may be retried on another replica after a failure
-  bool has_body = false;   // sends the request as a body: JSON, or encode_body(request) if the
-                           // request type has one (found by ADL), labelled `content_type`
+  // May be sent again after a failure (on a new connection, or to another replica). This
+  // decides, not the verb: Raft's messages are an idempotent POST.
+  bool idempotent = true;
+  bool has_body = false;  // sends the request as a body: JSON, or encode_body(request) if the
+                          // request type has one (found by ADL), labelled `content_type`
   std::string_view content_type = "application/json";
 };
 

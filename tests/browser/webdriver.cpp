@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <fstream>
+#include <iostream>
 
 #include "net/http_client.hpp"
 #include "support/island.hpp"
@@ -36,6 +37,47 @@ std::string base64_decode(std::string_view text) {
   return out;
 }
 
+// Whether chromedriver gave up on a session because chromium came up too slowly, as it
+// does when the machine is loaded: then, and only then, a new browser is worth a try. Any
+// other error (a bad capability, a missing binary) would fail again.
+bool browser_was_slow_to_start(const json::value& reply) {
+  const auto* object = reply.if_object();
+  if (object == nullptr) return false;
+  const auto* error = object->if_contains("error");
+  const auto* message = object->if_contains("message");
+  if (error == nullptr || message == nullptr || !error->is_string() || !message->is_string()) {
+    return false;
+  }
+  const std::string_view text = message->get_string();
+  return error->get_string() == "session not created" &&
+         (text.find("unable to connect to renderer") != std::string_view::npos ||
+          text.find("DevToolsActivePort file doesn't exist") != std::string_view::npos);
+}
+
+// Chromium starting on a loaded machine (other tests, a cold disk cache) takes its time.
+constexpr std::chrono::seconds kSessionTimeout{120};
+// New sessions tried when chromium was too slow to start for chromedriver, and only then.
+constexpr int kSessionRetries = 2;
+
+json::object session_request(const std::filesystem::path& profile) {
+  json::array args = {"--headless",
+                      "--no-sandbox",
+                      "--disable-gpu",
+                      "--disable-dev-shm-usage",
+                      "--disable-quic",
+                      "--no-first-run",
+                      "--disable-background-networking",
+                      "--disable-component-update",
+                      "--disable-sync",
+                      "--window-size=1280,900",
+                      "--user-data-dir=" + profile.string()};
+  json::object options{{"binary", "/usr/bin/chromium"},
+                       {"args", std::move(args)},
+                       {"browserStartupTimeout", kSessionTimeout.count() * 1000}};
+  json::object capabilities{{"browserName", "chrome"}, {"goog:chromeOptions", std::move(options)}};
+  return json::object{{"capabilities", {{"alwaysMatch", std::move(capabilities)}}}};
+}
+
 }  // namespace
 
 WebDriver::WebDriver() {
@@ -44,6 +86,7 @@ WebDriver::WebDriver() {
 
 void WebDriver::start() {
   dir_ = std::filesystem::temp_directory_path() / ("isla-browser-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir_);  // a crashed run with our pid may have left a profile
   std::filesystem::create_directories(dir_);
   // Below the ephemeral range (32768+), where a test's own client sockets could hold the
   // port; a few tries in case another process has it anyway.
@@ -65,24 +108,28 @@ void WebDriver::start() {
         std::chrono::seconds(15));
   }
   ASSERT_TRUE(up) << "chromedriver did not start:\n" << read_file(dir_ / "chromedriver.log");
-  json::array args = {"--headless",
-                      "--no-sandbox",
-                      "--disable-gpu",
-                      "--disable-dev-shm-usage",
-                      "--disable-quic",
-                      "--no-first-run",
-                      "--disable-background-networking",
-                      "--disable-component-update",
-                      "--disable-sync",
-                      "--window-size=1280,900",
-                      "--user-data-dir=" + (dir_ / "profile").string()};
-  json::object options{{"binary", "/usr/bin/chromium"}, {"args", args}};
-  json::object capabilities{{"browserName", "chrome"}, {"goog:chromeOptions", options}};
-  auto created =
-      call("POST", "/session", json::object{{"capabilities", {{"alwaysMatch", capabilities}}}});
-  ASSERT_TRUE(created.is_object() && created.as_object().contains("sessionId"))
-      << json::serialize(created);
-  session_ = std::string(created.at("sessionId").as_string());
+  create_session();
+}
+
+void WebDriver::create_session() {
+  for (int attempt = 0;; ++attempt) {
+    // Each attempt has a profile of its own: a browser that failed to start may have left
+    // a lock in its profile, or still hold it.
+    const auto profile = dir_ / ("profile-" + std::to_string(attempt));
+    std::filesystem::remove_all(profile);
+    auto created = call("POST", "/session", session_request(profile), kSessionTimeout);
+    if (created.is_object() && created.as_object().contains("sessionId")) {
+      session_ = std::string(created.at("sessionId").as_string());
+      return;
+    }
+    ASSERT_TRUE(attempt < kSessionRetries && browser_was_slow_to_start(created))
+        << "chromedriver could not create a session (attempt " << attempt + 1
+        << "): " << json::serialize(created) << "\n"
+        << read_file(dir_ / "chromedriver.log");
+    std::cerr << "webdriver: chromium did not come up for chromedriver (attempt " << attempt + 1
+              << " of " << kSessionRetries + 1 << ": " << created.at("message").as_string()
+              << "); trying again with a fresh profile\n";
+  }
 }
 
 WebDriver::~WebDriver() {
@@ -92,7 +139,7 @@ WebDriver::~WebDriver() {
 }
 
 json::value WebDriver::call(const std::string& method, const std::string& path,
-                            const json::value& body) {
+                            const json::value& body, std::chrono::seconds timeout) {
   net::HttpRequest request;
   request.method = method;
   request.target = path;
@@ -100,7 +147,7 @@ json::value WebDriver::call(const std::string& method, const std::string& path,
     request.headers.emplace_back("Content-Type", "application/json");
     request.body = json::serialize(body);
   }
-  auto result = net::fetch(endpoint_, request, std::chrono::seconds(60));
+  auto result = net::fetch(endpoint_, request, timeout);
   if (!result.ok()) return json::value();
   boost::system::error_code error;
   auto reply = json::parse(result.response->body, error);

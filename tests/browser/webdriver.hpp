@@ -2,6 +2,7 @@
 // A minimal W3C WebDriver client over isla's own HTTP client, driving the real Debian
 // chromium through chromedriver on loopback.
 #include <boost/json.hpp>
+#include <chrono>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -26,8 +27,10 @@ class WebDriver {
 
  private:
   void start();
+  void create_session();
   boost::json::value call(const std::string& method, const std::string& path,
-                          const boost::json::value& body);
+                          const boost::json::value& body,
+                          std::chrono::seconds timeout = std::chrono::seconds(60));
 
   std::filesystem::path dir_;
   core::Endpoint endpoint_;

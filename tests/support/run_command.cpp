@@ -10,18 +10,22 @@
 
 namespace isla::testing {
 
-CommandResult run_isla(const std::vector<std::string>& args) {
+CommandResult run_command(const std::vector<std::string>& argv, std::chrono::milliseconds timeout) {
   static std::atomic<int> counter{0};
   const auto log = std::filesystem::temp_directory_path() /
                    ("isla-cmd-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
-  std::vector<std::string> argv = {ISLA_BINARY};
-  argv.insert(argv.end(), args.begin(), args.end());
   auto process = core::ChildProcess::spawn(argv, log.string());
   CommandResult result;
-  result.exit_code = process.wait_for(std::chrono::seconds(30)).value_or(-1);
+  result.exit_code = process.wait_for(timeout).value_or(-1);
   result.output = read_file(log);
   std::filesystem::remove(log);
   return result;
+}
+
+CommandResult run_isla(const std::vector<std::string>& args) {
+  std::vector<std::string> argv = {ISLA_BINARY};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run_command(argv);
 }
 
 }  // namespace isla::testing

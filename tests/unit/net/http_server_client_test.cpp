@@ -21,6 +21,7 @@ class ServerFixture : public ::testing::Test {
         [this](HttpRequest& request) -> asio::awaitable<HttpResponse> {
           ++handled_;
           if (request.path() == "/slow") co_await sleep_for(300ms);
+          if (request.path() == "/remote") co_return json_response(200, request.remote);
           if (request.path() == "/deadline") {
             const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
                 request.deadline - std::chrono::steady_clock::now());
@@ -237,6 +238,28 @@ TEST_F(ServerFixture, ClientTimesOutAtItsDeadline) {
   EXPECT_FALSE(result.ok());
   EXPECT_EQ(result.error, ClientErrorKind::timeout);
   EXPECT_LT(std::chrono::steady_clock::now() - started, 250ms);
+}
+
+TEST_F(ServerFixture, ConnectionsComeFromTheLocalAddressGiven) {
+  start();
+  std::vector<std::string> seen;
+  // One context, so one connection pool: clients from different addresses must not share.
+  client([&]() -> asio::awaitable<void> {
+    for (const std::string local : {"127.0.0.7", "", "0.0.0.0", "localhost", "127.0.0.7"}) {
+      HttpClientOptions options;
+      options.local_address = local;
+      const HttpClient http(options);
+      const auto request = get("/remote");
+      auto result =
+          co_await http.request(endpoint(), request, std::chrono::steady_clock::now() + 2s);
+      EXPECT_TRUE(result.ok()) << result.message;
+      const auto remote = result.ok() ? result.response->body : "";
+      seen.push_back(remote.substr(0, remote.rfind(':')));
+    }
+  });
+  // Nothing specific (empty, a wildcard, a name): the system chooses, 127.0.0.1 on loopback.
+  EXPECT_EQ(seen, (std::vector<std::string>{"127.0.0.7", "127.0.0.1", "127.0.0.1", "127.0.0.1",
+                                            "127.0.0.7"}));
 }
 
 TEST_F(ServerFixture, RefusedConnectionIsAConnectError) {
