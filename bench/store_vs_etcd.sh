@@ -32,7 +32,8 @@
 # REPEATS (5), SYSTEMS ("etcd isla"), ISLA_BIN (build/isla, relative to the repo root),
 # ETCD_BIN (etcd), ETCD_HEARTBEAT_MS (100) and ETCD_ELECTION_MS (1000) (etcd's defaults;
 # isla ticks every 50 ms with an election timeout of 300-600 ms), FAILOVER_WRITERS (writers per node, 3), FAILOVER_TIMEOUT (s, 30),
-# ETCD_PRE_VOTE (empty: etcd's default, false in 3.4; true or false sets --pre-vote),
+# ETCD_PREVOTE (empty: etcd's default, false in 3.4; true or false sets --pre-vote; not
+# ETCD_PRE_VOTE, which etcd itself would read from the environment and refuse beside the flag),
 # SEQ_COUNT (2000), SEQ_SECONDS (10), FSYNC_COUNT (1000), STRACE (1), STRACE_WRITES (200),
 # FLAKY (1), FLAKY_PERIOD (s, 1), FLAKY_REPEATS (REPEATS),
 # KEEP_TMP (1 keeps the temp dir with the nodes' logs and wrk's output, for a look afterwards).
@@ -55,7 +56,7 @@ FAILOVER_WRITERS="${FAILOVER_WRITERS:-3}"
 FAILOVER_TIMEOUT="${FAILOVER_TIMEOUT:-30}"
 ETCD_HEARTBEAT_MS="${ETCD_HEARTBEAT_MS:-100}"   # etcd's defaults
 ETCD_ELECTION_MS="${ETCD_ELECTION_MS:-1000}"
-ETCD_PRE_VOTE="${ETCD_PRE_VOTE:-}"
+ETCD_PREVOTE="${ETCD_PREVOTE:-}"
 SEQ_COUNT="${SEQ_COUNT:-2000}"
 SEQ_SECONDS="${SEQ_SECONDS:-10}"
 FSYNC_COUNT="${FSYNC_COUNT:-1000}"
@@ -101,8 +102,8 @@ posint FLAKY_PERIOD "$FLAKY_PERIOD" 1
 posint FLAKY_REPEATS "$FLAKY_REPEATS" 1
 [[ "$STRACE" == 0 || "$STRACE" == 1 ]] || die "STRACE must be 0 or 1"
 [[ "$FLAKY" == 0 || "$FLAKY" == 1 ]] || die "FLAKY must be 0 or 1"
-[[ -z "$ETCD_PRE_VOTE" || "$ETCD_PRE_VOTE" == true || "$ETCD_PRE_VOTE" == false ]] ||
-  die "ETCD_PRE_VOTE must be empty, true or false"
+[[ -z "$ETCD_PREVOTE" || "$ETCD_PREVOTE" == true || "$ETCD_PREVOTE" == false ]] ||
+  die "ETCD_PREVOTE must be empty, true or false"
 ((KEYS <= 100000)) || die "KEYS must be <= 100000 (keys are k00000..k99999)"
 ((VALUE_SIZE <= 1048576)) || die "VALUE_SIZE must be <= 1048576"
 
@@ -272,9 +273,11 @@ start_etcd_node() {
   local n="$1" host="${ETCD_HOSTS[$(($1 - 1))]}" cluster=() i
   for i in 1 2 3; do cluster+=("e$i=http://${ETCD_HOSTS[$((i - 1))]}:$ETCD_PEER_PORT"); done
   local pre_vote=()
-  [[ -n "$ETCD_PRE_VOTE" ]] && pre_vote=(--pre-vote="$ETCD_PRE_VOTE")
+  [[ -n "$ETCD_PREVOTE" ]] && pre_vote=(--pre-vote="$ETCD_PREVOTE")
   mkdir -p "$tmp/etcd$n"
-  netcut_exec "etcd$n" "$ETCD_BIN" --name "e$n" --data-dir "$tmp/etcd$n" \
+  # etcd reads ETCD_* variables as flags: keep this script's knobs away from it.
+  netcut_exec "etcd$n" env -u ETCD_BIN -u ETCD_HEARTBEAT_MS -u ETCD_ELECTION_MS -u ETCD_PREVOTE \
+    -u ETCD_API_PREFIX "$ETCD_BIN" --name "e$n" --data-dir "$tmp/etcd$n" \
     --listen-client-urls "http://$host:$ETCD_CLIENT_PORT" --advertise-client-urls "http://$host:$ETCD_CLIENT_PORT" \
     --listen-peer-urls "http://$host:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://$host:$ETCD_PEER_PORT" \
     --initial-cluster "$(join_by , "${cluster[@]}")" --initial-cluster-state new \
