@@ -13,6 +13,14 @@ Standard library only; every address must be in 127.0.0.0/8, every loop has a de
                                                           load; prints one JSON line
   store_tool.py SYSTEM NODES rejoined --node A         -> exit 0 iff A follows a leader and has applied
                                                           everything the leader had committed
+  store_tool.py SYSTEM NODES seq --op OP               -> one client, one request at a time (keep-alive)
+                                                          to the leader: OP is write, read (linearizable),
+                                                          sread (serializable) or ping (no store work);
+                                                          prints one JSON line with p50/p99
+  store_tool.py SYSTEM NODES flap --chain C --cgroups A=PATH,...
+                                                       -> every --period s, cuts (iptables REJECT) or
+                                                          restores the link between the leader and one
+                                                          follower; prints one JSON line at the end
 
 SYSTEM is etcd or isla; NODES is a comma-separated list of host:port (client addresses).
 """
@@ -24,6 +32,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -499,6 +508,296 @@ def cmd_failover(args):
     return 0 if first_ack else 1
 
 
+# ------------------------------------------------------------------ low-load latency
+
+class RawHttp:
+    """A minimal HTTP/1.1 keep-alive client for latency loops: one socket with TCP_NODELAY,
+    pre-built request bytes, Content-Length or chunked answers. It costs the client a few µs per
+    request where http.client costs tens, which matters when the figure sought is ~1 ms."""
+
+    def __init__(self, addr, timeout):
+        self.addr = addr
+        self.host, self.port = split_addr(addr)
+        self.timeout = timeout
+        self.sock = None
+        self.buf = b""
+
+    def connect(self):
+        self.sock = socket.create_connection((self.host, self.port), timeout=self.timeout)
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        self.buf = b""
+
+    def local_port(self):
+        return self.sock.getsockname()[1] if self.sock else None
+
+    def close(self):
+        if self.sock is not None:
+            try:
+                self.sock.close()
+            except OSError:
+                pass
+            self.sock = None
+
+    def _fill(self):
+        chunk = self.sock.recv(65536)
+        if not chunk:
+            raise ConnectionError("connection closed by the server")
+        self.buf += chunk
+
+    def _line(self):
+        while True:
+            i = self.buf.find(b"\r\n")
+            if i >= 0:
+                line, self.buf = self.buf[:i], self.buf[i + 2:]
+                return line
+            self._fill()
+
+    def _take(self, n):
+        while len(self.buf) < n:
+            self._fill()
+        out, self.buf = self.buf[:n], self.buf[n:]
+        return out
+
+    def exchange(self, request):
+        """Sends one request, returns (status, body); raises OSError on transport errors (the
+        connection is closed then, and the next exchange reconnects)."""
+        if self.sock is None:
+            self.connect()
+        try:
+            self.sock.sendall(request)
+            while True:
+                i = self.buf.find(b"\r\n\r\n")
+                if i >= 0:
+                    break
+                self._fill()
+            head, self.buf = self.buf[:i].decode("latin-1"), self.buf[i + 4:]
+            lines = head.split("\r\n")
+            status = int(lines[0].split()[1])
+            headers = {}
+            for line in lines[1:]:
+                k, _, v = line.partition(":")
+                headers[k.strip().lower()] = v.strip().lower()
+            if "content-length" in headers:
+                body = self._take(int(headers["content-length"]))
+            elif "chunked" in headers.get("transfer-encoding", ""):
+                parts = []
+                while True:
+                    size = int(self._line().split(b";")[0], 16)
+                    if size == 0:
+                        while self._line():  # trailers, then the empty line
+                            pass
+                        break
+                    parts.append(self._take(size))
+                    self._line()
+                body = b"".join(parts)
+            else:
+                body = b""
+            if headers.get("connection") == "close":
+                self.close()
+            return status, body
+        except (OSError, ValueError, IndexError) as e:
+            self.close()
+            raise OSError(f"{self.addr}: {e!r}") from e
+
+
+def http_request(method, path, addr, body=None):
+    data = json.dumps(body, separators=(",", ":")).encode() if body is not None else b""
+    head = f"{method} {path} HTTP/1.1\r\nHost: {addr}\r\n"
+    if body is not None:
+        head += f"Content-Type: application/json\r\nContent-Length: {len(data)}\r\n"
+    return head.encode() + b"\r\n" + data
+
+
+def seq_request(system, op, addr, key, value):
+    """The bytes of one OP request for KEY."""
+    if system.name == "isla":
+        if op == "write":
+            return http_request("PUT", f"/api/kv/{key}", addr, {"value": value})
+        if op == "read":
+            return http_request("GET", f"/api/kv/{key}", addr)
+        if op == "sread":
+            return http_request("GET", f"/api/kv/{key}?serializable=true", addr)
+        return http_request("GET", "/healthz", addr)
+    k = Etcd.b64(key)
+    if op == "write":
+        return http_request("POST", f"{system.prefix}/kv/put", addr, {"key": k, "value": Etcd.b64(value)})
+    if op == "read":
+        return http_request("POST", f"{system.prefix}/kv/range", addr, {"key": k})
+    if op == "sread":
+        return http_request("POST", f"{system.prefix}/kv/range", addr, {"key": k, "serializable": True})
+    # etcd 3.4's /health runs a linearizable range; /version touches neither Raft nor the store.
+    return http_request("GET", "/version", addr)
+
+
+def percentile(sorted_values, p):
+    """Nearest rank."""
+    if not sorted_values:
+        return None
+    rank = max(1, -(-len(sorted_values) * p // 100))
+    return sorted_values[int(rank) - 1]
+
+
+def cmd_seq(args):
+    """One client, one request at a time on one keep-alive connection, to the leader (or --node),
+    until --count requests or --duration seconds, whichever first, after --warmup requests."""
+    system = make_system(args)
+    addr = args.node or wait_leader(system, args.nodes, 10.0)
+    if not addr:
+        die(f"{system.name}: no leader")
+    split_addr(addr)
+    value = value_of(args.value_size)
+    keys = 1 if args.op == "ping" else args.keys
+    requests = [seq_request(system, args.op, addr, key_of(i), value) for i in range(keys)]
+    conn = RawHttp(addr, args.request_timeout)
+    lat_ns, stamps, errors = [], [], 0
+    max_errors = max(10, args.count // 10)
+
+    def one(i):
+        req = requests[i % len(requests)]
+        wall = time.time()
+        t0 = time.perf_counter_ns()
+        try:
+            status, body = conn.exchange(req)
+            ok = status == 200 and b'"error"' not in body[:200]
+        except OSError:
+            ok = False
+        return ok, wall, time.perf_counter_ns() - t0
+
+    try:
+        conn.connect()
+        for i in range(args.warmup):
+            one(i)
+        deadline = time.monotonic() + args.duration
+        i = 0
+        while len(lat_ns) < args.count and time.monotonic() < deadline:
+            ok, wall, ns = one(args.warmup + i)
+            i += 1
+            if not ok:
+                errors += 1
+                if errors > max_errors:
+                    break
+                time.sleep(0.01)
+                continue
+            lat_ns.append(ns)
+            stamps.append((wall, wall + ns / 1e9, conn.local_port()))
+        port = conn.local_port()
+    finally:
+        conn.close()
+    if args.times:
+        with open(args.times, "w") as f:
+            for sent, got, lport in stamps:
+                f.write(f"{sent:.6f} {got:.6f} {lport}\n")
+    s = sorted(lat_ns)
+    ms = lambda v: round(v / 1e6, 3) if v is not None else None
+    print(json.dumps({
+        "system": system.name, "op": args.op, "node": addr, "n": len(s), "errors": errors,
+        "p50_ms": ms(percentile(s, 50)), "p90_ms": ms(percentile(s, 90)),
+        "p99_ms": ms(percentile(s, 99)), "max_ms": ms(s[-1] if s else None),
+        "mean_ms": ms(sum(s) / len(s) if s else None),
+        "elapsed_s": round(sum(s) / 1e9, 3), "client_port": port,
+    }))
+    return 0 if s and errors <= max_errors else 1
+
+
+# ------------------------------------------------------------------ flaky link
+
+def iptables(*argv):
+    """Runs iptables (waiting up to 5 s for its lock); raises on failure."""
+    r = subprocess.run(["iptables", "-w", "5", *argv], capture_output=True, text=True, timeout=15)
+    if r.returncode != 0:
+        raise RuntimeError(f"iptables {' '.join(argv)}: {r.stderr.strip()}")
+
+
+def cmd_flap(args):
+    """Every --period seconds, alternately cuts and restores the link between the leader and one
+    follower: while cut, the chain --chain holds two REJECT (tcp-reset) rules, one for the
+    follower's sockets towards the leader's address and one for the leader's towards the
+    follower's (a line on stderr for each cut and restore). Before each restore it notes how
+    many entries the follower has fallen behind the leader, as evidence that the cut bites. Sockets are told apart by cgroup (on loopback every connection leaves from
+    127.0.0.1, so addresses alone cannot). The follower is --follower while it follows; if it
+    leads, another node that answers. The leader is looked up again before every cut, so after a
+    failover the cut follows the new leader. Bounded by --duration; SIGTERM ends it early. The
+    chain is flushed on the way out (the bench script also removes it in its EXIT trap)."""
+    system = make_system(args)
+    cgroups = {}
+    for item in args.cgroups.split(","):
+        addr, _, path = item.partition("=")
+        split_addr(addr)
+        if not path.startswith("/"):
+            die(f"bad cgroup path for {addr}: '{path}'")
+        cgroups[addr] = path
+    if set(cgroups) != set(args.nodes):
+        die("--cgroups must name every node")
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    signal.signal(signal.SIGINT, lambda *_: stop.set())
+    stats = {"cuts": 0, "restores": 0, "skipped_no_leader": 0, "iptables_errors": 0, "pairs": {}}
+    lags = []  # at the end of each cut: the leader's commit index minus the follower's applied one
+    follower = args.follower
+    cut = None  # (follower, leader) while cut
+    start = time.monotonic()
+    deadline = start + args.duration
+    next_t = start
+    try:
+        iptables("-F", args.chain)
+        while not stop.is_set() and time.monotonic() < deadline:
+            if cut is None:
+                sts = statuses(system, args.nodes, timeout=0.5)
+                leaders = [s for s in sts.values() if s is not None and s.is_leader]
+                leader = max(leaders, key=lambda s: s.term).addr if leaders else None
+                if leader is None:
+                    stats["skipped_no_leader"] += 1
+                else:
+                    f = follower
+                    if f == leader or sts.get(f) is None:
+                        others = [a for a in args.nodes if a != leader and sts.get(a) is not None]
+                        f = others[0] if others else None
+                    if f is None:
+                        stats["skipped_no_leader"] += 1
+                    else:
+                        try:
+                            for src, dst in ((f, leader), (leader, f)):
+                                iptables("-A", args.chain, "-p", "tcp", "-d", split_addr(dst)[0],
+                                         "-m", "cgroup", "--path", cgroups[src],
+                                         "-j", "REJECT", "--reject-with", "tcp-reset")
+                            cut = (f, leader)
+                            stats["cuts"] += 1
+                            pair = f"{f}<->{leader}"
+                            print(f"flap {time.monotonic() - start:.2f}s cut {pair}", file=sys.stderr, flush=True)
+                            stats["pairs"][pair] = stats["pairs"].get(pair, 0) + 1
+                        except (RuntimeError, subprocess.TimeoutExpired) as e:
+                            stats["iptables_errors"] += 1
+                            print(f"store_tool: flap: {e}", file=sys.stderr)
+                            break
+            else:
+                # Evidence that the cut bites: how far behind the follower fell meanwhile.
+                sts = statuses(system, list(cut), timeout=0.5)
+                if sts.get(cut[0]) is not None and sts.get(cut[1]) is not None:
+                    lags.append(sts[cut[1]].commit - sts[cut[0]].applied)
+                try:
+                    iptables("-F", args.chain)
+                    cut = None
+                    stats["restores"] += 1
+                    print(f"flap {time.monotonic() - start:.2f}s restored", file=sys.stderr, flush=True)
+                except (RuntimeError, subprocess.TimeoutExpired) as e:
+                    stats["iptables_errors"] += 1
+                    print(f"store_tool: flap: {e}", file=sys.stderr)
+                    break
+            next_t += args.period
+            stop.wait(max(0.0, min(next_t, deadline) - time.monotonic()))
+    finally:
+        try:
+            iptables("-F", args.chain)
+        except (RuntimeError, subprocess.TimeoutExpired) as e:
+            print(f"store_tool: flap: could not flush {args.chain}: {e}", file=sys.stderr)
+    stats["seconds"] = round(time.monotonic() - start, 1)
+    lags.sort()
+    stats["lag_at_restore_median"] = lags[len(lags) // 2] if lags else None
+    stats["lag_at_restore_max"] = lags[-1] if lags else None
+    print(json.dumps(stats))
+    return 0 if stats["iptables_errors"] == 0 else 1
+
+
 def cmd_rejoined(args):
     system = make_system(args)
     sts = statuses(system, args.nodes)
@@ -543,6 +842,22 @@ def main():
     s.add_argument("--max-probes", type=int, default=150, help="probes in flight at most")
     s = sub.add_parser("rejoined")
     s.add_argument("--node", required=True)
+    s = sub.add_parser("seq")
+    s.add_argument("--op", required=True, choices=["write", "read", "sread", "ping"])
+    s.add_argument("--node", help="this node instead of the leader")
+    s.add_argument("--keys", type=int, default=10000, help="keys k00000.. written/read in turn")
+    s.add_argument("--count", type=int, default=2000, help="measured requests at most")
+    s.add_argument("--duration", type=float, default=10.0, help="measured seconds at most")
+    s.add_argument("--warmup", type=int, default=100, help="requests sent first, not measured")
+    s.add_argument("--request-timeout", type=float, default=5.0)
+    s.add_argument("--times", help="write each measured request's send and receive time here")
+    s = sub.add_parser("flap")
+    s.add_argument("--chain", required=True, help="an iptables chain of the filter table, hooked "
+                   "into OUTPUT, that this command may flush and fill")
+    s.add_argument("--cgroups", required=True, help="addr=cgroup2 path,... for every node")
+    s.add_argument("--follower", required=True, help="the follower whose link flaps, while it follows")
+    s.add_argument("--period", type=float, default=1.0, help="seconds cut, then as many restored")
+    s.add_argument("--duration", type=float, default=60.0, help="stop after this many seconds")
     args = p.parse_args()
     args.nodes = [a.strip() for a in args.nodes.split(",") if a.strip()]
     for a in args.nodes:
@@ -553,6 +868,7 @@ def main():
     return {
         "probe": cmd_probe, "ready": cmd_ready, "leader": cmd_leader, "check": cmd_check,
         "fill": cmd_fill, "failover": cmd_failover, "rejoined": cmd_rejoined, "term": cmd_term,
+        "seq": cmd_seq, "flap": cmd_flap,
     }[args.cmd](args)
 
 

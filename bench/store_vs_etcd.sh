@@ -9,20 +9,36 @@
 # For each system, one after the other in SYSTEMS' order (only one cluster runs at a time):
 #   1. start the cluster, wait (bounded) for an agreed leader, check put + get on every node;
 #   2. write every key once (KEYS keys, VALUE_SIZE-byte values) through the leader;
+#   2b. low load: the p50/p99 of 4 KiB write+fdatasync on the data dirs' filesystem
+#      (bench/lib/fsync_probe.py, FSYNC_COUNT times); then one client, one request at a time on
+#      one keep-alive connection to the leader, SEQ_COUNT requests or SEQ_SECONDS, whichever
+#      first, of each: ping (isla GET /healthz, etcd GET /version: no store work), serializable
+#      read, linearizable read, write (store_tool.py seq);
+#   2c. isla only (STRACE=1): the same sequential writes, STRACE_WRITES of them, with strace on
+#      all three nodes, attributed to stages by bench/lib/strace_breakdown.py;
 #   3. writes: wrk -t2 -cCONNECTIONS -dDURATION against the leader, random keys; then
 #      linearizable reads the same way (each after a WARMUP-second wrk warm-up, not reported);
 #      p50/p99 come from wrk's latency histogram via a Lua done() hook (bench/lua/common.lua);
 #   4. failover, REPEATS times: writers on every node, each writing one key at a time; kill -9
 #      the leader; time from the kill to the first acknowledged write (sent after the kill) on a
-#      surviving node; restart the killed node and wait (bounded) for it to catch up.
-# Then one table, with the ratios isla/etcd. It reports; it never asserts a goal.
+#      surviving node; restart the killed node and wait (bounded) for it to catch up;
+#   5. flaky link (FLAKY=1; root, iptables and cgroup2 needed, else skipped with the reason):
+#      the link between the leader and one follower is cut (iptables REJECT, both directions)
+#      and restored every FLAKY_PERIOD s by store_tool.py flap, which follows the leader; under
+#      it, the writes of 3. and FLAKY_REPEATS failover rounds as in 4.
+# Then the tables, with the ratios isla/etcd. It reports; it never asserts a goal.
 #
 # Knobs (environment): DURATION (s, 10), CONNECTIONS (64), VALUE_SIZE (bytes, 256), KEYS (10000),
 # REPEATS (5), SYSTEMS ("etcd isla"), ISLA_BIN (build/isla, relative to the repo root),
 # ETCD_BIN (etcd), ETCD_HEARTBEAT_MS (100) and ETCD_ELECTION_MS (1000) (etcd's defaults;
 # isla ticks every 50 ms with an election timeout of 300-600 ms), FAILOVER_WRITERS (writers per node, 3), FAILOVER_TIMEOUT (s, 30),
+# ETCD_PREVOTE (empty: etcd's default, false in 3.4; true or false sets --pre-vote; not
+# ETCD_PRE_VOTE, which etcd itself would read from the environment and refuse beside the flag),
+# SEQ_COUNT (2000), SEQ_SECONDS (10), FSYNC_COUNT (1000), STRACE (1), STRACE_WRITES (200),
+# FLAKY (1), FLAKY_PERIOD (s, 1), FLAKY_REPEATS (REPEATS),
 # KEEP_TMP (1 keeps the temp dir with the nodes' logs and wrk's output, for a look afterwards).
-# Only loopback addresses are used; all state lives in a temp dir removed on exit.
+# Only loopback addresses are used; all state lives in a temp dir removed on exit, and the
+# flaky link's iptables chain and cgroups are removed on exit too.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -40,6 +56,15 @@ FAILOVER_WRITERS="${FAILOVER_WRITERS:-3}"
 FAILOVER_TIMEOUT="${FAILOVER_TIMEOUT:-30}"
 ETCD_HEARTBEAT_MS="${ETCD_HEARTBEAT_MS:-100}"   # etcd's defaults
 ETCD_ELECTION_MS="${ETCD_ELECTION_MS:-1000}"
+ETCD_PREVOTE="${ETCD_PREVOTE:-}"
+SEQ_COUNT="${SEQ_COUNT:-2000}"
+SEQ_SECONDS="${SEQ_SECONDS:-10}"
+FSYNC_COUNT="${FSYNC_COUNT:-1000}"
+STRACE="${STRACE:-1}"
+STRACE_WRITES="${STRACE_WRITES:-200}"
+FLAKY="${FLAKY:-1}"
+FLAKY_PERIOD="${FLAKY_PERIOD:-1}"
+FLAKY_REPEATS="${FLAKY_REPEATS:-$REPEATS}"
 WRK_THREADS=2
 WARMUP=2
 START_TIMEOUT=30   # s for a cluster to elect a leader that every node knows
@@ -69,6 +94,16 @@ posint FAILOVER_WRITERS "$FAILOVER_WRITERS" 1
 posint FAILOVER_TIMEOUT "$FAILOVER_TIMEOUT" 1
 posint ETCD_HEARTBEAT_MS "$ETCD_HEARTBEAT_MS" 1
 posint ETCD_ELECTION_MS "$ETCD_ELECTION_MS" $((5 * ETCD_HEARTBEAT_MS))
+posint SEQ_COUNT "$SEQ_COUNT" 1
+posint SEQ_SECONDS "$SEQ_SECONDS" 1
+posint FSYNC_COUNT "$FSYNC_COUNT" 1
+posint STRACE_WRITES "$STRACE_WRITES" 1
+posint FLAKY_PERIOD "$FLAKY_PERIOD" 1
+posint FLAKY_REPEATS "$FLAKY_REPEATS" 1
+[[ "$STRACE" == 0 || "$STRACE" == 1 ]] || die "STRACE must be 0 or 1"
+[[ "$FLAKY" == 0 || "$FLAKY" == 1 ]] || die "FLAKY must be 0 or 1"
+[[ -z "$ETCD_PREVOTE" || "$ETCD_PREVOTE" == true || "$ETCD_PREVOTE" == false ]] ||
+  die "ETCD_PREVOTE must be empty, true or false"
 ((KEYS <= 100000)) || die "KEYS must be <= 100000 (keys are k00000..k99999)"
 ((VALUE_SIZE <= 1048576)) || die "VALUE_SIZE must be <= 1048576"
 
@@ -110,6 +145,11 @@ tmp="$(mktemp -d "${TMPDIR:-/tmp}/isla-store-bench.XXXXXX")"
 declare -A NODE_PID=()   # "etcd 1" / "isla 2" -> pid of the running node
 wrk_pid=""
 tool_pid=""
+flap_pid=""
+strace_pids=()
+source "$root/bench/lib/netcut.sh"
+source "$root/bench/lib/ensure.sh"
+export ENSURE_LOG="$tmp/apt.log"
 
 # Nodes are disowned right after they start (so that bash neither waits for them nor reports
 # "Killed" when the failover test kills one; it still reaps them). ours PID: the process is
@@ -142,9 +182,13 @@ cleanup() {
   set +e
   [[ -n "$wrk_pid" ]] && kill -TERM "$wrk_pid" 2>/dev/null && wait "$wrk_pid" 2>/dev/null
   [[ -n "$tool_pid" ]] && kill -TERM "$tool_pid" 2>/dev/null && wait "$tool_pid" 2>/dev/null
+  [[ -n "$flap_pid" ]] && kill -TERM "$flap_pid" 2>/dev/null && wait "$flap_pid" 2>/dev/null
+  local p
+  for p in "${strace_pids[@]}"; do kill -INT "$p" 2>/dev/null && wait "$p" 2>/dev/null; done
   local pids=() k
   for k in "${!NODE_PID[@]}"; do [[ -n "${NODE_PID[$k]}" ]] && pids+=("${NODE_PID[$k]}"); done
   ((${#pids[@]})) && stop_pids 5 "${pids[@]}"
+  netcut_teardown
   if ((rc != 0)); then
     for log in "$tmp"/*.log; do
       [[ -s "$log" ]] || continue
@@ -165,6 +209,32 @@ if ((want_isla)); then
   cp -p "$ISLA_BIN" "$tmp/isla-bin"
   ISLA_RUN="$tmp/isla-bin"
 fi
+
+# Optional parts and what they need: strace (installed with apt-get if missing, as root) for
+# the breakdown; root, iptables (likewise) and cgroup2 for the flaky link, set up before any
+# node starts since every node must run in its own cgroup from its start. STRACE_WHY and
+# FLAKY_WHY say why a part is skipped (empty: it runs).
+STRACE_WHY="" FLAKY_WHY=""
+if ((want_isla)) && [[ "$STRACE" == 1 ]]; then
+  ensure_cmd strace strace || STRACE_WHY="strace not found (and not installable here)"
+elif [[ "$STRACE" == 0 ]]; then
+  STRACE_WHY="STRACE=0"
+else
+  STRACE_WHY="no isla"
+fi
+if [[ "$FLAKY" == 1 ]]; then
+  if ((EUID != 0)); then
+    FLAKY_WHY="not root (iptables needs it)"
+  elif ! ensure_cmd iptables iptables; then
+    FLAKY_WHY="iptables not found (and not installable here)"
+  elif ! netcut_setup "isla-bench-$$"; then
+    FLAKY_WHY="$NETCUT_WHY"
+  fi
+else
+  FLAKY_WHY="FLAKY=0"
+fi
+[[ -z "$FLAKY_WHY" ]] || note "flaky-link runs skipped: ${FLAKY_WHY}"
+[[ -z "$STRACE_WHY" || "$STRACE_WHY" == "no isla" ]] || note "strace breakdown skipped: ${STRACE_WHY}"
 
 # ---------------------------------------------------------------- helpers
 join_by() { local IFS="$1"; shift; echo "$*"; }
@@ -202,13 +272,17 @@ etcd_token="isla-bench-$$"
 start_etcd_node() {
   local n="$1" host="${ETCD_HOSTS[$(($1 - 1))]}" cluster=() i
   for i in 1 2 3; do cluster+=("e$i=http://${ETCD_HOSTS[$((i - 1))]}:$ETCD_PEER_PORT"); done
+  local pre_vote=()
+  [[ -n "$ETCD_PREVOTE" ]] && pre_vote=(--pre-vote="$ETCD_PREVOTE")
   mkdir -p "$tmp/etcd$n"
-  "$ETCD_BIN" --name "e$n" --data-dir "$tmp/etcd$n" \
+  # etcd reads ETCD_* variables as flags: keep this script's knobs away from it.
+  netcut_exec "etcd$n" env -u ETCD_BIN -u ETCD_HEARTBEAT_MS -u ETCD_ELECTION_MS -u ETCD_PREVOTE \
+    -u ETCD_API_PREFIX "$ETCD_BIN" --name "e$n" --data-dir "$tmp/etcd$n" \
     --listen-client-urls "http://$host:$ETCD_CLIENT_PORT" --advertise-client-urls "http://$host:$ETCD_CLIENT_PORT" \
     --listen-peer-urls "http://$host:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://$host:$ETCD_PEER_PORT" \
     --initial-cluster "$(join_by , "${cluster[@]}")" --initial-cluster-state new \
     --initial-cluster-token "$etcd_token" --logger zap --log-outputs stderr \
-    --heartbeat-interval "$ETCD_HEARTBEAT_MS" --election-timeout "$ETCD_ELECTION_MS" \
+    --heartbeat-interval "$ETCD_HEARTBEAT_MS" --election-timeout "$ETCD_ELECTION_MS" "${pre_vote[@]}" \
     >>"$tmp/etcd$n.log" 2>&1 &
   NODE_PID["etcd $n"]=$!
   disown "$!"
@@ -217,7 +291,7 @@ start_etcd_node() {
 start_isla_node() {
   local n="$1" host="${ISLA_HOSTS[$(($1 - 1))]}"
   mkdir -p "$tmp/isla$n"
-  "$ISLA_RUN" gateway --listen "$host:$ISLA_PORT" --island bench --data-dir "$tmp/isla$n" \
+  netcut_exec "isla$n" "$ISLA_RUN" gateway --listen "$host:$ISLA_PORT" --island bench --data-dir "$tmp/isla$n" \
     --store-voters "$(isla_nodes)" >>"$tmp/isla$n.log" 2>&1 &
   NODE_PID["isla $n"]=$!
   disown "$!"
@@ -233,26 +307,32 @@ stop_cluster() {
   return 0
 }
 
-# wait_ready SYSTEM: bounded poll until every node answers and all agree on one leader.
+# wait_ready SYSTEM [soft]: bounded poll until every node answers and all agree on one leader.
+# On a timeout it dies, or with "soft" says so and returns 1.
 LEADER=""
 wait_ready() {
-  local system="$1" deadline=$((SECONDS + START_TIMEOUT)) dead
+  local system="$1" soft="${2:-}" deadline=$((SECONDS + START_TIMEOUT)) dead
   until LEADER="$(tool "$system" ready 2>/dev/null)"; do
-    dead="$(cluster_alive "$system")" || die "$system: $dead exited during start-up"
-    ((SECONDS < deadline)) || die "$system: no leader agreed on by all three nodes after ${START_TIMEOUT}s"
+    dead="$(cluster_alive "$system")" || die "$system: $dead exited"
+    if ((SECONDS >= deadline)); then
+      [[ -n "$soft" ]] || die "$system: no leader agreed on by all three nodes after ${START_TIMEOUT}s"
+      note "$system: no leader agreed on by all three nodes after ${START_TIMEOUT}s"
+      return 1
+    fi
     sleep 0.1
   done
 }
 
 source "$root/bench/lib/wrk.sh"
 
-# run_wrk SYSTEM OP URL LUA [EXTRA]: warm-up, then the measured run. Sets RPS/P50/P99/ERR[SYSTEM-OP].
+# run_wrk SYSTEM OP URL LUA [EXTRA [LABEL]]: warm-up, then the measured run. Sets
+# RPS/P50/P99/ERR[SYSTEM-LABEL] (LABEL defaults to OP).
 declare -A RPS P50 P99 ERR ELECTIONS
 run_wrk() {
-  local system="$1" op="$2" url="$3" lua="$4" extra="${5:-}" name="$1-$2" out line non2xx sockerr
+  local system="$1" op="$2" url="$3" lua="$4" extra="${5:-}" name="$1-${6:-$2}" out line non2xx sockerr
   local args=(-t"$WRK_THREADS" -c"$CONNECTIONS" -s "$lua" "$url" -- "$op" "$KEYS" "$VALUE_SIZE")
   [[ -n "$extra" ]] && args+=("$extra")
-  note "${system} ${op}s: warm-up ${WARMUP}s, then ${DURATION}s (-t${WRK_THREADS} -c${CONNECTIONS}) -> ${url}"
+  note "${name}: ${op}s, warm-up ${WARMUP}s, then ${DURATION}s (-t${WRK_THREADS} -c${CONNECTIONS}) -> ${url}"
   wrk_bg "$tmp/wrk-${name}-warmup.txt" -d"${WARMUP}s" "${args[@]}"
   wrk_bg "$tmp/wrk-${name}.txt" -d"${DURATION}s" "${args[@]}"
   out="$(<"$tmp/wrk-${name}.txt")"
@@ -275,29 +355,37 @@ median() {
                               else printf "%.1f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
 }
 
-declare -A FAILOVER_ALL FAILOVER_MED FAILOVER_OK LEADER_OF
-# failover SYSTEM: REPEATS times kill -9 the leader under a steady write load, restart it.
+declare -A FAILOVER_ALL FAILOVER_MED FAILOVER_OK FAILOVER_RUN LEADER_OF
+# failover SYSTEM KEY ROUNDS [soft]: ROUNDS times kill -9 the leader under a steady write load,
+# restart it. Sets FAILOVER_ALL/MED/OK/RUN[KEY]. Without "soft" any trouble is fatal; with it
+# (the flaky-link rounds) a round that cannot be started or a node that does not catch up ends
+# the series early, and what was measured so far is reported.
 failover() {
-  local system="$1" rep out killed ms n pid host pids=() deadline dead values=() ok=0 attempts=0
+  local system="$1" key="$2" rounds="$3" soft="${4:-}" rep out killed ms n pid host pids=() deadline dead
+  local values=() ok=0 attempts=0 trouble=""
   local hosts_var="${system^^}_HOSTS[@]"
   local hosts=("${!hosts_var}") port
   [[ "$system" == etcd ]] && port=$ETCD_CLIENT_PORT || port=$ISLA_PORT
-  for ((rep = 1; rep <= REPEATS && attempts < 2 * REPEATS; attempts++)); do
+  for ((rep = 1; rep <= rounds; )); do
+    if ((attempts++ >= 2 * rounds)); then
+      trouble="only ${#values[@]} of $rounds rounds could be started in $((attempts - 1)) attempts"
+      break
+    fi
     pids=()
     for n in 1 2 3; do pids+=("${hosts[$((n - 1))]}:$port=${NODE_PID["$system $n"]}"); done
     out="$(tool "$system" failover --pids "$(join_by , "${pids[@]}")" --writers "$FAILOVER_WRITERS" \
       --pace "0.$(printf '%03d' "$FAILOVER_PACE_MS")" --request-timeout "0.$(printf '%03d' "$FAILOVER_REQUEST_MS")" \
       --timeout "$FAILOVER_TIMEOUT" 2>"$tmp/failover-err.txt")" || true
     if [[ "$out" != '{'* ]]; then
-      # Nothing was killed (e.g. the leader moved during the warm-up): try this repeat again.
-      note "${system} failover ${rep}: not run ($(tr '\n' ' ' <"$tmp/failover-err.txt")); retrying"
+      # Nothing was killed (e.g. the leader moved during the warm-up): try this round again.
+      note "${key} failover ${rep}: not run ($(tr '\n' ' ' <"$tmp/failover-err.txt")); retrying"
       dead="$(cluster_alive "$system")" || die "$system: $dead died"
-      wait_ready "$system"
+      wait_ready "$system" "$soft" || { trouble="no agreed leader before round $rep"; break; }
       continue
     fi
     read -r killed ms <<<"$(python3 -c 'import json,sys; d = json.loads(sys.argv[1]);
 print(d["killed"], d["failover_ms"] if d["failover_ms"] is not None else "timeout")' "$out")"
-    note "${system} failover ${rep}: ${out}"
+    note "${key} failover ${rep}: ${out}"
     values+=("$ms")
     [[ "$ms" != timeout ]] && ok=$((ok + 1))
     host="${killed%:*}"
@@ -312,16 +400,171 @@ print(d["killed"], d["failover_ms"] if d["failover_ms"] is not None else "timeou
     deadline=$((SECONDS + REJOIN_TIMEOUT))
     until tool "$system" rejoined --node "$killed" 2>/dev/null; do
       dead="$(cluster_alive "$system")" || die "$system: $dead died while node $n rejoined"
-      ((SECONDS < deadline)) || die "$system: restarted node $killed did not catch up within ${REJOIN_TIMEOUT}s"
+      if ((SECONDS >= deadline)); then
+        [[ -n "$soft" ]] || die "$system: restarted node $killed did not catch up within ${REJOIN_TIMEOUT}s"
+        trouble="restarted node $killed did not catch up within ${REJOIN_TIMEOUT}s after round $rep"
+        break 2
+      fi
       sleep 0.1
     done
-    wait_ready "$system"
+    wait_ready "$system" "$soft" || { trouble="no agreed leader after round $rep"; break; }
     rep=$((rep + 1))
   done
-  ((${#values[@]} == REPEATS)) || die "$system: only ${#values[@]} of $REPEATS failover runs could be started"
-  FAILOVER_ALL[$system]="${values[*]}"
-  FAILOVER_OK[$system]="$ok"
-  FAILOVER_MED[$system]="$(median "${values[@]}")"
+  if [[ -n "$trouble" ]]; then
+    [[ -n "$soft" ]] || die "$system: $trouble"
+    note "${key} failover: $trouble"
+  fi
+  FAILOVER_ALL[$key]="${values[*]:-none}"
+  FAILOVER_OK[$key]="$ok"
+  FAILOVER_RUN[$key]="${#values[@]}"
+  FAILOVER_MED[$key]="$(median "${values[@]}")"
+}
+
+# json_fields JSON KEY...: the values, space-separated ("n/a" for a missing or null one).
+json_fields() {
+  python3 -c 'import json, sys
+d = json.loads(sys.argv[1])
+print(*[("n/a" if d.get(k) is None else d[k]) for k in sys.argv[2:]])' "$@"
+}
+
+# low_load SYSTEM: the filesystem's fsync time, then one client with one request at a time
+# to the leader: ping (no store work), serializable read, linearizable read, write.
+declare -A SEQ_P50 SEQ_P99 SEQ_N SEQ_ERR FSYNC_P50 FSYNC_P99
+SEQ_OPS=(ping sread read write)
+low_load() {
+  local system="$1" out op a b c d
+  out="$(python3 "$root/bench/lib/fsync_probe.py" --dir "$tmp" --count "$FSYNC_COUNT" --timeout 60)" ||
+    die "the fsync probe failed"
+  read -r a b <<<"$(json_fields "$out" p50_ms p99_ms)"
+  FSYNC_P50[$system]="$a" FSYNC_P99[$system]="$b"
+  note "${system}: fsync probe (4 KiB write+fdatasync in ${tmp}): ${out}"
+  for op in "${SEQ_OPS[@]}"; do
+    out="$(tool "$system" seq --op "$op" --keys "$KEYS" --count "$SEQ_COUNT" --duration "$SEQ_SECONDS")" ||
+      note "${system} sequential ${op}s: errors (${out:-no output})"
+    if [[ "$out" == '{'* ]]; then
+      read -r a b c d <<<"$(json_fields "$out" p50_ms p99_ms n errors)"
+    else
+      a=n/a b=n/a c=0 d=?
+    fi
+    SEQ_P50[$system-$op]="$a" SEQ_P99[$system-$op]="$b" SEQ_N[$system-$op]="$c" SEQ_ERR[$system-$op]="$d"
+    note "${system} sequential ${op}s: ${out}"
+  done
+}
+
+# strace_breakdown: isla only. strace on all three nodes (every thread) while one client writes
+# STRACE_WRITES keys one at a time to the leader; bench/lib/strace_breakdown.py then lines up
+# each write's syscalls (client socket, peer sockets, WAL write and fdatasync) into stages.
+STRACE_SYSCALLS="fdatasync,fsync,sendto,recvfrom,writev,sendmsg,recvmsg,read,write,readv"
+BREAKDOWN=""
+STRACED_SEQ=""
+stop_straces() {
+  local p deadline=$((SECONDS + 10))
+  for p in "${strace_pids[@]}"; do kill -INT "$p" 2>/dev/null || true; done
+  for p in "${strace_pids[@]}"; do
+    while kill -0 "$p" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.05; done
+    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null
+    wait "$p" 2>/dev/null || true
+  done
+  strace_pids=()
+}
+strace_breakdown() {
+  local n pid addr files=() leader deadline out
+  leader="$(tool isla leader)" || { STRACE_WHY="no leader"; return 0; }
+  strace_pids=()
+  for n in 1 2 3; do
+    pid="${NODE_PID["isla $n"]}"
+    addr="${ISLA_HOSTS[$((n - 1))]}:$ISLA_PORT"
+    strace -f -ttt -T -yy -s 40 -e trace="$STRACE_SYSCALLS" -o "$tmp/strace-isla$n.txt" -p "$pid" \
+      2>"$tmp/strace-isla$n.err" &
+    strace_pids+=("$!")
+    files+=("$addr=$tmp/strace-isla$n.txt")
+  done
+  deadline=$((SECONDS + 10))
+  for n in 1 2 3; do
+    until grep -q 'attached' "$tmp/strace-isla$n.err" 2>/dev/null; do
+      if ((SECONDS >= deadline)) || ! kill -0 "${strace_pids[$((n - 1))]}" 2>/dev/null; then
+        STRACE_WHY="strace could not attach to isla node $n: $(head -c 300 "$tmp/strace-isla$n.err" | tr '\n' ' ')"
+        stop_straces
+        return 0
+      fi
+      sleep 0.1
+    done
+  done
+  note "isla: ${STRACE_WRITES} sequential writes to ${leader} under strace (all three nodes)"
+  STRACED_SEQ="$(tool isla seq --op write --keys "$KEYS" --count "$STRACE_WRITES" --duration 60 --warmup 20 \
+    --times "$tmp/strace-client.txt")" || STRACE_WHY="the traced writes failed: ${STRACED_SEQ}"
+  stop_straces
+  [[ -z "$STRACE_WHY" ]] || return 0
+  note "isla: traced writes: ${STRACED_SEQ}"
+  if ! BREAKDOWN="$(python3 "$root/bench/lib/strace_breakdown.py" --leader "$leader" \
+    --client "$tmp/strace-client.txt" --append-bytes "$VALUE_SIZE" "${files[@]}" 2>"$tmp/breakdown-err.txt")"; then
+    STRACE_WHY="the analysis failed: $(head -c 300 "$tmp/breakdown-err.txt")"
+    BREAKDOWN=""
+  fi
+}
+
+# start_flapper SYSTEM FOLLOWER SECONDS OUTFILE / stop_flapper: store_tool.py flap in the
+# background (cuts and restores FOLLOWER <-> leader every FLAKY_PERIOD s, for at most SECONDS).
+flap_out=""
+start_flapper() {
+  local system="$1" follower="$2" seconds="$3" n cgs=() port prefix_args=()
+  local hosts_var="${system^^}_HOSTS[@]"
+  local hosts=("${!hosts_var}")
+  flap_out="$4"
+  if [[ "$system" == etcd ]]; then port=$ETCD_CLIENT_PORT prefix_args=(--prefix "$ETCD_PREFIX"); else port=$ISLA_PORT; fi
+  for n in 1 2 3; do cgs+=("${hosts[$((n - 1))]}:$port=$(netcut_path "$system$n")"); done
+  "${TOOL[@]}" "$system" "$(nodes_of "$system")" "${prefix_args[@]}" flap --chain "$NETCUT_CHAIN" \
+    --cgroups "$(join_by , "${cgs[@]}")" --follower "$follower" --period "$FLAKY_PERIOD" \
+    --duration "$seconds" >"$flap_out" 2>"$flap_out.err" &
+  flap_pid=$!
+  # The load starts once the first cut is in place (bounded: a cut needs an agreed leader).
+  local deadline=$((SECONDS + 15))
+  until grep -q ' cut ' "$flap_out.err" 2>/dev/null; do
+    kill -0 "$flap_pid" 2>/dev/null || break
+    ((SECONDS < deadline)) || { note "flapper: no cut after 15s; going on"; break; }
+    sleep 0.05
+  done
+}
+stop_flapper() {
+  [[ -n "$flap_pid" ]] || return 0
+  kill -TERM "$flap_pid" 2>/dev/null || true
+  wait "$flap_pid" 2>/dev/null || note "flapper: exit status $? ($(grep -v '^flap ' "$flap_out.err" | tr '\n' ' '))"
+  flap_pid=""
+  note "flapper: $(cat "$flap_out")"
+}
+
+# flaky SYSTEM LUA EXTRA: the write run and failover rounds under a flaky follower link.
+declare -A FLAKY_NOTE FLAKY_CUTS FLAKY_LAG
+flaky() {
+  local system="$1" lua="$2" extra="$3" follower="" n addr term_before term_after port
+  local hosts_var="${system^^}_HOSTS[@]"
+  local hosts=("${!hosts_var}")
+  [[ "$system" == etcd ]] && port=$ETCD_CLIENT_PORT || port=$ISLA_PORT
+  wait_ready "$system" soft || { FLAKY_NOTE[$system]="no agreed leader before the flaky runs"; return 0; }
+  # The follower whose link flaps: the highest-numbered node that does not lead.
+  for n in 3 2 1; do
+    addr="${hosts[$((n - 1))]}:$port"
+    [[ "$addr" != "$LEADER" ]] && { follower="$addr"; break; }
+  done
+  FLAKY_NOTE[$system]="follower ${follower}, leader ${LEADER} at the start"
+  note "${system}: flaky link ${follower} <-> leader (${LEADER} now), cut and restored every ${FLAKY_PERIOD}s"
+  term_before="$(tool "$system" term)" || term_before=""
+  start_flapper "$system" "$follower" $((WARMUP + DURATION + 5)) "$tmp/flap-$system-write.json"
+  run_wrk "$system" write "http://${LEADER}" "$lua" "$extra" flaky-write
+  stop_flapper
+  read -r FLAKY_CUTS[$system] FLAKY_LAG[$system] <<<"$(json_fields "$(cat "$flap_out")" cuts lag_at_restore_median \
+    2>/dev/null || echo '? ?')"
+  term_after="$(tool "$system" term)" || term_after=""
+  if [[ -n "$term_before" && -n "$term_after" ]]; then
+    ELECTIONS[$system-flaky]=$((term_after - term_before))
+  else
+    ELECTIONS[$system-flaky]="?"
+  fi
+  wait_ready "$system" soft || { FLAKY_NOTE[$system]+="; no agreed leader after the flaky writes"; return 0; }
+  note "${system}: failover under the flaky link, ${FLAKY_REPEATS} runs"
+  start_flapper "$system" "$follower" 900 "$tmp/flap-$system-failover.json"
+  failover "$system" "$system-flaky" "$FLAKY_REPEATS" soft
+  stop_flapper
 }
 
 # bench_system SYSTEM
@@ -343,6 +586,9 @@ bench_system() {
   note "${system}: leader ${LEADER}"
   tool "$system" check >&2
   tool "$system" fill --keys "$KEYS" >&2
+  note "${system}: low load, one client, one request at a time"
+  low_load "$system"
+  if [[ "$system" == isla && -z "$STRACE_WHY" ]]; then strace_breakdown; fi
   LEADER="$(tool "$system" leader)" || die "$system: no leader after the fill"
   LEADER_OF[$system]="$LEADER"
   lua="$root/bench/lua/${system}.lua"
@@ -363,7 +609,8 @@ bench_system() {
     ELECTIONS[$system]="?"
   fi
   note "${system}: failover, ${REPEATS} runs"
-  failover "$system"
+  failover "$system" "$system" "$REPEATS"
+  [[ -z "$FLAKY_WHY" ]] && flaky "$system" "$lua" "$extra"
   note "${system}: stopping"
   stop_cluster "$system"
 }
@@ -403,8 +650,8 @@ for s in etcd isla; do
     "${RPS[$s-write]}" "${P50[$s-write]}" "${P99[$s-write]}" "${RPS[$s-read]}" "${P50[$s-read]}" \
     "${P99[$s-read]}" $((ERR[$s-write] + ERR[$s-read])) "${FAILOVER_MED[$s]}"
 done
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
 if ((want_etcd && want_isla)); then
-  ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.]+$/ && b ~ /^[0-9.]+$/ && b > 0) printf "%.2f", a / b; else printf "n/a" }'; }
   printf '%-27s %10s %8s %8s %10s %8s %8s %7s %12s\n' "isla/etcd" \
     "$(ratio "${RPS[isla-write]}" "${RPS[etcd-write]}")" "$(ratio "${P50[isla-write]}" "${P50[etcd-write]}")" \
     "$(ratio "${P99[isla-write]}" "${P99[etcd-write]}")" "$(ratio "${RPS[isla-read]}" "${RPS[etcd-read]}")" \
@@ -421,6 +668,78 @@ for s in etcd isla; do
   want="want_$s"; ((${!want})) || continue
   echo "${s} elections during the write and read load (term changes, CPU saturated): ${ELECTIONS[$s]}"
 done
+# ---- low load
+echo
+echo "low load: one client, one request at a time on one keep-alive connection, to the leader: ${SEQ_COUNT} requests"
+echo "          or ${SEQ_SECONDS}s, whichever first, after 100 unmeasured (store_tool.py seq); ${VALUE_SIZE}-byte values, keys in turn;"
+echo "          ping = isla GET /healthz, etcd GET /version (no store work); sread = serializable read; read = linearizable;"
+echo "          fsync = ${FSYNC_COUNT} x (os.write of 4 KiB + os.fdatasync) appended to a file beside the data dirs, just before"
+printf '%-10s %9s %9s %9s %9s %9s %9s %9s %9s\n' system "write p50" "write p99" "fsync p50" "fsync p99" "ping p50" "sread p50" "read p50" "read p99"
+for s in etcd isla; do
+  want="want_$s"; ((${!want})) || continue
+  printf '%-10s %9s %9s %9s %9s %9s %9s %9s %9s\n' "$s (ms)" "${SEQ_P50[$s-write]}" "${SEQ_P99[$s-write]}" \
+    "${FSYNC_P50[$s]}" "${FSYNC_P99[$s]}" "${SEQ_P50[$s-ping]}" "${SEQ_P50[$s-sread]}" "${SEQ_P50[$s-read]}" "${SEQ_P99[$s-read]}"
+done
+if ((want_etcd && want_isla)); then
+  printf '%-10s %9s %9s %9s %9s %9s %9s %9s %9s\n' "isla/etcd" \
+    "$(ratio "${SEQ_P50[isla-write]}" "${SEQ_P50[etcd-write]}")" "$(ratio "${SEQ_P99[isla-write]}" "${SEQ_P99[etcd-write]}")" \
+    "" "" "$(ratio "${SEQ_P50[isla-ping]}" "${SEQ_P50[etcd-ping]}")" "$(ratio "${SEQ_P50[isla-sread]}" "${SEQ_P50[etcd-sread]}")" \
+    "$(ratio "${SEQ_P50[isla-read]}" "${SEQ_P50[etcd-read]}")" "$(ratio "${SEQ_P99[isla-read]}" "${SEQ_P99[etcd-read]}")"
+fi
+for s in etcd isla; do
+  want="want_$s"; ((${!want})) || continue
+  line=""
+  for op in "${SEQ_OPS[@]}"; do line+=" ${op} ${SEQ_N[$s-$op]}/${SEQ_ERR[$s-$op]}"; done
+  echo "${s} requests measured/failed:${line}"
+done
+if ((want_isla)); then
+  goal() { awk -v v="$1" -v g="$2" 'BEGIN { if (v !~ /^[0-9.]+$/) print "n/a"; else if (v <= g) print "met"; else print "not met" }'; }
+  echo "goal (reported, not asserted): isla sequential write p50 <= 1.0 ms: $(goal "${SEQ_P50[isla-write]}" 1.0)" \
+    "(${SEQ_P50[isla-write]} ms); p99 <= 3 ms: $(goal "${SEQ_P99[isla-write]}" 3.0) (${SEQ_P99[isla-write]} ms)"
+  echo
+  if [[ -n "$STRACE_WHY" ]]; then
+    echo "isla write breakdown (strace): skipped: ${STRACE_WHY}"
+  else
+    echo "isla write breakdown: ${STRACE_WRITES} sequential writes with strace -f on all three nodes (which slows them:"
+    echo "the traced writes took p50 $(json_fields "$STRACED_SEQ" p50_ms) ms against ${SEQ_P50[isla-write]} ms untraced; read the shares, not the sums)"
+    printf '%s\n' "$BREAKDOWN"
+  fi
+fi
+
+# ---- flaky link
+echo
+if [[ -n "$FLAKY_WHY" ]]; then
+  echo "flaky link: skipped: ${FLAKY_WHY}"
+else
+  echo "flaky link: the link between the leader and one follower cut (iptables REJECT --reject-with tcp-reset on that"
+  echo "            pair's sockets, both ways) and restored every ${FLAKY_PERIOD}s, following the leader; writes as above"
+  echo "            (wrk -t${WRK_THREADS} -c${CONNECTIONS} -d${DURATION}s to the leader), then ${FLAKY_REPEATS} failover rounds as above"
+  echo "            (lag: entries the follower was behind the leader as each cut ended, median: the cut bites)"
+  printf '%-10s %10s %8s %8s %7s %9s %5s %7s %12s %7s\n' system writes/s "w p50" "w p99" errors elections cuts lag "failover" rounds
+  printf '%-10s %10s %8s %8s %7s %9s %5s %7s %12s %7s\n' "" "" ms ms "" "" "" "" "median ms" "ok/run"
+  for s in etcd isla; do
+    want="want_$s"; ((${!want})) || continue
+    if [[ -z "${RPS[$s-flaky-write]:-}" ]]; then
+      echo "${s}: not run (${FLAKY_NOTE[$s]:-?})"
+      continue
+    fi
+    printf '%-10s %10.0f %8.2f %8.2f %7d %9s %5s %7s %12s %7s\n' "$s" "${RPS[$s-flaky-write]}" "${P50[$s-flaky-write]}" \
+      "${P99[$s-flaky-write]}" "${ERR[$s-flaky-write]}" "${ELECTIONS[$s-flaky]}" "${FLAKY_CUTS[$s]}" "${FLAKY_LAG[$s]}" \
+      "${FAILOVER_MED[$s-flaky]:-n/a}" "${FAILOVER_OK[$s-flaky]:-0}/${FAILOVER_RUN[$s-flaky]:-0}"
+  done
+  if ((want_etcd && want_isla)); then
+    printf '%-10s %10s %8s %8s %7s %9s %5s %7s %12s\n' "isla/etcd" \
+      "$(ratio "${RPS[isla-flaky-write]:-}" "${RPS[etcd-flaky-write]:-}")" \
+      "$(ratio "${P50[isla-flaky-write]:-}" "${P50[etcd-flaky-write]:-}")" \
+      "$(ratio "${P99[isla-flaky-write]:-}" "${P99[etcd-flaky-write]:-}")" "" "" "" "" \
+      "$(ratio "${FAILOVER_MED[isla-flaky]:-}" "${FAILOVER_MED[etcd-flaky]:-}")"
+  fi
+  for s in etcd isla; do
+    want="want_$s"; ((${!want})) || continue
+    [[ -n "${RPS[$s-flaky-write]:-}" ]] || continue
+    echo "${s} under the flaky link: ${FLAKY_NOTE[$s]}; failover runs (ms): ${FAILOVER_ALL[$s-flaky]:-none}"
+  done
+fi
 for s in etcd isla; do
   want="want_$s"; ((${!want})) || continue
   if ((ERR[$s-write] + ERR[$s-read] > 0)); then
