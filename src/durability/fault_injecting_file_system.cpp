@@ -47,6 +47,7 @@ class FaultInjectingWritableFile final : public WritableFile {
     std::lock_guard lock(owner_.mutex_);
     require_usable();
     owner_.step_towards_crash();
+    owner_.take_space(bytes.size(), path_);
     inode_->data.append(bytes);
   }
 
@@ -231,6 +232,19 @@ void FaultInjectingFileSystem::crash(CrashMode mode) {
 void FaultInjectingFileSystem::fail_next_sync() {
   std::lock_guard lock(mutex_);
   fail_next_sync_ = true;
+}
+
+void FaultInjectingFileSystem::set_free_bytes(std::optional<std::uint64_t> free) {
+  std::lock_guard lock(mutex_);
+  free_bytes_ = free;
+}
+
+void FaultInjectingFileSystem::take_space(std::uint64_t bytes, const std::string& path) {
+  if (!free_bytes_) return;
+  if (bytes > *free_bytes_) {
+    throw std::system_error(ENOSPC, std::generic_category(), "write " + path + " (injected)");
+  }
+  *free_bytes_ -= bytes;
 }
 
 void FaultInjectingFileSystem::disarm() {

@@ -63,6 +63,9 @@ class FaultInjectingFileSystem final : public FileSystem {
   // close, rename, remove, truncate, sync_directory) throws SimulatedCrash without taking
   // effect, and so does every operation after it until crash().
   void crash_after_operations(std::size_t operations);
+  // A full disk: appends beyond `free` more bytes throw std::system_error (ENOSPC) and write
+  // nothing; nullopt (the default) is unlimited. Removing files frees nothing.
+  void set_free_bytes(std::optional<std::uint64_t> free);
   // Cancels an armed crash point and a pending sync failure that have not fired yet.
   void disarm();
   // Flips every bit of one byte, durable or not; throws std::out_of_range past the end.
@@ -82,6 +85,7 @@ class FaultInjectingFileSystem final : public FileSystem {
   void step_towards_crash();
   void throw_if_crashed() const;
   void consume_sync_failure(const std::string& what);
+  void take_space(std::uint64_t bytes, const std::string& path);
   bool directory_exists(const std::string& dir) const;
   void require_parent_directory(const std::string& path) const;
   std::shared_ptr<Inode> find_file(const std::string& path, const char* operation) const;
@@ -95,6 +99,7 @@ class FaultInjectingFileSystem final : public FileSystem {
   bool fail_next_sync_ = false;
   std::optional<std::size_t> operations_before_crash_;
   bool crashed_ = false;
+  std::optional<std::uint64_t> free_bytes_;
   std::size_t file_syncs_ = 0;
 };
 

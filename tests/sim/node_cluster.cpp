@@ -203,6 +203,8 @@ void NodeCluster::start_node(NodeId id) {
   try {
     node.driver = std::make_unique<consensus::RaftDriver>(options, *node.disk, *node.machine,
                                                           *node.network, *node.executor);
+  } catch (const std::system_error&) {
+    return;  // its disk is full or failing: it stays down, as a process that aborts would
   } catch (const std::exception& error) {
     violation("node " + std::to_string(id) + " cannot restart: " + error.what());
     return;
@@ -252,7 +254,14 @@ void NodeCluster::fail_next_sync(NodeId id) {
 }
 
 void NodeCluster::disarm_disks() {
-  for (auto& [id, node] : nodes_) node->disk->disarm();
+  for (auto& [id, node] : nodes_) {
+    node->disk->disarm();
+    node->disk->set_free_bytes(std::nullopt);
+  }
+}
+
+void NodeCluster::fill_disk(NodeId id, std::uint64_t free_bytes) {
+  nodes_.at(id)->disk->set_free_bytes(free_bytes);
 }
 
 void NodeCluster::crash_during_io(NodeId id, std::size_t operations) {

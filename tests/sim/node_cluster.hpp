@@ -76,7 +76,10 @@ class NodeCluster {
   // The node dies after `operations` more disk operations, part-way through whatever it
   // was writing (a Ready, a snapshot file).
   void crash_during_io(NodeId node, std::size_t operations);
-  // Cancels disk faults armed but not yet fired (the faults phase is over).
+  // The node's disk fills up after `free_bytes` more bytes: writes fail with ENOSPC and the
+  // node dies (as production aborts) until disarm_disks() frees it.
+  void fill_disk(NodeId node, std::uint64_t free_bytes);
+  // Cancels disk faults armed but not yet fired, and frees full disks.
   void disarm_disks();
 
   // Messages for which `drop` answers true are lost (with their whole batch, as a failed

@@ -208,8 +208,10 @@ void RaftCluster::deliver_due() {
 void RaftCluster::persist(Node& node, const consensus::Ready& ready) {
   Disk& disk = node.disk;
   if (ready.snapshot) {
+    // An installed snapshot replaces the whole log, as RaftStorage's install mark does: the
+    // entries after it belonged to another history.
     disk.snapshot = ready.snapshot;
-    std::erase_if(disk.entries, [&](const Entry& e) { return e.index <= ready.snapshot->index; });
+    disk.entries.clear();
     restore_machine(node.machine, ready.snapshot->data);
   }
   if (!ready.entries.empty()) {
