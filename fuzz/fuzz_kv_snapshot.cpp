@@ -7,7 +7,8 @@
 //    same state machine: the same reads now, and the same results and snapshots after the
 //    same commands (revoking every lease, keep-alives, a put, a delete of everything), so
 //    nothing restore() keeps is missing from the snapshot.
-// Small history limits, so commands after the restore make the history drop revisions.
+// Small history bounds (events and bytes), so that restore() and the commands after it make
+// the history drop revisions; reads include watches a page at a time.
 //
 // It found, and now guards against: a key listed twice (left in the wrong lease), values at
 // the edge of int64 that later sums overflowed, and keys that were not UTF-8 (snapshots were
@@ -30,11 +31,12 @@ namespace store = isla::store;
 namespace {
 
 constexpr std::size_t kHistoryLimit = 4;
+constexpr std::size_t kHistoryBytes = 1024;
 constexpr std::int64_t kNow = 1'000;  // the clock the lease commands after a restore carry
 
 bool same(const store::WatchResult& a, const store::WatchResult& b) {
   return a.events == b.events && a.compacted == b.compacted &&
-         a.compact_revision == b.compact_revision;
+         a.compact_revision == b.compact_revision && a.next == b.next && a.more == b.more;
 }
 
 void check_same_reads(const store::KvStateMachine& a, const store::KvStateMachine& b,
@@ -54,10 +56,15 @@ void check_same_reads(const store::KvStateMachine& a, const store::KvStateMachin
   const store::Revision now = a.revision();
   const store::Revision next = now == std::numeric_limits<store::Revision>::max() ? now : now + 1;
   for (const store::Revision from : {store::Revision{0}, store::Revision{1}, now, next}) {
-    if (!same(a.events_since(from), b.events_since(from))) {
+    if (!same(a.events_since(from), b.events_since(from)) ||
+        !same(a.events_since(from, "f", 1, 200), b.events_since(from, "f", 1, 200))) {
       std::fprintf(stderr, "%s: events_since(%lld)\n", when, static_cast<long long>(from));
       fail("events_since differs from the machine restored from the snapshot");
     }
+  }
+  if (a.history_bytes() != b.history_bytes()) {
+    std::fprintf(stderr, "%s\n", when);
+    fail("history_bytes differs from the machine restored from the snapshot");
   }
   if (a.snapshot() != b.snapshot()) {
     std::fprintf(stderr, "%s\n", when);
@@ -95,7 +102,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string bytes(reinterpret_cast<const char*>(data), size);
 
   // A machine that already holds something, so a failed restore has state to keep.
-  store::KvStateMachine a(kHistoryLimit);
+  store::KvStateMachine a(kHistoryLimit, kHistoryBytes);
   a.grant_lease(7, 5'000, 1'000);
   a.apply(store::Txn{{}, {{store::RequestOp::Kind::put, "held", "v", 0}}, {}});
   a.apply(store::Txn{{}, {{store::RequestOp::Kind::put, "leased", "w", 7}}, {}});
@@ -112,7 +119,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
 
   const std::string first = a.snapshot();
-  store::KvStateMachine b(kHistoryLimit);
+  store::KvStateMachine b(kHistoryLimit, kHistoryBytes);
   try {
     b.restore(first);
   } catch (const std::exception& error) {

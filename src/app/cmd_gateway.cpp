@@ -70,6 +70,12 @@ void add_gateway_command(CLI::App& app) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{16} << 20))
       ->capture_default_str();
   command
+      ->add_option("--store-watch-max-unread-bytes", options->kv_limits.max_watch_unread_bytes,
+                   "A watch stream whose client leaves more than this unread is ended with an "
+                   "error event saying where to resume")
+      ->check(CLI::Range(std::size_t{1} << 10, std::size_t{1} << 30))
+      ->capture_default_str();
+  command
       ->add_option("--store-snapshot-entries", options->store_snapshot_entries,
                    "Applied entries between snapshots of the store (the log before a snapshot "
                    "is released)")

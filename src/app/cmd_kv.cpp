@@ -226,7 +226,10 @@ class Watch {
         why = "HTTP 503: " + rpc::error_message_of(*result.head);
       } else if (result.head) {
         connected_once = true;
-        if (why.empty()) why = "the gateway ended the stream";
+        if (why.empty()) {
+          why = ended_because_.empty() ? "the gateway ended the stream" : ended_because_;
+        }
+        ended_because_.clear();
       } else if (!connected_once) {
         if (result.error == net::ClientErrorKind::connect) exit_unreachable(gateway_, why);
         std::cerr << "isla: no answer from gateway " << gateway_.str() << " (" << why << ")\n";
@@ -264,6 +267,9 @@ class Watch {
       exit_code_ = kExitFailed;
       return false;
     }
+    // The gateway's reason for ending the stream (a watcher too slow, a failing store); the
+    // stream then ends, and resuming after the last event printed misses nothing.
+    if (event.type == "error") ended_because_ = text(at(data, "error"));
     if (event.type != "put" && event.type != "delete") return true;
     if (error || !data.is_object()) {
       std::cerr << "isla: the gateway sent an event that is not JSON: " << event.data << "\n";
@@ -292,6 +298,7 @@ class Watch {
   const KvArgs& args_;
   core::Endpoint gateway_;
   std::int64_t from_;
+  std::string ended_because_;
   long seen_ = 0;
   std::optional<int> exit_code_;
 };

@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <deque>
 #include <unordered_set>
 
 #include "core/parse.hpp"
@@ -17,6 +19,7 @@ namespace isla::net {
 namespace beast = boost::beast;
 using tcp = asio::ip::tcp;
 using Clock = std::chrono::steady_clock;
+using namespace asio::experimental::awaitable_operators;
 
 namespace {
 
@@ -55,6 +58,74 @@ struct ContextConnections {
   std::unordered_set<Connection*> open;
 };
 
+// The chunks of a streamed body that the socket has not taken yet, between the coroutine
+// that asks the stream for them and the one that writes them (both on the connection's
+// thread). What it holds counts in the server's total until sent or dropped.
+class StreamQueue final : public StreamBacklog {
+ public:
+  StreamQueue(asio::io_context::executor_type executor, std::atomic<std::size_t>& total)
+      : wake_(executor, Clock::time_point::max()), total_(total) {}
+  ~StreamQueue() override { drop(); }
+  StreamQueue(const StreamQueue&) = delete;
+  StreamQueue& operator=(const StreamQueue&) = delete;
+
+  std::size_t unsent_bytes() const override { return unsent_; }
+  asio::awaitable<void> wait_unsent_at_most(std::size_t bytes) override {
+    while (unsent_ > bytes && !failed_) co_await wait();
+  }
+
+  bool empty() const { return chunks_.empty(); }
+  const std::string& front() const { return chunks_.front(); }
+  void push(std::string chunk) {
+    add(chunk.size());
+    chunks_.push_back(std::move(chunk));
+    notify();
+  }
+  void pop() {
+    remove(chunks_.front().size());
+    chunks_.pop_front();
+    notify();
+  }
+  // The stream has ended: once the queue is empty, so has the body.
+  void finish() {
+    finished_ = true;
+    notify();
+  }
+  bool finished() const { return finished_; }
+  // The socket failed: nothing more will be sent, so nothing is kept.
+  void fail() {
+    failed_ = true;
+    drop();
+    notify();
+  }
+  bool failed() const { return failed_; }
+  // Until the next change; the caller checks what it waits for before and after.
+  asio::awaitable<void> wait() { co_await wake_.async_wait(use_nothrow); }
+
+ private:
+  void add(std::size_t bytes) {
+    unsent_ += bytes;
+    total_ += bytes;
+  }
+  void remove(std::size_t bytes) {
+    unsent_ -= bytes;
+    total_ -= bytes;
+  }
+  void drop() {
+    remove(unsent_);
+    chunks_.clear();
+  }
+  void notify() { wake_.cancel(); }
+
+  asio::basic_waitable_timer<Clock, asio::wait_traits<Clock>, asio::io_context::executor_type>
+      wake_;
+  std::atomic<std::size_t>& total_;
+  std::deque<std::string> chunks_;
+  std::size_t unsent_ = 0;
+  bool finished_ = false;
+  bool failed_ = false;
+};
+
 Clock::time_point request_deadline(const HttpRequest& request, std::chrono::milliseconds fallback) {
   const auto now = Clock::now();
   auto deadline = now + fallback;
@@ -77,6 +148,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::vector<ContextConnections> per_context;
   std::atomic<std::size_t> in_flight{0};
   std::atomic<std::size_t> connections{0};
+  std::atomic<std::size_t> stream_unsent{0};
   std::atomic<bool> draining{false};
   std::uint16_t bound_port = 0;
 
@@ -225,7 +297,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   }
 
   // Chunked transfer of a streamed body; the connection closes afterwards, so a stream
-  // never holds up a keep-alive exchange.
+  // never holds up a keep-alive exchange. The stream is asked for chunks while earlier ones
+  // are being written (see StreamBacklog).
   asio::awaitable<void> send_stream(Connection& connection, HttpResponse&& response,
                                     unsigned version) {
     if (co_await flush(connection)) co_return;
@@ -238,14 +311,31 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     auto [head_error, head_bytes] =
         co_await http::async_write_header(connection.socket, serializer, use_nothrow);
     if (head_error) co_return;
-    while (!draining) {
-      auto chunk = co_await stream();
-      if (!chunk || draining) break;
-      if (chunk->empty()) continue;
+    StreamQueue queue(connection.socket.get_executor(), stream_unsent);
+    co_await (produce_chunks(stream, queue) && write_chunks(connection, queue));
+  }
+
+  asio::awaitable<void> produce_chunks(BodyStream& stream, StreamQueue& queue) {
+    while (!draining && !queue.failed()) {
+      auto chunk = co_await stream(queue);
+      if (!chunk || draining || queue.failed()) break;
+      if (!chunk->empty()) queue.push(std::move(*chunk));
+    }
+    queue.finish();
+  }
+
+  asio::awaitable<void> write_chunks(Connection& connection, StreamQueue& queue) {
+    for (;;) {
+      while (queue.empty() && !queue.finished()) co_await queue.wait();
+      if (queue.empty()) break;
       connection.deadline.expire_after(options.write_timeout);
       auto [error, bytes] = co_await asio::async_write(
-          connection.socket, http::make_chunk(asio::buffer(*chunk)), use_nothrow);
-      if (error || connection.deadline.expired()) co_return;
+          connection.socket, http::make_chunk(asio::buffer(queue.front())), use_nothrow);
+      if (error || connection.deadline.expired()) {
+        queue.fail();
+        co_return;
+      }
+      queue.pop();
     }
     connection.deadline.expire_after(options.write_timeout);
     co_await asio::async_write(connection.socket, http::make_chunk_last(), use_nothrow);
@@ -304,6 +394,9 @@ std::size_t HttpServer::in_flight() const {
 }
 std::size_t HttpServer::connections() const {
   return impl_->connections;
+}
+std::size_t HttpServer::stream_unsent_bytes() const {
+  return impl_->stream_unsent;
 }
 bool HttpServer::draining() const {
   return impl_->draining;

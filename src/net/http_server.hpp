@@ -43,6 +43,8 @@ class HttpServer {
   std::uint16_t port() const;
   std::size_t in_flight() const;
   std::size_t connections() const;
+  // Bytes of streamed bodies produced and not yet taken by their sockets, over all streams.
+  std::size_t stream_unsent_bytes() const;
   bool draining() const;
 
   // Stops accepting, closes idle connections, answers in-flight requests with

@@ -38,9 +38,30 @@ struct HttpRequest {
   std::string_view query() const;
 };
 
+// What a streamed body sees of its client's progress. The server asks for the next chunk as
+// soon as the previous one is queued, not once it is sent, so that a stream that waits for
+// news (a watch) takes it when it comes; a stream that produces faster than its client reads
+// must therefore look here, or its chunks pile up in the server's memory.
+class StreamBacklog {
+ public:
+  virtual ~StreamBacklog() = default;
+  // Bytes produced that the socket has not taken yet (queued, or being written).
+  virtual std::size_t unsent_bytes() const = 0;
+  // Completes once at most `bytes` are unsent, or once the connection has failed (the
+  // stream's next chunk is then discarded).
+  virtual asio::awaitable<void> wait_unsent_at_most(std::size_t bytes) = 0;
+
+  // Whether a chunk of `bytes` would take the unsent bytes past `limit`. A chunk into an
+  // empty backlog never does, however large: its client is not behind.
+  bool would_exceed(std::size_t bytes, std::size_t limit) const {
+    const std::size_t unsent = unsent_bytes();
+    return unsent > 0 && unsent + bytes > limit;
+  }
+};
+
 // A body produced over time, as server-sent events are: each call returns the next chunk
 // to send, or nullopt at the end of the stream.
-using BodyStream = std::function<asio::awaitable<std::optional<std::string>>()>;
+using BodyStream = std::function<asio::awaitable<std::optional<std::string>>(StreamBacklog&)>;
 
 struct HttpResponse {
   int status = 200;

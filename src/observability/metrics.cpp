@@ -25,7 +25,13 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
                       .Name("isla_http_requests_in_flight")
                       .Help("Requests being handled right now")
                       .Register(registry)
-                      .Add({})) {
+                      .Add({})),
+      stream_unsent_bytes_(&prometheus::BuildGauge()
+                                .Name("isla_http_stream_unsent_bytes")
+                                .Help("Bytes of streamed answers (store watches) waiting for "
+                                      "their clients to take them")
+                                .Register(registry)
+                                .Add({})) {
   static std::atomic<std::uint64_t> next_id{1};
   id_ = next_id++;
 }

@@ -20,11 +20,13 @@ class HttpMetrics {
   // Counts one answered request of `route` (a fixed name such as "figure", never a raw path).
   void observe(const std::string& route, int status, double seconds);
   prometheus::Gauge& in_flight() { return *in_flight_; }
+  prometheus::Gauge& stream_unsent_bytes() { return *stream_unsent_bytes_; }
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Gauge* in_flight_;
+  prometheus::Gauge* stream_unsent_bytes_;
   std::uint64_t id_ = 0;
   std::mutex mutex_;
   std::map<std::pair<std::string, int>, prometheus::Counter*> counters_;

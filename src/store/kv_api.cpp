@@ -140,7 +140,7 @@ class KvApi {
       }
       from = std::max<Revision>(*parsed, 1);
     }
-    co_return event_stream(std::move(prefix), from, store_.revision());
+    co_return event_stream(std::move(prefix), from, store_.revision(), request.remote);
   }
 
   asio::awaitable<HttpResponse> grant_lease(HttpRequest& request, std::string_view) {
@@ -271,44 +271,64 @@ class KvApi {
 
   // `current`: the revision this replica had applied when the watch began. A client that
   // loses the stream before any event resumes from current + 1 (or its `from`) without a gap.
-  HttpResponse event_stream(std::string prefix, Revision from, Revision current) {
+  HttpResponse event_stream(std::string prefix, Revision from, Revision current,
+                            std::string remote) {
     struct State {
       std::string prefix;
-      Revision from;
+      std::string remote;
+      Revision from;  // the first revision not yet handed to the server
       std::chrono::steady_clock::time_point next_keepalive;
+      bool replaying = false;  // the last page stopped at a limit: more history is there
       bool done = false;
     };
-    auto state = std::make_shared<State>(State{
-        std::move(prefix), from, std::chrono::steady_clock::now() + options_.watch_keepalive});
+    auto state =
+        std::make_shared<State>(State{std::move(prefix), std::move(remote), from,
+                                      std::chrono::steady_clock::now() + options_.watch_keepalive});
     HttpResponse response;
     response.content_type = "text/event-stream";
     response.headers.emplace_back("Cache-Control", "no-cache");
     response.headers.emplace_back("Isla-Revision", std::to_string(current));
     response.headers.emplace_back("Isla-Watch-From", std::to_string(from));
-    response.stream = [this, state]() -> asio::awaitable<std::optional<std::string>> {
+    response.stream =
+        [this, state](net::StreamBacklog& backlog) -> asio::awaitable<std::optional<std::string>> {
       if (state->done) co_return std::nullopt;
+      // History is replayed at the client's pace: what it has not taken yet stays in the
+      // store. Once up to date the watch takes events as they come, and a client that
+      // cannot keep up is cut off below rather than buffered without end.
+      if (state->replaying) co_await backlog.wait_unsent_at_most(0);
       const auto now = std::chrono::steady_clock::now();
       auto result = co_await store_.watch(state->prefix, state->from, now + kWatchPoll);
-      std::string chunk;
       if (!result.ok()) {
         state->done = true;
-        json::object body{{"error", net::valid_utf8(result.error.message)}};
-        co_return "event: error\ndata: " + json::serialize(body) + "\n\n";
+        co_return last_event("error", {{"error", net::valid_utf8(result.error.message)},
+                                       {"resume_from", state->from}});
       }
       if (result.value->compacted) {
         state->done = true;
-        json::object body{{"error",
-                           "the revision asked for was compacted; read again and watch "
-                           "from the revision the read returns"},
-                          {"compact_revision", result.value->compact_revision}};
-        co_return "event: compacted\ndata: " + json::serialize(body) + "\n\n";
+        co_return last_event("compacted",
+                             {{"error",
+                               "the revision asked for was compacted; read again and watch "
+                               "from the revision the read returns"},
+                              {"compact_revision", result.value->compact_revision}});
       }
+      std::string chunk;
       for (const auto& event : result.value->events) {
         chunk += "id: " + std::to_string(event.kv.mod_revision) +
                  "\nevent: " + (event.type == Event::Type::put ? "put" : "delete") +
                  "\ndata: " + json::serialize(to_json(event.kv)) + "\n\n";
-        state->from = event.kv.mod_revision + 1;
       }
+      if (backlog.would_exceed(chunk.size(), options_.limits.max_watch_unread_bytes)) {
+        state->done = true;
+        const std::size_t unread = backlog.unsent_bytes();
+        spdlog::warn("store watch cut off remote={} prefix=\"{}\" unread_bytes={} resume_from={}",
+                     state->remote, net::valid_utf8(state->prefix), unread, state->from);
+        co_return last_event(
+            "error", {{"error", "watcher too slow: " + std::to_string(unread) + " bytes unread"},
+                      {"unread_bytes", unread},
+                      {"resume_from", state->from}});
+      }
+      state->from = result.value->next;
+      state->replaying = result.value->more;
       if (chunk.empty() && std::chrono::steady_clock::now() >= state->next_keepalive) {
         chunk = ": keep-alive\n\n";
       }
@@ -316,6 +336,11 @@ class KvApi {
       co_return chunk;
     };
     return response;
+  }
+
+  // The event that ends a stream early: what happened, and how to go on.
+  static std::string last_event(std::string_view type, const json::object& body) {
+    return "event: " + std::string(type) + "\ndata: " + json::serialize(body) + "\n\n";
   }
 
   RaftStore& store_;

@@ -13,6 +13,8 @@ struct KvLimits {
   std::size_t max_key_bytes = 4096;
   std::size_t max_value_bytes = 1024 * 1024;  // larger values get 413
   std::size_t max_txn_ops = 128;
+  // A watch stream whose client leaves more than this unread is ended (docs/api.md).
+  std::size_t max_watch_unread_bytes = std::size_t{4} << 20;
 };
 
 // Why a request was refused: 400 for malformed, 413 for a value over the limit.

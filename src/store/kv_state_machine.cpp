@@ -2,6 +2,8 @@
 
 #include "store/kv_codec.hpp"
 
+#include <algorithm>
+#include <iterator>
 #include <stdexcept>
 
 namespace isla::store {
@@ -150,7 +152,10 @@ TxnResult KvStateMachine::apply(const Txn& txn) {
   result.succeeded = succeeded;
   for (const auto& op : ops) result.results.push_back(writes(op) ? write(op, next) : read(op));
   // Only a transaction that changed something takes a revision (as in etcd).
-  if (events_recorded_ != events_before) revision_ = next;
+  if (events_recorded_ != events_before) {
+    revision_ = next;
+    trim_history();
+  }
   result.revision = revision_;
   return result;
 }
@@ -219,25 +224,63 @@ std::vector<KeyValue> KvStateMachine::range(const std::string& prefix) const {
 
 void KvStateMachine::record(Event event) {
   ++events_recorded_;
+  history_bytes_ += event_bytes(event);
   history_.push_back(std::move(event));
-  while (history_.size() > history_limit_) {
-    // Drop whole revisions, so a watcher never sees half a transaction.
+}
+
+// Runs once a transaction is complete: trimming while it records could drop the start of
+// its own revision and keep the rest.
+void KvStateMachine::trim_history() {
+  // Whole revisions go, oldest first, so a watcher never sees half a transaction. The newest
+  // stays even when it alone is over a bound: a watcher that is up to date must get it.
+  while (!history_.empty() &&
+         (history_.size() > history_events_limit_ || history_bytes_ > history_bytes_limit_) &&
+         history_.front().kv.mod_revision != history_.back().kv.mod_revision) {
     const Revision dropped = history_.front().kv.mod_revision;
-    while (!history_.empty() && history_.front().kv.mod_revision == dropped) history_.pop_front();
+    while (history_.front().kv.mod_revision == dropped) {
+      history_bytes_ -= event_bytes(history_.front());
+      history_.pop_front();
+    }
     compacted_ = dropped;
   }
 }
 
-WatchResult KvStateMachine::events_since(Revision from) const {
+WatchResult KvStateMachine::events_since(Revision from, std::string_view prefix,
+                                         std::size_t max_events, std::size_t max_bytes) const {
   WatchResult result;
   if (from <= compacted_) {
     result.compacted = true;
     result.compact_revision = compacted_ + 1;
     return result;
   }
-  for (const auto& event : history_) {
-    if (event.kv.mod_revision >= from) result.events.push_back(event);
+  const auto matches = [prefix](const Event& event) { return event.kv.key.starts_with(prefix); };
+  std::size_t bytes = 0;
+  auto at = std::partition_point(history_.begin(), history_.end(), [from](const Event& event) {
+    return event.kv.mod_revision < from;
+  });
+  while (at != history_.end()) {
+    // One revision at a time, measured before it is copied, so that a limit falls between
+    // revisions and nothing is copied only to be thrown away.
+    const Revision revision = at->kv.mod_revision;
+    auto end = at;
+    std::size_t group_events = 0;
+    std::size_t group_bytes = 0;
+    for (; end != history_.end() && end->kv.mod_revision == revision; ++end) {
+      if (!matches(*end)) continue;
+      ++group_events;
+      group_bytes += event_bytes(*end);
+    }
+    if (!result.events.empty() &&
+        (result.events.size() + group_events > max_events || bytes + group_bytes > max_bytes)) {
+      result.next = revision;
+      result.more = true;
+      return result;
+    }
+    std::copy_if(at, end, std::back_inserter(result.events), matches);
+    bytes += group_bytes;
+    at = end;
   }
+  result.next = std::max(from, revision_ + 1);
   return result;
 }
 
@@ -268,7 +311,7 @@ void KvStateMachine::restore(const std::string& bytes) {
   };
   consensus::Reader in(bytes);
   std::string magic;
-  KvStateMachine restored(history_limit_);
+  KvStateMachine restored(history_events_limit_, history_bytes_limit_);
   if (!in.bytes(magic) || magic != kSnapshotMagic) fail("wrong header");
   if (!read_i64(in, restored.revision_) || !read_i64(in, restored.compacted_)) fail("truncated");
   if (restored.revision_ < 0 || restored.revision_ > kMaxRevision || restored.compacted_ < 0 ||
@@ -315,9 +358,12 @@ void KvStateMachine::restore(const std::string& bytes) {
       fail("history out of order at revision " + std::to_string(revision));
     }
     previous = revision;
+    restored.history_bytes_ += event_bytes(event);
     restored.history_.push_back(std::move(event));
   }
   if (!in.done()) fail("trailing bytes");
+  // The snapshot may come from a replica with larger bounds; this one's hold from now on.
+  restored.trim_history();
   *this = std::move(restored);
 }
 

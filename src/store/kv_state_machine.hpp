@@ -6,10 +6,12 @@
 // time enters only through commands, so every replica computes the same state.
 #include <cstdint>
 #include <deque>
+#include <limits>
 #include <map>
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <variant>
 #include <vector>
 
@@ -77,11 +79,22 @@ struct WatchResult {
   std::vector<Event> events;
   bool compacted = false;  // `from` is older than the history kept: start again from a get
   Revision compact_revision = 0;
+  // Where the next look starts: past every revision this one covered, matching or not, so
+  // that a watcher of a quiet prefix does not filter the same history again.
+  Revision next = 0;
+  bool more = false;  // a limit cut the answer short: revisions from `next` on are there already
 };
 
 class KvStateMachine {
  public:
-  explicit KvStateMachine(std::size_t history_limit = 10'000) : history_limit_(history_limit) {}
+  static constexpr std::size_t kDefaultHistoryEvents = 10'000;
+  static constexpr std::size_t kDefaultHistoryBytes = std::size_t{64} << 20;
+
+  // The watch history keeps the latest revisions within both bounds (and always the newest,
+  // however large), dropping the oldest and advancing the compacted revision.
+  explicit KvStateMachine(std::size_t history_events = kDefaultHistoryEvents,
+                          std::size_t history_bytes = kDefaultHistoryBytes)
+      : history_events_limit_(history_events), history_bytes_limit_(history_bytes) {}
 
   TxnResult apply(const Txn& txn);
   // Leases: `now_ms` is the proposer's clock, carried in the command.
@@ -96,9 +109,25 @@ class KvStateMachine {
   std::vector<LeaseId> lease_ids() const;
   std::optional<KeyValue> get(const std::string& key) const;
   std::vector<KeyValue> range(const std::string& prefix) const;
-  // Events with revision >= from, in order.
-  WatchResult events_since(Revision from) const;
+  // Events with revision >= from on keys starting with `prefix`, in order: at most
+  // `max_events` and `max_bytes` (by event_bytes) of them, except that the first revision
+  // found comes whole whatever its size. Revisions are never split, so a watcher resuming
+  // after the last revision it saw misses nothing.
+  WatchResult events_since(Revision from, std::string_view prefix = {},
+                           std::size_t max_events = std::numeric_limits<std::size_t>::max(),
+                           std::size_t max_bytes = std::numeric_limits<std::size_t>::max()) const;
   Revision revision() const { return revision_; }
+
+  // What an event counts against the history's byte bound: its key and value, which can be
+  // large, and a fixed allowance for the rest (revisions, string and deque overheads). Fixed
+  // rather than sizeof-based so that every replica, whatever its platform, compacts at the
+  // same revisions.
+  static constexpr std::size_t kEventOverheadBytes = 128;
+  static std::size_t event_bytes(const Event& event) {
+    return event.kv.key.size() + event.kv.value.size() + kEventOverheadBytes;
+  }
+  // The sum of event_bytes over the history kept.
+  std::size_t history_bytes() const { return history_bytes_; }
 
   std::string snapshot() const;
   // Throws std::invalid_argument on bytes that snapshot() did not produce.
@@ -116,11 +145,14 @@ class KvStateMachine {
   OpResult write(const RequestOp& op, Revision revision);
   void remove(const std::string& key, Revision revision, OpResult& result);
   void record(Event event);
+  void trim_history();
 
   std::map<std::string, KeyValue> keys_;
   std::map<LeaseId, Lease> leases_;
   std::deque<Event> history_;
-  std::size_t history_limit_;
+  std::size_t history_events_limit_;
+  std::size_t history_bytes_limit_;
+  std::size_t history_bytes_ = 0;
   Revision revision_ = 0;
   Revision compacted_ = 0;  // events at or below this revision were dropped
   std::uint64_t events_recorded_ = 0;

@@ -186,18 +186,22 @@ asio::awaitable<StoreResult<RangeResult>> RaftStore::range(const std::string& ke
 
 asio::awaitable<StoreResult<WatchResult>> RaftStore::watch(const std::string& prefix, Revision from,
                                                            Deadline until) {
+  // A page's bounds: what one visit copies on the Raft thread, and what a watcher's stream
+  // holds at once, whatever history it asked for.
+  constexpr std::size_t kPageEvents = 1000;
+  constexpr std::size_t kPageBytes = std::size_t{1} << 20;
+  Revision next = from;
   for (;;) {
-    const auto read_events = [this, &prefix, from] {
-      auto events = replica_->kv.events_since(from);
-      std::erase_if(events.events,
-                    [&prefix](const Event& event) { return !event.kv.key.starts_with(prefix); });
-      return std::pair{std::move(events), node_->status().applied};
+    const auto read_events = [this, &prefix, next] {
+      return std::pair{replica_->kv.events_since(next, prefix, kPageEvents, kPageBytes),
+                       node_->status().applied};
     };
     auto [result, applied] = co_await node_->run(read_events);
     if (result.compacted || !result.events.empty() || std::chrono::steady_clock::now() >= until ||
         !*running_) {
       co_return StoreResult<WatchResult>{std::move(result), {}};
     }
+    next = result.next;
     co_await node_->wait_applied_beyond(applied, until);
   }
 }

@@ -60,7 +60,8 @@ class Store {
   virtual asio::awaitable<StoreResult<RangeResult>> range(const std::string& key, bool prefix,
                                                           Consistency consistency,
                                                           Deadline deadline) = 0;
-  // Waits until there are events for `prefix` at or after `from`, or until `until`.
+  // Waits until there are events for `prefix` at or after `from`, or until `until`. The
+  // answer is one page of them (WatchResult::more); the next call starts at its `next`.
   virtual asio::awaitable<StoreResult<WatchResult>> watch(const std::string& prefix, Revision from,
                                                           Deadline until) = 0;
 

@@ -1,12 +1,16 @@
 // The island store through its HTTP API on three real gateways: replication, forwarding of
 // writes to the leader, linearizable and serializable reads, transactions, watches, leases
-// and bad input.
+// and bad input; and, on one gateway, the bounds on what watches hold.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <boost/json.hpp>
 #include <thread>
 
+#include "net/http_stream.hpp"
+#include "store/kv_state_machine.hpp"
 #include "support/raw_http.hpp"
+#include "support/scope_exit.hpp"
 #include "support/store_cluster.hpp"
 
 namespace isla::testing {
@@ -14,11 +18,15 @@ namespace {
 
 namespace json = boost::json;
 
+json::value body_of_text(const std::string& text) {
+  boost::system::error_code error;
+  auto value = json::parse(text, error);
+  return error ? json::value() : value;
+}
+
 json::value body_of(const net::ClientResult& result) {
   if (!result.ok()) return nullptr;
-  boost::system::error_code error;
-  auto value = json::parse(result.response->body, error);
-  return error ? json::value() : value;
+  return body_of_text(result.response->body);
 }
 
 class StoreTest : public ::testing::Test {
@@ -279,6 +287,187 @@ TEST(StoreLearner, GatewayOutsideTheVotersJoinsAsALearnerAndServes) {
   EXPECT_EQ(read.at("value").as_string(), "new");
   // A learner does not vote: its status never says candidate or leader.
   EXPECT_EQ(cluster.store_status(learner).at("role").as_string(), "follower");
+}
+
+std::string watch_request(const std::string& prefix, std::int64_t from) {
+  return "GET /api/kv/watch?prefix=" + prefix + "&from=" + std::to_string(from) +
+         " HTTP/1.1\r\nHost: test\r\n\r\n";
+}
+
+std::string value_of(std::size_t bytes) {
+  return R"({"value":")" + std::string(bytes, 'v') + R"("})";
+}
+
+// The first event of `type` in a raw event stream, as JSON (null if there is none). Each
+// event the store sends sits whole in one HTTP chunk, so the chunk framing never splits one.
+json::value event_data(const std::string& reply, const std::string& type) {
+  const std::string field = "event: " + type + "\ndata: ";
+  const auto at = reply.find(field);
+  if (at == std::string::npos) return nullptr;
+  const auto start = at + field.size();
+  return body_of_text(reply.substr(start, reply.find("\n\n", start) - start));
+}
+
+std::vector<std::int64_t> event_ids(const std::string& reply) {
+  std::vector<std::int64_t> ids;
+  for (auto at = reply.find("\nid: "); at != std::string::npos; at = reply.find("\nid: ", at + 1)) {
+    ids.push_back(std::stoll(reply.substr(at + 5)));
+  }
+  return ids;
+}
+
+// The gateway's isla_http_stream_unsent_bytes, or -1 when it does not answer.
+double unsent_stream_bytes(const StoreCluster& cluster, int node) {
+  auto metrics = cluster.request(node, "GET", "/metrics");
+  if (!metrics.ok()) return -1;
+  const std::string name = "\nisla_http_stream_unsent_bytes ";
+  const auto at = metrics.response->body.find(name);
+  if (at == std::string::npos) return -1;
+  return std::stod(metrics.response->body.substr(at + name.size()));
+}
+
+// One gateway whose watches may leave at most 256 KiB unread.
+class StoreWatchLimits : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    cluster_.start_all();
+    ASSERT_TRUE(cluster_.wait_for_leader(std::chrono::seconds(10)));
+  }
+  std::int64_t revision() {
+    return body_of(cluster_.request(0, "GET", "/api/kv?prefix=")).at("revision").as_int64();
+  }
+  std::int64_t put(const std::string& key, std::size_t value_bytes) {
+    auto written = body_of(cluster_.request(0, "PUT", "/api/kv/" + key, value_of(value_bytes)));
+    return written.is_object() ? written.at("revision").as_int64() : -1;
+  }
+
+  static constexpr std::size_t kMaxUnread = 256 * 1024;
+  StoreCluster cluster_{1, 0, {"--store-watch-max-unread-bytes", std::to_string(kMaxUnread)}};
+};
+
+TEST_F(StoreWatchLimits, AWatcherThatStopsReadingIsCutOffWhileAnotherKeepsUp) {
+  const auto from = revision() + 1;
+  RawConnection stalled(cluster_.address(0), watch_request("big/", from), 4096);
+  ASSERT_TRUE(stalled.connected());
+
+  std::atomic<std::int64_t> last_seen{0};
+  std::atomic<bool> reader_told_error{false};
+  std::atomic<bool> enough{false};
+  std::jthread reader([&] {
+    net::HttpRequest request;
+    request.target = "/api/kv/watch?prefix=big/&from=" + std::to_string(from);
+    net::StreamOptions options;
+    options.idle_timeout = std::chrono::seconds(20);  // past the 15 s keep-alives
+    net::SseParser parser;
+    net::fetch_stream(cluster_.address(0), request, options, [&](std::string_view data) {
+      parser.feed(data, [&](const net::SseEvent& event) {
+        if (event.type == "error") reader_told_error = true;
+        if (event.type == "put") last_seen = std::stoll(event.id);
+        return true;
+      });
+      return !enough;
+    });
+  });
+  const ScopeExit release([&] {
+    enough = true;
+    put("big/last", 1);  // wakes the reader, which then leaves
+  });
+
+  // Each write once the reader has the one before: it keeps up, the stalled watcher does not.
+  const auto cut_off = [&] {
+    return cluster_.log(0).find("store watch cut off") != std::string::npos;
+  };
+  std::int64_t written = 0;
+  for (int i = 0; i < 600 && !cut_off(); ++i) {
+    written = put("big/" + std::to_string(i), 64 * 1024);
+    ASSERT_GT(written, 0);
+    ASSERT_TRUE(eventually([&] { return last_seen == written; }, std::chrono::seconds(5)))
+        << "the reader that keeps up is at " << last_seen << ", the store at " << written;
+  }
+  ASSERT_TRUE(cut_off()) << "the stalled watcher was never cut off";
+  EXPECT_GT(unsent_stream_bytes(cluster_, 0), 0);  // what it left, until it reads or times out
+
+  // The other watcher goes on.
+  written = put("big/after", 10);
+  EXPECT_TRUE(eventually([&] { return last_seen == written; }, std::chrono::seconds(5)));
+  EXPECT_FALSE(reader_told_error);
+
+  // Reading at last, the stalled watcher finds every event up to the cut, then the error
+  // event saying where to resume; resuming there misses nothing.
+  const auto reply = stalled.read_to_end(std::chrono::seconds(10));
+  const auto ids = event_ids(reply);
+  ASSERT_FALSE(ids.empty()) << reply.substr(0, 300);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_EQ(ids[i], from + static_cast<std::int64_t>(i));
+  }
+  const auto error = event_data(reply, "error");
+  ASSERT_TRUE(error.is_object()) << reply.substr(reply.size() -
+                                                 std::min<std::size_t>(reply.size(), 300));
+  const auto unread = error.at("unread_bytes").to_number<std::int64_t>();
+  EXPECT_GT(unread, 0);
+  EXPECT_EQ(error.at("error").as_string(),
+            "watcher too slow: " + std::to_string(unread) + " bytes unread");
+  const auto resume_from = error.at("resume_from").as_int64();
+  EXPECT_EQ(resume_from, ids.back() + 1);
+  EXPECT_LT(resume_from, written);
+  EXPECT_TRUE(reply.ends_with("\r\n0\r\n\r\n")) << "the stream did not end";
+  const auto resumed = raw_exchange(cluster_.address(0), watch_request("big/", resume_from),
+                                    std::chrono::milliseconds(1500));
+  const auto resumed_ids = event_ids(resumed);
+  ASSERT_FALSE(resumed_ids.empty()) << resumed.substr(0, 300);
+  EXPECT_EQ(resumed_ids.front(), resume_from);
+
+  // Nothing is held for it any more (the reader is up to date).
+  EXPECT_TRUE(
+      eventually([&] { return unsent_stream_bytes(cluster_, 0) == 0; }, std::chrono::seconds(5)))
+      << unsent_stream_bytes(cluster_, 0);
+}
+
+// With values of 512 KiB the history's byte bound, not its 10,000 events, decides what is
+// kept; a watch from before it is told so, and one replaying it gets it at its own pace.
+TEST_F(StoreWatchLimits, ByteBoundedHistoryIsCompactedAndReplayedAtTheReadersPace) {
+  constexpr std::size_t kValueBytes = 512 * 1024;
+  const auto first = revision() + 1;
+  std::int64_t last = 0;
+  for (int i = 100; i < 240; ++i) last = put("history/" + std::to_string(i), kValueBytes);
+  ASSERT_EQ(last, first + 139);
+  store::Event one;
+  one.kv.key = "history/100";
+  one.kv.value.assign(kValueBytes, 'v');
+  const auto kept = static_cast<std::int64_t>(store::KvStateMachine::kDefaultHistoryBytes /
+                                              store::KvStateMachine::event_bytes(one));
+
+  const auto reply = raw_exchange(cluster_.address(0), watch_request("history/", first),
+                                  std::chrono::milliseconds(3000));
+  const auto compacted = event_data(reply, "compacted");
+  ASSERT_TRUE(compacted.is_object()) << reply.substr(0, 300);
+  EXPECT_EQ(compacted.at("compact_revision").as_int64(), last - kept + 1);
+  EXPECT_TRUE(event_ids(reply).empty());
+  EXPECT_TRUE(reply.ends_with("\r\n0\r\n\r\n")) << "the stream did not end";
+
+  // From there on, the history is whole. (The prefix names that revision's key alone, so
+  // that the replay is one event, not 64 MiB.)
+  const auto oldest = last - kept + 1;
+  const auto oldest_key = "history/" + std::to_string(100 + (oldest - first));
+  const auto kept_reply = raw_exchange(cluster_.address(0), watch_request(oldest_key, oldest),
+                                       std::chrono::milliseconds(1500));
+  const auto ids = event_ids(kept_reply);
+  ASSERT_FALSE(ids.empty());
+  EXPECT_EQ(ids, std::vector<std::int64_t>{oldest});
+  EXPECT_EQ(event_data(kept_reply, "compacted"), json::value(nullptr));
+
+  // 20 MiB of history under history/2, far over what a watcher may leave unread: a watcher
+  // replaying it is not too slow however it reads, since the rest waits in the store.
+  RawConnection replay(cluster_.address(0), watch_request("history/2", oldest), 64 * 1024);
+  EXPECT_TRUE(
+      eventually([&] { return unsent_stream_bytes(cluster_, 0) > 0; }, std::chrono::seconds(10)))
+      << "the server never waited for the replaying watcher";
+  const auto replayed =
+      replay.read_until("\nid: " + std::to_string(last) + "\n", std::chrono::seconds(30));
+  EXPECT_EQ(replayed.find("event: error"), std::string::npos);
+  std::vector<std::int64_t> expected;
+  for (auto revision = last - 39; revision <= last; ++revision) expected.push_back(revision);
+  EXPECT_EQ(event_ids(replayed), expected);
 }
 
 }  // namespace

@@ -27,31 +27,52 @@ sockaddr_in address_of(const core::Endpoint& endpoint) {
 
 std::string raw_exchange(const core::Endpoint& to, const std::string& bytes,
                          std::chrono::milliseconds timeout) {
+  RawConnection connection(to, bytes);
+  return connection.read_to_end(timeout);
+}
+
+RawConnection::RawConnection(const core::Endpoint& to, const std::string& bytes,
+                             int receive_buffer_bytes) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (receive_buffer_bytes > 0) {
+    ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof receive_buffer_bytes);
+  }
   auto address = address_of(to);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {
     ::close(fd);
-    return {};
+    return;
   }
+  fd_ = fd;
   std::size_t sent = 0;
   while (sent < bytes.size()) {
-    const auto n = ::send(fd, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    const auto n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n <= 0) break;
     sent += static_cast<std::size_t>(n);
   }
+}
+
+RawConnection::~RawConnection() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+std::string RawConnection::read_until(std::string_view text, std::chrono::milliseconds timeout) {
   std::string reply;
+  if (fd_ < 0) return reply;
   const auto give_up = std::chrono::steady_clock::now() + timeout;
-  char buffer[4096];
+  char buffer[64 * 1024];
   while (std::chrono::steady_clock::now() < give_up) {
-    pollfd ready{fd, POLLIN, 0};
+    pollfd ready{fd_, POLLIN, 0};
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         give_up - std::chrono::steady_clock::now());
     if (::poll(&ready, 1, static_cast<int>(std::max<long long>(1, left.count()))) <= 0) break;
-    const auto n = ::recv(fd, buffer, sizeof buffer, 0);
+    const auto n = ::recv(fd_, buffer, sizeof buffer, 0);
     if (n <= 0) break;
+    // Only the new bytes (and the end of the old, for a `text` split between reads) can
+    // complete it.
+    const auto from = reply.size() - std::min(reply.size(), text.size());
     reply.append(buffer, static_cast<std::size_t>(n));
+    if (!text.empty() && reply.find(text, from) != std::string::npos) break;
   }
-  ::close(fd);
   return reply;
 }
 

@@ -3,6 +3,7 @@
 #include <chrono>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "core/endpoint.hpp"
 
@@ -11,6 +12,28 @@ namespace isla::testing {
 // Connects, sends `bytes`, then reads until the peer closes or `timeout` passes.
 std::string raw_exchange(const core::Endpoint& to, const std::string& bytes,
                          std::chrono::milliseconds timeout = std::chrono::milliseconds(3000));
+
+// A connection that has sent its request and reads the answer only when told to: a client
+// that stalls. `receive_buffer_bytes` (set before connecting; 0 leaves the system's) keeps
+// the kernel from taking much on its behalf, so that what it leaves unread stays with the
+// server.
+class RawConnection {
+ public:
+  RawConnection(const core::Endpoint& to, const std::string& bytes, int receive_buffer_bytes = 0);
+  ~RawConnection();
+  RawConnection(const RawConnection&) = delete;
+  RawConnection& operator=(const RawConnection&) = delete;
+
+  bool connected() const { return fd_ >= 0; }
+  // Reads until the peer closes or `timeout` passes.
+  std::string read_to_end(std::chrono::milliseconds timeout) { return read_until({}, timeout); }
+  // Reads until what was read holds `text` (unless it is empty), the peer closes, or
+  // `timeout` passes.
+  std::string read_until(std::string_view text, std::chrono::milliseconds timeout);
+
+ private:
+  int fd_ = -1;
+};
 
 // The status code of the first response in `reply`, or 0 if there is none.
 int status_of(const std::string& reply);

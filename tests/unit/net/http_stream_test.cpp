@@ -1,15 +1,18 @@
-// Streamed response bodies (fetch_stream) against the real server, and the server-sent
-// events parser fed in pieces of every size.
+// Streamed response bodies (fetch_stream) against the real server, clients that stop
+// reading them, and the server-sent events parser fed in pieces of every size.
 #include "net/http_stream.hpp"
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <atomic>
+#include <limits>
 #include <thread>
 
 #include "net/http_server.hpp"
 #include "support/loopback_server.hpp"
+#include "support/raw_http.hpp"
+#include "support/scope_exit.hpp"
 
 namespace isla::net {
 namespace {
@@ -84,7 +87,8 @@ class StreamFixture : public ::testing::Test {
       HttpResponse response;
       response.content_type = "text/event-stream";
       auto next = std::make_shared<std::size_t>(0);
-      response.stream = [this, chunks, next]() -> asio::awaitable<std::optional<std::string>> {
+      response.stream = [this, chunks,
+                         next](StreamBacklog&) -> asio::awaitable<std::optional<std::string>> {
         const auto deadline = std::chrono::steady_clock::now() + 5s;
         while (received_ < *next && std::chrono::steady_clock::now() < deadline) {
           co_await sleep_for(2ms);
@@ -154,7 +158,7 @@ TEST_F(StreamFixture, SilenceLongerThanTheIdleTimeoutFails) {
   start([](HttpRequest&) -> asio::awaitable<HttpResponse> {
     HttpResponse response;
     auto sent = std::make_shared<bool>(false);
-    response.stream = [sent]() -> asio::awaitable<std::optional<std::string>> {
+    response.stream = [sent](StreamBacklog&) -> asio::awaitable<std::optional<std::string>> {
       if (!*sent) {
         *sent = true;
         co_return "hello";
@@ -174,6 +178,170 @@ TEST_F(StreamFixture, SilenceLongerThanTheIdleTimeoutFails) {
   EXPECT_EQ(result.error, ClientErrorKind::timeout) << result.message;
   EXPECT_TRUE(result.head);
   EXPECT_EQ(body, "hello");
+}
+
+// Events published to every stream, as a store's writes reach its watches. Touched only on
+// the server's thread; a stream waits for news on a timer of its own that publish() cancels.
+class Feed {
+ public:
+  void publish(std::string event) {
+    events_.push_back(std::move(event));
+    for (auto* waiter : waiters_) waiter->cancel();
+    waiters_.clear();
+  }
+  // The events from the `seen`th on, once there are any.
+  asio::awaitable<std::string> after(std::size_t seen) {
+    while (events_.size() <= seen) {
+      asio::steady_timer news(co_await asio::this_coro::executor,
+                              std::chrono::steady_clock::time_point::max());
+      waiters_.push_back(&news);
+      co_await news.async_wait(use_nothrow);
+    }
+    std::string text;
+    for (auto event = events_.begin() + static_cast<std::ptrdiff_t>(seen); event != events_.end();
+         ++event) {
+      text += *event;
+    }
+    co_return text;
+  }
+  std::size_t size() const { return events_.size(); }
+
+ private:
+  std::vector<std::string> events_;
+  std::vector<asio::steady_timer*> waiters_;
+};
+
+// Streams of the feed that end, with an error event, once their client leaves more than
+// `limit` bytes unread, as the store's watches do.
+class LiveFixture : public ::testing::Test {
+ protected:
+  void start(std::size_t limit, HttpServerOptions options = {}) {
+    server_ = std::make_unique<testing::LoopbackServer>(
+        1,
+        [this, limit](HttpRequest&) -> asio::awaitable<HttpResponse> {
+          HttpResponse response;
+          response.content_type = "text/event-stream";
+          auto seen = std::make_shared<std::size_t>(0);
+          auto done = std::make_shared<bool>(false);
+          response.stream =
+              [this, limit, seen,
+               done](StreamBacklog& backlog) -> asio::awaitable<std::optional<std::string>> {
+            if (*done) co_return std::nullopt;
+            auto news = co_await feed_.after(*seen);
+            if (backlog.would_exceed(news.size(), limit)) {
+              *done = true;
+              ++cut_;
+              co_return "event: error\ndata: " + std::to_string(backlog.unsent_bytes()) +
+                  " bytes unread\n\n";
+            }
+            *seen = feed_.size();
+            co_return news;
+          };
+          co_return response;
+        },
+        options);
+  }
+  void TearDown() override { server_.reset(); }
+  core::Endpoint endpoint() const { return server_->endpoint(); }
+
+  // Event `n` (from 1), `bytes` of data.
+  void publish(std::size_t n, std::size_t bytes) {
+    std::string event = "id: " + std::to_string(n) + "\ndata: " + std::string(bytes, 'x') + "\n\n";
+    asio::post(server_->pool().main(),
+               [this, event = std::move(event)]() mutable { feed_.publish(std::move(event)); });
+  }
+  std::size_t unsent() const { return server_->server().stream_unsent_bytes(); }
+
+  static constexpr auto kRequest = "GET /live HTTP/1.1\r\nHost: test\r\n\r\n";
+  static constexpr int kSmallReceiveBuffer = 4096;
+
+  Feed feed_;  // declared first: the server's coroutines refer to it until it is gone
+  std::atomic<int> cut_{0};
+  std::unique_ptr<testing::LoopbackServer> server_;
+};
+
+// The ids of the events in a raw answer, in order.
+std::vector<std::size_t> ids_in(const std::string& reply) {
+  std::vector<std::size_t> ids;
+  for (auto at = reply.find("id: "); at != std::string::npos; at = reply.find("id: ", at + 1)) {
+    ids.push_back(std::stoul(reply.substr(at + 4)));
+  }
+  return ids;
+}
+
+TEST_F(LiveFixture, AClientThatStopsReadingIsCutOffWhileAnotherKeepsUp) {
+  constexpr std::size_t kLimit = 256 * 1024;
+  constexpr std::size_t kEventBytes = 64 * 1024;
+  start(kLimit);
+  testing::RawConnection stalled(endpoint(), kRequest, kSmallReceiveBuffer);
+  ASSERT_TRUE(stalled.connected());
+
+  std::atomic<std::size_t> received{0};
+  std::atomic<bool> enough{false};
+  std::atomic<bool> reader_cut{false};
+  std::jthread reader([&] {
+    SseParser parser(1 << 20);
+    fetch_stream(endpoint(), get("/live"), {}, [&](std::string_view data) {
+      parser.feed(data, [&](const SseEvent& event) {
+        if (event.type == "error") reader_cut = true;
+        ++received;
+        return true;
+      });
+      return !enough;
+    });
+  });
+  std::size_t published = 0;
+  const testing::ScopeExit release([&] {
+    enough = true;
+    publish(++published, 1);  // wakes the reader, which then leaves
+  });
+
+  // Each event once the reader has the one before: it keeps up, the stalled client does not.
+  while (cut_ == 0 && published < 2000) {
+    publish(++published, kEventBytes);
+    ASSERT_TRUE(testing::eventually([&] { return received == published; }, 5s))
+        << "the reader that keeps up got " << received << " of " << published;
+  }
+  ASSERT_EQ(cut_, 1) << "after " << published << " events";
+  EXPECT_GT(unsent(), 0u);  // what the stalled client left, until it reads or is dropped
+
+  // The other stream goes on.
+  publish(++published, kEventBytes);
+  EXPECT_TRUE(testing::eventually([&] { return received == published; }, 5s));
+  EXPECT_FALSE(reader_cut);
+
+  // The stalled client, reading at last, finds every event up to the cut, in order, then
+  // the error event and the end of the body.
+  const auto reply = stalled.read_to_end(5s);
+  const auto ids = ids_in(reply);
+  ASSERT_FALSE(ids.empty()) << reply.substr(0, 300);
+  EXPECT_LT(ids.size(), published);
+  for (std::size_t i = 0; i < ids.size(); ++i) ASSERT_EQ(ids[i], i + 1);
+  const auto error = reply.rfind("event: error\ndata: ");
+  ASSERT_NE(error, std::string::npos);
+  EXPECT_GT(error, reply.rfind("id: "));
+  EXPECT_NE(reply.find(" bytes unread\n\n", error), std::string::npos);
+  EXPECT_TRUE(reply.ends_with("\r\n0\r\n\r\n")) << "the body did not end";
+  EXPECT_TRUE(testing::eventually([&] { return unsent() == 0; }, 5s)) << unsent();
+}
+
+TEST_F(LiveFixture, WhatAClientNeverReadsIsDroppedAtTheWriteTimeout) {
+  HttpServerOptions options;
+  options.write_timeout = 1s;
+  start(std::numeric_limits<std::size_t>::max(), options);  // never cut: only the timeout acts
+  testing::RawConnection stalled(endpoint(), kRequest, kSmallReceiveBuffer);
+  ASSERT_TRUE(stalled.connected());
+  std::size_t published = 0;
+  // Until the kernel's buffers are full and the server holds the rest.
+  while (unsent() == 0 && published < 100) {
+    publish(++published, 256 * 1024);
+    testing::eventually([&] { return unsent() > 0; }, 50ms);
+  }
+  ASSERT_GT(unsent(), 0u);
+  EXPECT_TRUE(testing::eventually([&] { return unsent() == 0; }, 5s)) << unsent();
+  // The stream learns at its next chunk that nobody will take it, and the connection goes.
+  publish(++published, 1);
+  EXPECT_TRUE(testing::eventually([&] { return server_->server().connections() == 0; }, 5s));
 }
 
 TEST(FetchStream, RefusedConnectionIsAConnectError) {
