@@ -8,6 +8,7 @@
 
 #include "core/random.hpp"
 #include "gateway/registry.hpp"
+#include "gateway/snapshot_metrics.hpp"
 #include "gateway/status_view.hpp"
 #include "membership/datagram.hpp"
 #include "node/node_host.hpp"
@@ -90,7 +91,7 @@ class Gateway {
   }
 
  private:
-  store::RaftStoreOptions store_options() const {
+  store::RaftStoreOptions store_options() {
     store::RaftStoreOptions store;
     store.island = options_.island;
     store.address = options_.listen.str();
@@ -99,6 +100,8 @@ class Gateway {
     store.dir = options_.data_dir / "raft";
     store.tick = options_.store_tick;
     store.snapshot_every = options_.store_snapshot_entries;
+    store.snapshot_chunk_bytes = options_.store_snapshot_chunk_bytes;
+    store.snapshot_observer = snapshot_stream_metrics(host_.metrics());
     return store;
   }
 

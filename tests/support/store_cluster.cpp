@@ -12,7 +12,8 @@
 
 namespace isla::testing {
 
-StoreCluster::StoreCluster(int voters, int learners) : voters_(voters) {
+StoreCluster::StoreCluster(int voters, int learners, std::vector<std::string> flags)
+    : voters_(voters), flags_(std::move(flags)) {
   const auto subnet = unique_subnet();
   dir_ = std::filesystem::temp_directory_path() /
          ("isla-store-" + std::to_string(::getpid()) + "-" + subnet);
@@ -52,6 +53,7 @@ void StoreCluster::start(int node) {
       ISLA_BINARY,      "gateway",    "--listen",   address(node).str(),
       "--island",       "store-test", "--data-dir", data_dir(node).string(),
       "--store-voters", voters,       "--threads",  "1"};
+  argv.insert(argv.end(), flags_.begin(), flags_.end());
   processes_.at(node) =
       core::ChildProcess::spawn(argv, (dir_ / ("node-" + std::to_string(node) + ".log")).string());
   ASSERT_TRUE(eventually([&] { return !store_status(node).is_null(); }, std::chrono::seconds(10)))

@@ -16,8 +16,9 @@ namespace isla::testing {
 
 class StoreCluster {
  public:
-  // Nodes [0, voters) vote; the `learners` after them join as learners.
-  explicit StoreCluster(int voters, int learners = 0);
+  // Nodes [0, voters) vote; the `learners` after them join as learners. Every gateway gets
+  // `flags` after the cluster's own.
+  explicit StoreCluster(int voters, int learners = 0, std::vector<std::string> flags = {});
   ~StoreCluster();
 
   int size() const { return static_cast<int>(addresses_.size()); }
@@ -47,6 +48,7 @@ class StoreCluster {
   std::filesystem::path dir_;
   std::vector<core::Endpoint> addresses_;
   int voters_ = 0;
+  std::vector<std::string> flags_;
   std::vector<std::optional<core::ChildProcess>> processes_;
 };
 
