@@ -247,7 +247,10 @@ consensus::ChunkAnswer RaftStore::receive_snapshot_chunk(std::string_view query,
   if (result.message) {
     spdlog::info("raft snapshot received from={} index={} bytes={}", result.message->from,
                  result.message->snapshot->index, result.answer.offset.value_or(0));
-    node_->receive({std::move(*result.message)});
+    // Not a braced list: its elements are copied, and this one holds the whole snapshot.
+    std::vector<consensus::Message> messages;
+    messages.push_back(std::move(*result.message));
+    node_->receive(std::move(messages));
   }
   return result.answer;
 }
