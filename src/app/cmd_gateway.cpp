@@ -81,6 +81,12 @@ void add_gateway_command(CLI::App& app) {
                    "is released)")
       ->check(CLI::Range(std::size_t{10}, std::size_t{10'000'000}))
       ->capture_default_str();
+  command
+      ->add_option("--store-snapshot-chunk-bytes", options->store_snapshot_chunk_bytes,
+                   "A store snapshot streams to a replica that needs it in chunks of this size, "
+                   "one at a time")
+      ->check(CLI::Range(std::size_t{4096}, std::size_t{16} << 20))
+      ->capture_default_str();
   command->callback([=] {
     core::setup_logging("gateway " + flags->listen, flags->log_level);
     options->listen = parse_listen(flags->listen, 5235);

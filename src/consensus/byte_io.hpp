@@ -26,6 +26,10 @@ class Writer {
   }
   Writer& bytes(std::string_view data) {
     u64(data.size());
+    return raw(data);
+  }
+  // Bytes whose length was written earlier (or is implied by the end of the input).
+  Writer& raw(std::string_view data) {
     out_.append(data);
     return *this;
   }
@@ -60,7 +64,10 @@ class Reader {
   }
   bool bytes(std::string& data) {
     std::uint64_t size = 0;
-    if (!u64(size) || size > in_.size()) return false;
+    return u64(size) && raw(data, size);
+  }
+  bool raw(std::string& data, std::uint64_t size) {
+    if (size > in_.size()) return false;
     data.assign(in_.substr(0, size));
     in_.remove_prefix(size);
     return true;

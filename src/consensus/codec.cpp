@@ -20,17 +20,28 @@ bool read_entry(Reader& in, Entry& entry) {
   return true;
 }
 
-void write_snapshot(Writer& out, const Snapshot& snapshot) {
+// Everything but the data, which follows: its length is the header's last field.
+void write_snapshot_header(Writer& out, const Snapshot& snapshot) {
   out.u64(snapshot.index)
       .u64(snapshot.term)
       .ids(snapshot.conf.voters)
       .ids(snapshot.conf.learners)
-      .bytes(snapshot.data);
+      .u64(snapshot.data.size());
+}
+
+void write_snapshot(Writer& out, const Snapshot& snapshot) {
+  write_snapshot_header(out, snapshot);
+  out.raw(snapshot.data);
+}
+
+bool read_snapshot_header(Reader& in, Snapshot& snapshot, std::uint64_t& data_size) {
+  return in.u64(snapshot.index) && in.u64(snapshot.term) && in.ids(snapshot.conf.voters) &&
+         in.ids(snapshot.conf.learners) && in.u64(data_size);
 }
 
 bool read_snapshot(Reader& in, Snapshot& snapshot) {
-  return in.u64(snapshot.index) && in.u64(snapshot.term) && in.ids(snapshot.conf.voters) &&
-         in.ids(snapshot.conf.learners) && in.bytes(snapshot.data);
+  std::uint64_t size = 0;
+  return read_snapshot_header(in, snapshot, size) && in.raw(snapshot.data, size);
 }
 
 constexpr std::uint8_t kLastMessageType =
@@ -141,6 +152,23 @@ std::optional<Snapshot> decode_snapshot(std::string_view bytes) {
   Snapshot snapshot;
   if (!read_snapshot(in, snapshot) || !in.done()) return std::nullopt;
   return snapshot;
+}
+
+std::string encode_snapshot_header(const Snapshot& snapshot) {
+  Writer out;
+  write_snapshot_header(out, snapshot);
+  return out.take();
+}
+
+std::optional<SnapshotHeader> decode_snapshot_header(std::string_view bytes) {
+  Reader in(bytes);
+  SnapshotHeader header;
+  std::uint64_t size = 0;
+  if (!read_snapshot_header(in, header.snapshot, size) || size != in.remaining()) {
+    return std::nullopt;
+  }
+  header.length = bytes.size() - in.remaining();
+  return header;
 }
 
 }  // namespace isla::consensus

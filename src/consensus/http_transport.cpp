@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "consensus/raft_rpc.hpp"
+#include "core/backoff.hpp"
+#include "core/random.hpp"
 #include "rpc/call.hpp"
 
 namespace isla::consensus {
@@ -12,7 +14,6 @@ namespace {
 std::size_t approximate_size(const Message& message) {
   std::size_t size = 80 + message.context.size();
   for (const auto& entry : message.entries) size += 25 + entry.data.size();
-  if (message.snapshot) size += message.snapshot->data.size();
   return size;
 }
 
@@ -44,7 +45,19 @@ void HttpTransport::set_address(NodeId node, const std::string& address) {
 
 void HttpTransport::send(std::vector<Message> messages) {
   std::map<NodeId, std::vector<Message>> by_peer;
-  for (auto& message : messages) by_peer[message.to].push_back(std::move(message));
+  for (auto& message : messages) {
+    if (message.type != MessageType::snapshot) {
+      by_peer[message.to].push_back(std::move(message));
+      continue;
+    }
+    auto target = peer(message.to);
+    bool start = false;
+    {
+      std::lock_guard lock(target->mutex);
+      start = offer_snapshot(*target, std::move(message));
+    }
+    if (start) asio::co_spawn(*target->context, stream(target), asio::detached);
+  }
   for (auto& [node, batch] : by_peer) {
     auto target = peer(node);
     bool start = false;
@@ -108,6 +121,100 @@ asio::awaitable<void> HttpTransport::drain(std::shared_ptr<Peer> target) {
       messages_dropped_ += batch.messages.size();
       on_unreachable_(target->id);
     }
+  }
+}
+
+// With the peer's mutex held. Returns whether the peer's stream must be started.
+bool HttpTransport::offer_snapshot(Peer& target, Message message) {
+  target.offered = std::move(message);
+  if (target.streaming) return false;
+  target.streaming = true;
+  return true;
+}
+
+// With the peer's mutex held: folds Raft's latest copy of the snapshot into the transfer in
+// progress, or makes it the next transfer once there is none. A transfer is finished even if
+// Raft has taken a newer snapshot since: under a steady write load, starting again with each
+// newer one would never finish. Copies of a snapshot whose transfer just completed were sent
+// before the receiver's Raft could answer it, and are dropped.
+void HttpTransport::take_offer(Peer& target, std::unique_ptr<SnapshotChunker>& transfer) {
+  if (!target.offered) return;
+  const auto key = transfer_key(*target.offered);
+  if (transfer) {
+    if (key != transfer->key()) return;
+    transfer->refresh(*target.offered);
+  } else if (target.finished != key || std::chrono::steady_clock::now() >=
+                                           target.finished_at + options_.snapshot_resend_guard) {
+    transfer = std::make_unique<SnapshotChunker>(std::move(*target.offered), options_.cluster_id,
+                                                 options_.snapshot_chunk_bytes,
+                                                 options_.snapshot_max_stalls);
+  }
+  target.offered.reset();
+}
+
+asio::awaitable<void> HttpTransport::stream(std::shared_ptr<Peer> target) {
+  using Next = SnapshotChunker::Next;
+  core::SeededRandom random(core::seed_from_device());
+  core::Backoff backoff({std::chrono::milliseconds(50), std::chrono::milliseconds(1000)}, random);
+  std::unique_ptr<SnapshotChunker> transfer;
+  for (;;) {
+    std::optional<core::Endpoint> endpoint;
+    {
+      std::lock_guard lock(target->mutex);
+      take_offer(*target, transfer);
+      if (!transfer) {
+        target->streaming = false;
+        co_return;
+      }
+      endpoint = target->address;
+    }
+    auto next = Next::give_up;
+    std::string problem = "the peer's address is unknown";
+    if (endpoint) {
+      auto chunk = transfer->chunk();
+      const auto size = chunk.size();
+      rpc::CallOptions call;
+      call.deadline = std::chrono::steady_clock::now() + options_.request_timeout;
+      // Not rpc::exchange: the answer to a refused chunk carries the offset to go on from.
+      const auto request = rpc::make_request("POST", snapshot_chunk_target(transfer->header()),
+                                             std::move(chunk), call, "application/octet-stream");
+      const auto outcome = co_await client_.request(*endpoint, request, call.deadline);
+      bool accepted = false;
+      if (outcome.ok()) {
+        const auto answer = parse_chunk_answer(outcome.response->status, outcome.response->body);
+        accepted = answer.status == 200;
+        problem = answer.error;
+        next = transfer->on_answer(answer);
+      } else {
+        problem = outcome.message;
+        next = transfer->on_failure();
+      }
+      if (accepted) {
+        if (options_.snapshot_observer) options_.snapshot_observer->on_chunk_sent(size);
+        backoff.reset();
+      } else if (next == Next::send) {
+        spdlog::debug("raft snapshot chunk to {} not taken, resending from offset {}: {}",
+                      endpoint->str(), transfer->offset(), problem);
+        co_await net::sleep_for(backoff.next());
+      }
+    }
+    if (next == Next::send) continue;
+    const bool complete = next == Next::done;
+    if (options_.snapshot_observer) options_.snapshot_observer->on_snapshot_sent(complete);
+    if (complete) {
+      spdlog::info("raft snapshot sent to={} index={} bytes={}", target->id, transfer->key().index,
+                   transfer->total());
+      std::lock_guard lock(target->mutex);
+      target->finished = transfer->key();
+      target->finished_at = std::chrono::steady_clock::now();
+    } else {
+      if (problem.empty()) problem = "the receiver's answers moved the transfer no further";
+      spdlog::warn("raft snapshot to={} index={} abandoned at offset {} of {}: {}", target->id,
+                   transfer->key().index, transfer->offset(), transfer->total(), problem);
+      on_unreachable_(target->id);
+    }
+    transfer.reset();
+    backoff.reset();
   }
 }
 

@@ -2,7 +2,9 @@
 // Raft's Transport over isla's RPC layer: per peer, one request in flight at a time carrying
 // every message queued for that peer since the last one (batching under load, and the
 // order Raft sent them in). A peer that cannot be reached is reported to Raft, which slows
-// its replication down to probes until it answers again.
+// its replication down to probes until it answers again. Snapshots do not go in batches:
+// each peer has a stream of its own beside them (snapshot_stream.hpp), one chunk in flight,
+// so that heartbeats and appends are never stuck behind a snapshot of hundreds of MiB.
 #include <functional>
 #include <map>
 #include <memory>
@@ -12,6 +14,7 @@
 #include "core/endpoint.hpp"
 
 #include "consensus/raft_node.hpp"
+#include "consensus/snapshot_chunker.hpp"
 #include "net/http_client.hpp"
 #include "net/io_pool.hpp"
 
@@ -22,6 +25,15 @@ struct HttpTransportOptions {
   std::size_t max_queued_messages = 10'000;       // per peer; the oldest are dropped first
   std::chrono::milliseconds request_timeout{5'000};
   std::uint64_t cluster_id = 0;  // sent with every batch
+  std::size_t snapshot_chunk_bytes = 1024 * 1024;
+  // Chunks in a row that fail or are refused before a transfer is given up (each waits a
+  // backoff first); Raft then sends the snapshot again, and the receiver's offset resumes it.
+  int snapshot_max_stalls = 8;
+  // After a transfer completes, Raft's further copies of that snapshot are dropped for this
+  // long: they were sent before the receiver's Raft could answer it. Should the answer be
+  // lost, Raft's copies after this go through.
+  std::chrono::milliseconds snapshot_resend_guard{10'000};
+  std::shared_ptr<SnapshotStreamObserver> snapshot_observer;  // optional
 };
 
 class HttpTransport final : public Transport {
@@ -45,11 +57,19 @@ class HttpTransport final : public Transport {
     std::optional<core::Endpoint> address;  // parsed once, when learned
     std::vector<Message> queue;
     bool sending = false;
+    // The snapshot stream: one transfer at a time, on a coroutine of its own.
+    bool streaming = false;
+    std::optional<Message> offered;       // the latest snapshot Raft sent that is not streaming
+    std::optional<TransferKey> finished;  // the last transfer that completed, and when
+    std::chrono::steady_clock::time_point finished_at;
   };
 
   std::shared_ptr<Peer> peer(NodeId node);
   asio::awaitable<void> drain(std::shared_ptr<Peer> peer);
   std::vector<Message> take_batch(Peer& peer);
+  bool offer_snapshot(Peer& peer, Message message);
+  void take_offer(Peer& peer, std::unique_ptr<SnapshotChunker>& transfer);
+  asio::awaitable<void> stream(std::shared_ptr<Peer> peer);
 
   net::IoPool& pool_;
   const net::HttpClient& client_;

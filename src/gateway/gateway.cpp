@@ -8,6 +8,7 @@
 
 #include "core/random.hpp"
 #include "gateway/registry.hpp"
+#include "gateway/snapshot_metrics.hpp"
 #include "gateway/status_view.hpp"
 #include "membership/datagram.hpp"
 #include "node/node_host.hpp"
@@ -99,7 +100,7 @@ class Gateway {
   }
 
  private:
-  store::RaftStoreOptions store_options() const {
+  store::RaftStoreOptions store_options() {
     store::RaftStoreOptions store;
     store.island = options_.island;
     store.address = options_.listen.str();
@@ -108,6 +109,8 @@ class Gateway {
     store.dir = options_.data_dir / "raft";
     store.tick = options_.store_tick;
     store.snapshot_every = options_.store_snapshot_entries;
+    store.snapshot_chunk_bytes = options_.store_snapshot_chunk_bytes;
+    store.snapshot_observer = snapshot_stream_metrics(host_.metrics());
     return store;
   }
 

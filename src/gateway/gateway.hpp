@@ -24,6 +24,8 @@ struct GatewayOptions {
   std::vector<std::string> store_voters;
   std::chrono::milliseconds store_tick{50};
   std::size_t store_snapshot_entries = 100'000;  // applied entries between snapshots
+  // A replica that needs a snapshot gets it streamed in chunks of this size.
+  std::size_t store_snapshot_chunk_bytes = 1024 * 1024;
   store::KvLimits kv_limits;
   RoutingOptions routing;
   ProxyOptions proxy;

@@ -201,6 +201,13 @@ class KvApi {
     co_return response;
   }
 
+  // A chunk of a streamed snapshot (consensus/snapshot_stream.hpp); the answer says how much
+  // of that snapshot this replica holds, refused or not.
+  asio::awaitable<HttpResponse> raft_snapshot(HttpRequest& request, std::string_view) {
+    const auto answer = store_.receive_snapshot_chunk(request.query(), request.body);
+    co_return net::json_response(answer.status, consensus::encode_chunk_answer(answer));
+  }
+
   asio::awaitable<HttpResponse> raft_join(HttpRequest& request, std::string_view) {
     boost::system::error_code error;
     auto body = json::parse(request.body, error);
@@ -362,6 +369,8 @@ void add_kv_routes(net::Router& router, RaftStore& store, const net::HttpClient&
   auto api = std::make_shared<KvApi>(store, client, options);
   router.add("POST", "/internal/raft/messages", false, "raft_messages",
              bind(api, &KvApi::raft_messages));
+  router.add("POST", "/internal/raft/snapshot", false, "raft_snapshot",
+             bind(api, &KvApi::raft_snapshot));
   router.add("POST", "/internal/raft/join", false, "raft_join", bind(api, &KvApi::raft_join));
   router.add("GET", "/api/kv", false, "kv_list", bind(api, &KvApi::list));
   router.add("GET", "/api/kv/watch", false, "kv_watch", bind(api, &KvApi::watch));

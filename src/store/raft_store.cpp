@@ -67,6 +67,8 @@ RaftStore::RaftStore(RaftStoreOptions options, net::IoPool& pool, const net::Htt
   replica_ = std::make_unique<KvReplica>(&revision_);
   consensus::HttpTransportOptions transport;
   transport.cluster_id = identity_.cluster_id;
+  transport.snapshot_chunk_bytes = options_.snapshot_chunk_bytes;
+  transport.snapshot_observer = options_.snapshot_observer;
   transport_ =
       std::make_unique<consensus::HttpTransport>(pool_, client_, transport, [this](NodeId node) {
         if (node_) node_->report_unreachable(node);
@@ -84,6 +86,11 @@ RaftStore::RaftStore(RaftStoreOptions options, net::IoPool& pool, const net::Htt
     node.addresses[node_id_for(voter)] = voter;
   }
   node.addresses[node.raft.id] = options_.address;
+  consensus::AssemblerOptions assembler;
+  assembler.cluster_id = identity_.cluster_id;
+  assembler.self = node.raft.id;
+  snapshots_ =
+      std::make_unique<consensus::SnapshotAssembler>(assembler, options_.snapshot_observer);
   node_ = std::make_unique<consensus::RaftNode>(std::move(node), fs_, *replica_, *transport_);
 }
 
@@ -100,6 +107,7 @@ void RaftStore::start() {
   *running_ = true;
   node_->start();
   asio::co_spawn(pool_.main(), expire_leases(), asio::detached);
+  asio::co_spawn(pool_.main(), expire_snapshot_transfers(), asio::detached);
   if (!is_voter()) asio::co_spawn(pool_.main(), join(), asio::detached);
 }
 
@@ -235,6 +243,31 @@ asio::awaitable<StoreResult<TxnResult>> RaftStore::revoke_lease(LeaseId id, Dead
 
 void RaftStore::receive(std::vector<consensus::Message> messages) {
   node_->receive(std::move(messages));
+}
+
+consensus::ChunkAnswer RaftStore::receive_snapshot_chunk(std::string_view query,
+                                                         std::string_view data) {
+  auto result = snapshots_->accept(query, data, std::chrono::steady_clock::now());
+  if (result.message) {
+    spdlog::info("raft snapshot received from={} index={} bytes={}", result.message->from,
+                 result.message->snapshot->index, result.answer.offset.value_or(0));
+    // Not a braced list: its elements are copied, and this one holds the whole snapshot.
+    std::vector<consensus::Message> messages;
+    messages.push_back(std::move(*result.message));
+    node_->receive(std::move(messages));
+  }
+  return result.answer;
+}
+
+// A sender that stopped mid-transfer leaves its partial snapshot here: free it in time even
+// if no other chunk comes to notice.
+asio::awaitable<void> RaftStore::expire_snapshot_transfers() {
+  auto running = running_;
+  while (*running) {
+    co_await net::sleep_for(std::chrono::seconds(5));
+    if (!*running) break;
+    snapshots_->expire(std::chrono::steady_clock::now());
+  }
 }
 
 asio::awaitable<StoreError> RaftStore::add_learner(NodeId id, const std::string& address) {

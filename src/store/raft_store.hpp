@@ -10,6 +10,7 @@
 
 #include "consensus/http_transport.hpp"
 #include "consensus/raft_node.hpp"
+#include "consensus/snapshot_assembler.hpp"
 #include "durability/posix_file_system.hpp"
 #include "net/http_client.hpp"
 #include "net/io_pool.hpp"
@@ -28,6 +29,8 @@ struct RaftStoreOptions {
   int election_ticks = 6;  // randomised in [n, 2n) ticks: 300-600 ms
   std::size_t snapshot_every = 100'000;
   std::chrono::milliseconds lease_check_interval{250};
+  std::size_t snapshot_chunk_bytes = 1024 * 1024;  // snapshots stream to peers in these
+  std::shared_ptr<consensus::SnapshotStreamObserver> snapshot_observer;  // optional
 };
 
 // A stable node id for an address, so every replica derives the same ids from the flags.
@@ -55,6 +58,8 @@ class RaftStore final : public Store {
   // Raft's wire: messages from peers, and a non-voter's request to join as a learner.
   void receive(std::vector<consensus::Message> messages);
   asio::awaitable<StoreError> add_learner(consensus::NodeId id, const std::string& address);
+  // A chunk of a snapshot streamed by a peer; once it is whole, it goes to Raft.
+  consensus::ChunkAnswer receive_snapshot_chunk(std::string_view query, std::string_view data);
 
   consensus::NodeStatus status() const;
   // Derived from the island and the bootstrap voters; every Raft message carries it.
@@ -67,6 +72,7 @@ class RaftStore final : public Store {
   asio::awaitable<StoreResult<TxnResult>> propose(const std::string& command, Deadline deadline);
   asio::awaitable<void> expire_leases();
   asio::awaitable<void> join();
+  asio::awaitable<void> expire_snapshot_transfers();
   void record_membership();
   StoreError not_leader() const;
 
@@ -77,6 +83,7 @@ class RaftStore final : public Store {
   ClusterIdentity identity_;
   std::unique_ptr<KvReplica> replica_;
   std::unique_ptr<consensus::HttpTransport> transport_;
+  std::unique_ptr<consensus::SnapshotAssembler> snapshots_;
   std::unique_ptr<consensus::RaftNode> node_;
   std::atomic<Revision> revision_{0};
   std::shared_ptr<std::atomic<bool>> running_ = std::make_shared<std::atomic<bool>>(false);

@@ -1,6 +1,7 @@
 // Raft messages in the form the HTTP transport sends them: batches survive the round trip
 // with entries, snapshots and contexts; truncated, padded or lying bytes are refused, and a
-// count that the input cannot hold is refused before anything is allocated for it.
+// count that the input cannot hold is refused before anything is allocated for it. A
+// snapshot's encoding is its header then its data, as the snapshot stream sends it.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -232,6 +233,33 @@ TEST(MessageCodec, AbsurdCountsAreRejectedWithoutAllocating) {
     EXPECT_LT(largest_allocation_of([&] { EXPECT_FALSE(decode_message_batch(context)); }), kSmall)
         << count;
   }
+}
+
+TEST(SnapshotCodec, TheEncodingIsTheHeaderThenTheData) {
+  const Snapshot snapshot{42, 3, {{1, 2, 3}, {4}}, std::string("some\0data", 9)};
+  const auto encoded = encode_snapshot(snapshot);
+  const auto head = encode_snapshot_header(snapshot);
+  EXPECT_EQ(encoded, head + snapshot.data);
+  const auto header = decode_snapshot_header(encoded);
+  ASSERT_TRUE(header);
+  EXPECT_EQ(header->length, head.size());
+  auto without_data = snapshot;
+  without_data.data.clear();
+  EXPECT_EQ(header->snapshot, without_data);
+  // The data must be exactly as long as the header says.
+  EXPECT_FALSE(decode_snapshot_header(encoded + "x"));
+  EXPECT_FALSE(decode_snapshot_header(encoded.substr(0, encoded.size() - 1)));
+  EXPECT_FALSE(decode_snapshot_header(head.substr(0, head.size() - 1)));
+  EXPECT_TRUE(decode_snapshot_header(encode_snapshot(Snapshot{1, 1, {}, ""})));
+}
+
+TEST(SnapshotCodec, AHeaderClaimingHugeDataAllocatesNothingForIt) {
+  const Snapshot snapshot{42, 3, {{1}, {}}, "abc"};
+  auto encoded = encode_snapshot(snapshot);
+  const auto size_at = encode_snapshot_header(snapshot).size() - 8;
+  encoded.replace(size_at, 8, Writer().u64(std::uint64_t{1} << 40).take());
+  EXPECT_LT(largest_allocation_of([&] { EXPECT_FALSE(decode_snapshot_header(encoded)); }), 1024u);
+  EXPECT_FALSE(decode_snapshot(encoded));
 }
 
 }  // namespace
