@@ -63,9 +63,20 @@ void HttpTransport::send(std::vector<Message> messages) {
     bool start = false;
     {
       std::lock_guard lock(target->mutex);
-      for (auto& message : batch) target->queue.push_back(std::move(message));
-      if (target->queue.size() > options_.max_queued_messages) {
-        const auto excess = target->queue.size() - options_.max_queued_messages;
+      for (auto& message : batch) {
+        target->queued_bytes += approximate_size(message);
+        target->queue.push_back(std::move(message));
+      }
+      // A peer that does not keep up must not make us hold its backlog without bound, in
+      // messages or in bytes (large values): drop the oldest; Raft resends what matters.
+      std::size_t excess = 0;
+      while (target->queue.size() - excess > 1 &&
+             (target->queue.size() - excess > options_.max_queued_messages ||
+              target->queued_bytes > options_.max_queued_bytes)) {
+        target->queued_bytes -= approximate_size(target->queue[excess]);
+        ++excess;
+      }
+      if (excess > 0) {
         target->queue.erase(target->queue.begin(),
                             target->queue.begin() + static_cast<std::ptrdiff_t>(excess));
         messages_dropped_ += excess;
@@ -89,6 +100,7 @@ std::vector<Message> HttpTransport::take_batch(Peer& peer) {
   }
   batch.assign(std::make_move_iterator(peer.queue.begin()),
                std::make_move_iterator(peer.queue.begin() + static_cast<std::ptrdiff_t>(taken)));
+  peer.queued_bytes -= std::min(peer.queued_bytes, bytes);
   peer.queue.erase(peer.queue.begin(), peer.queue.begin() + static_cast<std::ptrdiff_t>(taken));
   return batch;
 }

@@ -23,6 +23,7 @@ namespace isla::consensus {
 struct HttpTransportOptions {
   std::size_t max_batch_bytes = 4 * 1024 * 1024;  // beyond this a batch is split
   std::size_t max_queued_messages = 10'000;       // per peer; the oldest are dropped first
+  std::size_t max_queued_bytes = 64u << 20;       // per peer, the same way
   std::chrono::milliseconds request_timeout{5'000};
   std::uint64_t cluster_id = 0;  // sent with every batch
   std::size_t snapshot_chunk_bytes = 1024 * 1024;
@@ -56,6 +57,7 @@ class HttpTransport final : public Transport {
     std::mutex mutex;
     std::optional<core::Endpoint> address;  // parsed once, when learned
     std::vector<Message> queue;
+    std::size_t queued_bytes = 0;  // approximate_size() of what is queued
     bool sending = false;
     // The snapshot stream: one transfer at a time, on a coroutine of its own.
     bool streaming = false;
