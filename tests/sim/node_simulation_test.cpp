@@ -15,6 +15,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sim/node_cluster.hpp"
+#include "sim/seeded_runs.hpp"
 
 namespace isla::sim {
 namespace {
@@ -145,19 +146,10 @@ Outcome simulate(std::uint64_t seed) {
       }
     }
   }
-  auto verdict = check_kv_history(checked_history(cluster.history()), std::chrono::seconds(60));
-  if (verdict.verdict != CheckResult::Verdict::ok) {
-    std::ostringstream text;
-    text << "history of " << cluster.history().size() << " operations: " << verdict.verdict << ": "
-         << verdict.explanation;
-    outcome.problems.push_back(text.str());
+  if (auto problem = linearizability_problem(checked_history(cluster.history()))) {
+    outcome.problems.push_back(*problem);
   }
   return outcome;
-}
-
-std::string replay_command(std::uint64_t seed) {
-  return "ISLA_SIM_SEED=" + std::to_string(seed) +
-         " build/tests/sim/isla_node_sim_tests --gtest_filter=NodeSimulation.ReplaySeed";
 }
 
 class NodeSimulation : public ::testing::TestWithParam<int> {};
@@ -167,18 +159,15 @@ TEST_P(NodeSimulation, SeedsKeepInvariantsLinearizabilityAndConverge) {
   const int seeds = seeds_to_run();
   std::size_t operations = 0;
   std::size_t installs = 0;
-  int failures = 0;
-  for (int seed = 1 + shard; seed <= seeds; seed += kShards) {
-    const auto outcome = simulate(static_cast<std::uint64_t>(seed));
-    operations += outcome.operations;
-    installs += outcome.snapshots_installed;
-    if (!outcome.problems.empty()) {
-      ++failures;
-      ADD_FAILURE() << "seed " << seed << " failed: " << outcome.problems.front()
-                    << "\n  replay: " << replay_command(static_cast<std::uint64_t>(seed));
-      if (failures >= 3) break;
-    }
-  }
+  run_seed_shard(
+      shard, kShards, seeds,
+      [&](std::uint64_t seed) {
+        const auto outcome = simulate(seed);
+        operations += outcome.operations;
+        installs += outcome.snapshots_installed;
+        return outcome.problems;
+      },
+      "isla_node_sim_tests", "NodeSimulation.ReplaySeed");
   EXPECT_GT(operations, 0u);
   EXPECT_GT(installs, 0u) << "no seed exercised a snapshot install";
   std::cout << "shard " << shard << ": " << operations << " client operations checked, " << installs

@@ -10,6 +10,7 @@
 #include <sstream>
 
 #include "sim/linearizability.hpp"
+#include "sim/seeded_runs.hpp"
 #include "support/raft_cluster.hpp"
 
 namespace isla::testing {
@@ -156,19 +157,10 @@ Outcome simulate(std::uint64_t seed) {
       }
     }
   }
-  auto verdict = sim::check_kv_history(to_checker(cluster.history()), std::chrono::seconds(60));
-  if (verdict.verdict != sim::CheckResult::Verdict::ok) {
-    std::ostringstream text;
-    text << "history of " << cluster.history().size() << " operations: " << verdict.verdict << ": "
-         << verdict.explanation;
-    outcome.problems.push_back(text.str());
+  if (auto problem = sim::linearizability_problem(to_checker(cluster.history()))) {
+    outcome.problems.push_back(*problem);
   }
   return outcome;
-}
-
-std::string replay_command(std::uint64_t seed) {
-  return "ISLA_SIM_SEED=" + std::to_string(seed) +
-         " build/tests/sim/isla_raft_sim_tests --gtest_filter=RaftSimulation.ReplaySeed";
 }
 
 class RaftSimulation : public ::testing::TestWithParam<int> {};
@@ -177,17 +169,14 @@ TEST_P(RaftSimulation, SeedsKeepSafetyLinearizabilityAndConverge) {
   const int shard = GetParam();
   const int seeds = seeds_to_run();
   std::size_t operations = 0;
-  int failures = 0;
-  for (int seed = 1 + shard; seed <= seeds; seed += kShards) {
-    const auto outcome = simulate(static_cast<std::uint64_t>(seed));
-    operations += outcome.operations;
-    if (!outcome.problems.empty()) {
-      ++failures;
-      ADD_FAILURE() << "seed " << seed << " failed: " << outcome.problems.front()
-                    << "\n  replay: " << replay_command(static_cast<std::uint64_t>(seed));
-      if (failures >= 3) break;
-    }
-  }
+  sim::run_seed_shard(
+      shard, kShards, seeds,
+      [&](std::uint64_t seed) {
+        const auto outcome = simulate(seed);
+        operations += outcome.operations;
+        return outcome.problems;
+      },
+      "isla_raft_sim_tests", "RaftSimulation.ReplaySeed");
   EXPECT_GT(operations, 0u);
   std::cout << "shard " << shard << ": " << operations << " client operations checked\n";
 }
