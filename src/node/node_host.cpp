@@ -26,6 +26,7 @@ NodeHost::NodeHost(NodeOptions options)
   router_.get("/metrics", "metrics",
               [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
                 http_metrics_.in_flight().Set(static_cast<double>(server_->in_flight()));
+                for (const auto& hook : scrape_hooks_) hook();
                 net::HttpResponse response;
                 response.content_type = "text/plain; version=0.0.4; charset=utf-8";
                 response.body = observability::render(*registry_);
