@@ -76,8 +76,8 @@ void store_add(const StoreArgs& args) {
   } else if (answer.status == 200) {
     std::cout << address << " is a voter of the store\n";
   } else {
-    std::cout << "added " << address
-              << " as a learner; the leader makes it a voter once it has caught up (see `isla "
+    std::cout << address
+              << " is a learner; the leader makes it a voter once it has caught up (see `isla "
                  "store members`)\n";
   }
 }
