@@ -31,8 +31,9 @@ json::object to_json(const StoreMember& member, consensus::Index commit) {
                    {"address", member.address},
                    {"role", member.voter ? "voter" : "learner"},
                    {"leader", member.leader}};
-  if (!member.voter) out["promoting"] = member.promoting;
+  // Only the leader knows its promotions and each member's progress.
   if (member.progress) {
+    if (!member.voter) out["promoting"] = member.promoting;
     const auto& progress = *member.progress;
     out["match"] = progress.match;
     out["lag"] = commit > progress.match ? commit - progress.match : 0;

@@ -77,11 +77,29 @@ TEST(StoreMembers, AGatewayAddedWithTheCliCatchesUpBecomesAVoterAndLeavesWithIt)
   EXPECT_NE(add.output.find(address + " is a learner; the leader makes it a voter"),
             std::string::npos)
       << add.output;
-  auto listed = member(members_from(cluster, follower), address);
+  // A leader that changes before the promotion takes its promise with it (docs/operations.md):
+  // asking again renews it, as an operator would, so that an election under load does not
+  // fail the test.
+  const auto promising = [&] {
+    auto listed = member(members_from(cluster, follower), address);
+    if (!listed.is_object()) return json::value();
+    if (listed.at("role").as_string() == "learner" && !listed.at("promoting").as_bool()) {
+      store_cli(cluster, follower, {"add", address});
+    }
+    return listed;
+  };
+  auto listed = promising();
   ASSERT_TRUE(listed.is_object());
   EXPECT_EQ(listed.at("role").as_string(), "learner");
-  EXPECT_TRUE(listed.at("promoting").as_bool());
   EXPECT_EQ(listed.at("leader").as_bool(), false);
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto now = promising();
+        const auto* promoting =
+            now.is_object() ? now.as_object().if_contains("promoting") : nullptr;
+        return promoting != nullptr && promoting->as_bool();
+      },
+      10s));
   auto table = store_cli(cluster, follower, {"members"});
   EXPECT_EQ(table.exit_code, 0) << table.output;
   EXPECT_NE(table.output.find("learner (promoting)"), std::string::npos) << table.output;
@@ -90,13 +108,17 @@ TEST(StoreMembers, AGatewayAddedWithTheCliCatchesUpBecomesAVoterAndLeavesWithIt)
   cluster.start(added);
   ASSERT_TRUE(eventually(
       [&] {
-        auto now = member(members_from(cluster, *leader), address);
+        auto now = promising();
         return now.is_object() && now.at("role").as_string() == "voter";
       },
       15s))
       << cluster.log(*leader);
-  EXPECT_NE(cluster.log(*leader).find("store learner promoted to voter address=" + address),
-            std::string::npos);
+  bool logged = false;
+  for (int node = 0; node < 3; ++node) {
+    logged = logged || cluster.log(node).find("store learner promoted to voter address=" +
+                                              address) != std::string::npos;
+  }
+  EXPECT_TRUE(logged) << "no leader logged the promotion";
   // Every replica applies the new configuration.
   EXPECT_TRUE(eventually(
       [&] {
@@ -265,9 +287,14 @@ TEST(StoreMetrics, RaftSeriesAreExportedAndMoveWithWrites) {
     EXPECT_TRUE(metric(before, series)) << series << " missing from:\n" << before;
   }
   EXPECT_GT(metric(before, "isla_store_term").value_or(0), 0);
-  EXPECT_EQ(metric(before, "isla_store_is_leader"), 1);
   EXPECT_GE(metric(before, "isla_store_leader_changes_total").value_or(0), 1);
-  EXPECT_EQ(metric(scrape(cluster, follower), "isla_store_is_leader"), 0);
+  double leaders = 0;  // one replica says it leads; the others, that they do not
+  for (int node = 0; node < cluster.size(); ++node) {
+    const auto is_leader = metric(scrape(cluster, node), "isla_store_is_leader");
+    ASSERT_TRUE(is_leader == 0 || is_leader == 1) << "node " << node;
+    leaders += *is_leader;
+  }
+  EXPECT_EQ(leaders, 1);
 
   constexpr int kWrites = 5;
   for (int i = 0; i < kWrites; ++i) {
