@@ -282,7 +282,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
                            .c_str());
   }
   if (expected.seq_overflow && skip_known_bugs) return 0;
-  const durability::WalOptions options{input.small_segments ? 64u : 64u * 1024 * 1024};
+  durability::WalOptions options;
+  options.segment_bytes = input.small_segments ? 64u : 64u * 1024 * 1024;
 
   std::optional<durability::Wal> wal;
   try {

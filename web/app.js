@@ -3,6 +3,7 @@
 
 const STATUS_MS = 1000;
 const FIGURES_MS = 2000;
+const MEMBERS_MS = 2000;
 const TIMEOUT_MS = 4000;
 
 const $ = (id) => document.getElementById(id);
@@ -11,6 +12,7 @@ const NODE_STATES = new Set(["serving", "draining", "starting", "stopping"]);
 const STORE_ROLES = new Set(["leader", "follower", "candidate", "pre_candidate"]);
 const SERVER_STATES = new Set(["alive", "draining", "ejected"]);
 const DEPART_REASONS = new Set(["bye", "timeout", "unreachable"]);
+const MEMBER_ROLES = new Set(["voter", "learner"]);
 
 // Common LEGO colours (BrickLink/Rebrickable names). Keys are normalised at load.
 const LEGO_COLOURS = normaliseKeys({
@@ -249,6 +251,79 @@ function renderStore(store) {
   const leader = str(store.leader_address, "") || "no leader";
   setText($("store-detail"),
     `term ${fmtInt(store.term)} · leader ${leader} · applied ${fmtInt(store.applied)}/${fmtInt(store.commit)} · rev ${fmtInt(store.revision)}`);
+  setBadge($("store-replica-role"), str(store.role, "unknown"), STORE_ROLES);
+  setText($("store-term"), fmtInt(store.term));
+  setText($("store-leader"), leader);
+  setText($("store-applied"), fmtInt(store.applied));
+  setText($("store-commit"), fmtInt(store.commit));
+}
+
+// ---------- store members ----------
+
+// The leader's view has each member's progress; without a leader, this replica's own view
+// still says who the members are.
+async function refreshMembers() {
+  let data;
+  let fromLeader = true;
+  try {
+    data = await getJSON("/api/store/members");
+  } catch {
+    fromLeader = false;
+    try {
+      data = await getJSON("/api/store/members?serializable=true");
+    } catch (e) {
+      const err = $("store-error");
+      err.hidden = false;
+      setText(err, `Could not load the store's members: ${e && e.message ? e.message : e}`);
+      return;
+    }
+  }
+  $("store-error").hidden = true;
+  const members = (Array.isArray(data.members) ? data.members : [])
+    .filter((m) => m && typeof m.address === "string" && m.address !== "")
+    .sort((a, b) => a.address.localeCompare(b.address, undefined, { numeric: true }));
+  syncKeyed($("store-members").tBodies[0], members, (m) => m.address, createMemberRow, updateMemberRow);
+  const empty = $("store-members-empty");
+  empty.hidden = members.length > 0;
+  setText(empty, "No members known.");
+  const voters = members.filter((m) => m.role === "voter").length;
+  const learners = members.length - voters;
+  setText($("store-summary"), `${voters} ${voters === 1 ? "voter" : "voters"} · ${learners} ${learners === 1 ? "learner" : "learners"}`);
+  setText($("store-members-source"), fromLeader
+    ? `as the leader ${str(data.leader_address)} sees them`
+    : "this gateway's own view: no leader answered, so no progress is shown");
+}
+
+function createMemberRow(addr) {
+  const tr = el("tr");
+  tr.dataset.address = addr;
+  for (const cls of ["mono", "", "num", "num", ""]) {
+    const td = tr.insertCell();
+    if (cls) td.className = cls;
+  }
+  tr.cells[1].append(el("span", "badge"), el("span", "badge b-leader"), el("span", "badge b-promoting"));
+  tr.cells[1].children[1].textContent = "leader";
+  tr.cells[1].children[2].textContent = "promoting";
+  return tr;
+}
+
+function updateMemberRow(tr, m) {
+  const c = tr.cells;
+  const role = str(m.role, "unknown");
+  const leader = m.leader === true;
+  const promoting = m.promoting === true;
+  setText(c[0], m.address);
+  const [roleBadge, leaderBadge, promotingBadge] = c[1].children;
+  setBadge(roleBadge, role, MEMBER_ROLES);
+  leaderBadge.hidden = !leader;
+  promotingBadge.hidden = !promoting;
+  promotingBadge.title = "a learner the leader makes a voter once it has caught up";
+  tr.dataset.role = role;
+  tr.dataset.leader = String(leader);
+  setText(c[2], fmtInt(m.match));
+  setText(c[3], fmtInt(m.lag));
+  const state = str(m.state, leader ? "leads" : "—");
+  setText(c[4], m.active === false ? `${state} (not answering)` : state);
 }
 
 function createServerRow(addr) {
@@ -434,3 +509,4 @@ function renderDetail(d, name) {
 
 poll(refreshStatus, STATUS_MS);
 poll(refreshFigures, FIGURES_MS);
+poll(refreshMembers, MEMBERS_MS);

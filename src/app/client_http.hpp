@@ -4,10 +4,12 @@
 // for printing JSON answers to people.
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "app/server_flags.hpp"
 #include "core/endpoint.hpp"
 #include "net/http_types.hpp"
 
@@ -20,6 +22,25 @@ struct ClientFlags {
 };
 
 void add_client_flags(CLI::App& command, ClientFlags& flags);
+
+// A subcommand of `parent` with the client flags, whose callback runs `action` and exits 0
+// (the action exits itself on failure). Each has its own arguments: commands sharing one
+// variable would let an environment variable (ISLA_GATEWAY) read for one overwrite the flag
+// given to another. `Args` has a ClientFlags `client`.
+template <class Args>
+std::pair<CLI::App*, std::shared_ptr<Args>> add_client_action(CLI::App& parent,
+                                                              const std::string& name,
+                                                              const std::string& description,
+                                                              void (*action)(const Args&)) {
+  auto* command = parent.add_subcommand(name, description);
+  auto args = std::make_shared<Args>();
+  add_client_flags(*command, args->client);
+  command->callback([args, action] {
+    action(*args);
+    exit_with(0);
+  });
+  return {command, args};
+}
 
 // The --gateway address; prints why and exits 2 when it is not HOST:PORT.
 core::Endpoint gateway_endpoint(const ClientFlags& flags);

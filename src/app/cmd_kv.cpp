@@ -400,22 +400,7 @@ void lease_revoke(const KvArgs& args) {
   }
 }
 
-using Action = void (*)(const KvArgs&);
-
-// Each command has its own arguments: commands sharing one variable would let an
-// environment variable (ISLA_GATEWAY) read for one overwrite the flag given to another.
-std::pair<CLI::App*, std::shared_ptr<KvArgs>> add_action(CLI::App& kv, const std::string& name,
-                                                         const std::string& description,
-                                                         Action action) {
-  auto* command = kv.add_subcommand(name, description);
-  auto args = std::make_shared<KvArgs>();
-  add_client_flags(*command, args->client);
-  command->callback([args, action] {
-    action(*args);
-    exit_with(0);
-  });
-  return {command, args};
-}
+constexpr auto add_action = &add_client_action<KvArgs>;
 
 constexpr const char* kSerializableHelp =
     "Answer from the gateway's replica without asking the leader (may be stale)";

@@ -8,6 +8,7 @@ void add_pieces_command(CLI::App& app);
 void add_gateway_command(CLI::App& app);
 void add_client_commands(CLI::App& app);
 void add_kv_command(CLI::App& app);
+void add_store_command(CLI::App& app);
 void add_up_command(CLI::App& app);
 
 // Exit codes shared by the commands (docs/operations.md).

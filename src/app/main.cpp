@@ -12,6 +12,7 @@ int main(int argc, char** argv) {
   isla::app::add_gateway_command(app);
   isla::app::add_client_commands(app);
   isla::app::add_kv_command(app);
+  isla::app::add_store_command(app);
   isla::app::add_up_command(app);
   try {
     app.parse(argc, argv);

@@ -75,7 +75,7 @@ RaftDriver::RaftDriver(DriverOptions options, durability::FileSystem& fs, StateM
       machine_(machine),
       transport_(transport),
       executor_(executor),
-      storage_(fs, options_.dir) {
+      storage_(fs, options_.dir, options_.wal) {
   if (!storage_.recovery().reason.empty()) {
     spdlog::warn("raft wal recovered dir=\"{}\" truncated_bytes={} reason=\"{}\" last_seq={}",
                  options_.dir.string(), storage_.recovery().truncated_bytes,

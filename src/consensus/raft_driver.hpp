@@ -34,6 +34,7 @@ struct DriverOptions {
   // answer may have been lost, and nothing else would ever retry it. 0: half an election
   // timeout (at least 2 ticks).
   int read_retry_ticks = 0;
+  durability::WalOptions wal;  // e.g. a hook that times each fsync, for /metrics
 };
 
 struct NodeStatus {

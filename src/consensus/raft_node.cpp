@@ -137,6 +137,22 @@ asio::awaitable<ProposeStatus> RaftNode::propose_conf_change(const ConfChange& c
   co_return co_await run([this, &change] { return driver_->propose_conf_change(change); });
 }
 
+asio::awaitable<MembershipView> RaftNode::membership() {
+  co_return co_await run([this] {
+    const auto& raft = driver_->raft();
+    MembershipView view{raft.role(),
+                        raft.leader(),
+                        raft.conf(),
+                        raft.log().last_index(),
+                        raft.log().committed(),
+                        raft.log().applied(),
+                        driver_->addresses(),
+                        {}};
+    if (raft.role() == Role::leader) view.progress = raft.progress();
+    return view;
+  });
+}
+
 void RaftNode::transfer_leadership(NodeId target) {
   post([this, target] { driver_->transfer_leadership(target); });
 }

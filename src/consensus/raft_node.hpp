@@ -20,6 +20,19 @@ struct RaftNodeOptions : DriverOptions {
   std::chrono::milliseconds tick{50};
 };
 
+// The configuration as this node has applied it, with (on the leader only) what it knows of
+// each member's log: membership changes use it to tell when a learner has caught up.
+struct MembershipView {
+  Role role = Role::follower;
+  NodeId leader = 0;
+  ConfState conf;
+  Index last_index = 0;
+  Index commit = 0;
+  Index applied = 0;
+  std::map<NodeId, std::string> addresses;
+  std::map<NodeId, Progress> progress;  // empty unless role is leader
+};
+
 class RaftNode {
  public:
   // Loads what `options.dir` holds (a fresh directory starts a new member).
@@ -53,6 +66,7 @@ class RaftNode {
 
   void receive(std::vector<Message> messages);
   asio::awaitable<ProposeStatus> propose_conf_change(const ConfChange& change);
+  asio::awaitable<MembershipView> membership();
   void transfer_leadership(NodeId target);
   void report_unreachable(NodeId node);
 

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 #include <stdexcept>
 
 #include "durability/durability_error.hpp"
@@ -14,7 +15,7 @@
 namespace isla::durability {
 
 Wal::Wal(FileSystem& fs, std::filesystem::path dir, WalOptions options)
-    : fs_(&fs), dir_(std::move(dir)), options_(options) {}
+    : fs_(&fs), dir_(std::move(dir)), options_(std::move(options)) {}
 
 Wal::Wal(Wal&&) noexcept = default;
 Wal& Wal::operator=(Wal&&) noexcept = default;
@@ -115,6 +116,7 @@ std::uint64_t Wal::append(std::uint8_t type, std::string_view payload) {
 void Wal::sync() {
   require_usable();
   if (pending_ends_.empty()) return;
+  const auto started = std::chrono::steady_clock::now();
   mutate([&] {
     const std::string_view pending = pending_;
     std::size_t chunk_begin = 0;   // first pending byte not yet written
@@ -143,6 +145,10 @@ void Wal::sync() {
   synced_seq_ = last_seq();
   pending_.clear();
   pending_ends_.clear();
+  if (options_.on_sync) {
+    options_.on_sync(
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+  }
 }
 
 void Wal::roll_over(std::uint64_t first_seq) {

@@ -11,6 +11,7 @@
 // recover from what the disk actually holds.
 #include <cstdint>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -23,6 +24,10 @@ namespace isla::durability {
 struct WalOptions {
   // A segment is closed and a new one started once it holds at least this many bytes.
   std::uint64_t segment_bytes = 64 * 1024 * 1024;
+  // Told how long each sync() that made records durable took, writes and fsyncs together
+  // (for a latency histogram: a slow disk shows here first). It runs on the owner's thread,
+  // inside the commit path, so it must be quick.
+  std::function<void(double seconds)> on_sync;
 };
 
 struct RecoveryReport {

@@ -14,7 +14,9 @@
 #include "node/node_host.hpp"
 #include "pieces/api.hpp"
 #include "store/kv_api.hpp"
+#include "store/members_api.hpp"
 #include "store/raft_store.hpp"
+#include "store/store_metrics.hpp"
 #include "web/assets.hpp"
 
 namespace isla::gateway {
@@ -23,6 +25,9 @@ namespace json = boost::json;
 using membership::DatagramType;
 
 namespace {
+
+// How long a leaving leader tries to hand leadership over before it goes anyway.
+constexpr auto kHandOver = std::chrono::seconds(1);
 
 ProxyMetrics proxy_metrics(prometheus::Registry& registry) {
   auto& upstream = prometheus::BuildCounter()
@@ -65,6 +70,7 @@ class Gateway {
         host_(node::NodeOptions{options.listen, "gateway", options.island, options.threads,
                                 options.http}),
         proxy_(registry_, random_, options.proxy, options.island, proxy_metrics(host_.metrics())),
+        store_metrics_(host_.metrics()),
         datagrams_(prometheus::BuildCounter()
                        .Name("isla_membership_datagrams_total")
                        .Help("Membership datagrams accepted, by type")
@@ -87,6 +93,9 @@ class Gateway {
     store_ = std::make_unique<store::RaftStore>(store_options(), host_.pool(), client_);
     add_routes();
     store::add_kv_routes(host_.router(), *store_, client_, store::KvApiOptions{options.kv_limits});
+    store::add_member_routes(host_.router(), *store_, client_);
+    host_.before_scrape(
+        [this] { store_metrics_.update(store_->status(), store_->messages_dropped()); });
   }
 
   int run() {
@@ -111,6 +120,7 @@ class Gateway {
     store.snapshot_every = options_.store_snapshot_entries;
     store.snapshot_chunk_bytes = options_.store_snapshot_chunk_bytes;
     store.snapshot_observer = snapshot_stream_metrics(host_.metrics());
+    store.wal.on_sync = store_metrics_.fsync_observer();
     return store;
   }
 
@@ -146,19 +156,12 @@ class Gateway {
   asio::awaitable<void> hand_over_leadership() {
     const auto status = store_->status();
     if (status.role != consensus::Role::leader || status.conf.voters.size() < 2) co_return;
-    for (auto node : status.conf.voters) {
-      if (node == status.id) continue;
-      store_->node().transfer_leadership(node);
-      break;
-    }
-    const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-    while (store_->status().role == consensus::Role::leader &&
-           std::chrono::steady_clock::now() < give_up) {
-      co_await net::sleep_for(std::chrono::milliseconds(10));
-    }
+    const bool handed =
+        co_await store_->hand_over_leadership(std::chrono::steady_clock::now() + kHandOver);
     const auto after = store_->status();
-    if (after.role == consensus::Role::leader) {
-      spdlog::warn("store leadership not handed over within 1 s; the others will elect a leader");
+    if (!handed) {
+      spdlog::warn("store leadership not handed over within {} ms; the others will elect a leader",
+                   std::chrono::milliseconds(kHandOver).count());
     } else {
       spdlog::info("store leadership handed over to={} term={}", after.leader_address, after.term);
     }
@@ -282,6 +285,7 @@ class Gateway {
   net::HttpClient client_;  // the store's: Raft messages, joins, writes forwarded to the leader
   node::NodeHost host_;
   FigureProxy proxy_;
+  store::StoreMetrics store_metrics_;  // outlives store_, whose WAL reports to it
   std::unique_ptr<store::RaftStore> store_;
   prometheus::Family<prometheus::Counter>& datagrams_;
   prometheus::Family<prometheus::Counter>& dropped_;

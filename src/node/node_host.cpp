@@ -28,6 +28,7 @@ NodeHost::NodeHost(NodeOptions options)
                 http_metrics_.in_flight().Set(static_cast<double>(server_->in_flight()));
                 http_metrics_.stream_unsent_bytes().Set(
                     static_cast<double>(server_->stream_unsent_bytes()));
+                for (const auto& hook : scrape_hooks_) hook();
                 net::HttpResponse response;
                 response.content_type = "text/plain; version=0.0.4; charset=utf-8";
                 response.body = observability::render(*registry_);

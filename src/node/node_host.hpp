@@ -5,8 +5,10 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "core/endpoint.hpp"
 #include "net/http_server.hpp"
@@ -37,6 +39,9 @@ class NodeHost {
   net::UdpEndpoint& udp() { return *udp_; }
   net::HttpServer& server() { return *server_; }
   prometheus::Registry& metrics() { return *registry_; }
+  // Runs before each /metrics answer is rendered, for series read from elsewhere at scrape
+  // time (the store's Raft counters). Register before run().
+  void before_scrape(std::function<void()> hook) { scrape_hooks_.push_back(std::move(hook)); }
   const NodeOptions& options() const { return options_; }
   std::string address() const { return options_.listen.str(); }
 
@@ -55,6 +60,7 @@ class NodeHost {
   net::IoPool pool_;
   std::shared_ptr<prometheus::Registry> registry_;
   observability::HttpMetrics http_metrics_;
+  std::vector<std::function<void()>> scrape_hooks_;
   net::Router router_;
   std::unique_ptr<net::HttpServer> server_;
   std::unique_ptr<net::UdpEndpoint> udp_;

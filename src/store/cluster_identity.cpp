@@ -106,9 +106,13 @@ std::string identity_conflict(const ClusterIdentity& found, const ClusterIdentit
         "over (isla up --fresh does that for a local island)",
         dir.string(), found.island, wanted.island, found.island, dir.string());
   }
-  if (found.voters != wanted.voters) {
+  // The voters the store was founded with name it as well as its current ones: its cluster
+  // id derives from them, so they are what every gateway can keep being given after
+  // membership changes, and what one joining later needs to share that id.
+  if (found.voters != wanted.voters && found.cluster_id != wanted.cluster_id) {
     return fmt::format(
-        "the store data in {} has voters {}, but --store-voters says {}. Start it with "
+        "the store data in {} has voters {}, but --store-voters says {}. Start it with the "
+        "voters the store was founded with (the other gateways' --store-voters) or with "
         "--store-voters {} (membership changes go through `isla store add` and `isla store "
         "remove`), or remove {} to start over",
         dir.string(), joined(found.voters), joined(wanted.voters), joined(found.voters),

@@ -2,7 +2,8 @@
 // Which store a data directory belongs to. The first start writes the island's name, a
 // cluster id derived from it and the bootstrap voters, and the voters as membership changes
 // them; every later start compares its flags with what the data says and refuses to mix
-// two histories: another island's data, or voters that are not the ones the data knows.
+// two histories: another island's data, or voters that are neither the ones the store was
+// founded with nor its current ones.
 #include <cstdint>
 #include <filesystem>
 #include <optional>

@@ -5,7 +5,7 @@
 #include "consensus/codec.hpp"
 #include "consensus/raft_rpc.hpp"
 #include "core/parse.hpp"
-#include "rpc/call.hpp"
+#include "store/store_http.hpp"
 #include "store/store_rpc.hpp"
 
 namespace isla::store {
@@ -26,24 +26,6 @@ Consistency consistency_of(const HttpRequest& request) {
   auto value = net::query_param(request.query(), "serializable");
   return value && (*value == "true" || *value == "1") ? Consistency::serializable
                                                       : Consistency::linearizable;
-}
-
-HttpResponse error_response(const StoreError& error) {
-  switch (error.code) {
-    case StoreErrorCode::rejected:
-      return net::json_error(400, error.message);
-    case StoreErrorCode::unknown_outcome: {
-      json::object body{{"error", net::valid_utf8(error.message)}, {"outcome", "unknown"}};
-      return net::json_response(504, json::serialize(body));
-    }
-    case StoreErrorCode::not_leader:
-    case StoreErrorCode::unavailable:
-    case StoreErrorCode::ok:
-      break;
-  }
-  auto response = net::json_error(503, error.message);
-  response.headers.emplace_back("Retry-After", "1");
-  return response;
 }
 
 HttpResponse ok_json(json::object body) {
@@ -249,31 +231,7 @@ class KvApi {
 
   // A follower hands writes to the leader as they came, one hop further.
   asio::awaitable<HttpResponse> failed(HttpRequest& request, const StoreError& error) {
-    if (error.code != StoreErrorCode::not_leader || error.leader_address.empty()) {
-      co_return error_response(error);
-    }
-    int hops = 0;
-    if (auto header = request.header(net::kHopsHeader)) {
-      hops =
-          static_cast<int>(core::parse_integer<std::int64_t>(*header).value_or(options_.max_hops));
-    }
-    auto leader = core::parse_endpoint(error.leader_address);
-    if (hops >= options_.max_hops || !leader) co_return error_response(error);
-    rpc::CallOptions call{request.deadline,
-                          std::string(request.header(net::kRequestIdHeader).value_or("")),
-                          hops + 1};
-    auto forwarded = rpc::make_request(request.method, request.target, request.body, call);
-    auto outcome = co_await client_.request(*leader, forwarded, request.deadline);
-    if (!outcome.ok()) {
-      // Sent or not, the leader did not answer: the write's fate is unknown only if the
-      // request may have reached it.
-      const bool maybe_applied = outcome.error != net::ClientErrorKind::connect;
-      co_return error_response(
-          {maybe_applied ? StoreErrorCode::unknown_outcome : StoreErrorCode::unavailable,
-           "forwarding to the leader at " + error.leader_address + " failed: " + outcome.message,
-           {}});
-    }
-    co_return std::move(*outcome.response);
+    co_return co_await forward_to_leader(client_, request, error, options_.max_hops);
   }
 
   // `current`: the revision this replica had applied when the watch began. A client that
@@ -354,13 +312,6 @@ class KvApi {
   const net::HttpClient& client_;
   KvApiOptions options_;
 };
-
-template <class Method>
-net::Router::Handler bind(std::shared_ptr<KvApi> api, Method method) {
-  return [api, method](HttpRequest& request, std::string_view tail) {
-    return ((*api).*method)(request, tail);
-  };
-}
 
 }  // namespace
 

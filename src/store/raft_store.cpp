@@ -81,6 +81,7 @@ RaftStore::RaftStore(RaftStoreOptions options, net::IoPool& pool, const net::Htt
   node.tick = options_.tick;
   node.dir = options_.dir;
   node.snapshot_every = options_.snapshot_every;
+  node.wal = options_.wal;
   for (const auto& voter : options_.voters) {
     node.bootstrap.voters.push_back(node_id_for(voter));
     node.addresses[node_id_for(voter)] = voter;
@@ -291,7 +292,8 @@ asio::awaitable<StoreError> RaftStore::add_learner(NodeId id, const std::string&
   }
 }
 
-// The leader proposes the revocation of leases whose holders stopped keeping them alive.
+// The leader proposes the revocation of leases whose holders stopped keeping them alive
+// (and, on the same beat, promotes learners that have caught up).
 asio::awaitable<void> RaftStore::expire_leases() {
   auto running = running_;
   std::int64_t leader_since_ms = 0;  // 0 while another node leads
@@ -304,6 +306,7 @@ asio::awaitable<void> RaftStore::expire_leases() {
       continue;
     }
     if (leader_since_ms == 0) leader_since_ms = wall_clock_ms();
+    co_await promote_caught_up_learners();
     const auto find_expired = [this, leader_since_ms] {
       return replica_->kv.expired_leases(wall_clock_ms(), leader_since_ms);
     };

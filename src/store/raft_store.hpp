@@ -5,6 +5,9 @@
 // the leader revokes expired leases.
 #include <filesystem>
 #include <memory>
+#include <mutex>
+#include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -31,6 +34,29 @@ struct RaftStoreOptions {
   std::chrono::milliseconds lease_check_interval{250};
   std::size_t snapshot_chunk_bytes = 1024 * 1024;  // snapshots stream to peers in these
   std::shared_ptr<consensus::SnapshotStreamObserver> snapshot_observer;  // optional
+  // A learner added through add_member() becomes a voter once its log is within this many
+  // entries of the leader's commit index: promoted any earlier, it could hold up commits
+  // (with 3 voters and 1 down, a 4th voter still catching up stalls the store).
+  consensus::Index promote_within = 64;
+  durability::WalOptions wal;  // e.g. a hook that times each fsync, for /metrics
+};
+
+// A member of the store as the leader (or, when asked, this replica) sees it.
+struct StoreMember {
+  consensus::NodeId id = 0;
+  std::string address;
+  bool voter = false;
+  bool leader = false;
+  bool promoting = false;  // a learner the leader will make a voter once it has caught up
+  std::optional<consensus::Progress> progress;  // the leader's view of its log
+};
+
+struct StoreMembers {
+  consensus::NodeId leader = 0;
+  std::string leader_address;
+  consensus::Index commit = 0;
+  bool from_leader = false;  // false: this replica's view, without progress
+  std::vector<StoreMember> members;
 };
 
 // A stable node id for an address, so every replica derives the same ids from the flags.
@@ -61,7 +87,25 @@ class RaftStore final : public Store {
   // A chunk of a snapshot streamed by a peer; once it is whole, it goes to Raft.
   consensus::ChunkAnswer receive_snapshot_chunk(std::string_view query, std::string_view data);
 
+  // Membership changes at run time (docs/operations.md), one at a time through the log and
+  // made by the leader: elsewhere these answer not_leader, for the API to forward.
+  // members(linearizable) needs the leader, for its view of each member's progress.
+  asio::awaitable<StoreResult<StoreMembers>> members(Consistency consistency);
+  // Adds `address` as a learner, unless it is a member already, and has the leader promote
+  // it to voter once it has caught up. Idempotent: asking again for a learner renews the
+  // promotion (the promise is the leader's, and a new leader does not know of it).
+  asio::awaitable<StoreResult<StoreMember>> add_member(const std::string& address,
+                                                       Deadline deadline);
+  // Removes a voter or a learner, never the last voter. A leader asked to remove itself
+  // hands leadership over first and answers not_leader, so that the new leader removes it.
+  asio::awaitable<StoreResult<StoreMember>> remove_member(const std::string& address,
+                                                          Deadline deadline);
+  // Transfers leadership to the most caught-up other voter; false if this replica still
+  // leads at `give_up` (or never did, or has no other voter).
+  asio::awaitable<bool> hand_over_leadership(Deadline give_up);
+
   consensus::NodeStatus status() const;
+  std::uint64_t messages_dropped() const { return transport_->messages_dropped(); }
   // Derived from the island and the bootstrap voters; every Raft message carries it.
   std::uint64_t cluster_id() const { return identity_.cluster_id; }
   Revision revision() const { return revision_.load(); }
@@ -75,6 +119,14 @@ class RaftStore final : public Store {
   asio::awaitable<void> expire_snapshot_transfers();
   void record_membership();
   StoreError not_leader() const;
+  // Proposes the change, after the changes before it are applied if Raft asks for that.
+  asio::awaitable<consensus::ProposeStatus> propose_membership(const consensus::ConfChange& change,
+                                                               Deadline deadline);
+  // Proposes the change and waits until it is applied here (the leader), or the deadline.
+  asio::awaitable<StoreError> change_membership(const consensus::ConfChange& change,
+                                                Deadline deadline);
+  asio::awaitable<void> promote_caught_up_learners();
+  StoreMember member_of(const consensus::MembershipView& view, consensus::NodeId id) const;
 
   RaftStoreOptions options_;
   net::IoPool& pool_;
@@ -87,6 +139,9 @@ class RaftStore final : public Store {
   std::unique_ptr<consensus::RaftNode> node_;
   std::atomic<Revision> revision_{0};
   std::shared_ptr<std::atomic<bool>> running_ = std::make_shared<std::atomic<bool>>(false);
+
+  mutable std::mutex promotions_mutex_;
+  std::set<consensus::NodeId> promotions_;  // learners to make voters once caught up
 };
 
 }  // namespace isla::store

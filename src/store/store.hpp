@@ -26,6 +26,8 @@ enum class StoreErrorCode {
   unavailable,      // no leader, or no answer before the deadline; nothing was done
   unknown_outcome,  // the write may or may not have been applied (leader lost, deadline)
   rejected,         // the store refused the request as given (e.g. unknown lease)
+  conflict,         // refused for now: another change is under way, or it would break the store
+  not_found,        // what the request names does not exist (e.g. a member to remove)
 };
 
 struct StoreError {

@@ -1,5 +1,5 @@
-// The dashboard in a real headless chromium: live server table, figure browser, and
-// updates without reload when a piece server dies.
+// The dashboard in a real headless chromium: live server table, the store's members, figure
+// browser, and updates without reload when a piece server dies.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -49,6 +49,18 @@ TEST(Dashboard, ShowsServersBrowsesFiguresAndUpdatesWithoutReload) {
         return role.is_string() && role.as_string() == "leader";
       },
       10s));
+  // And the store panel lists it as its one member: a voter, and the leader.
+  const std::string member =
+      "const rows = document.querySelectorAll('#store-members tbody tr[data-address]');"
+      "return Array.from(rows, (r) => [r.dataset.address, r.dataset.role, r.dataset.leader]"
+      ".join(' ')).join(';');";
+  EXPECT_TRUE(eventually(
+      [&] {
+        auto rows = browser.execute(member);
+        return rows.is_string() && rows.as_string() == island.gateway().str() + " voter true";
+      },
+      10s))
+      << browser.execute(member);
 
   browser.click("#figures-list [data-figure='giraffe']");
   const auto giraffe =

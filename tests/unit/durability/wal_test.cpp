@@ -19,7 +19,11 @@ using testing::TestFileSystem;
 
 // With 40-byte payloads a record is 49 bytes, so a 100-byte segment holds three:
 // segments start at seq 1, 4, 7, 10, ...
-constexpr WalOptions kSmallSegments{.segment_bytes = 100};
+const WalOptions kSmallSegments = [] {
+  WalOptions options;
+  options.segment_bytes = 100;
+  return options;
+}();
 
 std::string payload(std::uint64_t seq, std::string_view generation = "old") {
   std::string text = std::string(generation) + "-record-" + std::to_string(seq);
@@ -106,6 +110,24 @@ TEST_P(WalTest, RecordsRoundTripThroughReopen) {
   EXPECT_EQ(wal.recovery().truncated_bytes, 0u);
   EXPECT_EQ(wal.recovery().reason, "");
   EXPECT_THROW(wal.read_from(0), std::out_of_range);
+}
+
+TEST_P(WalTest, OnSyncIsToldOfEachSyncThatMadeRecordsDurable) {
+  std::vector<double> syncs;
+  WalOptions options;
+  options.on_sync = [&syncs](double seconds) { syncs.push_back(seconds); };
+  auto wal = open(options);
+  wal.sync();  // nothing to make durable: no disk work to time
+  EXPECT_TRUE(syncs.empty());
+  append_through(wal, 2);
+  wal.sync();
+  append_through(wal, 3);
+  wal.sync();
+  ASSERT_EQ(syncs.size(), 2u);
+  for (double seconds : syncs) {
+    EXPECT_GE(seconds, 0.0);
+    EXPECT_LT(seconds, 60.0);
+  }
 }
 
 TEST_P(WalTest, ReadFromIncludesRecordsNotYetSynced) {

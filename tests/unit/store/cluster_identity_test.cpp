@@ -47,5 +47,18 @@ TEST(ClusterIdentity, AnotherIslandOrOtherVotersAreRefusedWithWhatToDo) {
   EXPECT_NE(voters.find("remove /d"), std::string::npos) << voters;
 }
 
+TEST(ClusterIdentity, AfterMembershipChangesTheFoundingOrTheCurrentVotersAreAccepted) {
+  const std::vector<std::string> founders = {"127.0.0.1:5235", "127.0.0.2:5235", "127.0.0.3:5235"};
+  auto found = identity_for("north", founders);
+  found.voters = {"127.0.0.1:5235", "127.0.0.2:5235", "127.0.0.4:5235"};  // one replaced
+  EXPECT_EQ(identity_conflict(found, identity_for("north", founders), "/d"), "");
+  EXPECT_EQ(identity_conflict(found, identity_for("north", found.voters), "/d"), "");
+  const auto other = identity_conflict(found, identity_for("north", {"127.0.0.1:5235"}), "/d");
+  EXPECT_NE(other.find("--store-voters 127.0.0.1:5235,127.0.0.2:5235,127.0.0.4:5235"),
+            std::string::npos)
+      << other;
+  EXPECT_NE(identity_conflict(found, identity_for("south", founders), "/d"), "");
+}
+
 }  // namespace
 }  // namespace isla::store
