@@ -25,13 +25,13 @@ test-asan: deps
 	cmake -S . -B build-asan $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=Debug -DISLA_SANITIZE=address,undefined
 	cmake --build build-asan -j $(JOBS)
 	# The simulation is single-threaded and 3x slower here: fewer seeds say as much.
-	cd build-asan && ISLA_SIM_SEEDS=400 ctest --output-on-failure -j $(JOBS) --timeout 900
+	cd build-asan && ISLA_SIM_SEEDS=400 ISLA_NODE_SIM_SEEDS=400 ctest --output-on-failure -j $(JOBS) --timeout 900
 
 test-tsan: deps
 	cmake -S . -B build-tsan $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DISLA_SANITIZE=thread
 	cmake --build build-tsan -j $(JOBS)
 	# TSan is for the concurrent parts; the single-threaded simulation runs a token 80 seeds.
-	cd build-tsan && ISLA_SIM_SEEDS=80 ctest --output-on-failure -j $(JOBS) --timeout 900 -L 'unit|integration'
+	cd build-tsan && ISLA_SIM_SEEDS=80 ISLA_NODE_SIM_SEEDS=80 ctest --output-on-failure -j $(JOBS) --timeout 900 -L 'unit|integration'
 
 # More seeds of the whole-node simulation than `make test` runs: make sim SEEDS=50000
 sim: build
