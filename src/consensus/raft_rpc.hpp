@@ -2,6 +2,8 @@
 // The Raft transport's one RPC: a batch of messages for one peer, in the binary form of
 // consensus/codec.hpp (entries carry arbitrary bytes; JSON would inflate them). The answer
 // is an empty 204: Raft's own responses travel the other way as messages.
+#include <fmt/format.h>
+
 #include <string>
 #include <vector>
 
@@ -16,11 +18,7 @@ struct MessageBatch {
 };
 
 inline std::string cluster_param(std::uint64_t cluster_id) {
-  static constexpr char kHex[] = "0123456789abcdef";
-  std::string hex(16, '0');
-  for (int i = 15; i >= 0; --i, cluster_id >>= 4)
-    hex[static_cast<std::size_t>(i)] = kHex[cluster_id & 15];
-  return hex;
+  return fmt::format("{:016x}", cluster_id);
 }
 
 inline std::string encode_body(const MessageBatch& batch) {

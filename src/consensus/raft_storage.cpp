@@ -42,12 +42,17 @@ std::optional<SnapshotMark> decode_mark(std::string_view bytes) {
   return mark;
 }
 
+}  // namespace
+
 // The WAL replayed: the log as the last marks and overwrites left it.
 struct ReplayedLog {
   HardState hard_state;
   std::vector<Entry> entries;
-  std::optional<SnapshotMark> base;  // the newest mark
+  std::optional<SnapshotMark> base;          // the newest mark
+  std::map<Index, std::uint64_t> entry_seq;  // the WAL record of each entry in `entries`
 };
+
+namespace {
 
 ReplayedLog replay(const durability::Wal& wal) {
   ReplayedLog log;
@@ -62,7 +67,10 @@ ReplayedLog replay(const durability::Wal& wal) {
         throw std::runtime_error("raft storage: WAL record " + std::to_string(record.seq) +
                                  " is not a snapshot mark");
       }
-      if (mark->replaces_log) log.entries.clear();
+      if (mark->replaces_log) {
+        log.entries.clear();
+        log.entry_seq.clear();
+      }
       if (mark->replaces_log || !log.base || mark->index > log.base->index) log.base = *mark;
       continue;
     }
@@ -76,6 +84,8 @@ ReplayedLog replay(const durability::Wal& wal) {
     while (!log.entries.empty() && log.entries.back().index >= entry->index) {
       log.entries.pop_back();
     }
+    log.entry_seq.erase(log.entry_seq.lower_bound(entry->index), log.entry_seq.end());
+    log.entry_seq[entry->index] = record.seq;
     log.entries.push_back(std::move(*entry));
   }
   return log;
@@ -86,20 +96,13 @@ ReplayedLog replay(const durability::Wal& wal) {
 RaftStorage::RaftStorage(durability::FileSystem& fs, std::filesystem::path dir,
                          durability::WalOptions wal)
     : fs_(fs), dir_(std::move(dir)), wal_(durability::Wal::open(fs, dir_ / "wal", wal)) {
-  // Learn which WAL record holds each live entry, so that a snapshot can release them.
-  for (const auto& record : wal_.read_from(wal_.first_seq())) {
-    if (record.type == kHardState) {
-      if (auto hard = decode_hard_state(record.payload)) hard_state_ = *hard;
-    } else if (record.type == kSnapshotMark) {
-      auto mark = decode_mark(record.payload);
-      if (mark && mark->replaces_log) entry_seq_.clear();
-    } else if (auto entry = decode_entry(record.payload)) {
-      entry_seq_.erase(entry_seq_.lower_bound(entry->index), entry_seq_.end());
-      entry_seq_[entry->index] = record.seq;
-    }
-  }
+  // One pass over the WAL: the state load() would return, and which record holds each live
+  // entry, so that a snapshot can release them.
+  auto log = replay(wal_);
+  hard_state_ = log.hard_state;
+  entry_seq_ = log.entry_seq;
   bool unmarked = false;
-  const auto state = read_state(unmarked);
+  const auto state = read_state(std::move(log), unmarked);
   if (unmarked) {
     // The node crashed after an installed snapshot's file was durable and before its mark
     // was. Mark it now: the entries appended from here on continue the snapshot and must be
@@ -115,10 +118,10 @@ RaftStorage::RaftStorage(durability::FileSystem& fs, std::filesystem::path dir,
 
 PersistentState RaftStorage::load() const {
   bool unmarked = false;
-  return read_state(unmarked);
+  return read_state(replay(wal_), unmarked);
 }
 
-PersistentState RaftStorage::read_state(bool& unmarked) const {
+PersistentState RaftStorage::read_state(ReplayedLog log, bool& unmarked) const {
   PersistentState state;
   if (auto bytes = durability::read_if_exists(fs_, snapshot_file(dir_))) {
     state.snapshot = decode_snapshot(*bytes);
@@ -128,7 +131,6 @@ PersistentState RaftStorage::read_state(bool& unmarked) const {
                                "or another program changed it)");
     }
   }
-  auto log = replay(wal_);
   state.hard_state = log.hard_state;
   if (log.base && (!state.snapshot || state.snapshot->index < log.base->index)) {
     throw std::runtime_error("raft storage: the WAL names a snapshot at index " +

@@ -14,6 +14,8 @@
 
 namespace isla::consensus {
 
+struct ReplayedLog;  // the WAL replayed (raft_storage.cpp)
+
 class RaftStorage {
  public:
   // Opens (or creates) the storage in `dir`; the WAL's own recovery truncates a torn tail.
@@ -40,7 +42,7 @@ class RaftStorage {
   void append_entries(const std::vector<Entry>& entries);
   // What load() returns; `unmarked` says the snapshot file is newer than anything the WAL
   // continues (an install whose mark a crash lost).
-  PersistentState read_state(bool& unmarked) const;
+  PersistentState read_state(ReplayedLog log, bool& unmarked) const;
   // A snapshot from the leader replaces the whole log, not only the part it covers.
   void install_snapshot(const Snapshot& snapshot);
   // Throws if the loaded log is not one history: indexes contiguous after the snapshot and
