@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <fstream>
 #include <iostream>
 #include <thread>
 
@@ -22,6 +24,13 @@ void add_client_flags(CLI::App& command, ClientFlags& flags) {
       ->envname("ISLA_GATEWAY")
       ->capture_default_str();
   command.add_flag("--json", flags.json, "Print the gateway's JSON instead of a table");
+  command.add_option("--token", flags.token, "Token to send (isla token create)")
+      ->envname("ISLA_TOKEN");
+  command
+      .add_option("--data-dir", flags.data_dir,
+                  "Without --token, use the admin token `isla up` wrote here (admin.token)")
+      ->envname("ISLA_DATA_DIR")
+      ->capture_default_str();
   command.add_option("--timeout-ms", flags.timeout_ms, "Give up after this long")
       ->check(CLI::Range(1L, 600'000L))
       ->capture_default_str();
@@ -43,8 +52,19 @@ void exit_unreachable(const core::Endpoint& gateway, std::string_view why) {
   exit_with(kExitUnreachable);
 }
 
-Answer ask(const ClientFlags& flags, const net::HttpRequest& request, const AskOptions& options) {
+void authorize(const ClientFlags& flags, net::HttpRequest& request) {
+  std::string token = flags.token;
+  if (token.empty()) {
+    std::ifstream file(std::filesystem::path(flags.data_dir) / "admin.token");
+    std::getline(file, token);
+  }
+  if (!token.empty()) request.headers.emplace_back("Authorization", "Bearer " + token);
+}
+
+Answer ask(const ClientFlags& flags, const net::HttpRequest& given, const AskOptions& options) {
   const auto gateway = gateway_endpoint(flags);
+  auto request = given;
+  authorize(flags, request);
   const auto deadline = Clock::now() + milliseconds(flags.timeout_ms);
   auto delay = milliseconds(50);
   for (;;) {

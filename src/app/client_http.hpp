@@ -17,6 +17,8 @@ namespace isla::app {
 
 struct ClientFlags {
   std::string gateway = "127.0.0.1:5235";
+  std::string token;                    // --token, ISLA_TOKEN
+  std::string data_dir = ".isla-data";  // where `isla up` left admin.token
   bool json = false;
   long timeout_ms = 5000;
 };
@@ -41,6 +43,10 @@ std::pair<CLI::App*, std::shared_ptr<Args>> add_client_action(CLI::App& parent,
   });
   return {command, args};
 }
+
+// Adds the caller's token to `request`: --token, else ISLA_TOKEN, else the admin token that
+// `isla up` wrote to <data-dir>/admin.token, else none (anonymous).
+void authorize(const ClientFlags& flags, net::HttpRequest& request);
 
 // The --gateway address; prints why and exits 2 when it is not HOST:PORT.
 core::Endpoint gateway_endpoint(const ClientFlags& flags);

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/node_security.hpp"
 #include "app/server_flags.hpp"
 #include "core/logging.hpp"
 #include "gateway/gateway.hpp"
@@ -91,7 +92,9 @@ void add_gateway_command(CLI::App& app) {
     core::setup_logging("gateway " + flags->listen, flags->log_level);
     options->listen = parse_listen(flags->listen, 5235);
     options->data_dir = flags->data_dir;
-    options->secret = flags->secret;
+    const auto security = resolve_security(*flags, options->listen);
+    options->secret = security.secret;
+    options->audit_log = security.audit_log;
     options->threads = flags->threads;
     options->proxy.attempt_timeout = std::chrono::milliseconds(*attempt_ms);
     options->routing.heartbeat_timeout = std::chrono::milliseconds(*heartbeat_timeout_ms);

@@ -206,6 +206,7 @@ class Watch {
       net::HttpRequest request;
       request.target = "/api/kv/watch?prefix=" + percent_encode(args_.key);
       if (from_ > 0) request.target += "&from=" + std::to_string(from_);
+      authorize(args_.client, request);
       net::StreamOptions options;
       options.head_timeout = milliseconds(args_.client.timeout_ms);
       net::SseParser parser;

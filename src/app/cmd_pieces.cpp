@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/node_security.hpp"
 #include "app/server_flags.hpp"
 #include "core/logging.hpp"
 #include "pieces/piece_server.hpp"
@@ -37,7 +38,9 @@ void add_pieces_command(CLI::App& app) {
     options->gateways = core::parse_endpoint_list(*gateways, 5235);
     options->catalog = *catalog;
     options->data_dir = flags->data_dir;
-    options->secret = flags->secret;
+    const auto security = resolve_security(*flags, options->listen);
+    options->secret = security.secret;
+    options->audit_log = security.audit_log;
     options->threads = flags->threads;
     options->response_delay = std::chrono::milliseconds(*delay_ms);
     options->announce.heartbeat_interval = std::chrono::milliseconds(*heartbeat_ms);

@@ -10,10 +10,13 @@
 #include "core/child_process.hpp"
 #include "net/http_client.hpp"
 #include "pieces/catalog.hpp"
+#include "security/island_secret.hpp"
 
 namespace isla::app {
 
 namespace {
+
+constexpr std::int64_t kAdminTokenTtlMs = 30LL * 24 * 3600 * 1000;
 
 struct UpFlags {
   int pieces = 3;
@@ -150,13 +153,22 @@ int run_up(const UpFlags& flags) {
     std::cout << "isla up: reusing the island's data in " << data.string()
               << " (--fresh starts over)\n";
   }
+  // The island's secret signs everything between its nodes; the admin token lets the CLI
+  // (which looks for it here) and the README's tour do everything.
+  const auto secret_path = data / "secret";
+  if (!std::filesystem::exists(secret_path)) security::create_secret_file(secret_path);
+  const auto secret = security::load_secret_file(secret_path);
+  write_private_file(
+      data / "admin.token",
+      mint_with_secret(secret, security::Role::admin, "isla-up", kAdminTokenTtlMs) + "\n");
   std::vector<Member> members;
   for (std::size_t k = 0; k < gateways.size(); ++k) {
-    members.push_back({"gateway", gateways[k], "",
-                       core::ChildProcess::spawn(
-                           {self, "gateway", "--listen", gateways[k], "--island", flags.island,
-                            "--data-dir", (data / ("gateway-" + std::to_string(k + 1))).string(),
-                            "--store-voters", join(voters)})});
+    members.push_back(
+        {"gateway", gateways[k], "",
+         core::ChildProcess::spawn(
+             {self, "gateway", "--listen", gateways[k], "--island", flags.island, "--data-dir",
+              (data / ("gateway-" + std::to_string(k + 1))).string(), "--store-voters",
+              join(voters), "--secret-file", secret_path.string()})});
   }
   const auto assignment = spread(catalog, flags.pieces);
   for (int i = 0; i < flags.pieces; ++i) {
@@ -166,7 +178,8 @@ int run_up(const UpFlags& flags) {
                        core::ChildProcess::spawn(
                            {self, "pieces", "--listen", address, "--gateway", join(gateways),
                             "--catalog", flags.catalog, "--figures", figures, "--data-dir",
-                            (data / ("pieces-" + std::to_string(i + 1))).string()})});
+                            (data / ("pieces-" + std::to_string(i + 1))).string(), "--secret-file",
+                            secret_path.string()})});
   }
 
   if (!wait_until_ready(*gateway, static_cast<std::size_t>(flags.pieces),
@@ -179,7 +192,9 @@ int run_up(const UpFlags& flags) {
   }
   std::cout << "\nisla island '" << flags.island << "' is up\n"
             << "  dashboard  http://" << gateway->str() << "/\n"
-            << "  gateways   " << join(gateways) << "  (store voters: " << join(voters) << ")\n";
+            << "  gateways   " << join(gateways) << "  (store voters: " << join(voters) << ")\n"
+            << "  secret     " << secret_path.string()
+            << "  (admin token for the CLI: " << (data / "admin.token").string() << ")\n";
   for (const auto& member : members) {
     if (member.role == "pieces") {
       std::cout << "  pieces     " << member.address << "  " << member.figures << "\n";

@@ -15,8 +15,22 @@ void add_server_flags(CLI::App& command, ServerFlags& flags, const std::string& 
       ->capture_default_str();
   command.add_option("--data-dir", flags.data_dir, "Directory for this node's durable state")
       ->capture_default_str();
-  command.add_option("--secret", flags.secret, "Island secret: datagrams are HMAC-signed")
+  command
+      .add_option("--secret", flags.secret,
+                  "The island secret itself (prefer --secret-file: a command line is visible "
+                  "to every local user)")
       ->envname("ISLA_SECRET");
+  command
+      .add_option("--secret-file", flags.secret_file,
+                  "File holding the island secret (isla secret init; mode 0600): signs "
+                  "datagrams and node-to-node requests, and checks client tokens")
+      ->envname("ISLA_SECRET_FILE");
+  command.add_flag("--insecure", flags.insecure,
+                   "Listen on a non-loopback address without an island secret (anyone who "
+                   "reaches the port can change the island)");
+  command.add_option("--audit-log", flags.audit_log,
+                     "JSON-lines audit log of refused requests and datagrams and admin actions "
+                     "(default: <data-dir>/audit.log)");
   command.add_option("--threads", flags.threads, "I/O threads (0 = one per core)")
       ->capture_default_str();
   command.add_option("--log-level", flags.log_level, "trace, debug, info, warn or error")

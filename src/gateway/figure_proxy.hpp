@@ -21,6 +21,8 @@ struct ProxyOptions {
   // it off), and the connections per piece server and gateway thread before they share.
   std::size_t upstream_pipeline = 16;
   std::size_t upstream_connections = 2;
+  // Signs the calls to piece servers with the island secret; null sends them unsigned.
+  std::shared_ptr<const net::RequestSigner> signer;
 };
 
 struct ProxyMetrics {

@@ -8,11 +8,14 @@
 
 #include "core/random.hpp"
 #include "gateway/registry.hpp"
+#include "gateway/revocation_feed.hpp"
 #include "gateway/snapshot_metrics.hpp"
 #include "gateway/status_view.hpp"
+#include "gateway/token_routes.hpp"
 #include "membership/datagram.hpp"
 #include "node/node_host.hpp"
 #include "pieces/api.hpp"
+#include "security/request_auth.hpp"
 #include "store/kv_api.hpp"
 #include "store/members_api.hpp"
 #include "store/raft_store.hpp"
@@ -52,9 +55,16 @@ ProxyMetrics proxy_metrics(prometheus::Registry& registry) {
 
 // The store's replicas speak from the address they listen on, so that a peer, or a firewall
 // rule, tells them apart also when they share a host's loopback.
-net::HttpClientOptions store_client_options(const core::Endpoint& listen) {
+net::HttpClientOptions store_client_options(const core::Endpoint& listen,
+                                            std::shared_ptr<const net::RequestSigner> signer) {
   net::HttpClientOptions options;
   options.local_address = listen.host;
+  options.signer = std::move(signer);
+  return options;
+}
+
+ProxyOptions signed_proxy(ProxyOptions options, std::shared_ptr<const net::RequestSigner> signer) {
+  options.signer = std::move(signer);
   return options;
 }
 
@@ -66,10 +76,12 @@ class Gateway {
         incarnation_(static_cast<std::uint64_t>(
             std::chrono::system_clock::now().time_since_epoch() / std::chrono::milliseconds(1))),
         registry_(core::SteadyClock::instance(), options.routing),
-        client_(store_client_options(options.listen)),
+        signer_(security::make_node_signer(options.secret, options.listen.str())),
+        client_(store_client_options(options.listen, signer_)),
         host_(node::NodeOptions{options.listen, "gateway", options.island, options.threads,
-                                options.http}),
-        proxy_(registry_, random_, options.proxy, options.island, proxy_metrics(host_.metrics())),
+                                options.http, options.secret, options.audit_log}),
+        proxy_(registry_, random_, signed_proxy(options.proxy, signer_), options.island,
+               proxy_metrics(host_.metrics())),
         store_metrics_(host_.metrics()),
         datagrams_(prometheus::BuildCounter()
                        .Name("isla_membership_datagrams_total")
@@ -94,6 +106,7 @@ class Gateway {
     add_routes();
     store::add_kv_routes(host_.router(), *store_, client_, store::KvApiOptions{options.kv_limits});
     store::add_member_routes(host_.router(), *store_, client_);
+    add_token_routes(host_.router(), *store_, client_, host_.audit());
     host_.before_scrape(
         [this] { store_metrics_.update(store_->status(), store_->messages_dropped()); });
   }
@@ -103,6 +116,10 @@ class Gateway {
         [this](std::string_view bytes, const core::Endpoint& from) { on_datagram(bytes, from); });
     asio::co_spawn(host_.pool().main(), expire_loop(), asio::detached);
     store_->start();
+    asio::co_spawn(
+        host_.pool().main(),
+        follow_revocations(*store_, host_.revoked(), [this] { return host_.server().draining(); }),
+        asio::detached);
     const int code = host_.run([this]() -> asio::awaitable<void> { co_await leave(); });
     store_->stop();
     return code;
@@ -169,11 +186,11 @@ class Gateway {
 
   void add_routes() {
     auto& router = host_.router();
-    router.get("/api/figures", "figures",
+    router.get("/api/figures", "figures", net::Access::anyone,
                [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
                  co_return proxy_.figures();
                });
-    router.get_prefix("/api/figures/", "figure",
+    router.get_prefix("/api/figures/", "figure", net::Access::anyone,
                       [this](net::HttpRequest& request,
                              std::string_view tail) -> asio::awaitable<net::HttpResponse> {
                         auto name = pieces::figure_name_from_path(tail);
@@ -183,14 +200,14 @@ class Gateway {
                         }
                         co_return co_await proxy_.figure(*name, request);
                       });
-    router.get("/api/status", "status",
+    router.get("/api/status", "status", net::Access::anyone,
                [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
                  co_return status();
                });
     for (const auto& asset : web::assets()) {
       const std::string path = asset.path == "/index.html" ? "/" : std::string(asset.path);
       router.get(
-          path, "dashboard",
+          path, "dashboard", net::Access::anyone,
           [&asset](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
             net::HttpResponse response;
             response.content_type = std::string(asset.content_type);
@@ -282,6 +299,7 @@ class Gateway {
   core::SeededRandom random_;
   std::uint64_t incarnation_;
   Registry registry_;
+  std::shared_ptr<const net::RequestSigner> signer_;  // one per process: one sequence
   net::HttpClient client_;  // the store's: Raft messages, joins, writes forwarded to the leader
   node::NodeHost host_;
   FigureProxy proxy_;
@@ -296,9 +314,15 @@ class Gateway {
 
 int run_gateway(const GatewayOptions& given) {
   GatewayOptions options = given;
-  // Raft's snapshots and batches travel as request bodies between gateways; a value at the
-  // store's limit may double in size as a JSON string.
-  options.http.body_limits_by_prefix.emplace_back("/internal/raft/", std::size_t{64} << 20);
+  // Each internal route takes the bodies it needs and no more (only signed requests get as
+  // far as a body, but a peer's bug should not cost the gateway its memory): a snapshot
+  // chunk; a batch of Raft messages (split past 4 MiB, unless one message alone is larger:
+  // an append of a few entries at the store's value limit, which may double as JSON).
+  options.http.body_limits_by_prefix.emplace_back("/internal/raft/snapshot",
+                                                  options.store_snapshot_chunk_bytes + (64 << 10));
+  options.http.body_limits_by_prefix.emplace_back(
+      "/internal/raft/messages", (std::size_t{4} << 20) + 4 * options.kv_limits.max_value_bytes);
+  options.http.body_limits_by_prefix.emplace_back("/internal/raft/", std::size_t{64} << 10);
   options.http.max_body_bytes =
       std::max(options.http.max_body_bytes, 2 * options.kv_limits.max_value_bytes + 4096);
   Gateway gateway(options);

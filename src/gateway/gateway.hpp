@@ -16,8 +16,11 @@ struct GatewayOptions {
   core::Endpoint listen{"127.0.0.1", 5235};  // HTTP on TCP and membership on UDP
   std::string island = "local";
   std::filesystem::path data_dir = ".isla-data/gateway";
-  std::string secret;       // HMAC key for datagrams; empty accepts unsigned ones
-  std::size_t threads = 0;  // I/O threads; 0 = one per core
+  // The island secret (raw bytes): signs datagrams and node-to-node requests, checks tokens.
+  // Empty: nothing is signed or checked (loopback development only).
+  std::string secret;
+  std::filesystem::path audit_log;  // JSON lines of refusals and admin actions; empty: none
+  std::size_t threads = 0;          // I/O threads; 0 = one per core
   std::chrono::milliseconds expire_interval{50};  // how often silent servers are looked for
   // The island store's voters (host:port, 3 or 5); a gateway not among them joins as a
   // learner. Empty: this gateway is the only voter of its own store.

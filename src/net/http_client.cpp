@@ -119,6 +119,8 @@ asio::awaitable<ClientResult> HttpClient::request(const core::Endpoint& to,
 
   for (int attempt = 0;; ++attempt) {
     auto message = to_beast(request, host);
+    // Signed per attempt: a retry is a new request to the receiver's replay window.
+    if (options_.signer) message.set("Isla-Auth", options_.signer->authorization(request, host));
     std::string serialized;
     append_serialized(message, serialized);
     auto connection = pool.pick(*io_executor, to, host, options_, repeatable, attempt > 0);

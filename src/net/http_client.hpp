@@ -38,6 +38,9 @@ struct HttpClientOptions {
   // The IP address connections are made from. Empty, a host name or a wildcard address
   // leaves it to the system, which on loopback says 127.0.0.1 for every process.
   std::string local_address;
+  // Signs every request with the island secret (node-to-node calls); null sends them as
+  // they are (the command-line client, which carries a token instead).
+  std::shared_ptr<const RequestSigner> signer;
 };
 
 enum class ClientErrorKind {

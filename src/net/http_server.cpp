@@ -202,6 +202,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       connection.read_deadline = Clock::now() + options.header_read_timeout;
       connection.deadline.expire_at(connection.read_deadline);
       if (!co_await fill(connection, Progress::head)) break;
+      std::string principal;
+      if (options.admit && !admit(connection, remote, &principal)) break;
       connection.handling = true;
       ++in_flight;
       if (!co_await fill(connection, Progress::done)) {
@@ -209,7 +211,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         break;
       }
       connection.deadline.expire_never();  // the handler has its own deadline
-      const bool keep_alive = co_await answer(connection, connection.reader.take(), remote);
+      auto received = connection.reader.take();
+      received.request.principal = std::move(principal);
+      const bool keep_alive = co_await answer(connection, std::move(received), remote);
       connection.handling = false;
       --in_flight;
       if (!keep_alive) break;
@@ -219,6 +223,21 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
     }
     co_await flush(connection);
+  }
+
+  // Lets the request whose head was just read in, or queues its refusal; a refused
+  // request's body is never read, so its connection closes after the answer.
+  bool admit(Connection& connection, const std::string& remote, std::string* principal) {
+    auto head = connection.reader.head();
+    head.remote = remote;
+    auto refusal = options.admit(head);
+    if (!refusal) {
+      *principal = std::move(head.principal);
+      return true;
+    }
+    auto message = to_beast(std::move(*refusal), 11, false);
+    append_serialized(message, connection.output);
+    return false;
   }
 
   // Advances the reader to `wanted`, receiving only when it has no more of the request in

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,10 @@ struct HttpServerOptions {
       30'000};  // a handler's budget when the caller sets none
   std::chrono::milliseconds write_timeout{10'000};
   std::chrono::milliseconds drain_timeout{10'000};  // how long drain() waits for in-flight work
+  // Called with each request's head (no body yet) as soon as it is read: an answer refuses
+  // the request (the connection then closes, its body unread), nullopt lets it in. What it
+  // sets in the head's `principal` is kept for the whole request.
+  std::function<std::optional<HttpResponse>(HttpRequest& head)> admit;
 };
 
 using RequestHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest&)>;

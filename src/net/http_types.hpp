@@ -32,10 +32,22 @@ struct HttpRequest {
   // came. Unset, its method decides (RFC 9110, 9.2.2); a typed call says it from its
   // rpc::Method, whose verb may be POST for an idempotent call, or GET for one that is not.
   std::optional<bool> idempotent;
+  // Server side: who the request was admitted as ("node:HOST:PORT", "token:SUBJECT/ROLE",
+  // or empty for an anonymous caller), for handlers that log or audit what they do.
+  std::string principal;
 
   std::optional<std::string_view> header(std::string_view name) const;
   std::string_view path() const;
   std::string_view query() const;
+};
+
+// Signs requests a client sends to other nodes (security::RequestSigner is the real one):
+// the value of the header that authenticates `request` when sent to `destination`.
+class RequestSigner {
+ public:
+  virtual ~RequestSigner() = default;
+  virtual std::string authorization(const HttpRequest& request,
+                                    std::string_view destination) const = 0;
 };
 
 // What a streamed body sees of its client's progress. The server asks for the next chunk as

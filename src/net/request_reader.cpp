@@ -72,6 +72,17 @@ RequestReader::Progress RequestReader::finish() {
   return Progress::failed;
 }
 
+HttpRequest RequestReader::head() const {
+  const auto& message = parser_->current->get();
+  HttpRequest out;
+  out.method = std::string(message.method_string());
+  out.target = std::string(message.target());
+  for (const auto& field : message) {
+    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
+  }
+  return out;
+}
+
 RequestReader::Request RequestReader::take() {
   auto message = parser_->current->release();
   parser_->current.reset();

@@ -38,6 +38,8 @@ class RequestReader {
     bool keep_alive = true;
     bool head_method = false;  // HEAD: answer with the head alone
   };
+  // After `head`: the request as far as its head goes (method, target, headers; no body).
+  HttpRequest head() const;
   // After `done`: the request; the reader goes on to the next one.
   Request take();
 

@@ -4,19 +4,42 @@
 
 namespace isla::net {
 
-Router& Router::get(std::string path, std::string route, Handler handler) {
-  return add("GET", std::move(path), false, std::move(route), std::move(handler));
+const char* to_string(Access access) {
+  switch (access) {
+    case Access::anyone:
+      return "anyone";
+    case Access::read:
+      return "read";
+    case Access::write:
+      return "write";
+    case Access::admin:
+      return "admin";
+    case Access::node:
+      return "node";
+  }
+  return "node";
 }
 
-Router& Router::get_prefix(std::string prefix, std::string route, Handler handler) {
-  return add("GET", std::move(prefix), true, std::move(route), std::move(handler));
+Router& Router::get(std::string path, std::string route, Access access, Handler handler) {
+  return add("GET", std::move(path), false, std::move(route), access, std::move(handler));
+}
+
+Router& Router::get_prefix(std::string prefix, std::string route, Access access, Handler handler) {
+  return add("GET", std::move(prefix), true, std::move(route), access, std::move(handler));
 }
 
 Router& Router::add(std::string method, std::string path, bool prefix, std::string route,
-                    Handler handler) {
+                    Access access, Handler handler) {
   routes_.push_back(
-      {std::move(method), std::move(path), prefix, std::move(route), std::move(handler)});
+      {std::move(method), std::move(path), prefix, std::move(route), access, std::move(handler)});
   return *this;
+}
+
+std::optional<HttpResponse> Router::admit(HttpRequest& head) const {
+  if (!admission_) return std::nullopt;
+  std::string allow;
+  const Route* route = match(head.path(), head.method, &allow);
+  return admission_->admit(head, route != nullptr ? route->access : Access::anyone);
 }
 
 const Router::Route* Router::match(std::string_view path, std::string_view method,
@@ -40,7 +63,11 @@ asio::awaitable<HttpResponse> Router::dispatch(HttpRequest& request) const {
   const Route* route = match(path, request.method, &allow);
   HttpResponse response;
   std::string name = "unmatched";
-  if (route != nullptr) {
+  std::optional<HttpResponse> refusal;
+  if (admission_) refusal = admission_->check_body(request);
+  if (refusal) {
+    response = std::move(*refusal);
+  } else if (route != nullptr) {
     name = route->name;
     response = co_await route->handler(
         request, route->prefix ? path.substr(route->path.size()) : std::string_view());

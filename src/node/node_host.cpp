@@ -1,6 +1,9 @@
 #include "node/node_host.hpp"
 
+#include <prometheus/counter.h>
 #include <spdlog/spdlog.h>
+
+#include "security/island_secret.hpp"
 
 namespace isla::node {
 
@@ -9,11 +12,13 @@ NodeHost::NodeHost(NodeOptions options)
       pool_(options_.threads),
       registry_(std::make_shared<prometheus::Registry>()),
       http_metrics_(*registry_) {
+  guard_routes();
   router_.observe_with([this](const std::string& route, int status, double seconds) {
     http_metrics_.observe(route, status, seconds);
     total_.fetch_add(1, std::memory_order_relaxed);
     if (status >= 500) failed_.fetch_add(1, std::memory_order_relaxed);
   });
+  options_.http.admit = [this](net::HttpRequest& head) { return router_.admit(head); };
   server_ = std::make_unique<net::HttpServer>(
       pool_, options_.listen, options_.http,
       [this](net::HttpRequest& request) { return router_.dispatch(request); });
@@ -23,7 +28,7 @@ NodeHost::NodeHost(NodeOptions options)
                                             core::Endpoint{options_.listen.host, server_->port()});
   options_.listen.port = server_->port();
 
-  router_.get("/metrics", "metrics",
+  router_.get("/metrics", "metrics", net::Access::anyone,
               [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
                 http_metrics_.in_flight().Set(static_cast<double>(server_->in_flight()));
                 http_metrics_.stream_unsent_bytes().Set(
@@ -34,11 +39,41 @@ NodeHost::NodeHost(NodeOptions options)
                 response.body = observability::render(*registry_);
                 co_return response;
               });
-  router_.get("/healthz", "health",
+  router_.get("/healthz", "health", net::Access::anyone,
               [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
                 if (draining_) co_return net::json_error(503, "draining");
                 co_return net::json_response(200, R"({"status":"serving"})");
               });
+}
+
+namespace {
+
+// The address peers dial this node at, which their signatures name. A wildcard or
+// ephemeral listener cannot know it beforehand; the verifier then takes the Host header.
+std::string audience_of(const core::Endpoint& listen) {
+  const bool wildcard = listen.host == "0.0.0.0" || listen.host == "::" || listen.port == 0;
+  return wildcard ? std::string() : listen.str();
+}
+
+}  // namespace
+
+void NodeHost::guard_routes() {
+  if (options_.audit_log.empty()) {
+    audit_ = std::make_unique<observability::NoAudit>();
+  } else {
+    audit_ = std::make_unique<observability::AuditLog>(options_.audit_log, options_.listen.str());
+  }
+  if (options_.secret.empty()) return;
+  auto& failures = prometheus::BuildCounter()
+                       .Name("isla_auth_failures_total")
+                       .Help("Requests refused by the trust boundary, by reason")
+                       .Register(*registry_);
+  auto guard = std::make_shared<security::Guard>(
+      security::GuardOptions{options_.secret, audience_of(options_.listen), {}}, *audit_, revoked_);
+  guard->count_failures_with([&failures](const std::string& reason) {
+    failures.Add({{"reason", reason}}).Increment();
+  });
+  router_.guard_with(std::move(guard));
 }
 
 void NodeHost::set_island(std::string island) {

@@ -5,6 +5,7 @@
 #include <prometheus/registry.h>
 
 #include <atomic>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <string>
@@ -16,8 +17,10 @@
 #include "net/lifecycle.hpp"
 #include "net/router.hpp"
 #include "net/udp_endpoint.hpp"
+#include "observability/audit_log.hpp"
 #include "observability/metrics.hpp"
 #include "observability/node_status.hpp"
+#include "security/guard.hpp"
 
 namespace isla::node {
 
@@ -27,6 +30,10 @@ struct NodeOptions {
   std::string island;
   std::size_t threads = 0;  // 0 = one per core
   net::HttpServerOptions http;
+  // The island secret (raw bytes). Empty: nothing is signed or checked, every route is open
+  // (allowed on loopback only; see docs/operations.md#security).
+  std::string secret;
+  std::filesystem::path audit_log;  // empty: no audit log
 };
 
 class NodeHost {
@@ -43,6 +50,9 @@ class NodeHost {
   // time (the store's Raft counters). Register before run().
   void before_scrape(std::function<void()> hook) { scrape_hooks_.push_back(std::move(hook)); }
   const NodeOptions& options() const { return options_; }
+  // Tokens revoked island-wide, as far as this node knows (the gateway keeps it filled).
+  security::RevocationList& revoked() { return *revoked_; }
+  observability::AuditSink& audit() { return *audit_; }
   std::string address() const { return options_.listen.str(); }
 
   void set_island(std::string island);
@@ -56,11 +66,15 @@ class NodeHost {
   int run(net::GracefulStop graceful);
 
  private:
+  void guard_routes();
+
   NodeOptions options_;
   net::IoPool pool_;
   std::shared_ptr<prometheus::Registry> registry_;
   observability::HttpMetrics http_metrics_;
   std::vector<std::function<void()>> scrape_hooks_;
+  std::unique_ptr<observability::AuditSink> audit_;
+  std::shared_ptr<security::RevocationList> revoked_ = std::make_shared<security::RevocationList>();
   net::Router router_;
   std::unique_ptr<net::HttpServer> server_;
   std::unique_ptr<net::UdpEndpoint> udp_;

@@ -46,7 +46,8 @@ class PieceServer {
         random_(core::seed_from_device()),
         incarnation_(static_cast<std::uint64_t>(
             std::chrono::system_clock::now().time_since_epoch() / std::chrono::milliseconds(1))),
-        host_(node::NodeOptions{options.listen, "pieces", "local", options.threads, options.http}) {
+        host_(node::NodeOptions{options.listen, "pieces", "local", options.threads, options.http,
+                                options.secret, options.audit_log}) {
     load_figures();
     if (!membership::encode(describe(), options.secret)) {
       throw std::runtime_error(std::to_string(figures_.size()) +
@@ -106,8 +107,10 @@ class PieceServer {
 
   void add_routes() {
     auto& router = host_.router();
+    // Open to anyone, as the gateway's figures are; a gateway's call is signed, and a
+    // signature that does not verify is refused (Guard::admit).
     router.get_prefix(
-        "/api/figures/", "figure",
+        "/api/figures/", "figure", net::Access::anyone,
         [this](net::HttpRequest&, std::string_view tail) -> asio::awaitable<net::HttpResponse> {
           if (options_.response_delay.count() > 0) co_await net::sleep_for(options_.response_delay);
           auto name = figure_name_from_path(tail);
@@ -123,11 +126,11 @@ class PieceServer {
           }
           co_return net::json_response(200, found->second);
         });
-    router.get("/api/figures", "figures",
+    router.get("/api/figures", "figures", net::Access::anyone,
                [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
                  co_return net::json_response(200, json::serialize(figure_list()));
                });
-    router.get("/api/status", "status",
+    router.get("/api/status", "status", net::Access::anyone,
                [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
                  auto body = observability::node_status(host_.identity(), host_.totals());
                  body["incarnation"] = incarnation_;

@@ -17,7 +17,8 @@ struct PieceServerOptions {
   std::filesystem::path catalog = "data/figures";
   std::vector<std::string> figures;  // the catalogue's figures to serve; empty = all
   std::filesystem::path data_dir = ".isla-data/pieces";
-  std::string secret;
+  std::string secret;               // the island secret (raw bytes); empty: unsigned
+  std::filesystem::path audit_log;  // JSON lines of refusals; empty: none
   std::size_t threads = 0;
   // Fault injection for tests and demos: every figure answer waits this long first.
   std::chrono::milliseconds response_delay{0};

@@ -7,6 +7,7 @@
 #include "core/parse.hpp"
 #include "store/store_http.hpp"
 #include "store/store_rpc.hpp"
+#include "store/system_keys.hpp"
 
 namespace isla::store {
 
@@ -223,6 +224,12 @@ class KvApi {
 
   template <class Describe>
   asio::awaitable<HttpResponse> write(HttpRequest& request, const Txn& txn, Describe describe) {
+    if (touches_system_keys(txn) && !may_change_system_keys(request.principal)) {
+      co_return net::json_error(403, "keys under \"" + std::string(kSystemPrefix) +
+                                         "\" are isla's own (the token deny list): only an "
+                                         "admin token changes them, and a delete of every key "
+                                         "needs one too");
+    }
     auto result = co_await store_.txn(txn, request.deadline);
     if (!result.ok()) co_return co_await failed(request, result.error);
     if (!result.value->error.empty()) co_return net::json_error(400, result.value->error);
@@ -318,20 +325,26 @@ class KvApi {
 void add_kv_routes(net::Router& router, RaftStore& store, const net::HttpClient& client,
                    KvApiOptions options) {
   auto api = std::make_shared<KvApi>(store, client, options);
-  router.add("POST", "/internal/raft/messages", false, "raft_messages",
+  router.add("POST", "/internal/raft/messages", false, "raft_messages", net::Access::node,
              bind(api, &KvApi::raft_messages));
-  router.add("POST", "/internal/raft/snapshot", false, "raft_snapshot",
+  router.add("POST", "/internal/raft/snapshot", false, "raft_snapshot", net::Access::node,
              bind(api, &KvApi::raft_snapshot));
-  router.add("POST", "/internal/raft/join", false, "raft_join", bind(api, &KvApi::raft_join));
-  router.add("GET", "/api/kv", false, "kv_list", bind(api, &KvApi::list));
-  router.add("GET", "/api/kv/watch", false, "kv_watch", bind(api, &KvApi::watch));
-  router.add("POST", "/api/kv/txn", false, "kv_txn", bind(api, &KvApi::txn));
-  router.add("POST", "/api/kv/lease", false, "kv_lease", bind(api, &KvApi::grant_lease));
-  router.add("POST", "/api/kv/lease/", true, "kv_lease", bind(api, &KvApi::lease_action));
-  router.add("DELETE", "/api/kv/lease/", true, "kv_lease", bind(api, &KvApi::lease_action));
-  router.add("GET", "/api/kv/", true, "kv_get", bind(api, &KvApi::get_key));
-  router.add("PUT", "/api/kv/", true, "kv_put", bind(api, &KvApi::put_key));
-  router.add("DELETE", "/api/kv/", true, "kv_delete", bind(api, &KvApi::delete_key));
+  router.add("POST", "/internal/raft/join", false, "raft_join", net::Access::node,
+             bind(api, &KvApi::raft_join));
+  router.add("GET", "/api/kv", false, "kv_list", net::Access::read, bind(api, &KvApi::list));
+  router.add("GET", "/api/kv/watch", false, "kv_watch", net::Access::read,
+             bind(api, &KvApi::watch));
+  router.add("POST", "/api/kv/txn", false, "kv_txn", net::Access::write, bind(api, &KvApi::txn));
+  router.add("POST", "/api/kv/lease", false, "kv_lease", net::Access::write,
+             bind(api, &KvApi::grant_lease));
+  router.add("POST", "/api/kv/lease/", true, "kv_lease", net::Access::write,
+             bind(api, &KvApi::lease_action));
+  router.add("DELETE", "/api/kv/lease/", true, "kv_lease", net::Access::write,
+             bind(api, &KvApi::lease_action));
+  router.add("GET", "/api/kv/", true, "kv_get", net::Access::read, bind(api, &KvApi::get_key));
+  router.add("PUT", "/api/kv/", true, "kv_put", net::Access::write, bind(api, &KvApi::put_key));
+  router.add("DELETE", "/api/kv/", true, "kv_delete", net::Access::write,
+             bind(api, &KvApi::delete_key));
 }
 
 }  // namespace isla::store

@@ -130,9 +130,11 @@ class MembersApi {
 void add_member_routes(net::Router& router, RaftStore& store, const net::HttpClient& client,
                        int max_hops) {
   auto api = std::make_shared<MembersApi>(store, client, max_hops);
-  router.add("GET", "/api/store/members", false, "store_members", bind(api, &MembersApi::list));
-  router.add("POST", "/api/store/members", false, "store_members", bind(api, &MembersApi::add));
-  router.add("DELETE", "/api/store/members/", true, "store_members",
+  router.add("GET", "/api/store/members", false, "store_members", net::Access::read,
+             bind(api, &MembersApi::list));
+  router.add("POST", "/api/store/members", false, "store_members", net::Access::admin,
+             bind(api, &MembersApi::add));
+  router.add("DELETE", "/api/store/members/", true, "store_members", net::Access::admin,
              bind(api, &MembersApi::remove));
 }
 

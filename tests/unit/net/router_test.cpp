@@ -26,15 +26,15 @@ Router::Handler answer(std::string text) {
 
 TEST(Router, MatchesExactAndPrefixRoutes) {
   Router router;
-  router.get("/api/figures", "figures", answer("list"));
-  router.get_prefix("/api/figures/", "figure", answer("one"));
+  router.get("/api/figures", "figures", Access::anyone, answer("list"));
+  router.get_prefix("/api/figures/", "figure", Access::anyone, answer("one"));
   EXPECT_EQ(run(router, "GET", "/api/figures").body, "list:");
   EXPECT_EQ(run(router, "GET", "/api/figures/giraffe?x=1").body, "one:giraffe");
 }
 
 TEST(Router, UnknownPathIs404AndWrongMethodIs405WithAllow) {
   Router router;
-  router.get("/api/status", "status", answer("s"));
+  router.get("/api/status", "status", Access::anyone, answer("s"));
   EXPECT_EQ(run(router, "GET", "/nope").status, 404);
   auto response = run(router, "DELETE", "/api/status");
   EXPECT_EQ(response.status, 405);
@@ -43,7 +43,7 @@ TEST(Router, UnknownPathIs404AndWrongMethodIs405WithAllow) {
 
 TEST(Router, ReportsEachRequestToTheObserver) {
   Router router;
-  router.get("/a", "a", answer("x"));
+  router.get("/a", "a", Access::anyone, answer("x"));
   std::vector<std::pair<std::string, int>> seen;
   router.observe_with([&](const std::string& route, int status, double seconds) {
     EXPECT_GE(seconds, 0.0);

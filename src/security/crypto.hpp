@@ -1,0 +1,29 @@
+#pragma once
+// The few cryptographic primitives isla's trust boundary needs, over OpenSSL 3: HMAC-SHA256,
+// SHA-256, secure random bytes, and the encodings their results travel in.
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace isla::security {
+
+using Digest = std::array<unsigned char, 32>;
+
+Digest hmac_sha256(std::string_view key, std::string_view data);
+Digest sha256(std::string_view data);
+// Bytes from the operating system's CSPRNG; throws when it cannot give them.
+std::string random_bytes(std::size_t count);
+
+std::string to_hex(std::string_view bytes);
+std::string to_hex(const Digest& digest);
+std::optional<std::string> from_hex(std::string_view text);
+// RFC 4648 base64url without padding: tokens travel in headers and URLs.
+std::string to_base64url(std::string_view bytes);
+std::optional<std::string> from_base64url(std::string_view text);
+
+// Compares in time that depends on the length only, so a forger learns nothing from timing.
+bool equal_in_constant_time(std::string_view a, std::string_view b);
+
+}  // namespace isla::security

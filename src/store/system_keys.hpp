@@ -1,0 +1,22 @@
+#pragma once
+// Keys under "_isla/" are isla's own (the token deny list now; more later). Through the KV
+// API they may be read by anyone who may read, but written only by an admin or a node: a
+// `write` token must not lift a revocation, and must not wipe them with a delete of every
+// key (a delete_range whose prefix covers "_isla/").
+#include <string_view>
+
+#include "store/kv_state_machine.hpp"
+
+namespace isla::store {
+
+inline constexpr std::string_view kSystemPrefix = "_isla/";
+inline constexpr std::string_view kRevokedTokensPrefix = "_isla/revoked/";
+
+// Whether a write of `txn` would change a system key, or might (a prefix delete over them).
+bool touches_system_keys(const Txn& txn);
+
+// Whether the caller a request was admitted as may change system keys. `principal` is
+// empty only on a node without a secret, where every route is open.
+bool may_change_system_keys(std::string_view principal);
+
+}  // namespace isla::store
