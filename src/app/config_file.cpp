@@ -282,6 +282,19 @@ class Reader {
 
 std::vector<CLI::ConfigItem> read_config(const CLI::App& root, std::string_view text,
                                          const std::string& source, const Path& running) {
+  // toml++ 3.3 reaches undefined behaviour on some non-ASCII characters where whitespace may
+  // be (marzer/tomlplusplus#190; found by fuzz_config_file): keep them away from it. Strings
+  // can still hold any character, written as \uXXXX.
+  std::size_t line = 1;
+  for (const char c : text) {
+    if (c == '\n') ++line;
+    if (static_cast<unsigned char>(c) >= 0x80 || c == '\0') {
+      throw CLI::ConfigError(fmt::format(
+          "{}:{}: config files must be plain ASCII text (write other characters in strings as "
+          "\\uXXXX)",
+          source, line));
+    }
+  }
   toml::table table;
   try {
     table = toml::parse(text, source);
