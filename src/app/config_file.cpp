@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdlib>
+#include <filesystem>
 #include <iterator>
 #include <map>
 #include <optional>
@@ -393,7 +394,19 @@ void add_config_option(CLI::App& root) {
       "command), or by an ISLA_* environment variable; flags win over the environment, which "
       "wins over the file. See docs/configuration.md.");
   root.config_formatter(std::make_shared<TomlConfig>(root));
-  root.set_config("--config", "", "Read flags from this TOML file (docs/configuration.md)");
+  auto* option =
+      root.set_config("--config", "", "Read flags from this TOML file (docs/configuration.md)");
+  // ISLA_CONFIG names the file when --config does not. It cannot be the option's envname: CLI11
+  // reads config files before the environment. Required, so that a missing file is an error
+  // rather than skipped as CLI11 skips a missing default file.
+  if (const char* file = std::getenv("ISLA_CONFIG"); file != nullptr && *file != '\0') {
+    option->default_str(file)->required();
+  }
+  // The nodes `isla up` starts read the same file: they inherit ISLA_CONFIG, set here while
+  // parsing, before any command runs.
+  option->each([](const std::string& file) {
+    ::setenv("ISLA_CONFIG", std::filesystem::absolute(file).c_str(), 1);
+  });
 }
 
 }  // namespace isla::app

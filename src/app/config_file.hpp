@@ -39,7 +39,8 @@ class TomlConfig : public CLI::Config {
   const CLI::App& root_;
 };
 
-// Adds `--config FILE` to `root`, read with TomlConfig. Call before the subcommands are added:
+// Adds `--config FILE` (or ISLA_CONFIG) to `root`, read with TomlConfig; the file given is
+// put in ISLA_CONFIG for child processes. Call before the subcommands are added:
 // they inherit the fall-through that lets `isla gateway --config FILE` reach the root's option,
 // and the help footer that mentions it.
 void add_config_option(CLI::App& root);

@@ -23,6 +23,10 @@ int main(int argc, char** argv) {
   isla::app::hide_secret_defaults(app);
   try {
     app.parse(argc, argv);
+  } catch (const CLI::ExtrasError&) {
+    std::cerr << "isla: " << isla::app::unexpected_arguments(app.remaining(true))
+              << "\nRun with --help for more information.\n";
+    return isla::app::kExitUsage;
   } catch (const CLI::ParseError& error) {
     // Help and --version exit 0; every other parse error is a usage error (exit 2).
     return app.exit(error) == 0 ? 0 : isla::app::kExitUsage;

@@ -1,5 +1,6 @@
 #include "app/secret_options.hpp"
 
+#include <algorithm>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -45,6 +46,29 @@ void hide_secret_defaults(CLI::App& command) {
   for (auto* sub : command.get_subcommands([](CLI::App*) { return true; })) {
     hide_secret_defaults(*sub);
   }
+}
+
+std::string unexpected_arguments(const std::vector<std::string>& arguments) {
+  const bool flag_given = std::any_of(arguments.begin(), arguments.end(),
+                                      [](const auto& a) { return a.starts_with('-'); });
+  std::string shown;
+  std::size_t hidden = 0;
+  for (const auto& argument : arguments) {
+    if (flag_given && !argument.starts_with('-')) {
+      ++hidden;
+      continue;
+    }
+    const auto equals = argument.find('=');
+    shown += (shown.empty() ? "" : " ") + (argument.starts_with('-') && equals != std::string::npos
+                                               ? argument.substr(0, equals + 1) + "..."
+                                               : argument);
+  }
+  std::string message = "not expected: " + shown;
+  if (hidden > 0) {
+    message += " (and " + std::to_string(hidden) + " argument" + (hidden == 1 ? "" : "s") +
+               " not shown: it may be a flag's value, a secret)";
+  }
+  return message;
 }
 
 }  // namespace isla::app

@@ -96,6 +96,26 @@ TEST_F(ConfigFileTest, ABadFileStopsTheCommandWithExitTwoNamingTheFileAndKey) {
   EXPECT_FALSE(island_.get("/api/status", 200ms).ok()) << "a gateway started regardless";
 }
 
+// `isla up --config FILE` passes the file on: its nodes log at the file's level.
+TEST_F(ConfigFileTest, IslaUpPassesTheFileToItsNodes) {
+  const auto file = write("up.toml", "log-level = \"warn\"\n[up]\npieces = 1\ngateways = 1\n");
+  const auto subnet = island_.gateway().host.substr(0, island_.gateway().host.rfind('.'));
+  const auto log = island_.dir() / "up.log";
+  auto up = core::ChildProcess::spawn(
+      {ISLA_BINARY, "up", "--config", file, "--gateway", island_.gateway().str(), "--pieces-subnet",
+       subnet, "--catalog", catalog_dir().string(), "--data-dir", (island_.dir() / "up").string()},
+      log.string());
+  EXPECT_TRUE(eventually([&] { return read_file(log).find("is up") != std::string::npos; }, 20s))
+      << read_file(log);
+  EXPECT_EQ(island_.listed_servers().size(), 1u);  // [up] pieces = 1
+  up.signal(SIGINT);
+  EXPECT_EQ(up.wait_for(30s), std::optional<int>(0)) << read_file(log);
+  const auto output = read_file(log);
+  // At warn, neither node says that it listens (an info line).
+  EXPECT_EQ(output.find("listening"), std::string::npos) << output;
+  EXPECT_NE(output.find("stopped gateway"), std::string::npos) << output;
+}
+
 // The secret reaches both roles (the piece server's signed datagrams are accepted), and
 // appears in none of what they print or serve, even at log level debug.
 TEST_F(ConfigFileTest, TheSecretIsNeverPrinted) {
@@ -130,6 +150,10 @@ TEST_F(ConfigFileTest, TheSecretIsNeverPrinted) {
     EXPECT_EQ(result.exit_code, 0) << result.output;
     EXPECT_EQ(result.output.find(secret), std::string::npos) << result.output;
   }
+
+  const auto typo = run_isla({"gateway", "--secrt", secret});
+  EXPECT_EQ(typo.exit_code, 2) << typo.output;
+  EXPECT_EQ(typo.output.find(secret), std::string::npos) << typo.output;
 
   // Stopped gracefully, so that the logs hold the shutdown too.
   island_.pieces_process(0).signal(SIGINT);

@@ -65,6 +65,9 @@ struct Commands {
     kv->add_subcommand("put")->add_option("--gateway", put_gateway);
   }
 
+  // Parsing --config sets ISLA_CONFIG for child processes; not for the next test.
+  ~Commands() { ::unsetenv("ISLA_CONFIG"); }
+
   void parse(const std::string& command_line) { app.parse(command_line, false); }
 };
 
@@ -258,6 +261,37 @@ TEST(ConfigFile, AValueOutOfRangeFailsAsOnTheCommandLine) {
 TEST(ConfigFile, AMissingFileIsAnError) {
   Commands commands;
   EXPECT_THROW(commands.parse("gateway --config /nonexistent/isla.toml"), CLI::FileError);
+}
+
+TEST(ConfigFile, IslaConfigNamesTheFileWhenConfigDoesNot) {
+  TempFile file("[gateway]\nisland = \"from-isla-config\"\n");
+  TempFile other("[gateway]\nisland = \"from-flag-file\"\n");
+  ::setenv("ISLA_CONFIG", file.path().c_str(), 1);
+  {
+    Commands commands;
+    commands.parse("gateway");
+    EXPECT_EQ(commands.island, "from-isla-config");
+  }
+  ::setenv("ISLA_CONFIG", file.path().c_str(), 1);
+  {
+    Commands commands;
+    commands.parse("gateway --config " + other.path());
+    EXPECT_EQ(commands.island, "from-flag-file");
+  }
+  ::setenv("ISLA_CONFIG", "/nonexistent/isla.toml", 1);
+  Commands commands;
+  EXPECT_THROW(commands.parse("gateway"), CLI::FileError);
+}
+
+// So that the nodes `isla up` starts read the file too.
+TEST(ConfigFile, TheFileGivenIsPassedOnInIslaConfig) {
+  TempFile file("[gateway]\nisland = \"blue\"\n");
+  const auto relative = std::filesystem::relative(file.path());
+  Commands commands;
+  commands.parse("gateway --config " + relative.string());
+  const char* passed = std::getenv("ISLA_CONFIG");
+  ASSERT_NE(passed, nullptr);
+  EXPECT_EQ(std::filesystem::path(passed), std::filesystem::absolute(relative));
 }
 
 TEST(ConfigFile, WritingTheConfigLeavesSecretsOutAndReadsBack) {

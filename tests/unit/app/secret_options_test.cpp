@@ -32,5 +32,14 @@ TEST(SecretOptions, HelpNeverShowsTheirDefault) {
   EXPECT_NE(help.find("=local"), std::string::npos) << help;
 }
 
+// CLI11 would print "--secrt hunter2" for a mistyped flag; its value stays unshown.
+TEST(SecretOptions, UnexpectedArgumentsNeverShowAFlagsValue) {
+  EXPECT_EQ(unexpected_arguments({"hunter2", "--secrt"}),
+            "not expected: --secrt (and 1 argument not shown: it may be a flag's value, a "
+            "secret)");
+  EXPECT_EQ(unexpected_arguments({"--secrt=hunter2"}), "not expected: --secrt=...");
+  EXPECT_EQ(unexpected_arguments({"extra", "more"}), "not expected: extra more");
+}
+
 }  // namespace
 }  // namespace isla::app
