@@ -4,8 +4,10 @@
 #include <toml++/toml.h>
 
 #include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <deque>
 #include <filesystem>
 #include <iterator>
 #include <map>
@@ -168,7 +170,7 @@ class Reader {
       if (const auto* nested = node.as_table()) {
         const auto* sub = subcommand(command, key);
         if (sub == nullptr) {
-          fail(source_, node, section, "[" + dotted(with(section, key)) + "]",
+          fail(source_, node, {}, "[" + dotted(with(section, key)) + "]",
                fmt::format("no such command: a table names a command (`isla {}--help` lists them)",
                            section.empty() ? "" : dotted(section) + " "));
         }
@@ -183,7 +185,7 @@ class Reader {
   void tables() {
     while (!table_later_.empty()) {
       const auto next = table_later_.front();
-      table_later_.erase(table_later_.begin());
+      table_later_.pop_front();
       table(*next.table, *next.command, next.section);
     }
   }
@@ -266,7 +268,8 @@ class Reader {
     }
     for (auto depth = running_.size() + 1; depth-- > section.size();) {
       if (const auto* option = flag_of(*chain[depth], key)) {
-        return {option, Path(running_.begin(), running_.begin() + static_cast<long>(depth))};
+        return {option,
+                Path(running_.begin(), running_.begin() + static_cast<std::ptrdiff_t>(depth))};
       }
     }
     return {};
@@ -275,7 +278,7 @@ class Reader {
   const CLI::App& root_;
   const std::string& source_;
   const Path& running_;
-  std::vector<Later> table_later_;
+  std::deque<Later> table_later_;
   std::map<const CLI::Option*, CLI::ConfigItem> chosen_;
 };
 

@@ -190,8 +190,10 @@ TEST(ConfigFile, EveryPartOfTheFileIsCheckedNotOnlyTheRunningCommands) {
 }
 
 TEST(ConfigFile, AnUnknownSectionIsAnError) {
-  const auto message = config_error("[gatway]\nisland = \"blue\"\n");
-  EXPECT_NE(message.find("[gatway]: no such command"), std::string::npos) << message;
+  auto message = config_error("[gatway]\nisland = \"blue\"\n");
+  EXPECT_NE(message.find(":1: [gatway]: no such command"), std::string::npos) << message;
+  message = config_error("[kv.gte]\ngateway = \"x\"\n");
+  EXPECT_NE(message.find(": [kv.gte]: no such command"), std::string::npos) << message;
 }
 
 TEST(ConfigFile, AKeySpeltWithUnderscoresGetsAHint) {
