@@ -315,10 +315,12 @@ std::vector<CLI::ConfigItem> read_config(const CLI::App& root, std::string_view 
 
 std::vector<CLI::ConfigItem> TomlConfig::from_config(std::istream& input) const {
   const std::string text(std::istreambuf_iterator<char>(input), {});
-  // CLI11 does not tell its reader the file's name; it is --config's one value.
+  // CLI11 does not tell its reader the file's name: it is --config's one value, or its
+  // default (ISLA_CONFIG), which CLI11 records only after reading the file.
   const auto* option = root_.get_config_ptr();
-  const auto source = option != nullptr && option->count() == 1 ? option->results().front()
-                                                                : std::string("--config");
+  std::string source = "--config";
+  if (option != nullptr)
+    source = option->count() == 1 ? option->results().front() : option->get_default_str();
   Path running;
   for (const auto* command = &root_; !command->get_subcommands().empty();) {
     command = command->get_subcommands().front();

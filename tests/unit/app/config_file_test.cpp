@@ -280,6 +280,17 @@ TEST(ConfigFile, IslaConfigNamesTheFileWhenConfigDoesNot) {
     commands.parse("gateway --config " + other.path());
     EXPECT_EQ(commands.island, "from-flag-file");
   }
+  TempFile typo("[gateway]\nislnd = \"x\"\n");
+  ::setenv("ISLA_CONFIG", typo.path().c_str(), 1);
+  try {
+    Commands commands;
+    commands.parse("gateway");
+    ADD_FAILURE() << "no error for a key unknown in ISLA_CONFIG's file";
+  } catch (const CLI::ConfigError& error) {
+    EXPECT_NE(std::string(error.what()).find(typo.path() + ":2: [gateway] islnd"),
+              std::string::npos)
+        << error.what();
+  }
   ::setenv("ISLA_CONFIG", "/nonexistent/isla.toml", 1);
   Commands commands;
   EXPECT_THROW(commands.parse("gateway"), CLI::FileError);
