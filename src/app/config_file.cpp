@@ -5,15 +5,14 @@
 
 #include <algorithm>
 #include <cstddef>
-#include <cstdint>
 #include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <iterator>
 #include <map>
-#include <optional>
 #include <sstream>
 
+#include "app/config_value.hpp"
 #include "app/secret_options.hpp"
 
 namespace isla::app {
@@ -63,91 +62,6 @@ void flags_named(const CLI::App& command, std::string_view key,
   for (const auto* sub : command.get_subcommands([](const CLI::App*) { return true; })) {
     flags_named(*sub, key, out);
   }
-}
-
-enum class Kind { flag, integer, natural, number, boolean, text, other };
-
-Kind kind_of(const CLI::Option& option) {
-  if (option.get_type_size_max() == 0 || option.get_expected_min() == 0) return Kind::flag;
-  const auto type = option.get_type_name();
-  const auto base = type.substr(0, type.find(':'));
-  if (base == "INT") return Kind::integer;
-  if (base == "UINT") return Kind::natural;
-  if (base == "FLOAT") return Kind::number;
-  if (base == "BOOLEAN") return Kind::boolean;
-  if (base == "TEXT") return Kind::text;
-  return Kind::other;  // a type of a flag's own: CLI11 converts and checks the text
-}
-
-const char* expected(Kind kind) {
-  switch (kind) {
-    case Kind::flag:
-    case Kind::boolean:
-      return "true or false";
-    case Kind::integer:
-      return "an integer";
-    case Kind::natural:
-      return "a non-negative integer";
-    case Kind::number:
-      return "a number";
-    case Kind::text:
-      return "a string";
-    case Kind::other:
-      return "a string, number or boolean";
-  }
-  return "";
-}
-
-// One scalar as CLI11 text, or nothing when it is not of `kind`.
-std::optional<std::string> scalar_text(const toml::node& node, Kind kind) {
-  const bool any = kind == Kind::other;
-  if (const auto* value = node.as_string(); value && (kind == Kind::text || any)) {
-    return value->get();
-  }
-  if (const auto* value = node.as_integer()) {
-    const bool fits = kind == Kind::integer || kind == Kind::number || any ||
-                      (kind == Kind::natural && value->get() >= 0);
-    if (fits) return std::to_string(value->get());
-  }
-  if (const auto* value = node.as_floating_point(); value && (kind == Kind::number || any)) {
-    return fmt::format("{}", value->get());
-  }
-  if (const auto* value = node.as_boolean()) {
-    if (kind == Kind::flag || kind == Kind::boolean || any) return value->get() ? "true" : "false";
-  }
-  return std::nullopt;
-}
-
-// The value of `node` as the inputs of `option`: a scalar, or an array of them for a flag
-// that takes several values (e.g. --figures).
-std::optional<std::vector<std::string>> inputs_for(const toml::node& node,
-                                                   const CLI::Option& option) {
-  const auto kind = kind_of(option);
-  const auto* array = node.as_array();
-  if (array == nullptr) {
-    auto text = scalar_text(node, kind);
-    if (!text) return std::nullopt;
-    return std::vector<std::string>{std::move(*text)};
-  }
-  if (kind == Kind::flag || option.get_items_expected_max() <= 1 || array->empty()) {
-    return std::nullopt;
-  }
-  std::vector<std::string> out;
-  for (const auto& element : *array) {
-    auto text = scalar_text(element, kind);
-    if (!text) return std::nullopt;
-    out.push_back(std::move(*text));
-  }
-  return out;
-}
-
-// Names the types, never the value given: it may be a secret.
-std::string type_problem(const toml::node& node, const CLI::Option& option) {
-  const bool several = kind_of(option) != Kind::flag && option.get_items_expected_max() > 1;
-  std::ostringstream given;
-  given << node.type();
-  return fmt::format("expected {}{}, got {}", expected(kind_of(option)),
-                     several ? " or a non-empty array of them" : "", given.str());
 }
 
 bool set_in_environment(const CLI::Option& option) {
@@ -329,30 +243,6 @@ std::vector<CLI::ConfigItem> TomlConfig::from_config(std::istream& input) const 
   return read_config(root_, text, source, running);
 }
 
-namespace {
-
-// A flag's text as the TOML type read_config expects of it, so that a written file reads back.
-void insert_typed(toml::array& out, const CLI::Option& option, const std::string& text) {
-  const auto kind = kind_of(option);
-  if (kind == Kind::flag || kind == Kind::boolean) {
-    out.push_back(text == "true" || text == "1");
-    return;
-  }
-  if (kind == Kind::integer || kind == Kind::natural || kind == Kind::number) {
-    std::istringstream in(text);
-    if (kind == Kind::number) {
-      double number = 0;
-      if (in >> number && in.eof()) return out.push_back(number), void();
-    } else {
-      std::int64_t number = 0;
-      if (in >> number && in.eof()) return out.push_back(number), void();
-    }
-  }
-  out.push_back(text);
-}
-
-}  // namespace
-
 std::string TomlConfig::to_config(const CLI::App* app, bool default_also, bool write_description,
                                   std::string prefix) const {
   std::ostringstream out;
@@ -370,14 +260,7 @@ std::string TomlConfig::to_config(const CLI::App* app, bool default_also, bool w
       texts.push_back(option->get_default_str());
     }
     if (texts.empty()) continue;
-    toml::array typed;
-    for (const auto& text : texts) insert_typed(typed, *option, text);
-    const bool several = kind_of(*option) != Kind::flag && option->get_items_expected_max() > 1;
-    if (several) {
-      values.insert(key, std::move(typed));
-    } else {
-      typed.back().visit([&](const auto& value) { values.insert(key, value); });
-    }
+    insert_value(values, key, *option, texts);
     if (write_description && !option->get_description().empty()) {
       out << "# " << key << ": " << option->get_description() << "\n";
     }
