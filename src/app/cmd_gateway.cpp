@@ -77,6 +77,11 @@ void add_gateway_command(CLI::App& app) {
       ->check(CLI::Range(std::size_t{1} << 10, std::size_t{1} << 30))
       ->capture_default_str();
   command
+      ->add_option("--store-max-watchers", options->kv_limits.max_watchers,
+                   "Watch streams one gateway serves at once; more are answered 503")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  command
       ->add_option("--store-snapshot-entries", options->store_snapshot_entries,
                    "Applied entries between snapshots of the store (the log before a snapshot "
                    "is released)")

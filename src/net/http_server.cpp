@@ -331,7 +331,21 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         co_await http::async_write_header(connection.socket, serializer, use_nothrow);
     if (head_error) co_return;
     StreamQueue queue(connection.socket.get_executor(), stream_unsent);
-    co_await (produce_chunks(stream, queue) && write_chunks(connection, queue));
+    co_await (produce_chunks(stream, queue) && write_chunks(connection, queue) &&
+              notice_client_leaving(connection, queue));
+  }
+
+  // A stream that waits for news (a watch) writes nothing for long stretches, so a client
+  // that left would go unnoticed until the next keep-alive, holding whatever the stream
+  // holds (a watcher's place among the capped few). Reading sees the end at once.
+  asio::awaitable<void> notice_client_leaving(Connection& connection, StreamQueue& queue) {
+    char ignored[256];
+    while (!queue.finished() && !queue.failed()) {
+      auto [error, bytes] =
+          co_await connection.socket.async_read_some(asio::buffer(ignored), use_nothrow);
+      if (error) break;
+    }
+    if (!queue.finished()) queue.fail();
   }
 
   asio::awaitable<void> produce_chunks(BodyStream& stream, StreamQueue& queue) {
@@ -358,6 +372,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
     connection.deadline.expire_after(options.write_timeout);
     co_await asio::async_write(connection.socket, http::make_chunk_last(), use_nothrow);
+    // The body is complete: stop listening for the client's departure.
+    beast::error_code ignored;
+    connection.socket.cancel(ignored);
   }
 
   void close_idle_connections(std::size_t context_index) {
