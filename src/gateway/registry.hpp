@@ -15,7 +15,8 @@ class Registry {
 
   std::shared_ptr<const RoutingSnapshot> snapshot() const { return snapshot_.load(); }
 
-  void on_announce(const membership::Datagram& datagram);
+  // False when the table refused it (overtaken by a bye, or from before a restart).
+  bool on_announce(const membership::Datagram& datagram);
   void on_bye(const membership::Datagram& datagram);
   void on_failure(const Backend& backend, FailureKind kind);
   void on_success(Backend& backend);

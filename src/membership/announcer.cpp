@@ -33,6 +33,10 @@ std::uint64_t Announcer::send_to_all(DatagramType type) {
   datagram.type = type;
   datagram.seq = ++seq_;
   datagram.draining = draining_;
+  datagram.ts = wall_clock_ms();  // gateways with a secret drop datagrams far from their clock
+  // The island is the one a gateway's welcome named; until then none (only a hello may say
+  // so), which any gateway accepts: a gateway drops datagrams that name another island.
+  datagram.island = island_;
   auto bytes = encode(datagram, options_.secret);
   if (!bytes) {
     spdlog::error("membership datagram too large type={} figures={}", to_string(type),

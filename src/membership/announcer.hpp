@@ -28,7 +28,8 @@ struct AnnouncerOptions {
 
 class Announcer {
  public:
-  // Describes this node as it is now (role, figures, load, ...); type and seq are filled in.
+  // Describes this node as it is now (role, figures, load, ...); type, seq, ts and island are
+  // filled in.
   using Describe = std::function<Datagram()>;
   // Told the island name when a gateway's welcome first names it, or names another.
   using IslandChanged = std::function<void(const std::string& island)>;
