@@ -20,8 +20,13 @@ bool Registry::on_announce(const membership::Datagram& datagram) {
   return result != Announced::rejected;
 }
 
-void Registry::on_bye(const membership::Datagram& datagram) {
-  mutate([&](RoutingTable& table, core::SteadyTime now) { return table.on_bye(datagram, now); });
+bool Registry::on_bye(const membership::Datagram& datagram) {
+  bool removed = false;
+  mutate([&](RoutingTable& table, core::SteadyTime now) {
+    removed = table.on_bye(datagram, now);
+    return removed;
+  });
+  return removed;
 }
 
 void Registry::on_failure(const Backend& backend, FailureKind kind) {
