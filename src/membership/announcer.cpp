@@ -76,6 +76,11 @@ void Announcer::on_datagram(const Datagram& datagram, const core::Endpoint& from
   auto seed = std::find_if(seeds_.begin(), seeds_.end(),
                            [&](const Seed& candidate) { return candidate.address == from; });
   if (seed == seeds_.end()) return;
+  if (!options_.secret.empty() &&
+      replay_.check(from.str(), datagram.incarnation, datagram.seq, datagram.ts, wall_clock_ms()) !=
+          ReplayVerdict::fresh) {
+    return;
+  }
   if (datagram.type == DatagramType::welcome) {
     const bool was_answering = answering(*seed);
     seed->answered = true;
