@@ -180,8 +180,9 @@ class CapturedIsland : public SignedIsland {
   }
 
   // The next captured datagram of `type` the server sent after those already read.
-  std::optional<std::pair<std::string, Datagram>> capture(DatagramType type) {
-    const auto give_up = std::chrono::steady_clock::now() + kWait;
+  std::optional<std::pair<std::string, Datagram>> capture(
+      DatagramType type, std::chrono::milliseconds timeout = kWait) {
+    const auto give_up = std::chrono::steady_clock::now() + timeout;
     while (std::chrono::steady_clock::now() < give_up) {
       auto bytes = capture_.receive(100ms);
       if (!bytes) continue;
@@ -217,9 +218,11 @@ TEST_F(CapturedIsland, ReplayedHeartbeatIsDropped) {
 TEST_F(CapturedIsland, ReplayedByeAfterARestartIsDroppedAndTheServerStaysIn) {
   if (const auto why = why_no_spoofing(); !why.empty()) GTEST_SKIP() << why;
   captured_->signal(SIGTERM);
-  const auto bye = capture(DatagramType::bye);
-  ASSERT_TRUE(bye);
-  ASSERT_TRUE(captured_->wait_for(kWait));
+  // A stopping server may wait up to 1 s for acknowledgements and 10 s for requests in flight
+  // before its bye.
+  const auto bye = capture(DatagramType::bye, 25s);
+  ASSERT_TRUE(bye) << "the server said no bye on SIGTERM";
+  ASSERT_TRUE(captured_->wait_for(kWait)) << "the server did not exit after its bye";
   island_.wait_for_servers(3);
   start_captured();  // a new incarnation
   island_.wait_for_servers(4);
