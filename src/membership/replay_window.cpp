@@ -30,7 +30,8 @@ ReplayVerdict ReplayWindow::check(std::string_view name, std::uint64_t incarnati
 
   auto found = senders_.find(name);
   Sender& sender = found != senders_.end() ? found->second : admit_new(name);
-  const bool new_sender = found == senders_.end();
+  const bool new_sender = found == senders_.end() || (now_ms > sender.last_fresh_ms &&
+                                                      now_ms - sender.last_fresh_ms > 2 * skew);
   if (!new_sender && incarnation < sender.incarnation) return ReplayVerdict::old_incarnation;
   if (new_sender || incarnation > sender.incarnation) {
     // A restart (or the first we hear of it): its sequence numbers start again.
@@ -41,6 +42,7 @@ ReplayVerdict ReplayWindow::check(std::string_view name, std::uint64_t incarnati
     return verdict;
   }
   sender.last_used = ++uses_;
+  sender.last_fresh_ms = now_ms;
   return ReplayVerdict::fresh;
 }
 

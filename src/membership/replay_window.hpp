@@ -40,7 +40,9 @@ class ReplayWindow {
   explicit ReplayWindow(ReplayOptions options = {}) : options_(options) {}
 
   // Judges a datagram from `sender` sent at `sent_ms` (its `ts`) when our clock reads
-  // `now_ms`, both ms since the Unix epoch; records it when fresh.
+  // `now_ms`, both ms since the Unix epoch; records it when fresh. A sender silent for more
+  // than twice the skew starts afresh: everything it sent before is stale by then, and a
+  // node restarted after its clock was set back (a lower incarnation) is not shut out.
   ReplayVerdict check(std::string_view sender, std::uint64_t incarnation, std::uint64_t seq,
                       std::uint64_t sent_ms, std::uint64_t now_ms);
 
@@ -52,6 +54,7 @@ class ReplayWindow {
     std::uint64_t highest = 0;  // newest seq accepted in this incarnation
     std::uint64_t seen = 0;     // bit i: highest - i was accepted
     std::uint64_t last_used = 0;
+    std::uint64_t last_fresh_ms = 0;  // our clock when it last sent a fresh one
   };
 
   ReplayVerdict slide(Sender& sender, std::uint64_t seq);

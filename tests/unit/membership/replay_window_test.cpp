@@ -84,6 +84,19 @@ TEST_F(ReplayWindowTest, TimestampsOutsideTheSkewAreStaleOrFuture) {
   EXPECT_EQ(window_.check("a", 100, 6, captured_at, now_ms_), V::stale);
 }
 
+TEST_F(ReplayWindowTest, ASenderSilentForTwiceTheSkewStartsAfresh) {
+  const auto sent = now_ms_;
+  EXPECT_EQ(check(500, 100), V::fresh);
+  now_ms_ += 59'000;
+  EXPECT_EQ(check(1, 99), V::old_incarnation);
+  now_ms_ += 2'000;  // silent (nothing fresh) for 61 s
+  // Restarted after its clock was set back: a lower incarnation, and welcome.
+  EXPECT_EQ(check(1, 99), V::fresh);
+  EXPECT_EQ(check(1, 99), V::replayed);
+  // What it sent before is stale by now, so forgetting it let nothing old through.
+  EXPECT_EQ(window_.check("a", 100, 500, sent, now_ms_), V::stale);
+}
+
 TEST_F(ReplayWindowTest, RejectedTimestampsCreateNoSender) {
   EXPECT_EQ(window_.check("a", 100, 1, now_ms_ + 60'000, now_ms_), V::future);
   EXPECT_EQ(window_.senders(), 0u);
