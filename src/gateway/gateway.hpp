@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/endpoint.hpp"
+#include "gateway/datagram_gate.hpp"
 #include "gateway/figure_proxy.hpp"
 #include "gateway/routing_table.hpp"
 #include "net/http_server.hpp"
@@ -31,6 +32,7 @@ struct GatewayOptions {
   std::size_t store_snapshot_chunk_bytes = 1024 * 1024;
   store::KvLimits kv_limits;
   RoutingOptions routing;
+  DatagramLimits datagrams;
   ProxyOptions proxy;
   net::HttpServerOptions http;
 };
