@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/listener_flags.hpp"
 #include "app/server_flags.hpp"
 #include "core/logging.hpp"
 #include "gateway/gateway.hpp"
@@ -33,6 +34,7 @@ void add_gateway_command(CLI::App& app) {
   auto attempt_ms = std::make_shared<long>(options->proxy.attempt_timeout.count());
   auto heartbeat_timeout_ms = std::make_shared<long>(options->routing.heartbeat_timeout.count());
   add_server_flags(*command, *flags, "127.0.0.1:5235", ".isla-data/gateway");
+  add_listener_flags(*command, options->http);
   command->add_option("--island", options->island, "Name of this island")
       ->envname("ISLA_ISLAND")
       ->capture_default_str();

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/listener_flags.hpp"
 #include "app/server_flags.hpp"
 #include "core/logging.hpp"
 #include "pieces/piece_server.hpp"
@@ -16,6 +17,7 @@ void add_pieces_command(CLI::App& app) {
   auto delay_ms = std::make_shared<long>(0);
   auto heartbeat_ms = std::make_shared<long>(options->announce.heartbeat_interval.count());
   add_server_flags(*command, *flags, "127.0.1.11:1233", ".isla-data/pieces");
+  add_listener_flags(*command, options->http);
   command->add_option("--gateway", *gateways, "Gateways to announce to: HOST:PORT[,HOST:PORT...]")
       ->envname("ISLA_GATEWAY")
       ->capture_default_str();

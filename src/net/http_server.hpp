@@ -28,6 +28,20 @@ struct HttpServerOptions {
       30'000};  // a handler's budget when the caller sets none
   std::chrono::milliseconds write_timeout{10'000};
   std::chrono::milliseconds drain_timeout{10'000};  // how long drain() waits for in-flight work
+  // Open connections beyond which new ones are closed as soon as they are accepted. An idle
+  // connection costs a descriptor and ~20 KB, so the listener cap keeps a flood well inside
+  // the default descriptor limit (20,000 here; two per proxied request on a gateway) and a
+  // few hundred MB. The per-source cap keeps one address from taking them all; it is high
+  // because loopback tests and benchmarks (wrk -c 64..512) all come from 127.0.0.1, and a
+  // NAT may put many honest clients behind one address.
+  std::size_t max_connections = 10'000;
+  std::size_t max_connections_per_source = 1'000;
+};
+
+// Connections closed at accept because a cap was reached, since the server started.
+struct RefusedConnections {
+  std::uint64_t listener = 0;  // max_connections
+  std::uint64_t source = 0;    // max_connections_per_source
 };
 
 using RequestHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest&)>;
@@ -43,6 +57,7 @@ class HttpServer {
   std::uint16_t port() const;
   std::size_t in_flight() const;
   std::size_t connections() const;
+  RefusedConnections refused_connections() const;
   // Bytes of streamed bodies produced and not yet taken by their sockets, over all streams.
   std::size_t stream_unsent_bytes() const;
   bool draining() const;
