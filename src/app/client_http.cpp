@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -21,14 +22,48 @@ void add_client_flags(CLI::App& command, ClientFlags& flags) {
   command.add_option("--gateway", flags.gateway, "Gateway to ask, HOST:PORT")
       ->envname("ISLA_GATEWAY")
       ->capture_default_str();
+  command
+      .add_option("--tls-ca", flags.tls_ca,
+                  "The island CA (ca.pem of `isla certs init`): talk to the gateway over HTTPS "
+                  "and accept only a certificate from it")
+      ->envname("ISLA_TLS_CA");
   command.add_flag("--json", flags.json, "Print the gateway's JSON instead of a table");
   command.add_option("--timeout-ms", flags.timeout_ms, "Give up after this long")
       ->check(CLI::Range(1L, 600'000L))
       ->capture_default_str();
 }
 
+namespace {
+
+constexpr std::string_view kHttps = "https://";
+constexpr std::string_view kHttp = "http://";
+// Where `isla up --tls` puts the island CA, with its default --data-dir.
+constexpr std::string_view kDefaultCa = ".isla-data/tls/ca.pem";
+
+}  // namespace
+
+net::HttpClientOptions client_options(const ClientFlags& flags) {
+  net::HttpClientOptions options;
+  const bool https = flags.gateway.starts_with(kHttps);
+  if (!https && flags.tls_ca.empty()) return options;
+  std::string ca = flags.tls_ca;
+  if (ca.empty() && std::filesystem::exists(kDefaultCa)) ca = kDefaultCa;
+  if (ca.empty()) {
+    std::cerr << "isla: --gateway is https:// but no island CA was given: pass --tls-ca FILE "
+                 "(or ISLA_TLS_CA), the ca.pem of `isla certs init`\n";
+    exit_with(kExitUsage);
+  }
+  options.tls = net::make_client_tls(ca);
+  return options;
+}
+
 core::Endpoint gateway_endpoint(const ClientFlags& flags) {
-  auto gateway = core::parse_endpoint(flags.gateway, 5235);
+  std::string_view address = flags.gateway;
+  for (const auto scheme : {kHttps, kHttp}) {
+    if (address.starts_with(scheme)) address.remove_prefix(scheme.size());
+  }
+  if (address.ends_with('/')) address.remove_suffix(1);
+  auto gateway = core::parse_endpoint(std::string(address), 5235);
   if (!gateway) {
     std::cerr << "isla: --gateway: not a HOST:PORT address: '" << flags.gateway << "'\n";
     exit_with(kExitUsage);
@@ -45,11 +80,12 @@ void exit_unreachable(const core::Endpoint& gateway, std::string_view why) {
 
 Answer ask(const ClientFlags& flags, const net::HttpRequest& request, const AskOptions& options) {
   const auto gateway = gateway_endpoint(flags);
+  const auto client = client_options(flags);
   const auto deadline = Clock::now() + milliseconds(flags.timeout_ms);
   auto delay = milliseconds(50);
   for (;;) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    auto result = net::fetch(gateway, request, std::max(left, milliseconds(1)));
+    auto result = net::fetch(gateway, request, std::max(left, milliseconds(1)), client);
     if (!result.ok()) {
       if (result.error == net::ClientErrorKind::connect) exit_unreachable(gateway, result.message);
       std::cerr << "isla: no answer from gateway " << gateway.str() << " (" << result.message << ")"

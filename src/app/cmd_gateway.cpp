@@ -34,7 +34,8 @@ void add_gateway_command(CLI::App& app) {
   auto attempt_ms = std::make_shared<long>(options->proxy.attempt_timeout.count());
   auto heartbeat_timeout_ms = std::make_shared<long>(options->routing.heartbeat_timeout.count());
   add_server_flags(*command, *flags, "127.0.0.1:5235", ".isla-data/gateway");
-  add_listener_flags(*command, options->http);
+  auto tls_dir = std::make_shared<std::string>();
+  add_listener_flags(*command, options->http, *tls_dir);
   command->add_option("--island", options->island, "Name of this island")
       ->envname("ISLA_ISLAND")
       ->capture_default_str();
@@ -98,6 +99,8 @@ void add_gateway_command(CLI::App& app) {
     options->proxy.attempt_timeout = std::chrono::milliseconds(*attempt_ms);
     options->routing.heartbeat_timeout = std::chrono::milliseconds(*heartbeat_timeout_ms);
     options->store_voters = parse_voters(*voters);
+    options->peer_tls = apply_tls_dir(*tls_dir, options->listen, options->http);
+    options->proxy.tls = options->peer_tls;
     exit_with(gateway::run_gateway(*options));
   });
 }

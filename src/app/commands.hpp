@@ -10,6 +10,7 @@ void add_client_commands(CLI::App& app);
 void add_kv_command(CLI::App& app);
 void add_store_command(CLI::App& app);
 void add_up_command(CLI::App& app);
+void add_certs_command(CLI::App& app);
 
 // Exit codes shared by the commands (docs/operations.md).
 inline constexpr int kExitFailed = 1;       // the request was answered with an error

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   isla::app::add_kv_command(app);
   isla::app::add_store_command(app);
   isla::app::add_up_command(app);
+  isla::app::add_certs_command(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& error) {

@@ -28,6 +28,7 @@ net::HttpClient upstream_client(const ProxyOptions& options, const ProxyMetrics&
   client.pipeline_depth = options.upstream_pipeline;
   client.connections_per_endpoint = options.upstream_connections;
   client.observer = std::make_shared<UpstreamCounters>(metrics);
+  client.tls = options.tls;
   return net::HttpClient(client);
 }
 

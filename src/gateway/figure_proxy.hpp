@@ -21,6 +21,8 @@ struct ProxyOptions {
   // it off), and the connections per piece server and gateway thread before they share.
   std::size_t upstream_pipeline = 16;
   std::size_t upstream_connections = 2;
+  // HTTPS to piece servers, verified against the island CA (--tls-dir); null: plain HTTP.
+  std::shared_ptr<net::TlsContext> tls;
 };
 
 struct ProxyMetrics {

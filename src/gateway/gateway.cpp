@@ -52,9 +52,10 @@ ProxyMetrics proxy_metrics(prometheus::Registry& registry) {
 
 // The store's replicas speak from the address they listen on, so that a peer, or a firewall
 // rule, tells them apart also when they share a host's loopback.
-net::HttpClientOptions store_client_options(const core::Endpoint& listen) {
+net::HttpClientOptions store_client_options(const GatewayOptions& gateway) {
   net::HttpClientOptions options;
-  options.local_address = listen.host;
+  options.local_address = gateway.listen.host;
+  options.tls = gateway.peer_tls;
   return options;
 }
 
@@ -66,7 +67,7 @@ class Gateway {
         incarnation_(static_cast<std::uint64_t>(
             std::chrono::system_clock::now().time_since_epoch() / std::chrono::milliseconds(1))),
         registry_(core::SteadyClock::instance(), options.routing),
-        client_(store_client_options(options.listen)),
+        client_(store_client_options(options)),
         host_(node::NodeOptions{options.listen, "gateway", options.island, options.threads,
                                 options.http}),
         proxy_(registry_, random_, options.proxy, options.island, proxy_metrics(host_.metrics())),

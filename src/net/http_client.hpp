@@ -8,6 +8,7 @@
 #include "core/endpoint.hpp"
 #include "net/asio.hpp"
 #include "net/http_types.hpp"
+#include "net/tls.hpp"
 
 namespace isla::net {
 
@@ -38,6 +39,9 @@ struct HttpClientOptions {
   // The IP address connections are made from. Empty, a host name or a wildcard address
   // leaves it to the system, which on loopback says 127.0.0.1 for every process.
   std::string local_address;
+  // HTTPS when set (make_client_tls): every peer must prove it is the address or name
+  // connected to with a certificate from the context's CA.
+  std::shared_ptr<TlsContext> tls;
 };
 
 enum class ClientErrorKind {
@@ -73,6 +77,6 @@ class HttpClient {
 
 // For command-line use: runs one request on a private io_context and returns its result.
 ClientResult fetch(const core::Endpoint& to, const HttpRequest& request,
-                   std::chrono::milliseconds timeout);
+                   std::chrono::milliseconds timeout, const HttpClientOptions& options = {});
 
 }  // namespace isla::net

@@ -19,6 +19,7 @@
 #include "net/beast_codec.hpp"
 #include "net/lazy_deadline.hpp"
 #include "net/request_reader.hpp"
+#include "net/tls_stream.hpp"
 
 namespace isla::net {
 
@@ -47,7 +48,7 @@ constexpr std::size_t kMaxBatchedOutput = 64 * 1024;
 
 struct Connection {
   Connection(Socket s, const HttpServerOptions& limits)
-      : socket(std::move(s)),
+      : socket(std::move(s), limits.tls.get()),
         deadline(socket.get_executor(),
                  [this] {
                    beast::error_code ignored;
@@ -57,7 +58,7 @@ struct Connection {
   // Whether drain() may close it: no request being handled, nothing owed to the client.
   bool idle() const { return !handling && !writing && output.empty(); }
 
-  Socket socket;
+  MaybeTlsStream socket;
   LazyDeadline deadline;
   Clock::time_point read_deadline;  // for the request head being read
   RequestReader reader;
@@ -260,13 +261,23 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       Connection connection(std::move(socket), options);
       auto& registry = per_context[context_index].open;
       registry.insert(&connection);
-      co_await exchange_requests(connection, remote);
+      if (co_await handshake(connection)) co_await exchange_requests(connection, remote);
       registry.erase(&connection);
       connection.socket.shutdown(tcp::socket::shutdown_send, ignored);
       connection.socket.close(ignored);
     }
     // After the connection's buffers are freed, so a trim it triggers can return them.
     release_connection_slot(peer.address());
+  }
+
+  // TLS: the handshake, within the time a request head gets. A client that does not speak
+  // TLS (plain HTTP to an HTTPS listener) fails here and is closed without an answer.
+  asio::awaitable<bool> handshake(Connection& connection) {
+    if (!connection.socket.secure()) co_return true;
+    connection.deadline.expire_after(options.header_read_timeout);
+    auto [error] =
+        co_await connection.socket.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+    co_return !error && !connection.deadline.expired();
   }
 
   asio::awaitable<void> exchange_requests(Connection& connection, const std::string& remote) {

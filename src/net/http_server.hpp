@@ -12,6 +12,7 @@
 #include "net/asio.hpp"
 #include "net/http_types.hpp"
 #include "net/io_pool.hpp"
+#include "net/tls.hpp"
 
 namespace isla::net {
 
@@ -36,6 +37,9 @@ struct HttpServerOptions {
   // NAT may put many honest clients behind one address.
   std::size_t max_connections = 10'000;
   std::size_t max_connections_per_source = 1'000;
+  // HTTPS when set (make_server_tls): every connection starts with a TLS handshake, which
+  // must finish within header_read_timeout.
+  std::shared_ptr<TlsContext> tls;
 };
 
 // Connections closed at accept because a cap was reached, since the server started.
