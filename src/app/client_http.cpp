@@ -72,9 +72,14 @@ core::Endpoint gateway_endpoint(const ClientFlags& flags) {
 }
 
 void exit_unreachable(const core::Endpoint& gateway, std::string_view why) {
-  std::cerr << "isla: cannot reach gateway " << gateway.str() << " (" << why
-            << ").\nIs it running? Start a local island with `make up` or point --gateway "
-               "(or ISLA_GATEWAY) at one.\n";
+  std::cerr << "isla: cannot reach gateway " << gateway.str() << " (" << why << ").\n";
+  if (why.find("TLS handshake") != std::string_view::npos) {
+    std::cerr << "Is --tls-ca (or ISLA_TLS_CA) the ca.pem of this island, and does --gateway "
+                 "name the address its certificate was made for?\n";
+  } else {
+    std::cerr << "Is it running? Start a local island with `make up` or point --gateway (or "
+                 "ISLA_GATEWAY) at one.\n";
+  }
   exit_with(kExitUnreachable);
 }
 
@@ -88,10 +93,13 @@ Answer ask(const ClientFlags& flags, const net::HttpRequest& request, const AskO
     auto result = net::fetch(gateway, request, std::max(left, milliseconds(1)), client);
     if (!result.ok()) {
       if (result.error == net::ClientErrorKind::connect) exit_unreachable(gateway, result.message);
+      // A TLS listener closes a plain-HTTP connection without an answer.
+      const bool maybe_tls = !client.tls && result.error == net::ClientErrorKind::io;
       std::cerr << "isla: no answer from gateway " << gateway.str() << " (" << result.message << ")"
                 << (request.method == "GET" ? ""
                                             : "; the request may or may not have "
                                               "taken effect")
+                << (maybe_tls ? "; if the gateway speaks TLS, use --gateway https://HOST:PORT" : "")
                 << "\n";
       exit_with(kExitUnreachable);
     }

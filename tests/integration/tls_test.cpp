@@ -1,11 +1,15 @@
 // A real island over TLS: certificates from `isla certs init`, HTTPS on every listener,
 // gateway -> piece server and gateway -> gateway calls verified against the island CA.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <unistd.h>
 
 #include <filesystem>
 
+#include "core/child_process.hpp"
 #include "net/tls.hpp"
 #include "support/island.hpp"
+#include "support/raw_http.hpp"
 #include "support/run_command.hpp"
 #include "support/store_cluster.hpp"
 
@@ -104,6 +108,37 @@ TEST(TlsStore, WritesAndReadsWorkOverTlsBetweenGateways) {
   EXPECT_EQ(get.exit_code, 0) << get.output;
   EXPECT_NE(get.output.find("hello over tls"), std::string::npos) << get.output;
   fs::remove_all(certs);
+}
+
+TEST(TlsUp, IslaUpTlsMakesCertificatesAndTheCliFindsItsIslandOverHttps) {
+  const auto gateway = unique_subnet() + ".1:5235";
+  const auto dir = fs::temp_directory_path() / ("isla-up-tls-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const auto log = dir.string() + ".log";
+  auto up =
+      core::ChildProcess::spawn({ISLA_BINARY, "up", "--tls", "--gateway", gateway, "--gateways",
+                                 "1", "--pieces", "1", "--pieces-subnet", unique_subnet(),
+                                 "--catalog", catalog_dir().string(), "--data-dir", dir.string()},
+                                log);
+  const bool ready =
+      eventually([&] { return read_file(log).find("is up") != std::string::npos; }, 30s);
+  ASSERT_TRUE(ready) << read_file(log);
+  EXPECT_NE(read_file(log).find("dashboard  https://" + gateway + "/"), std::string::npos)
+      << read_file(log);
+  EXPECT_TRUE(fs::exists(dir / "tls" / "ca.pem"));
+
+  const auto figures = run_isla({"figures", "--gateway", "https://" + gateway, "--tls-ca",
+                                 (dir / "tls" / "ca.pem").string()});
+  EXPECT_EQ(figures.exit_code, 0) << figures.output;
+  EXPECT_NE(figures.output.find("giraffe"), std::string::npos) << figures.output;
+  const auto plain = run_isla({"status", "--gateway", gateway});
+  EXPECT_EQ(plain.exit_code, 3) << plain.output;
+  EXPECT_NE(plain.output.find("https://"), std::string::npos) << plain.output;
+
+  up.signal(SIGINT);
+  EXPECT_EQ(up.wait_for(30s), 0) << read_file(log);
+  fs::remove_all(dir);
+  fs::remove(log);
 }
 
 }  // namespace
