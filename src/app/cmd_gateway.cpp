@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/listener_flags.hpp"
 #include "app/node_security.hpp"
 #include "app/server_flags.hpp"
 #include "core/logging.hpp"
@@ -36,6 +37,8 @@ void add_gateway_command(CLI::App& app) {
   auto figure_ttl_ms = std::make_shared<long>(options->routing.figure_ttl.count());
   auto datagram_skew_ms = std::make_shared<long>(options->datagrams.replay.max_skew.count());
   add_server_flags(*command, *flags, "127.0.0.1:5235", ".isla-data/gateway");
+  auto tls_dir = std::make_shared<std::string>();
+  add_listener_flags(*command, options->http, *tls_dir);
   command->add_option("--island", options->island, "Name of this island")
       ->envname("ISLA_ISLAND")
       ->capture_default_str();
@@ -131,6 +134,8 @@ void add_gateway_command(CLI::App& app) {
     options->routing.figure_ttl = std::chrono::milliseconds(*figure_ttl_ms);
     options->datagrams.replay.max_skew = std::chrono::milliseconds(*datagram_skew_ms);
     options->store_voters = parse_voters(*voters);
+    options->peer_tls = apply_tls_dir(*tls_dir, options->listen, options->http);
+    options->proxy.tls = options->peer_tls;
     exit_with(gateway::run_gateway(*options));
   });
 }

@@ -55,10 +55,11 @@ ProxyMetrics proxy_metrics(prometheus::Registry& registry) {
 
 // The store's replicas speak from the address they listen on, so that a peer, or a firewall
 // rule, tells them apart also when they share a host's loopback.
-net::HttpClientOptions store_client_options(const core::Endpoint& listen,
+net::HttpClientOptions store_client_options(const GatewayOptions& gateway,
                                             std::shared_ptr<const net::RequestSigner> signer) {
   net::HttpClientOptions options;
-  options.local_address = listen.host;
+  options.local_address = gateway.listen.host;
+  options.tls = gateway.peer_tls;
   options.signer = std::move(signer);
   return options;
 }
@@ -78,7 +79,7 @@ class Gateway {
         registry_(core::SteadyClock::instance(), options.routing),
         gate_(options.island, !options.secret.empty(), options.datagrams),
         signer_(security::make_node_signer(options.secret, options.listen.str())),
-        client_(store_client_options(options.listen, signer_)),
+        client_(store_client_options(options, signer_)),
         host_(node::NodeOptions{options.listen, "gateway", options.island, options.threads,
                                 options.http, options.secret, options.audit_log}),
         proxy_(registry_, random_, signed_proxy(options.proxy, signer_), options.island,

@@ -35,6 +35,10 @@ struct GatewayOptions {
   DatagramLimits datagrams;
   ProxyOptions proxy;
   net::HttpServerOptions http;
+  // HTTPS to the other gateways (the store's messages, joins and forwarded writes),
+  // verified against the island CA (--tls-dir); null: plain HTTP. Piece servers are
+  // reached with proxy.tls.
+  std::shared_ptr<net::TlsContext> peer_tls;
 };
 
 // Runs until SIGINT/SIGTERM, then drains and says bye. Returns the process exit code.

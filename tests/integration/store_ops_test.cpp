@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "support/island.hpp"
+#include "support/metrics_text.hpp"
 #include "support/raw_http.hpp"
 #include "support/run_command.hpp"
 #include "support/store_cluster.hpp"
@@ -248,16 +249,6 @@ TEST(StoreMembers, BadChangesAre4xxAndRemovingTheLeaderHandsLeadershipOverFirst)
   EXPECT_EQ(status_of(refused), 409);
   EXPECT_NE(body_of(refused).at("error").as_string().find("last voter"), std::string::npos);
   ASSERT_EQ(status_of(cluster.request(last, "PUT", "/api/kv/one-left", R"({"value":"z"})")), 200);
-}
-
-// The value of the series named exactly `series` (name and labels) in a /metrics text.
-std::optional<double> metric(const std::string& text, const std::string& series) {
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
-  }
-  return std::nullopt;
 }
 
 std::string scrape(const StoreCluster& cluster, int node) {

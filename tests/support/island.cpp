@@ -134,7 +134,7 @@ std::string Island::pieces_log(int index) const {
 net::ClientResult Island::get(const std::string& target, std::chrono::milliseconds timeout) const {
   net::HttpRequest request;
   request.target = target;
-  return net::fetch(gateway_, request, timeout);
+  return net::fetch(gateway_, request, timeout, client_);
 }
 
 boost::json::value Island::get_json(const std::string& target) const {

@@ -44,6 +44,10 @@ class Island {
   // A token of `role` for this island, valid for an hour.
   std::string token(security::Role role) const;
 
+  // Requests of the helpers (get, get_json, waiting for the gateway) use these: TLS to an
+  // island started with --tls-dir.
+  void set_client_options(net::HttpClientOptions options) { client_ = std::move(options); }
+
   net::ClientResult get(const std::string& target,
                         std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) const;
   boost::json::value get_json(const std::string& target) const;
@@ -56,6 +60,7 @@ class Island {
   core::Endpoint gateway_;
   std::optional<core::ChildProcess> gateway_process_;
   std::map<int, core::ChildProcess> pieces_;
+  net::HttpClientOptions client_;
 };
 
 std::string read_file(const std::filesystem::path& path);
