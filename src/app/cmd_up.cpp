@@ -186,12 +186,12 @@ int run_up(const UpFlags& flags) {
   }
   std::vector<Member> members;
   for (std::size_t k = 0; k < gateways.size(); ++k) {
-    members.push_back({"gateway", gateways[k], "",
-                       core::ChildProcess::spawn(with_tls(
-                           {self, "gateway", "--listen", gateways[k], "--island", flags.island,
-                            "--data-dir", (data / ("gateway-" + std::to_string(k + 1))).string(),
-                            "--store-voters", join(voters), "--secret-file",
-                            secret_path.string()}))});
+    members.push_back(
+        {"gateway", gateways[k], "",
+         core::ChildProcess::spawn(
+             with_tls({self, "gateway", "--listen", gateways[k], "--island", flags.island,
+                       "--data-dir", (data / ("gateway-" + std::to_string(k + 1))).string(),
+                       "--store-voters", join(voters), "--secret-file", secret_path.string()}))});
   }
   const auto assignment = spread(catalog, flags.pieces);
   for (int i = 0; i < flags.pieces; ++i) {
@@ -201,8 +201,8 @@ int run_up(const UpFlags& flags) {
                        core::ChildProcess::spawn(with_tls(
                            {self, "pieces", "--listen", address, "--gateway", join(gateways),
                             "--catalog", flags.catalog, "--figures", figures, "--data-dir",
-                            (data / ("pieces-" + std::to_string(i + 1))).string(),
-                            "--secret-file", secret_path.string()}))});
+                            (data / ("pieces-" + std::to_string(i + 1))).string(), "--secret-file",
+                            secret_path.string()}))});
   }
 
   if (!wait_until_ready(*gateway, static_cast<std::size_t>(flags.pieces),

@@ -307,8 +307,8 @@ class Gateway {
   core::SeededRandom random_;
   std::uint64_t incarnation_;
   Registry registry_;
-  DatagramGate gate_;                          // on the UDP receive loop only
-  mutable std::atomic<std::uint64_t> seq_{0};  // of the datagrams this gateway sends
+  DatagramGate gate_;                                 // on the UDP receive loop only
+  mutable std::atomic<std::uint64_t> seq_{0};         // of the datagrams this gateway sends
   std::shared_ptr<const net::RequestSigner> signer_;  // one per process: one sequence
   net::HttpClient client_;  // the store's: Raft messages, joins, writes forwarded to the leader
   node::NodeHost host_;

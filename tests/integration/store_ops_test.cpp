@@ -114,12 +114,20 @@ TEST(StoreMembers, AGatewayAddedWithTheCliCatchesUpBecomesAVoterAndLeavesWithIt)
       },
       15s))
       << cluster.log(*leader);
-  bool logged = false;
-  for (int node = 0; node < 3; ++node) {
-    logged = logged || cluster.log(node).find("store learner promoted to voter address=" +
-                                              address) != std::string::npos;
-  }
-  EXPECT_TRUE(logged) << "no leader logged the promotion";
+  // The leader logs the promotion once it applies the change, which may be after the
+  // replica asked above already reports it.
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (int node = 0; node < 3; ++node) {
+          if (cluster.log(node).find("store learner promoted to voter address=" + address) !=
+              std::string::npos) {
+            return true;
+          }
+        }
+        return false;
+      },
+      10s))
+      << "no leader logged the promotion";
   // Every replica applies the new configuration.
   EXPECT_TRUE(eventually(
       [&] {
