@@ -23,26 +23,14 @@ constexpr std::int64_t kMaxTtlMs = 366LL * 24 * 3600 * 1000;
 
 // "90s", "15m", "24h", "30d", or plain seconds.
 std::optional<std::int64_t> parse_duration_ms(std::string_view text) {
+  static constexpr std::pair<char, std::int64_t> kUnits[] = {
+      {'s', 1'000}, {'m', 60'000}, {'h', 3'600'000}, {'d', 86'400'000}};
   std::int64_t unit = 1000;
-  if (!text.empty()) {
-    switch (text.back()) {
-      case 's':
-        text.remove_suffix(1);
-        break;
-      case 'm':
-        unit = 60'000;
-        text.remove_suffix(1);
-        break;
-      case 'h':
-        unit = 3'600'000;
-        text.remove_suffix(1);
-        break;
-      case 'd':
-        unit = 86'400'000;
-        text.remove_suffix(1);
-        break;
-      default:
-        break;
+  for (const auto& [suffix, millis] : kUnits) {
+    if (!text.empty() && text.back() == suffix) {
+      unit = millis;
+      text.remove_suffix(1);
+      break;
     }
   }
   std::int64_t count = 0;

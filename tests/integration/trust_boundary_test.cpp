@@ -239,6 +239,40 @@ TEST(Limits, WatchStreamsPerGatewayAreCapped) {
       seconds(20)));
 }
 
+TEST(NodeSecurity, SecretInitAndTokenCreateFromTheCommandLine) {
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("isla-cli-secret-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const auto secret = (dir / "secret").string();
+  ASSERT_EQ(run_isla({"secret", "init", "--out", secret}).exit_code, 0);
+  EXPECT_EQ(std::filesystem::status(secret).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
+  const auto again = run_isla({"secret", "init", "--out", secret});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.output.find("never overwritten"), std::string::npos) << again.output;
+
+  const auto created =
+      run_isla({"token", "create", "--role", "write", "--ttl", "15m", "--secret-file", secret});
+  ASSERT_EQ(created.exit_code, 0) << created.output;
+  const auto text = created.output.substr(0, created.output.find('\n'));
+  const auto checked =
+      security::verify_token(security::derive_key(security::load_secret_file(secret), "token"),
+                             text, security::wall_clock_ms());
+  ASSERT_TRUE(std::holds_alternative<security::Claims>(checked)) << created.output;
+  const auto& claims = std::get<security::Claims>(checked);
+  EXPECT_EQ(claims.role, security::Role::write);
+  EXPECT_NEAR(static_cast<double>(claims.expires_ms - claims.issued_ms), 15 * 60'000.0, 1.0);
+
+  for (const auto& bad : {std::vector<std::string>{"--role", "write", "--ttl", "400d"},
+                          std::vector<std::string>{"--role", "write", "--ttl", "-5m"},
+                          std::vector<std::string>{"--role", "root"}}) {
+    auto args = std::vector<std::string>{"token", "create", "--secret-file", secret};
+    args.insert(args.end(), bad.begin(), bad.end());
+    EXPECT_EQ(run_isla(args).exit_code, 2) << bad.back();
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(NodeSecurity, ANonLoopbackListenerWithoutASecretRefusesToStart) {
   auto result = run_isla(
       {"gateway", "--listen", "0.0.0.0:59999", "--data-dir",

@@ -1,5 +1,7 @@
 #include "support/raw_http.hpp"
 
+#include "support/ipv4_address.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -10,20 +12,6 @@
 #include <thread>
 
 namespace isla::testing {
-
-namespace {
-
-sockaddr_in address_of(const core::Endpoint& endpoint) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(endpoint.port);
-  if (inet_pton(AF_INET, endpoint.host.c_str(), &address.sin_addr) != 1) {
-    throw std::invalid_argument("not an IPv4 address: " + endpoint.host);
-  }
-  return address;
-}
-
-}  // namespace
 
 std::string raw_exchange(const core::Endpoint& to, const std::string& bytes,
                          std::chrono::milliseconds timeout) {

@@ -1,5 +1,7 @@
 #include "support/udp_forger.hpp"
 
+#include "support/ipv4_address.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/ip.h>
 #include <netinet/udp.h>
@@ -13,20 +15,6 @@
 #include <vector>
 
 namespace isla::testing {
-
-namespace {
-
-sockaddr_in address_of(const core::Endpoint& endpoint) {
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(endpoint.port);
-  if (inet_pton(AF_INET, endpoint.host.c_str(), &address.sin_addr) != 1) {
-    throw std::invalid_argument("not an IPv4 address: " + endpoint.host);
-  }
-  return address;
-}
-
-}  // namespace
 
 UdpSocket::UdpSocket(const core::Endpoint& bind) {
   fd_ = ::socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
