@@ -131,6 +131,22 @@ TEST(TlsUp, IslaUpTlsMakesCertificatesAndTheCliFindsItsIslandOverHttps) {
                                  (dir / "tls" / "ca.pem").string()});
   EXPECT_EQ(figures.exit_code, 0) << figures.output;
   EXPECT_NE(figures.output.find("giraffe"), std::string::npos) << figures.output;
+  // Secure by default: a secret only its owner reads, an admin token the CLI finds in the
+  // data dir, and nothing written without one.
+  EXPECT_EQ(fs::status(dir / "secret").permissions() & fs::perms::all,
+            fs::perms::owner_read | fs::perms::owner_write);
+  const std::vector<std::string> over_tls = {"--gateway", "https://" + gateway, "--tls-ca",
+                                             (dir / "tls" / "ca.pem").string()};
+  auto with_token = std::vector<std::string>{"kv", "put", "k", "v", "--data-dir", dir.string()};
+  with_token.insert(with_token.end(), over_tls.begin(), over_tls.end());
+  const auto put = run_isla(with_token);
+  EXPECT_EQ(put.exit_code, 0) << put.output;
+  auto anonymous =
+      std::vector<std::string>{"kv", "put", "k", "v", "--data-dir", (dir / "nowhere").string()};
+  anonymous.insert(anonymous.end(), over_tls.begin(), over_tls.end());
+  const auto refused = run_isla(anonymous);
+  EXPECT_EQ(refused.exit_code, 1) << refused.output;
+  EXPECT_NE(refused.output.find("needs a token"), std::string::npos) << refused.output;
   const auto plain = run_isla({"status", "--gateway", gateway});
   EXPECT_EQ(plain.exit_code, 3) << plain.output;
   EXPECT_NE(plain.output.find("https://"), std::string::npos) << plain.output;
