@@ -92,6 +92,14 @@ std::optional<net::HttpResponse> Guard::admit(net::HttpRequest& head, net::Acces
                   claims.subject);
   }
   head.principal = "token:" + claims.subject + "/" + to_string(claims.role);
+  // Admin requests are audited as they are let in, whatever they go on to do.
+  if (required == net::Access::admin) {
+    audit_.record("admin_request", {{"source", head.remote},
+                                    {"method", head.method},
+                                    {"path", head.path()},
+                                    {"subject", claims.subject},
+                                    {"token_id", claims.id}});
+  }
   return std::nullopt;
 }
 

@@ -211,6 +211,7 @@ TEST_F(TrustBoundary, ARevokedTokenIsRefusedIslandWide) {
   }
   const auto audit = read_file(cluster_.data_dir(0) / "audit.log");
   EXPECT_NE(audit.find("\"token_revoke\""), std::string::npos) << audit;
+  EXPECT_NE(audit.find("\"admin_request\""), std::string::npos) << audit;
   EXPECT_NE(audit.find("\"forbidden\""), std::string::npos) << audit;
 }
 

@@ -63,6 +63,14 @@ TEST_F(GuardTest, ARoleReachesItsLevelAndBelowAndIsForbiddenAbove) {
   EXPECT_EQ(refusal(with_bearer(token(Role::admin)), Access::node), 401);
 }
 
+TEST_F(GuardTest, AdminRequestsAreAuditedAsTheyAreLetIn) {
+  EXPECT_FALSE(refusal(with_bearer(token(Role::admin)), Access::admin));
+  EXPECT_FALSE(refusal(with_bearer(token(Role::admin)), Access::write));
+  ASSERT_EQ(audit_.events.size(), 1u);
+  EXPECT_EQ(audit_.events[0].first, "admin_request");
+  EXPECT_EQ(audit_.events[0].second.at("subject").as_string(), "alice");
+}
+
 TEST_F(GuardTest, TheAdmittedPrincipalIsKeptOnTheHead) {
   auto head = with_bearer(token(Role::write));
   ASSERT_FALSE(guard_.admit(head, Access::write));
