@@ -23,6 +23,11 @@ void add_client_flags(CLI::App& command, ClientFlags& flags) {
   command.add_option("--gateway", flags.gateway, "Gateway to ask, HOST:PORT")
       ->envname("ISLA_GATEWAY")
       ->capture_default_str();
+  command
+      .add_option("--tls-ca", flags.tls_ca,
+                  "The island CA (ca.pem of `isla certs init`): talk to the gateway over HTTPS "
+                  "and accept only a certificate from it")
+      ->envname("ISLA_TLS_CA");
   command.add_flag("--json", flags.json, "Print the gateway's JSON instead of a table");
   command.add_option("--token", flags.token, "Token to send (isla token create)")
       ->envname("ISLA_TOKEN");
@@ -36,8 +41,37 @@ void add_client_flags(CLI::App& command, ClientFlags& flags) {
       ->capture_default_str();
 }
 
+namespace {
+
+constexpr std::string_view kHttps = "https://";
+constexpr std::string_view kHttp = "http://";
+// Where `isla up --tls` puts the island CA, with its default --data-dir.
+constexpr std::string_view kDefaultCa = ".isla-data/tls/ca.pem";
+
+}  // namespace
+
+net::HttpClientOptions client_options(const ClientFlags& flags) {
+  net::HttpClientOptions options;
+  const bool https = flags.gateway.starts_with(kHttps);
+  if (!https && flags.tls_ca.empty()) return options;
+  std::string ca = flags.tls_ca;
+  if (ca.empty() && std::filesystem::exists(kDefaultCa)) ca = kDefaultCa;
+  if (ca.empty()) {
+    std::cerr << "isla: --gateway is https:// but no island CA was given: pass --tls-ca FILE "
+                 "(or ISLA_TLS_CA), the ca.pem of `isla certs init`\n";
+    exit_with(kExitUsage);
+  }
+  options.tls = net::make_client_tls(ca);
+  return options;
+}
+
 core::Endpoint gateway_endpoint(const ClientFlags& flags) {
-  auto gateway = core::parse_endpoint(flags.gateway, 5235);
+  std::string_view address = flags.gateway;
+  for (const auto scheme : {kHttps, kHttp}) {
+    if (address.starts_with(scheme)) address.remove_prefix(scheme.size());
+  }
+  if (address.ends_with('/')) address.remove_suffix(1);
+  auto gateway = core::parse_endpoint(std::string(address), 5235);
   if (!gateway) {
     std::cerr << "isla: --gateway: not a HOST:PORT address: '" << flags.gateway << "'\n";
     exit_with(kExitUsage);
@@ -46,9 +80,14 @@ core::Endpoint gateway_endpoint(const ClientFlags& flags) {
 }
 
 void exit_unreachable(const core::Endpoint& gateway, std::string_view why) {
-  std::cerr << "isla: cannot reach gateway " << gateway.str() << " (" << why
-            << ").\nIs it running? Start a local island with `make up` or point --gateway "
-               "(or ISLA_GATEWAY) at one.\n";
+  std::cerr << "isla: cannot reach gateway " << gateway.str() << " (" << why << ").\n";
+  if (why.find("TLS handshake") != std::string_view::npos) {
+    std::cerr << "Is --tls-ca (or ISLA_TLS_CA) the ca.pem of this island, and does --gateway "
+                 "name the address its certificate was made for?\n";
+  } else {
+    std::cerr << "Is it running? Start a local island with `make up` or point --gateway (or "
+                 "ISLA_GATEWAY) at one.\n";
+  }
   exit_with(kExitUnreachable);
 }
 
@@ -65,17 +104,21 @@ Answer ask(const ClientFlags& flags, const net::HttpRequest& given, const AskOpt
   const auto gateway = gateway_endpoint(flags);
   auto request = given;
   authorize(flags, request);
+  const auto client = client_options(flags);
   const auto deadline = Clock::now() + milliseconds(flags.timeout_ms);
   auto delay = milliseconds(50);
   for (;;) {
     const auto left = std::chrono::duration_cast<milliseconds>(deadline - Clock::now());
-    auto result = net::fetch(gateway, request, std::max(left, milliseconds(1)));
+    auto result = net::fetch(gateway, request, std::max(left, milliseconds(1)), client);
     if (!result.ok()) {
       if (result.error == net::ClientErrorKind::connect) exit_unreachable(gateway, result.message);
+      // A TLS listener closes a plain-HTTP connection without an answer.
+      const bool maybe_tls = !client.tls && result.error == net::ClientErrorKind::io;
       std::cerr << "isla: no answer from gateway " << gateway.str() << " (" << result.message << ")"
                 << (request.method == "GET" ? ""
                                             : "; the request may or may not have "
                                               "taken effect")
+                << (maybe_tls ? "; if the gateway speaks TLS, use --gateway https://HOST:PORT" : "")
                 << "\n";
       exit_with(kExitUnreachable);
     }

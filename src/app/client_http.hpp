@@ -11,19 +11,26 @@
 
 #include "app/server_flags.hpp"
 #include "core/endpoint.hpp"
+#include "net/http_client.hpp"
 #include "net/http_types.hpp"
 
 namespace isla::app {
 
 struct ClientFlags {
-  std::string gateway = "127.0.0.1:5235";
-  std::string token;                    // --token, ISLA_TOKEN
-  std::string data_dir = ".isla-data";  // where `isla up` left admin.token
+  std::string gateway = "127.0.0.1:5235";  // https://HOST:PORT for TLS
+  std::string tls_ca;                      // the island CA; implies TLS
+  std::string token;                       // --token, ISLA_TOKEN
+  std::string data_dir = ".isla-data";     // where `isla up` left admin.token
   bool json = false;
   long timeout_ms = 5000;
 };
 
 void add_client_flags(CLI::App& command, ClientFlags& flags);
+
+// How to reach the gateway: plain HTTP, or TLS (an https:// --gateway or a --tls-ca) with
+// the island CA from --tls-ca, else from where `isla up --tls` keeps it. Exits 2 when TLS
+// is asked for and no CA is found.
+net::HttpClientOptions client_options(const ClientFlags& flags);
 
 // A subcommand of `parent` with the client flags, whose callback runs `action` and exits 0
 // (the action exits itself on failure). Each has its own arguments: commands sharing one
@@ -48,7 +55,8 @@ std::pair<CLI::App*, std::shared_ptr<Args>> add_client_action(CLI::App& parent,
 // `isla up` wrote to <data-dir>/admin.token, else none (anonymous).
 void authorize(const ClientFlags& flags, net::HttpRequest& request);
 
-// The --gateway address; prints why and exits 2 when it is not HOST:PORT.
+// The --gateway address (an http:// or https:// in front is allowed); prints why and exits
+// 2 when it is not HOST:PORT.
 core::Endpoint gateway_endpoint(const ClientFlags& flags);
 
 // Prints that `gateway` could not be reached and what to do about it, then exits 3.

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/listener_flags.hpp"
 #include "app/node_security.hpp"
 #include "app/server_flags.hpp"
 #include "core/logging.hpp"
@@ -33,7 +34,11 @@ void add_gateway_command(CLI::App& app) {
   auto options = std::make_shared<gateway::GatewayOptions>();
   auto attempt_ms = std::make_shared<long>(options->proxy.attempt_timeout.count());
   auto heartbeat_timeout_ms = std::make_shared<long>(options->routing.heartbeat_timeout.count());
+  auto figure_ttl_ms = std::make_shared<long>(options->routing.figure_ttl.count());
+  auto datagram_skew_ms = std::make_shared<long>(options->datagrams.replay.max_skew.count());
   add_server_flags(*command, *flags, "127.0.0.1:5235", ".isla-data/gateway");
+  auto tls_dir = std::make_shared<std::string>();
+  add_listener_flags(*command, options->http, *tls_dir);
   command->add_option("--island", options->island, "Name of this island")
       ->envname("ISLA_ISLAND")
       ->capture_default_str();
@@ -59,6 +64,29 @@ void add_gateway_command(CLI::App& app) {
                    "A piece server silent this long is dropped from routing")
       ->check(CLI::Range(50L, 600'000L))
       ->capture_default_str();
+  command
+      ->add_option("--figure-ttl-ms", *figure_ttl_ms,
+                   "A figure no piece server has announced for this long is forgotten (404 "
+                   "instead of 503)")
+      ->check(CLI::Range(100L, 86'400'000L))
+      ->capture_default_str();
+  command
+      ->add_option("--max-figures-per-server", options->datagrams.max_figures_per_server,
+                   "A piece server announcing more figures than this is dropped and counted")
+      ->check(CLI::Range(std::size_t{1}, membership::kMaxFiguresPerDatagram))
+      ->capture_default_str();
+  command
+      ->add_option("--datagram-max-skew-ms", *datagram_skew_ms,
+                   "With a secret: datagrams stamped further than this from our clock, either "
+                   "way, are dropped as stale or future")
+      ->check(CLI::Range(1'000L, 3'600'000L))
+      ->capture_default_str();
+  command
+      ->add_option("--datagram-max-senders", options->datagrams.replay.max_senders,
+                   "With a secret: senders whose sequence numbers are remembered against "
+                   "replays; the least recently heard is forgotten beyond this")
+      ->check(CLI::Range(std::size_t{16}, std::size_t{1'000'000}))
+      ->capture_default_str();
   auto voters = std::make_shared<std::string>();
   command
       ->add_option("--store-voters", *voters,
@@ -75,6 +103,11 @@ void add_gateway_command(CLI::App& app) {
                    "A watch stream whose client leaves more than this unread is ended with an "
                    "error event saying where to resume")
       ->check(CLI::Range(std::size_t{1} << 10, std::size_t{1} << 30))
+      ->capture_default_str();
+  command
+      ->add_option("--store-max-watchers", options->kv_limits.max_watchers,
+                   "Watch streams one gateway serves at once; more are answered 503")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}))
       ->capture_default_str();
   command
       ->add_option("--store-snapshot-entries", options->store_snapshot_entries,
@@ -98,7 +131,11 @@ void add_gateway_command(CLI::App& app) {
     options->threads = flags->threads;
     options->proxy.attempt_timeout = std::chrono::milliseconds(*attempt_ms);
     options->routing.heartbeat_timeout = std::chrono::milliseconds(*heartbeat_timeout_ms);
+    options->routing.figure_ttl = std::chrono::milliseconds(*figure_ttl_ms);
+    options->datagrams.replay.max_skew = std::chrono::milliseconds(*datagram_skew_ms);
     options->store_voters = parse_voters(*voters);
+    options->peer_tls = apply_tls_dir(*tls_dir, options->listen, options->http);
+    options->proxy.tls = options->peer_tls;
     exit_with(gateway::run_gateway(*options));
   });
 }

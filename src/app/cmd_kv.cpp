@@ -196,7 +196,10 @@ void kv_ls(const KvArgs& args) {
 class Watch {
  public:
   explicit Watch(const KvArgs& args)
-      : args_(args), gateway_(gateway_endpoint(args.client)), from_(args.from) {}
+      : args_(args),
+        gateway_(gateway_endpoint(args.client)),
+        tls_(client_options(args.client).tls),
+        from_(args.from) {}
 
   [[noreturn]] void run() {
     auto delay = milliseconds(50);
@@ -209,6 +212,7 @@ class Watch {
       authorize(args_.client, request);
       net::StreamOptions options;
       options.head_timeout = milliseconds(args_.client.timeout_ms);
+      options.tls = tls_;
       net::SseParser parser;
       bool got_data = false;
       const auto started = Clock::now();
@@ -298,6 +302,7 @@ class Watch {
 
   const KvArgs& args_;
   core::Endpoint gateway_;
+  std::shared_ptr<net::TlsContext> tls_;  // null: plain HTTP
   std::int64_t from_;
   std::string ended_because_;
   long seen_ = 0;

@@ -1,6 +1,7 @@
 #include <spdlog/spdlog.h>
 
 #include "app/commands.hpp"
+#include "app/listener_flags.hpp"
 #include "app/node_security.hpp"
 #include "app/server_flags.hpp"
 #include "core/logging.hpp"
@@ -17,6 +18,8 @@ void add_pieces_command(CLI::App& app) {
   auto delay_ms = std::make_shared<long>(0);
   auto heartbeat_ms = std::make_shared<long>(options->announce.heartbeat_interval.count());
   add_server_flags(*command, *flags, "127.0.1.11:1233", ".isla-data/pieces");
+  auto tls_dir = std::make_shared<std::string>();
+  add_listener_flags(*command, options->http, *tls_dir);
   command->add_option("--gateway", *gateways, "Gateways to announce to: HOST:PORT[,HOST:PORT...]")
       ->envname("ISLA_GATEWAY")
       ->capture_default_str();
@@ -43,6 +46,8 @@ void add_pieces_command(CLI::App& app) {
     options->audit_log = security.audit_log;
     options->threads = flags->threads;
     options->response_delay = std::chrono::milliseconds(*delay_ms);
+    // A piece server calls no other node over HTTP: only its listener needs TLS.
+    apply_tls_dir(*tls_dir, options->listen, options->http);
     options->announce.heartbeat_interval = std::chrono::milliseconds(*heartbeat_ms);
     exit_with(pieces::run_piece_server(*options));
   });

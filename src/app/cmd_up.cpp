@@ -9,6 +9,7 @@
 #include "app/server_flags.hpp"
 #include "core/child_process.hpp"
 #include "net/http_client.hpp"
+#include "net/tls_certificates.hpp"
 #include "pieces/catalog.hpp"
 #include "security/island_secret.hpp"
 
@@ -28,6 +29,7 @@ struct UpFlags {
   std::string pieces_subnet = "127.0.1";  // piece server i listens on <subnet>.(11+i):1233
   long ready_timeout_ms = 15'000;
   bool fresh = false;  // remove --data-dir first
+  bool tls = false;    // HTTPS everywhere, with certificates in <data-dir>/tls
 };
 
 struct Member {
@@ -67,12 +69,12 @@ core::Endpoint gateway_address(const core::Endpoint& first, int k) {
 // Polls the gateway until it routes to `expected` piece servers and its store has a leader,
 // or the deadline passes.
 bool wait_until_ready(const core::Endpoint& gateway, std::size_t expected,
-                      std::chrono::milliseconds timeout) {
+                      std::chrono::milliseconds timeout, const net::HttpClientOptions& client) {
   const auto give_up = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < give_up) {
     net::HttpRequest request;
     request.target = "/api/status";
-    auto result = net::fetch(gateway, request, std::chrono::milliseconds(500));
+    auto result = net::fetch(gateway, request, std::chrono::milliseconds(500), client);
     if (result.ok() && result.response->status == 200) {
       boost::system::error_code error;
       auto body = boost::json::parse(result.response->body, error);
@@ -161,29 +163,50 @@ int run_up(const UpFlags& flags) {
   write_private_file(
       data / "admin.token",
       mint_with_secret(secret, security::Role::admin, "isla-up", kAdminTokenTtlMs) + "\n");
+  std::vector<std::string> pieces_addresses;
+  for (int i = 0; i < flags.pieces; ++i) {
+    pieces_addresses.push_back(flags.pieces_subnet + "." + std::to_string(11 + i) + ":1233");
+  }
+  const auto tls_dir = data / "tls";
+  const auto with_tls = [&](std::vector<std::string> argv) {
+    if (flags.tls) argv.insert(argv.end(), {"--tls-dir", tls_dir.string()});
+    return argv;
+  };
+  net::HttpClientOptions client;
+  if (flags.tls) {
+    std::vector<std::string> hosts;
+    for (const auto& address : gateways) hosts.push_back(core::parse_endpoint(address)->host);
+    for (const auto& address : pieces_addresses) {
+      hosts.push_back(core::parse_endpoint(address)->host);
+    }
+    for (const auto& path : net::init_certificates(tls_dir, hosts)) {
+      std::cout << "isla up: created " << path.string() << "\n";
+    }
+    client.tls = net::make_client_tls(tls_dir / "ca.pem");
+  }
   std::vector<Member> members;
   for (std::size_t k = 0; k < gateways.size(); ++k) {
     members.push_back(
         {"gateway", gateways[k], "",
          core::ChildProcess::spawn(
-             {self, "gateway", "--listen", gateways[k], "--island", flags.island, "--data-dir",
-              (data / ("gateway-" + std::to_string(k + 1))).string(), "--store-voters",
-              join(voters), "--secret-file", secret_path.string()})});
+             with_tls({self, "gateway", "--listen", gateways[k], "--island", flags.island,
+                       "--data-dir", (data / ("gateway-" + std::to_string(k + 1))).string(),
+                       "--store-voters", join(voters), "--secret-file", secret_path.string()}))});
   }
   const auto assignment = spread(catalog, flags.pieces);
   for (int i = 0; i < flags.pieces; ++i) {
-    const std::string address = flags.pieces_subnet + "." + std::to_string(11 + i) + ":1233";
+    const auto& address = pieces_addresses[static_cast<std::size_t>(i)];
     const auto figures = join(assignment[static_cast<std::size_t>(i)]);
     members.push_back({"pieces", address, figures,
-                       core::ChildProcess::spawn(
+                       core::ChildProcess::spawn(with_tls(
                            {self, "pieces", "--listen", address, "--gateway", join(gateways),
                             "--catalog", flags.catalog, "--figures", figures, "--data-dir",
                             (data / ("pieces-" + std::to_string(i + 1))).string(), "--secret-file",
-                            secret_path.string()})});
+                            secret_path.string()}))});
   }
 
   if (!wait_until_ready(*gateway, static_cast<std::size_t>(flags.pieces),
-                        std::chrono::milliseconds(flags.ready_timeout_ms))) {
+                        std::chrono::milliseconds(flags.ready_timeout_ms), client)) {
     std::cerr << "isla up: the gateway did not see all " << flags.pieces
               << " piece servers and a store leader within " << flags.ready_timeout_ms
               << " ms; see the logs above. Stopping.\n";
@@ -191,7 +214,8 @@ int run_up(const UpFlags& flags) {
     return kExitFailed;
   }
   std::cout << "\nisla island '" << flags.island << "' is up\n"
-            << "  dashboard  http://" << gateway->str() << "/\n"
+            << "  dashboard  " << (flags.tls ? "https://" : "http://") << gateway->str() << "/"
+            << (flags.tls ? "  (trust " + (tls_dir / "ca.pem").string() + ")" : "") << "\n"
             << "  gateways   " << join(gateways) << "  (store voters: " << join(voters) << ")\n"
             << "  secret     " << secret_path.string()
             << "  (admin token for the CLI: " << (data / "admin.token").string() << ")\n";
@@ -199,6 +223,10 @@ int run_up(const UpFlags& flags) {
     if (member.role == "pieces") {
       std::cout << "  pieces     " << member.address << "  " << member.figures << "\n";
     }
+  }
+  if (flags.tls) {
+    std::cout << "TLS: give the CLI  --gateway https://" << gateway->str() << " --tls-ca "
+              << (tls_dir / "ca.pem").string() << "  (or ISLA_GATEWAY, ISLA_TLS_CA)\n";
   }
   std::cout << "try: isla figures | isla figure giraffe | isla status | isla kv put k v   (Ctrl+C "
                "stops the island)\n"
@@ -241,6 +269,9 @@ void add_up_command(CLI::App& app) {
       ->add_option("--pieces-subnet", flags->pieces_subnet,
                    "First three octets of the piece servers' loopback addresses")
       ->capture_default_str();
+  command->add_flag("--tls", flags->tls,
+                    "HTTPS on every listener and between nodes; the island CA and the nodes' "
+                    "certificates are created in --data-dir/tls when missing");
   command->add_flag("--fresh", flags->fresh,
                     "Remove --data-dir first: a new island, its store empty");
   command->callback([flags] { exit_with(run_up(*flags)); });

@@ -21,6 +21,7 @@ void write_private_file(const std::filesystem::path& path, const std::string& te
 // A token for `role`, signed with the island secret `secret` (raw bytes).
 std::string mint_with_secret(const std::string& secret, security::Role role,
                              const std::string& subject, std::int64_t ttl_ms);
+void add_certs_command(CLI::App& app);
 
 // Exit codes shared by the commands (docs/operations.md).
 inline constexpr int kExitFailed = 1;       // the request was answered with an error

@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   isla::app::add_kv_command(app);
   isla::app::add_store_command(app);
   isla::app::add_up_command(app);
+  isla::app::add_certs_command(app);
   isla::app::add_secret_commands(app);
   // After every command has added its flags, wherever it did.
   isla::app::add_env_names(app);

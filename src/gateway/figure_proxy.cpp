@@ -29,6 +29,7 @@ net::HttpClient upstream_client(const ProxyOptions& options, const ProxyMetrics&
   client.connections_per_endpoint = options.upstream_connections;
   client.observer = std::make_shared<UpstreamCounters>(metrics);
   client.signer = options.signer;
+  client.tls = options.tls;
   return net::HttpClient(client);
 }
 

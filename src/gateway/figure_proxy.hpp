@@ -23,6 +23,8 @@ struct ProxyOptions {
   std::size_t upstream_connections = 2;
   // Signs the calls to piece servers with the island secret; null sends them unsigned.
   std::shared_ptr<const net::RequestSigner> signer;
+  // HTTPS to piece servers, verified against the island CA (--tls-dir); null: plain HTTP.
+  std::shared_ptr<net::TlsContext> tls;
 };
 
 struct ProxyMetrics {

@@ -55,10 +55,11 @@ ProxyMetrics proxy_metrics(prometheus::Registry& registry) {
 
 // The store's replicas speak from the address they listen on, so that a peer, or a firewall
 // rule, tells them apart also when they share a host's loopback.
-net::HttpClientOptions store_client_options(const core::Endpoint& listen,
+net::HttpClientOptions store_client_options(const GatewayOptions& gateway,
                                             std::shared_ptr<const net::RequestSigner> signer) {
   net::HttpClientOptions options;
-  options.local_address = listen.host;
+  options.local_address = gateway.listen.host;
+  options.tls = gateway.peer_tls;
   options.signer = std::move(signer);
   return options;
 }
@@ -76,8 +77,9 @@ class Gateway {
         incarnation_(static_cast<std::uint64_t>(
             std::chrono::system_clock::now().time_since_epoch() / std::chrono::milliseconds(1))),
         registry_(core::SteadyClock::instance(), options.routing),
+        gate_(options.island, !options.secret.empty(), options.datagrams),
         signer_(security::make_node_signer(options.secret, options.listen.str())),
-        client_(store_client_options(options.listen, signer_)),
+        client_(store_client_options(options, signer_)),
         host_(node::NodeOptions{options.listen, "gateway", options.island, options.threads,
                                 options.http, options.secret, options.audit_log}),
         proxy_(registry_, random_, signed_proxy(options.proxy, signer_), options.island,
@@ -231,30 +233,34 @@ class Gateway {
   void count_drop(const std::string& reason, const core::Endpoint& from) {
     dropped_.Add({{"reason", reason}}).Increment();
     spdlog::debug("datagram dropped from={} reason={}", from.str(), reason);
+    host_.audit().record("datagram_rejected", {{"source", from.str()}, {"reason", reason}});
   }
 
+  // The MAC is checked first (decode), so nothing unsigned or badly signed reaches the gate
+  // and its per-sender replay records.
   void on_datagram(std::string_view bytes, const core::Endpoint& from) {
     auto decoded = membership::decode(bytes, options_.secret);
     if (!decoded.datagram) return count_drop(decoded.rejection, from);
     const auto& datagram = *decoded.datagram;
-    // The sender's UDP address is its HTTP address: a datagram speaking for another node
-    // is forged (or misrouted) and must not change the routing table.
-    if (core::parse_endpoint(datagram.node) != from) return count_drop("forged_source", from);
-    if (datagram.role != "pieces") return count_drop("unexpected_role", from);
-    datagrams_.Add({{"type", membership::to_string(datagram.type)}}).Increment();
+    if (auto reason = gate_.admit(datagram, from, membership::wall_clock_ms())) {
+      return count_drop(*reason, from);
+    }
     switch (datagram.type) {
       case DatagramType::hello:
       case DatagramType::heartbeat:
-        registry_.on_announce(datagram);
+        // Unwelcomed, a sender that was refused goes back to hello instead of believing it
+        // is routed to.
+        if (!registry_.on_announce(datagram)) return count_drop("superseded", from);
         welcome(from, datagram.seq);
         break;
       case DatagramType::bye:
+        if (!registry_.on_bye(datagram)) return count_drop("stale_bye", from);
         spdlog::info("bye from piece server address={}", datagram.node);
-        registry_.on_bye(datagram);
         break;
       case DatagramType::welcome:
         break;
     }
+    datagrams_.Add({{"type", membership::to_string(datagram.type)}}).Increment();
   }
 
   membership::Datagram describe(DatagramType type) const {
@@ -265,6 +271,8 @@ class Gateway {
     datagram.island = options_.island;
     datagram.incarnation = incarnation_;
     datagram.draining = host_.identity().draining;
+    datagram.ts = membership::wall_clock_ms();
+    datagram.seq = ++seq_;  // so that piece servers can tell a replayed welcome or bye
     return datagram;
   }
 
@@ -299,6 +307,8 @@ class Gateway {
   core::SeededRandom random_;
   std::uint64_t incarnation_;
   Registry registry_;
+  DatagramGate gate_;                                 // on the UDP receive loop only
+  mutable std::atomic<std::uint64_t> seq_{0};         // of the datagrams this gateway sends
   std::shared_ptr<const net::RequestSigner> signer_;  // one per process: one sequence
   net::HttpClient client_;  // the store's: Raft messages, joins, writes forwarded to the leader
   node::NodeHost host_;

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "core/endpoint.hpp"
+#include "gateway/datagram_gate.hpp"
 #include "gateway/figure_proxy.hpp"
 #include "gateway/routing_table.hpp"
 #include "net/http_server.hpp"
@@ -31,8 +32,13 @@ struct GatewayOptions {
   std::size_t store_snapshot_chunk_bytes = 1024 * 1024;
   store::KvLimits kv_limits;
   RoutingOptions routing;
+  DatagramLimits datagrams;
   ProxyOptions proxy;
   net::HttpServerOptions http;
+  // HTTPS to the other gateways (the store's messages, joins and forwarded writes),
+  // verified against the island CA (--tls-dir); null: plain HTTP. Piece servers are
+  // reached with proxy.tls.
+  std::shared_ptr<net::TlsContext> peer_tls;
 };
 
 // Runs until SIGINT/SIGTERM, then drains and says bye. Returns the process exit code.

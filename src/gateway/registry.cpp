@@ -11,13 +11,22 @@ void Registry::mutate(Change change) {
   if (change(table_, clock_.now())) snapshot_.store(table_.snapshot());
 }
 
-void Registry::on_announce(const membership::Datagram& datagram) {
-  mutate(
-      [&](RoutingTable& table, core::SteadyTime now) { return table.on_announce(datagram, now); });
+bool Registry::on_announce(const membership::Datagram& datagram) {
+  Announced result = Announced::rejected;
+  mutate([&](RoutingTable& table, core::SteadyTime now) {
+    result = table.on_announce(datagram, now);
+    return result == Announced::changed;
+  });
+  return result != Announced::rejected;
 }
 
-void Registry::on_bye(const membership::Datagram& datagram) {
-  mutate([&](RoutingTable& table, core::SteadyTime now) { return table.on_bye(datagram, now); });
+bool Registry::on_bye(const membership::Datagram& datagram) {
+  bool removed = false;
+  mutate([&](RoutingTable& table, core::SteadyTime now) {
+    removed = table.on_bye(datagram, now);
+    return removed;
+  });
+  return removed;
 }
 
 void Registry::on_failure(const Backend& backend, FailureKind kind) {

@@ -47,14 +47,32 @@ ServerState RoutingTable::state_of(const Entry& entry) {
   return ServerState::alive;
 }
 
-bool RoutingTable::on_announce(const membership::Datagram& datagram, core::SteadyTime now) {
+// A bye removes its sender at once, so a heartbeat it overtook on the way must not bring the
+// sender back: that is one sent before the bye (same incarnation, lower seq) or from before
+// a restart. Anything else comes from a live sender and re-registers it, because a departed
+// record must never keep a live server out:
+//  - with a secret, only the sender itself can have signed the bye (replays are dropped
+//    before this), and a correct sender announces nothing after its bye in the same
+//    incarnation; so a later seq, or a new incarnation, means it is alive (restarted, or
+//    came back), and what it says last is what holds;
+//  - without a secret anyone can forge a bye, with any seq; so the record blocks only for
+//    a heartbeat timeout, long enough for reordered datagrams to have arrived, and a
+//    forged bye costs a server one heartbeat interval, not its place for good.
+bool RoutingTable::overtaken_by_bye(const membership::Datagram& datagram,
+                                    core::SteadyTime now) const {
   for (const auto& departure : departed_) {
-    // A datagram that was overtaken by its sender's bye must not bring it back.
-    if (departure.address == datagram.node && departure.reason == "bye" &&
-        datagram.incarnation <= departure.incarnation) {
-      return false;
+    if (departure.address != datagram.node || departure.reason != "bye") continue;
+    if (now - departure.when > options_.heartbeat_timeout) continue;
+    if (datagram.incarnation < departure.incarnation) return true;
+    if (datagram.incarnation == departure.incarnation && datagram.seq < departure.seq) {
+      return true;
     }
   }
+  return false;
+}
+
+Announced RoutingTable::on_announce(const membership::Datagram& datagram, core::SteadyTime now) {
+  if (overtaken_by_bye(datagram, now)) return Announced::rejected;
   auto [it, inserted] = entries_.try_emplace(datagram.node);
   Entry& entry = it->second;
   const ServerState before = inserted ? ServerState::ejected : state_of(entry);
@@ -69,7 +87,7 @@ bool RoutingTable::on_announce(const membership::Datagram& datagram, core::Stead
     entry.ejected = false;
     entry.backend->consecutive_failures = 0;
   } else if (datagram.incarnation < entry.incarnation) {
-    return false;  // from before a restart, reordered on the way
+    return Announced::rejected;  // from before a restart, reordered on the way
   }
   entry.incarnation = datagram.incarnation;
   entry.figures = datagram.figures;
@@ -79,24 +97,32 @@ bool RoutingTable::on_announce(const membership::Datagram& datagram, core::Stead
     spdlog::info("piece server draining address={}", datagram.node);
   }
   entry.draining = datagram.draining;
-  for (const auto& figure : datagram.figures) known_figures_.insert(figure);
+  bool new_figure = false;
+  for (const auto& figure : datagram.figures) {
+    auto [known, added] = known_figures_.insert_or_assign(figure, now);
+    new_figure = new_figure || added;
+  }
   std::erase_if(departed_, [&](const Departure& d) { return d.address == datagram.node; });
-  return inserted || before != state_of(entry) || figures_before != entry.figures;
+  const bool changed =
+      inserted || new_figure || before != state_of(entry) || figures_before != entry.figures;
+  return changed ? Announced::changed : Announced::unchanged;
 }
 
 void RoutingTable::depart(std::map<std::string, Entry>::iterator entry, std::string reason,
-                          core::SteadyTime now) {
+                          std::uint64_t seq, core::SteadyTime now) {
   spdlog::info("piece server left address={} reason={}", entry->first, reason);
-  departed_.push_front(
-      {entry->first, std::move(reason), entry->second.figures, entry->second.incarnation, now});
+  departed_.push_front({entry->first, std::move(reason), entry->second.figures,
+                        entry->second.incarnation, seq, now});
   while (departed_.size() > options_.departed_history) departed_.pop_back();
   entries_.erase(entry);
 }
 
 bool RoutingTable::on_bye(const membership::Datagram& datagram, core::SteadyTime now) {
+  // Only the incarnation we route to may take itself out: a bye from an older one is stale,
+  // and one from a newer incarnation we have not heard announce is not about this entry.
   auto found = entries_.find(datagram.node);
-  if (found == entries_.end() || datagram.incarnation < found->second.incarnation) return false;
-  depart(found, "bye", now);
+  if (found == entries_.end() || datagram.incarnation != found->second.incarnation) return false;
+  depart(found, "bye", datagram.seq, now);
   return true;
 }
 
@@ -120,7 +146,7 @@ bool RoutingTable::expire(core::SteadyTime now) {
     auto next = std::next(it);
     Entry& entry = it->second;
     if (now - entry.last_seen > options_.heartbeat_timeout) {
-      depart(it, "timeout", now);
+      depart(it, "timeout", 0, now);
       changed = true;
     } else if (entry.ejected && now >= entry.ejected_until) {
       entry.ejected = false;
@@ -130,12 +156,23 @@ bool RoutingTable::expire(core::SteadyTime now) {
     }
     it = next;
   }
-  return changed;
+  return forget_figures(now) || changed;
+}
+
+bool RoutingTable::forget_figures(core::SteadyTime now) {
+  // Figures of live servers are refreshed by every heartbeat, so only names nobody holds
+  // any more age out.
+  const auto forgotten = std::erase_if(known_figures_, [&](const auto& figure) {
+    return now - figure.second > options_.figure_ttl;
+  });
+  return forgotten > 0;
 }
 
 std::shared_ptr<const RoutingSnapshot> RoutingTable::snapshot() const {
   auto snapshot = std::make_shared<RoutingSnapshot>();
-  snapshot->known_figures = known_figures_;
+  for (const auto& [figure, last_announced] : known_figures_) {
+    snapshot->known_figures.insert(snapshot->known_figures.end(), figure);
+  }
   for (const auto& [address, entry] : entries_) {
     if (state_of(entry) != ServerState::alive) continue;
     for (const auto& figure : entry.figures) snapshot->routable[figure].push_back(entry.backend);

@@ -44,6 +44,16 @@ struct RoutingOptions {
   std::chrono::milliseconds ejection_time{5000};
   int failures_to_eject = 3;
   std::size_t departed_history = 32;
+  // A figure no server has announced for this long is forgotten (404 instead of 503), so
+  // that names announced once, by mistake or by a flood, do not stay listed for ever.
+  std::chrono::milliseconds figure_ttl{30'000};
+};
+
+// What an announcement did to the table.
+enum class Announced {
+  rejected,   // overtaken by the sender's bye, or from before its restart
+  unchanged,  // accepted; nothing requests may be routed to changed
+  changed,    // accepted; the routing snapshot must be rebuilt
 };
 
 struct ServerView {
@@ -67,7 +77,7 @@ struct DepartedView {
 // An immutable picture of where each figure can be routed; readers share it lock-free.
 struct RoutingSnapshot {
   std::unordered_map<std::string, std::vector<std::shared_ptr<Backend>>> routable;
-  std::set<std::string> known_figures;  // every figure announced since start, live or not
+  std::set<std::string> known_figures;  // announced within figure_ttl, live or not
 
   bool known(const std::string& figure) const { return known_figures.count(figure) > 0; }
   // The routable replica of `figure` with the fewest outstanding requests, skipping
@@ -80,8 +90,8 @@ class RoutingTable {
  public:
   explicit RoutingTable(RoutingOptions options) : options_(options) {}
 
-  // Each returns true when what requests may be routed to has changed.
-  bool on_announce(const membership::Datagram& datagram, core::SteadyTime now);
+  // Each other returns true when what requests may be routed to has changed.
+  Announced on_announce(const membership::Datagram& datagram, core::SteadyTime now);
   bool on_bye(const membership::Datagram& datagram, core::SteadyTime now);
   bool on_failure(const std::string& address, FailureKind kind, core::SteadyTime now);
   bool expire(core::SteadyTime now);
@@ -107,16 +117,19 @@ class RoutingTable {
     std::string reason;
     std::vector<std::string> figures;
     std::uint64_t incarnation;
+    std::uint64_t seq;  // of the bye; 0 for a timeout
     core::SteadyTime when;
   };
 
-  void depart(std::map<std::string, Entry>::iterator entry, std::string reason,
+  void depart(std::map<std::string, Entry>::iterator entry, std::string reason, std::uint64_t seq,
               core::SteadyTime now);
+  bool overtaken_by_bye(const membership::Datagram& datagram, core::SteadyTime now) const;
+  bool forget_figures(core::SteadyTime now);
   static ServerState state_of(const Entry& entry);
 
   RoutingOptions options_;
   std::map<std::string, Entry> entries_;
-  std::set<std::string> known_figures_;
+  std::map<std::string, core::SteadyTime> known_figures_;  // figure -> last announced
   std::deque<Departure> departed_;
 };
 

@@ -33,6 +33,10 @@ std::uint64_t Announcer::send_to_all(DatagramType type) {
   datagram.type = type;
   datagram.seq = ++seq_;
   datagram.draining = draining_;
+  datagram.ts = wall_clock_ms();  // gateways with a secret drop datagrams far from their clock
+  // The island is the one a gateway's welcome named; until then none (only a hello may say
+  // so), which any gateway accepts: a gateway drops datagrams that name another island.
+  datagram.island = island_;
   auto bytes = encode(datagram, options_.secret);
   if (!bytes) {
     spdlog::error("membership datagram too large type={} figures={}", to_string(type),
@@ -72,6 +76,11 @@ void Announcer::on_datagram(const Datagram& datagram, const core::Endpoint& from
   auto seed = std::find_if(seeds_.begin(), seeds_.end(),
                            [&](const Seed& candidate) { return candidate.address == from; });
   if (seed == seeds_.end()) return;
+  if (!options_.secret.empty() &&
+      replay_.check(from.str(), datagram.incarnation, datagram.seq, datagram.ts, wall_clock_ms()) !=
+          ReplayVerdict::fresh) {
+    return;
+  }
   if (datagram.type == DatagramType::welcome) {
     const bool was_answering = answering(*seed);
     seed->answered = true;

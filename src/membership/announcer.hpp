@@ -9,6 +9,7 @@
 #include "core/clock.hpp"
 #include "core/endpoint.hpp"
 #include "membership/datagram.hpp"
+#include "membership/replay_window.hpp"
 #include "net/asio.hpp"
 #include "net/udp_endpoint.hpp"
 
@@ -28,7 +29,8 @@ struct AnnouncerOptions {
 
 class Announcer {
  public:
-  // Describes this node as it is now (role, figures, load, ...); type and seq are filled in.
+  // Describes this node as it is now (role, figures, load, ...); type, seq, ts and island are
+  // filled in.
   using Describe = std::function<Datagram()>;
   // Told the island name when a gateway's welcome first names it, or names another.
   using IslandChanged = std::function<void(const std::string& island)>;
@@ -38,7 +40,8 @@ class Announcer {
             IslandChanged island_changed = {});
 
   void start();
-  // Feeds a datagram received on the node's UDP port; call on the announcer's context.
+  // Feeds a datagram received on the node's UDP port (decoded, its MAC checked); call on the
+  // announcer's context.
   void on_datagram(const Datagram& datagram, const core::Endpoint& from);
   // Marks the node draining at once and waits (bounded) until every answering seed has
   // acknowledged it, so that no gateway picks this node for new work afterwards.
@@ -73,6 +76,9 @@ class Announcer {
   asio::steady_timer wake_;
   IslandChanged island_changed_;
   std::string island_;
+  // With a secret: a replayed welcome must not keep a dead gateway looking alive, nor a
+  // replayed bye send us back to hello.
+  ReplayWindow replay_;
 };
 
 }  // namespace isla::membership

@@ -5,6 +5,7 @@
 #include <openssl/hmac.h>
 
 #include <boost/json.hpp>
+#include <chrono>
 
 #include "core/endpoint.hpp"
 #include "core/names.hpp"
@@ -17,7 +18,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::string_view kMagic = "isla1 ";
-constexpr std::size_t kMaxFigures = 64;
 
 std::string hex(const unsigned char* data, std::size_t size) {
   static constexpr char digits[] = "0123456789abcdef";
@@ -90,6 +90,12 @@ const char* to_string(DatagramType type) {
   return "unknown";
 }
 
+std::uint64_t wall_clock_ms() {
+  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                        std::chrono::system_clock::now().time_since_epoch())
+                                        .count());
+}
+
 std::optional<std::string> encode(const Datagram& datagram, std::string_view secret) {
   json::object object;
   object["type"] = to_string(datagram.type);
@@ -99,6 +105,7 @@ std::optional<std::string> encode(const Datagram& datagram, std::string_view sec
   object["incarnation"] = datagram.incarnation;
   object["seq"] = datagram.seq;
   if (datagram.ack != 0) object["ack"] = datagram.ack;
+  object["ts"] = datagram.ts;
   if (datagram.draining) object["draining"] = true;
   if (!datagram.figures.empty()) {
     json::array figures;
@@ -148,27 +155,31 @@ Decoded decode(std::string_view bytes, std::string_view secret) {
   }
   if (!core::parse_endpoint(datagram.node)) return reject("bad_node");
   if (!short_token(datagram.role)) return reject("bad_role");
-  if (!short_token(datagram.island)) return reject("bad_island");
+  const bool unwelcomed_hello = datagram.island.empty() && datagram.type == DatagramType::hello;
+  if (!unwelcomed_hello && !short_token(datagram.island)) return reject("bad_island");
 
   const auto incarnation = unsigned_field(object, "incarnation");
   const auto seq = unsigned_field(object, "seq");
   const auto ack = unsigned_field(object, "ack");
-  if (!incarnation || !seq || !ack) return reject("bad_number");
+  const auto ts = unsigned_field(object, "ts");
+  if (!incarnation || !seq || !ack || !ts) return reject("bad_number");
   datagram.incarnation = *incarnation;
   datagram.seq = *seq;
   datagram.ack = *ack;
+  datagram.ts = *ts;
 
   if (const auto* draining = field(object, "draining")) {
     if (!draining->is_bool()) return reject("bad_draining");
     datagram.draining = draining->as_bool();
   }
   if (const auto* figures = field(object, "figures")) {
-    if (!figures->is_array() || figures->as_array().size() > kMaxFigures) {
-      return reject("bad_figures");
-    }
+    if (!figures->is_array()) return reject("bad_figures");
+    if (figures->as_array().size() > kMaxFiguresPerDatagram) return reject("too_many_figures");
     for (const auto& figure : figures->as_array()) {
+      // The same grammar as figure names in URLs (1-64 of a-z, 0-9, '-'): a name no client
+      // could ask for is never worth a place in the table.
       if (!figure.is_string() || !core::valid_figure_name(figure.as_string())) {
-        return reject("bad_figures");
+        return reject("bad_figure_name");
       }
       datagram.figures.emplace_back(figure.as_string());
     }

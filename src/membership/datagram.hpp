@@ -10,6 +10,10 @@
 
 namespace isla::membership {
 
+// A datagram naming more figures is dropped; one that fits in 1200 bytes holds at most
+// about this many short names anyway.
+inline constexpr std::size_t kMaxFiguresPerDatagram = 64;
+
 enum class DatagramType { hello, heartbeat, welcome, bye };
 
 struct Load {
@@ -20,12 +24,15 @@ struct Load {
 
 struct Datagram {
   DatagramType type = DatagramType::heartbeat;
-  std::string node;               // the sender's HTTP address, HOST:PORT; UDP uses the same address
-  std::string role;               // "pieces" or "gateway"
-  std::string island;             // the sender's island
+  std::string node;  // the sender's HTTP address, HOST:PORT; UDP uses the same address
+  std::string role;  // "pieces" or "gateway"
+  // The sender's island. Empty only in a hello from a piece server that has not been
+  // welcomed yet: it learns the island from the gateway's welcome.
+  std::string island;
   std::uint64_t incarnation = 0;  // changes when the sender restarts
   std::uint64_t seq = 0;          // per-sender sequence number
   std::uint64_t ack = 0;          // welcome only: the seq it answers
+  std::uint64_t ts = 0;           // the sender's wall clock when sent, ms since the Unix epoch
   bool draining = false;          // the sender is leaving: route nothing new to it
   std::vector<std::string> figures;
   Load load;
@@ -33,6 +40,9 @@ struct Datagram {
 };
 
 const char* to_string(DatagramType type);
+
+// The wall clock in ms since the Unix epoch, as senders put it in `ts`.
+std::uint64_t wall_clock_ms();
 
 // Encodes; returns nullopt when the result would exceed the datagram size limit.
 std::optional<std::string> encode(const Datagram& datagram, std::string_view secret);

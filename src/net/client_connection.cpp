@@ -36,8 +36,9 @@ std::optional<asio::ip::address> specific_address(const std::string& text) {
 ClientConnection::ClientConnection(asio::io_context::executor_type executor, core::Endpoint to,
                                    const HttpClientOptions& options, OnClosed on_closed)
     : executor_(executor),
-      socket_(executor),
+      socket_(Socket(executor), options.tls.get()),
       to_(std::move(to)),
+      peer_(to_.str()),
       options_(options),
       local_address_(specific_address(options.local_address)),
       on_closed_(std::move(on_closed)),
@@ -132,26 +133,44 @@ asio::awaitable<void> ClientConnection::connect() {
     co_return;
   }
   socket_.set_option(tcp::no_delay(true), error);
+  error = co_await handshake();
+  if (closed_) co_return;
+  if (error) {
+    const bool timed_out = deadline_.expired();
+    fail_all(ClientErrorKind::connect,
+             timed_out ? "TLS handshake timed out" : "TLS handshake failed: " + error.message(),
+             false);
+    co_return;
+  }
   connected_ = true;
   refresh_deadline();
   schedule_flush();
   read_more();
 }
 
+asio::awaitable<boost::system::error_code> ClientConnection::handshake() {
+  if (!socket_.secure()) co_return boost::system::error_code{};
+  options_.tls->prepare_client(socket_.ssl(), to_.host, peer_);
+  auto [error] = co_await socket_.async_handshake(asio::ssl::stream_base::client, use_nothrow);
+  if (!error && SSL_session_reused(socket_.ssl())) ++options_.tls->resumed;
+  co_return error;
+}
+
 asio::awaitable<boost::system::error_code> ClientConnection::connect_to(const tcp::endpoint& peer) {
   boost::system::error_code error;
-  if (socket_.is_open()) socket_.close(error);
-  socket_.open(peer.protocol(), error);
+  auto& socket = socket_.socket();
+  if (socket.is_open()) socket.close(error);
+  socket.open(peer.protocol(), error);
   if (!error && local_address_ && local_address_->is_v4() == peer.address().is_v4()) {
     // The port is chosen at connect, from the whole address pair, as for an unbound socket;
     // binding alone would take one of the address's ports whatever the peer. An optimisation:
     // without it (a kernel before 4.2) the bind still works.
     boost::system::error_code ignored;
-    socket_.set_option(
+    socket.set_option(
         asio::detail::socket_option::boolean<IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT>(true), ignored);
-    socket_.bind(tcp::endpoint(*local_address_, 0), error);
+    socket.bind(tcp::endpoint(*local_address_, 0), error);
   }
-  if (!error) std::tie(error) = co_await socket_.async_connect(peer, use_nothrow);
+  if (!error) std::tie(error) = co_await socket.async_connect(peer, use_nothrow);
   co_return error;
 }
 

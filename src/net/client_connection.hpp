@@ -17,6 +17,7 @@
 #include "net/http_client.hpp"
 #include "net/lazy_deadline.hpp"
 #include "net/response_reader.hpp"
+#include "net/tls_stream.hpp"
 
 namespace isla::net {
 
@@ -31,7 +32,7 @@ struct Exchange {
 class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
  public:
   using Clock = std::chrono::steady_clock;
-  using Socket = asio::basic_stream_socket<asio::ip::tcp, asio::io_context::executor_type>;
+  using Socket = MaybeTlsStream::Socket;
   // Called once, when the connection closes, so its owner can forget it.
   using OnClosed = std::function<void(ClientConnection&)>;
 
@@ -87,9 +88,13 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // timeout when its own deadline has passed.
   void fail_all(ClientErrorKind kind, const std::string& why, bool unanswered);
 
+  // TLS: after connecting, the handshake (within the connect timeout).
+  asio::awaitable<boost::system::error_code> handshake();
+
   asio::io_context::executor_type executor_;
-  Socket socket_;
+  MaybeTlsStream socket_;  // plain or TLS, as HttpClientOptions::tls says
   core::Endpoint to_;
+  const std::string peer_;  // to_.str(): the key of the TLS session cache
   const HttpClientOptions options_;
   std::optional<asio::ip::address> local_address_;
   OnClosed on_closed_;

@@ -28,7 +28,7 @@ class ConnectionPool final : public asio::execution_context::service {
                                          const core::Endpoint& to, const std::string& host,
                                          const HttpClientOptions& options, bool repeatable,
                                          bool fresh) {
-    auto& list = open_[options.pipeline_depth][options.local_address][host];
+    auto& list = open_[options.pipeline_depth][options.local_address][options.tls.get()][host];
     std::shared_ptr<ClientConnection> idle;
     std::shared_ptr<ClientConnection> least_loaded;
     std::vector<std::shared_ptr<ClientConnection>> surplus;
@@ -57,7 +57,8 @@ class ConnectionPool final : public asio::execution_context::service {
     auto connection = std::make_shared<ClientConnection>(
         executor, to, options,
         [this, depth = options.pipeline_depth, local = options.local_address,
-         host](ClientConnection& closed) { forget(open_[depth][local][host], closed); });
+         tls = options.tls.get(),
+         host](ClientConnection& closed) { forget(open_[depth][local][tls][host], closed); });
     list.push_back(connection);
     connection->start();
     return connection;
@@ -74,11 +75,12 @@ class ConnectionPool final : public asio::execution_context::service {
     generation.fetch_add(1, std::memory_order_acq_rel);
   }
 
-  // By pipelining depth, local address, then endpoint: clients with different settings do
-  // not share.
+  // By pipelining depth, local address, TLS context (none: plain), then endpoint: clients
+  // with different settings do not share.
   using ByEndpoint =
       std::unordered_map<std::string, std::vector<std::shared_ptr<ClientConnection>>>;
-  std::unordered_map<std::size_t, std::unordered_map<std::string, ByEndpoint>> open_;
+  using ByTls = std::unordered_map<const TlsContext*, ByEndpoint>;
+  std::unordered_map<std::size_t, std::unordered_map<std::string, ByTls>> open_;
 };
 
 // asio::use_service takes a lock on every call; a thread runs one context, so remember its
@@ -132,9 +134,9 @@ asio::awaitable<ClientResult> HttpClient::request(const core::Endpoint& to,
 }
 
 ClientResult fetch(const core::Endpoint& to, const HttpRequest& request,
-                   std::chrono::milliseconds timeout) {
+                   std::chrono::milliseconds timeout, const HttpClientOptions& options) {
   asio::io_context context(1);
-  HttpClient client;
+  HttpClient client(options);
   ClientResult result;
   asio::co_spawn(
       context,

@@ -8,6 +8,7 @@
 #include "core/endpoint.hpp"
 #include "net/asio.hpp"
 #include "net/http_types.hpp"
+#include "net/tls.hpp"
 
 namespace isla::net {
 
@@ -41,6 +42,9 @@ struct HttpClientOptions {
   // Signs every request with the island secret (node-to-node calls); null sends them as
   // they are (the command-line client, which carries a token instead).
   std::shared_ptr<const RequestSigner> signer;
+  // HTTPS when set (make_client_tls): every peer must prove it is the address or name
+  // connected to with a certificate from the context's CA.
+  std::shared_ptr<TlsContext> tls;
 };
 
 enum class ClientErrorKind {
@@ -76,6 +80,6 @@ class HttpClient {
 
 // For command-line use: runs one request on a private io_context and returns its result.
 ClientResult fetch(const core::Endpoint& to, const HttpRequest& request,
-                   std::chrono::milliseconds timeout);
+                   std::chrono::milliseconds timeout, const HttpClientOptions& options = {});
 
 }  // namespace isla::net

@@ -7,12 +7,19 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <deque>
+#include <map>
+#include <mutex>
 #include <unordered_set>
+
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
 #include "core/parse.hpp"
 #include "net/beast_codec.hpp"
 #include "net/lazy_deadline.hpp"
 #include "net/request_reader.hpp"
+#include "net/tls_stream.hpp"
 
 namespace isla::net {
 
@@ -28,13 +35,20 @@ namespace {
 using Socket = asio::basic_stream_socket<tcp, asio::io_context::executor_type>;
 using Progress = RequestReader::Progress;
 
+// After a flood of connections has gone, the memory their buffers and coroutine frames took
+// sits in glibc's per-thread arenas, free but still resident, unless trimmed. A trim is due
+// once the count has fallen to half a high-water mark of at least this many connections;
+// it runs a moment later, so a burst of closes leads to one trim.
+constexpr std::size_t kTrimHighWater = 512;
+constexpr auto kTrimDelay = std::chrono::milliseconds(500);
+
 // Answers to pipelined requests are held back until the batch is read, then sent at once;
 // past this size they go out anyway.
 constexpr std::size_t kMaxBatchedOutput = 64 * 1024;
 
 struct Connection {
   Connection(Socket s, const HttpServerOptions& limits)
-      : socket(std::move(s)),
+      : socket(std::move(s), limits.tls.get()),
         deadline(socket.get_executor(),
                  [this] {
                    beast::error_code ignored;
@@ -44,7 +58,7 @@ struct Connection {
   // Whether drain() may close it: no request being handled, nothing owed to the client.
   bool idle() const { return !handling && !writing && output.empty(); }
 
-  Socket socket;
+  MaybeTlsStream socket;
   LazyDeadline deadline;
   Clock::time_point read_deadline;  // for the request head being read
   RequestReader reader;
@@ -148,6 +162,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::vector<ContextConnections> per_context;
   std::atomic<std::size_t> in_flight{0};
   std::atomic<std::size_t> connections{0};
+  std::atomic<std::uint64_t> refused_listener{0};
+  std::atomic<std::uint64_t> refused_source{0};
+  // Open connections by source address, and the count's high-water mark since the last trim;
+  // taken on accept (main context) and released by each connection's context.
+  std::mutex slots_mutex;
+  std::map<asio::ip::address, std::size_t> per_source;
+  std::size_t high_water = 0;
+  bool trim_scheduled = false;
   std::atomic<std::size_t> stream_unsent{0};
   std::atomic<bool> draining{false};
   std::uint16_t bound_port = 0;
@@ -174,27 +196,88 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         co_await sleep_for(std::chrono::milliseconds(50));
         continue;
       }
-      asio::co_spawn(target, serve(std::move(socket), index_of(target)), asio::detached);
+      beast::error_code peer_error;
+      const auto peer = socket.remote_endpoint(peer_error);
+      if (peer_error) continue;  // already gone
+      if (!take_connection_slot(peer.address())) {
+        // Refused at once: a reset, so the refusal leaves no TIME_WAIT behind on this side.
+        beast::error_code ignored;
+        socket.set_option(asio::socket_base::linger(true, 0), ignored);
+        socket.close(ignored);
+        continue;
+      }
+      asio::co_spawn(target, serve(std::move(socket), peer, index_of(target)), asio::detached);
     }
   }
 
-  asio::awaitable<void> serve(Socket socket, std::size_t context_index) {
+  // Counts a new connection from `source`, or counts its refusal when a cap is reached.
+  bool take_connection_slot(const asio::ip::address& source) {
+    std::lock_guard lock(slots_mutex);
+    if (connections >= options.max_connections) {
+      ++refused_listener;
+      return false;
+    }
+    auto& from_source = per_source[source];
+    if (from_source >= options.max_connections_per_source) {
+      ++refused_source;
+      return false;
+    }
+    ++from_source;
+    high_water = std::max(high_water, ++connections);
+    return true;
+  }
+
+  void release_connection_slot(const asio::ip::address& source) {
+    std::lock_guard lock(slots_mutex);
+    if (auto found = per_source.find(source); found != per_source.end() && --found->second == 0) {
+      per_source.erase(found);
+    }
+    --connections;
+    if (high_water >= kTrimHighWater && connections <= high_water / 2 && !trim_scheduled) {
+      trim_scheduled = true;
+      asio::co_spawn(pool.main(), trim_memory(), asio::detached);
+    }
+  }
+
+  asio::awaitable<void> trim_memory() {
+    auto self = shared_from_this();
+    co_await sleep_for(kTrimDelay);
+    {
+      std::lock_guard lock(slots_mutex);
+      high_water = connections;
+      trim_scheduled = false;
+    }
+#if defined(__GLIBC__)
+    malloc_trim(0);
+#endif
+  }
+
+  asio::awaitable<void> serve(Socket socket, tcp::endpoint peer, std::size_t context_index) {
     auto self = shared_from_this();
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
-    std::string remote;
-    if (auto peer = socket.remote_endpoint(ignored); !ignored) {
-      remote = peer.address().to_string() + ":" + std::to_string(peer.port());
+    const std::string remote = peer.address().to_string() + ":" + std::to_string(peer.port());
+    {
+      Connection connection(std::move(socket), options);
+      auto& registry = per_context[context_index].open;
+      registry.insert(&connection);
+      if (co_await handshake(connection)) co_await exchange_requests(connection, remote);
+      registry.erase(&connection);
+      connection.socket.shutdown(tcp::socket::shutdown_send, ignored);
+      connection.socket.close(ignored);
     }
-    Connection connection(std::move(socket), options);
-    auto& registry = per_context[context_index].open;
-    registry.insert(&connection);
-    ++connections;
-    co_await exchange_requests(connection, remote);
-    registry.erase(&connection);
-    --connections;
-    connection.socket.shutdown(tcp::socket::shutdown_send, ignored);
-    connection.socket.close(ignored);
+    // After the connection's buffers are freed, so a trim it triggers can return them.
+    release_connection_slot(peer.address());
+  }
+
+  // TLS: the handshake, within the time a request head gets. A client that does not speak
+  // TLS (plain HTTP to an HTTPS listener) fails here and is closed without an answer.
+  asio::awaitable<bool> handshake(Connection& connection) {
+    if (!connection.socket.secure()) co_return true;
+    connection.deadline.expire_after(options.header_read_timeout);
+    auto [error] =
+        co_await connection.socket.async_handshake(asio::ssl::stream_base::server, use_nothrow);
+    co_return !error && !connection.deadline.expired();
   }
 
   asio::awaitable<void> exchange_requests(Connection& connection, const std::string& remote) {
@@ -281,6 +364,8 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     auto [error, bytes] =
         co_await asio::async_write(connection.socket, asio::buffer(connection.output), use_nothrow);
     connection.output.clear();
+    // A large answer's room goes back rather than staying with an idle keep-alive connection.
+    if (connection.output.capacity() > kMaxBatchedOutput) connection.output.shrink_to_fit();
     connection.writing = false;
     if (connection.deadline.expired()) error = beast::error::timeout;
     co_return error;
@@ -331,7 +416,21 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         co_await http::async_write_header(connection.socket, serializer, use_nothrow);
     if (head_error) co_return;
     StreamQueue queue(connection.socket.get_executor(), stream_unsent);
-    co_await (produce_chunks(stream, queue) && write_chunks(connection, queue));
+    co_await (produce_chunks(stream, queue) && write_chunks(connection, queue) &&
+              notice_client_leaving(connection, queue));
+  }
+
+  // A stream that waits for news (a watch) writes nothing for long stretches, so a client
+  // that left would go unnoticed until the next keep-alive, holding whatever the stream
+  // holds (a watcher's place among the capped few). Reading sees the end at once.
+  asio::awaitable<void> notice_client_leaving(Connection& connection, StreamQueue& queue) {
+    char ignored[256];
+    while (!queue.finished() && !queue.failed()) {
+      auto [error, bytes] =
+          co_await connection.socket.async_read_some(asio::buffer(ignored), use_nothrow);
+      if (error) break;
+    }
+    if (!queue.finished()) queue.fail();
   }
 
   asio::awaitable<void> produce_chunks(BodyStream& stream, StreamQueue& queue) {
@@ -358,6 +457,9 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     }
     connection.deadline.expire_after(options.write_timeout);
     co_await asio::async_write(connection.socket, http::make_chunk_last(), use_nothrow);
+    // The body is complete: stop listening for the client's departure.
+    beast::error_code ignored;
+    connection.socket.cancel(ignored);
   }
 
   void close_idle_connections(std::size_t context_index) {
@@ -413,6 +515,9 @@ std::size_t HttpServer::in_flight() const {
 }
 std::size_t HttpServer::connections() const {
   return impl_->connections;
+}
+RefusedConnections HttpServer::refused_connections() const {
+  return {impl_->refused_listener.load(), impl_->refused_source.load()};
 }
 std::size_t HttpServer::stream_unsent_bytes() const {
   return impl_->stream_unsent;

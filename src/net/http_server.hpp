@@ -13,6 +13,7 @@
 #include "net/asio.hpp"
 #include "net/http_types.hpp"
 #include "net/io_pool.hpp"
+#include "net/tls.hpp"
 
 namespace isla::net {
 
@@ -33,6 +34,23 @@ struct HttpServerOptions {
   // the request (the connection then closes, its body unread), nullopt lets it in. What it
   // sets in the head's `principal` is kept for the whole request.
   std::function<std::optional<HttpResponse>(HttpRequest& head)> admit;
+  // Open connections beyond which new ones are closed as soon as they are accepted. An idle
+  // connection costs a descriptor and ~20 KB, so the listener cap keeps a flood well inside
+  // the default descriptor limit (20,000 here; two per proxied request on a gateway) and a
+  // few hundred MB. The per-source cap keeps one address from taking them all; it is high
+  // because loopback tests and benchmarks (wrk -c 64..512) all come from 127.0.0.1, and a
+  // NAT may put many honest clients behind one address.
+  std::size_t max_connections = 10'000;
+  std::size_t max_connections_per_source = 1'000;
+  // HTTPS when set (make_server_tls): every connection starts with a TLS handshake, which
+  // must finish within header_read_timeout.
+  std::shared_ptr<TlsContext> tls;
+};
+
+// Connections closed at accept because a cap was reached, since the server started.
+struct RefusedConnections {
+  std::uint64_t listener = 0;  // max_connections
+  std::uint64_t source = 0;    // max_connections_per_source
 };
 
 using RequestHandler = std::function<asio::awaitable<HttpResponse>(HttpRequest&)>;
@@ -48,6 +66,7 @@ class HttpServer {
   std::uint16_t port() const;
   std::size_t in_flight() const;
   std::size_t connections() const;
+  RefusedConnections refused_connections() const;
   // Bytes of streamed bodies produced and not yet taken by their sockets, over all streams.
   std::size_t stream_unsent_bytes() const;
   bool draining() const;

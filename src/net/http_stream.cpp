@@ -4,8 +4,10 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
 
 #include "net/beast_codec.hpp"
+#include "net/tls_context.hpp"
 
 namespace isla::net {
 
@@ -42,21 +44,47 @@ struct Exchange {
 
   asio::awaitable<void> run() {
     auto executor = co_await asio::this_coro::executor;
-    beast::tcp_stream stream(executor);
+    if (!options.tls) {
+      beast::tcp_stream stream(executor);
+      if (co_await connect(stream)) co_await exchange(stream);
+      co_return;
+    }
+    const std::string peer = to.str();  // outlives the stream: sessions are filed under it
+    beast::ssl_stream<beast::tcp_stream> stream(executor, options.tls->ssl);
+    if (!co_await connect(beast::get_lowest_layer(stream))) co_return;
+    options.tls->prepare_client(stream.native_handle(), to.host, peer);
+    auto [error] = co_await stream.async_handshake(asio::ssl::stream_base::client, use_nothrow);
+    if (error) {
+      fail(ClientErrorKind::connect, error == beast::error::timeout
+                                         ? "TLS handshake timed out"
+                                         : "TLS handshake failed: " + error.message());
+      co_return;
+    }
+    co_await exchange(stream);
+  }
+
+  // Resolves and connects, with the head timeout set; false (and the failure noted) if not.
+  asio::awaitable<bool> connect(beast::tcp_stream& stream) {
     stream.expires_after(options.head_timeout);
-    tcp::resolver resolver(executor);
+    tcp::resolver resolver(co_await asio::this_coro::executor);
     auto [resolve_error, endpoints] =
         co_await resolver.async_resolve(to.host, std::to_string(to.port), use_nothrow);
     if (resolve_error) {
       fail(ClientErrorKind::connect, "cannot resolve: " + resolve_error.message());
-      co_return;
+      co_return false;
     }
     auto [connect_error, connected] = co_await stream.async_connect(endpoints, use_nothrow);
     if (connect_error) {
       fail(ClientErrorKind::connect,
            connect_error == beast::error::timeout ? "connect timed out" : connect_error.message());
-      co_return;
+      co_return false;
     }
+    co_return true;
+  }
+
+  // The request and its answer on a connected (and, for TLS, shaken-hands) stream.
+  template <class Stream>
+  asio::awaitable<void> exchange(Stream& stream) {
     const auto message = to_beast(request, to.str());
     auto [write_error, written] = co_await http::async_write(stream, message, use_nothrow);
     if (write_error) co_return fail(write_error);
@@ -83,7 +111,8 @@ struct Exchange {
     while (!parser.is_done()) {
       parser.get().body().data = piece.data();
       parser.get().body().size = piece.size();
-      stream.expires_after(success ? options.idle_timeout : options.head_timeout);
+      beast::get_lowest_layer(stream).expires_after(success ? options.idle_timeout
+                                                            : options.head_timeout);
       // read_some, not read: read would wait until the piece is full.
       auto [error, bytes] = co_await http::async_read_some(stream, buffer, parser, use_nothrow);
       if (error == http::error::need_buffer) error = {};
@@ -99,7 +128,7 @@ struct Exchange {
       }
     }
     beast::error_code ignored;
-    stream.socket().shutdown(tcp::socket::shutdown_both, ignored);
+    beast::get_lowest_layer(stream).socket().shutdown(tcp::socket::shutdown_both, ignored);
   }
 };
 

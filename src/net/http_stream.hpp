@@ -18,6 +18,7 @@ struct StreamOptions {
   // Longest silence allowed in the body (servers of endless streams send keep-alives).
   std::chrono::milliseconds idle_timeout{60'000};
   std::size_t max_error_body_bytes = 64 * 1024;  // a non-2xx answer's body is read whole
+  std::shared_ptr<TlsContext> tls;               // HTTPS when set (make_client_tls)
 };
 
 struct StreamResult {

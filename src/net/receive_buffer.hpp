@@ -12,9 +12,16 @@ namespace isla::net {
 class ReceiveBuffer {
  public:
   static constexpr std::size_t kReceiveChunk = 16 * 1024;
+  // A large request or answer (a snapshot chunk, megabytes) grows the buffer; once it is
+  // consumed, a capacity above this is given back, so a long-lived connection holds only
+  // what an ordinary exchange needs.
+  static constexpr std::size_t kKeptCapacity = 4 * kReceiveChunk;
 
   // Room for the next receive, then how much of it was filled.
-  asio::mutable_buffer prepare(std::size_t bytes = kReceiveChunk) { return buffer_.prepare(bytes); }
+  asio::mutable_buffer prepare(std::size_t bytes = kReceiveChunk) {
+    if (buffer_.size() == 0 && buffer_.capacity() > kKeptCapacity) buffer_.shrink_to_fit();
+    return buffer_.prepare(bytes);
+  }
   void commit(std::size_t bytes) { buffer_.commit(bytes); }
   // Appends bytes as if received.
   void feed(std::string_view bytes) {

@@ -33,6 +33,9 @@ NodeHost::NodeHost(NodeOptions options)
                 http_metrics_.in_flight().Set(static_cast<double>(server_->in_flight()));
                 http_metrics_.stream_unsent_bytes().Set(
                     static_cast<double>(server_->stream_unsent_bytes()));
+                const auto refused = server_->refused_connections();
+                http_metrics_.set_connections(server_->connections(), refused.listener,
+                                              refused.source);
                 for (const auto& hook : scrape_hooks_) hook();
                 net::HttpResponse response;
                 response.content_type = "text/plain; version=0.0.4; charset=utf-8";

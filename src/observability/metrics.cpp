@@ -31,7 +31,20 @@ HttpMetrics::HttpMetrics(prometheus::Registry& registry)
                                 .Help("Bytes of streamed answers (store watches) waiting for "
                                       "their clients to take them")
                                 .Register(registry)
-                                .Add({})) {
+                                .Add({})),
+      connections_open_(&prometheus::BuildGauge()
+                             .Name("isla_http_connections_open")
+                             .Help("HTTP connections open right now")
+                             .Register(registry)
+                             .Add({})) {
+  auto& refused = prometheus::BuildCounter()
+                      .Name("isla_http_connections_refused_total")
+                      .Help(
+                          "Connections closed at accept because a cap was reached: reason "
+                          "listener (max connections) or source (max per source address)")
+                      .Register(registry);
+  refused_listener_ = &refused.Add({{"reason", "listener"}});
+  refused_source_ = &refused.Add({{"reason", "source"}});
   static std::atomic<std::uint64_t> next_id{1};
   id_ = next_id++;
 }
@@ -70,6 +83,19 @@ void HttpMetrics::observe(const std::string& route, int status, double seconds) 
   if (cache.size() < 64) cache.push_back({id_, status, route, counter, histogram});
   counter->Increment();
   histogram->Observe(seconds);
+}
+
+void HttpMetrics::set_connections(std::size_t open, std::uint64_t refused_listener,
+                                  std::uint64_t refused_source) {
+  connections_open_->Set(static_cast<double>(open));
+  // Counters only go up; the server's totals do too, so add what is new since the last scrape.
+  std::lock_guard lock(mutex_);  // two scrapes at once must not both add the difference
+  const auto catch_up = [](prometheus::Counter& counter, std::uint64_t total) {
+    const double now = static_cast<double>(total);
+    if (now > counter.Value()) counter.Increment(now - counter.Value());
+  };
+  catch_up(*refused_listener_, refused_listener);
+  catch_up(*refused_source_, refused_source);
 }
 
 std::string render(const prometheus::Registry& registry) {

@@ -21,12 +21,18 @@ class HttpMetrics {
   void observe(const std::string& route, int status, double seconds);
   prometheus::Gauge& in_flight() { return *in_flight_; }
   prometheus::Gauge& stream_unsent_bytes() { return *stream_unsent_bytes_; }
+  // Brings the connection series up to the server's own counts, read at scrape time.
+  void set_connections(std::size_t open, std::uint64_t refused_listener,
+                       std::uint64_t refused_source);
 
  private:
   prometheus::Family<prometheus::Counter>& requests_;
   prometheus::Family<prometheus::Histogram>& latency_;
   prometheus::Gauge* in_flight_;
   prometheus::Gauge* stream_unsent_bytes_;
+  prometheus::Gauge* connections_open_;
+  prometheus::Counter* refused_listener_;
+  prometheus::Counter* refused_source_;
   std::uint64_t id_ = 0;
   std::mutex mutex_;
   std::map<std::pair<std::string, int>, prometheus::Counter*> counters_;

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <atomic>
+
 #include "consensus/codec.hpp"
 #include "consensus/raft_rpc.hpp"
 #include "core/parse.hpp"
@@ -123,7 +125,16 @@ class KvApi {
       }
       from = std::max<Revision>(*parsed, 1);
     }
-    co_return event_stream(std::move(prefix), from, store_.revision(), request.remote);
+    auto slot = take_watcher_slot();
+    if (!slot) {
+      auto busy = net::json_error(503, "this gateway serves " +
+                                           std::to_string(options_.limits.max_watchers) +
+                                           " watches already; try another gateway or later");
+      busy.headers.emplace_back("Retry-After", "1");
+      co_return busy;
+    }
+    co_return event_stream(std::move(prefix), from, store_.revision(), request.remote,
+                           std::move(slot));
   }
 
   asio::awaitable<HttpResponse> grant_lease(HttpRequest& request, std::string_view) {
@@ -243,18 +254,29 @@ class KvApi {
 
   // `current`: the revision this replica had applied when the watch began. A client that
   // loses the stream before any event resumes from current + 1 (or its `from`) without a gap.
-  HttpResponse event_stream(std::string prefix, Revision from, Revision current,
-                            std::string remote) {
+  // A place among the watchers this gateway serves, given back when the stream ends.
+  std::shared_ptr<void> take_watcher_slot() {
+    if (watchers_->fetch_add(1) >= options_.limits.max_watchers) {
+      watchers_->fetch_sub(1);
+      return nullptr;
+    }
+    return std::shared_ptr<void>(watchers_.get(),
+                                 [count = watchers_](void*) { count->fetch_sub(1); });
+  }
+
+  HttpResponse event_stream(std::string prefix, Revision from, Revision current, std::string remote,
+                            std::shared_ptr<void> slot) {
     struct State {
       std::string prefix;
       std::string remote;
+      std::shared_ptr<void> slot;
       Revision from;  // the first revision not yet handed to the server
       std::chrono::steady_clock::time_point next_keepalive;
       bool replaying = false;  // the last page stopped at a limit: more history is there
       bool done = false;
     };
     auto state =
-        std::make_shared<State>(State{std::move(prefix), std::move(remote), from,
+        std::make_shared<State>(State{std::move(prefix), std::move(remote), std::move(slot), from,
                                       std::chrono::steady_clock::now() + options_.watch_keepalive});
     HttpResponse response;
     response.content_type = "text/event-stream";
@@ -318,6 +340,8 @@ class KvApi {
   RaftStore& store_;
   const net::HttpClient& client_;
   KvApiOptions options_;
+  std::shared_ptr<std::atomic<std::size_t>> watchers_ =
+      std::make_shared<std::atomic<std::size_t>>(0);
 };
 
 }  // namespace

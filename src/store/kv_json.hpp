@@ -15,6 +15,9 @@ struct KvLimits {
   std::size_t max_txn_ops = 128;
   // A watch stream whose client leaves more than this unread is ended (docs/api.md).
   std::size_t max_watch_unread_bytes = std::size_t{4} << 20;
+  // Watch streams open at once on one gateway; more get 503 (each holds a connection, a
+  // coroutine and up to max_watch_unread_bytes).
+  std::size_t max_watchers = 1000;
 };
 
 // Why a request was refused: 400 for malformed, 413 for a value over the limit.

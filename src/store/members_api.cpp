@@ -130,7 +130,7 @@ class MembersApi {
 void add_member_routes(net::Router& router, RaftStore& store, const net::HttpClient& client,
                        int max_hops) {
   auto api = std::make_shared<MembersApi>(store, client, max_hops);
-  router.add("GET", "/api/store/members", false, "store_members", net::Access::read,
+  router.add("GET", "/api/store/members", false, "store_members", net::Access::anyone,
              bind(api, &MembersApi::list));
   router.add("POST", "/api/store/members", false, "store_members", net::Access::admin,
              bind(api, &MembersApi::add));

@@ -6,9 +6,11 @@
 #include <cstdlib>
 
 #include "browser/webdriver.hpp"
+#include "net/tls.hpp"
 #include "pieces/catalog.hpp"
 #include "support/island.hpp"
 #include "support/raw_http.hpp"
+#include "support/run_command.hpp"
 
 namespace isla::testing {
 namespace {
@@ -85,6 +87,37 @@ TEST(Dashboard, ShowsServersBrowsesFiguresAndUpdatesWithoutReload) {
   EXPECT_TRUE(marker.is_string() && marker.as_string() == "same page");
 
   if (const char* shot = std::getenv("ISLA_SCREENSHOT")) browser.screenshot(shot);
+}
+
+TEST(Dashboard, WorksOverHttps) {
+  Island island;
+  const auto certs = island.dir() / "tls";
+  const auto made = run_isla({"certs", "init", "--dir", certs.string(), "--hosts",
+                              island.gateway().host + "," + island.pieces_address(0).host});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  net::HttpClientOptions client;
+  client.tls = net::make_client_tls(certs / "ca.pem");
+  island.set_client_options(client);
+  island.start_gateway({"--tls-dir", certs.string()});
+  island.start_pieces(0, {"giraffe", "owl"}, {"--tls-dir", certs.string()});
+  island.wait_for_servers(1);
+
+  WebDriver browser;
+  ASSERT_TRUE(browser.ready());
+  browser.navigate("https://" + island.gateway().str() + "/");
+  // The page's own requests (relative URLs) go over HTTPS too and fill its tables.
+  EXPECT_TRUE(eventually(
+      [&] {
+        return number(browser.execute("return document.querySelectorAll('#servers-table tbody "
+                                      "tr[data-address]').length;")) == 1;
+      },
+      10s));
+  EXPECT_TRUE(eventually(
+      [&] {
+        return number(browser.execute(
+                   "return document.querySelectorAll('#figures-list [data-figure]').length;")) == 2;
+      },
+      10s));
 }
 
 }  // namespace

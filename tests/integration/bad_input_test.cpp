@@ -4,6 +4,7 @@
 #include <boost/json.hpp>
 
 #include "membership/datagram.hpp"
+#include "security/island_secret.hpp"
 #include "support/raw_http.hpp"
 #include "support/shared_island.hpp"
 
@@ -76,6 +77,8 @@ TEST_F(BadInput, HostileFigureNamesAre400Or431) {
 
 TEST_F(BadInput, GarbageAndForgedDatagramsAreDroppedAndCounted) {
   const auto gateway = island_->gateway();
+  // Signed with the island's own secret: what is checked after the signature is at stake.
+  const auto secret = security::load_secret_file(island_->secret_file());
   send_datagram(gateway, std::string("\x00\xff garbage", 10));
   send_datagram(gateway, "isla1 -\n{not json");
   // A bye claiming to be the piece server, sent from another port: forged.
@@ -85,13 +88,14 @@ TEST_F(BadInput, GarbageAndForgedDatagramsAreDroppedAndCounted) {
   bye.role = "pieces";
   bye.island = "local";
   bye.incarnation = UINT64_MAX;
-  send_datagram(gateway, *membership::encode(bye, ""), island_->pieces_address(0).host);
+  bye.ts = membership::wall_clock_ms();
+  send_datagram(gateway, *membership::encode(bye, secret), island_->pieces_address(0).host);
   // A hello for a server that does not exist, also forged.
   membership::Datagram hello = bye;
   hello.type = membership::DatagramType::hello;
   hello.node = "127.9.9.9:1233";
   hello.figures = {"unicorn"};
-  send_datagram(gateway, *membership::encode(hello, ""));
+  send_datagram(gateway, *membership::encode(hello, secret));
 
   ASSERT_TRUE(eventually(
       [&] {
@@ -99,7 +103,7 @@ TEST_F(BadInput, GarbageAndForgedDatagramsAreDroppedAndCounted) {
         return metrics.ok() &&
                metrics.response->body.find("reason=\"forged_source\"} 2") != std::string::npos &&
                metrics.response->body.find("reason=\"bad_magic\"}") != std::string::npos &&
-               metrics.response->body.find("reason=\"bad_json\"}") != std::string::npos;
+               metrics.response->body.find("reason=\"bad_signature\"}") != std::string::npos;
       },
       5s));
   EXPECT_EQ(island_->listed_servers(), std::vector<std::string>{island_->pieces_address(0).str()});

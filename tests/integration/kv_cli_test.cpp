@@ -25,8 +25,13 @@ class KvCli : public ::testing::Test {
   static void SetUpTestSuite() {
     island_ = std::make_unique<Island>();
     island_->start_gateway();
+    // Every isla this suite runs, directly or through a shell, writes with it.
+    ::setenv("ISLA_TOKEN", island_->token(security::Role::admin).c_str(), 1);
   }
-  static void TearDownTestSuite() { island_.reset(); }
+  static void TearDownTestSuite() {
+    ::unsetenv("ISLA_TOKEN");
+    island_.reset();
+  }
 
   static std::string gateway() { return island_->gateway().str(); }
 
@@ -43,6 +48,8 @@ class KvCli : public ::testing::Test {
     net::HttpRequest request;
     request.method = method;
     request.target = target;
+    request.headers.emplace_back("Authorization",
+                                 "Bearer " + island_->token(security::Role::admin));
     if (!body.empty()) {
       request.headers.emplace_back("Content-Type", "application/json");
       request.body = body;

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "support/island.hpp"
+#include "support/metrics_text.hpp"
 #include "support/raw_http.hpp"
 #include "support/run_command.hpp"
 #include "support/store_cluster.hpp"
@@ -113,12 +114,20 @@ TEST(StoreMembers, AGatewayAddedWithTheCliCatchesUpBecomesAVoterAndLeavesWithIt)
       },
       15s))
       << cluster.log(*leader);
-  bool logged = false;
-  for (int node = 0; node < 3; ++node) {
-    logged = logged || cluster.log(node).find("store learner promoted to voter address=" +
-                                              address) != std::string::npos;
-  }
-  EXPECT_TRUE(logged) << "no leader logged the promotion";
+  // The leader logs the promotion once it applies the change, which may be after the
+  // replica asked above already reports it.
+  EXPECT_TRUE(eventually(
+      [&] {
+        for (int node = 0; node < 3; ++node) {
+          if (cluster.log(node).find("store learner promoted to voter address=" + address) !=
+              std::string::npos) {
+            return true;
+          }
+        }
+        return false;
+      },
+      10s))
+      << "no leader logged the promotion";
   // Every replica applies the new configuration.
   EXPECT_TRUE(eventually(
       [&] {
@@ -248,16 +257,6 @@ TEST(StoreMembers, BadChangesAre4xxAndRemovingTheLeaderHandsLeadershipOverFirst)
   EXPECT_EQ(status_of(refused), 409);
   EXPECT_NE(body_of(refused).at("error").as_string().find("last voter"), std::string::npos);
   ASSERT_EQ(status_of(cluster.request(last, "PUT", "/api/kv/one-left", R"({"value":"z"})")), 200);
-}
-
-// The value of the series named exactly `series` (name and labels) in a /metrics text.
-std::optional<double> metric(const std::string& text, const std::string& series) {
-  std::istringstream lines(text);
-  std::string line;
-  while (std::getline(lines, line)) {
-    if (line.starts_with(series + " ")) return std::stod(line.substr(series.size() + 1));
-  }
-  return std::nullopt;
 }
 
 std::string scrape(const StoreCluster& cluster, int node) {

@@ -214,6 +214,31 @@ TEST_F(TrustBoundary, ARevokedTokenIsRefusedIslandWide) {
   EXPECT_NE(audit.find("\"forbidden\""), std::string::npos) << audit;
 }
 
+// Watch streams are capped per gateway: the next one is told to go elsewhere, and a place
+// freed by a watcher that leaves is taken again.
+TEST(Limits, WatchStreamsPerGatewayAreCapped) {
+  StoreCluster cluster(1, 0, {"--store-max-watchers", "2"});
+  cluster.start_all();
+  ASSERT_TRUE(cluster.wait_for_leader(seconds(10)));
+  const std::string watch = "GET /api/kv/watch?prefix=w HTTP/1.1\r\nHost: x\r\n\r\n";
+  auto first = std::make_unique<RawConnection>(cluster.address(0), watch);
+  RawConnection second(cluster.address(0), watch);
+  EXPECT_NE(first->read_until("\r\n\r\n", seconds(5)).find(" 200 "), std::string::npos);
+  EXPECT_NE(second.read_until("\r\n\r\n", seconds(5)).find(" 200 "), std::string::npos);
+  RawConnection third(cluster.address(0), watch);
+  const auto refused = third.read_to_end(seconds(5));
+  EXPECT_EQ(status_of(refused), 503) << refused;
+  EXPECT_NE(refused.find("Retry-After"), std::string::npos);
+  first.reset();  // a watcher leaves: its place is free once the server sees it gone
+  EXPECT_TRUE(eventually(
+      [&] {
+        // Each try's watch takes the place if it gets it: close it at once.
+        RawConnection next(cluster.address(0), watch);
+        return next.read_until("\r\n\r\n", seconds(2)).find(" 200 ") != std::string::npos;
+      },
+      seconds(20)));
+}
+
 TEST(NodeSecurity, ANonLoopbackListenerWithoutASecretRefusesToStart) {
   auto result = run_isla(
       {"gateway", "--listen", "0.0.0.0:59999", "--data-dir",

@@ -1,5 +1,8 @@
 #include "support/island.hpp"
 
+#include "security/guard.hpp"
+#include "security/island_secret.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -41,7 +44,23 @@ Island::Island() : subnet_(unique_subnet()) {
   std::filesystem::remove_all(dir_);
   std::filesystem::create_directories(dir_);
   gateway_ = {subnet_ + ".1", 5235};
+  // Secure by default, as `isla up` is: every test island signs what its nodes send.
+  security::create_secret_file(secret_file());
 }
+
+namespace {
+
+// The island's secret file goes on a command line unless the test gives a secret itself
+// (or a config file, which may).
+void add_secret(std::vector<std::string>& argv, const std::vector<std::string>& extra,
+                const std::filesystem::path& secret_file) {
+  for (const auto& flag : extra) {
+    if (flag == "--secret" || flag == "--secret-file" || flag == "--config") return;
+  }
+  argv.insert(argv.end(), {"--secret-file", secret_file.string()});
+}
+
+}  // namespace
 
 Island::~Island() {
   if (::testing::Test::HasFailure()) {
@@ -58,12 +77,21 @@ Island::~Island() {
 void Island::start_gateway(const std::vector<std::string>& extra) {
   std::vector<std::string> argv = {ISLA_BINARY,    "gateway",    "--listen",
                                    gateway_.str(), "--data-dir", (dir_ / "gateway").string()};
+  add_secret(argv, extra, secret_file());
   argv.insert(argv.end(), extra.begin(), extra.end());
   gateway_process_ = core::ChildProcess::spawn(argv, (dir_ / "gateway.log").string());
   ASSERT_TRUE(eventually([&] { return get("/api/status", std::chrono::milliseconds(200)).ok(); },
                          std::chrono::seconds(10)))
       << "gateway did not start:\n"
       << gateway_log();
+}
+
+std::string Island::token(security::Role role) const {
+  const auto now = security::wall_clock_ms();
+  return security::mint_token(
+      security::derive_key(security::load_secret_file(secret_file()), "token"),
+      {"tests", role, now, now + 3'600'000,
+       "island-test-" + std::string(security::to_string(role))});
 }
 
 core::Endpoint Island::pieces_address(int index) const {
@@ -82,6 +110,7 @@ core::Endpoint Island::start_pieces(int index, const std::vector<std::string>& f
       "--catalog",  catalog_dir().string(),
       "--figures",  list,
       "--data-dir", (dir_ / ("pieces-" + std::to_string(index))).string()};
+  add_secret(argv, extra, secret_file());
   argv.insert(argv.end(), extra.begin(), extra.end());
   pieces_.erase(index);
   pieces_.emplace(index, core::ChildProcess::spawn(
@@ -105,7 +134,7 @@ std::string Island::pieces_log(int index) const {
 net::ClientResult Island::get(const std::string& target, std::chrono::milliseconds timeout) const {
   net::HttpRequest request;
   request.target = target;
-  return net::fetch(gateway_, request, timeout);
+  return net::fetch(gateway_, request, timeout, client_);
 }
 
 boost::json::value Island::get_json(const std::string& target) const {

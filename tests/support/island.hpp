@@ -10,6 +10,7 @@
 #include "core/child_process.hpp"
 #include "core/endpoint.hpp"
 #include "net/http_client.hpp"
+#include "security/token.hpp"
 
 namespace isla::testing {
 
@@ -38,6 +39,14 @@ class Island {
   std::string gateway_log() const;
   std::string pieces_log(int index) const;
   std::filesystem::path dir() const { return dir_; }
+  // The island secret its nodes get (--secret-file) unless a test passes its own.
+  std::filesystem::path secret_file() const { return dir_ / "secret"; }
+  // A token of `role` for this island, valid for an hour.
+  std::string token(security::Role role) const;
+
+  // Requests of the helpers (get, get_json, waiting for the gateway) use these: TLS to an
+  // island started with --tls-dir.
+  void set_client_options(net::HttpClientOptions options) { client_ = std::move(options); }
 
   net::ClientResult get(const std::string& target,
                         std::chrono::milliseconds timeout = std::chrono::milliseconds(5000)) const;
@@ -51,6 +60,7 @@ class Island {
   core::Endpoint gateway_;
   std::optional<core::ChildProcess> gateway_process_;
   std::map<int, core::ChildProcess> pieces_;
+  net::HttpClientOptions client_;
 };
 
 std::string read_file(const std::filesystem::path& path);

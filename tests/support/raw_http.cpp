@@ -32,10 +32,21 @@ std::string raw_exchange(const core::Endpoint& to, const std::string& bytes,
 }
 
 RawConnection::RawConnection(const core::Endpoint& to, const std::string& bytes,
-                             int receive_buffer_bytes) {
+                             int receive_buffer_bytes, const std::string& from_host) {
   const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (receive_buffer_bytes > 0) {
     ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes, sizeof receive_buffer_bytes);
+  }
+  if (!from_host.empty()) {
+    // The port comes with connect, from the whole address pair: thousands of connections
+    // from one address to different peers do not run out of ports.
+    const int on = 1;
+    ::setsockopt(fd, IPPROTO_IP, IP_BIND_ADDRESS_NO_PORT, &on, sizeof on);
+    auto local = address_of({from_host, 0});
+    if (::bind(fd, reinterpret_cast<sockaddr*>(&local), sizeof local) != 0) {
+      ::close(fd);
+      return;
+    }
   }
   auto address = address_of(to);
   if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) {

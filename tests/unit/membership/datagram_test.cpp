@@ -59,12 +59,44 @@ TEST(Datagram, RejectsGarbageWithAReason) {
        "bad_number"},
       {"isla1 -\n{\"type\":\"bye\",\"node\":\"1.2.3.4:5\",\"role\":\"p\",\"island\":\"l\","
        "\"figures\":[\"../etc\"]}",
+       "bad_figure_name"},
+      {"isla1 -\n{\"type\":\"bye\",\"node\":\"1.2.3.4:5\",\"role\":\"p\",\"island\":\"l\","
+       "\"figures\":\"owl\"}",
        "bad_figures"},
+      {"isla1 -\n{\"type\":\"bye\",\"node\":\"1.2.3.4:5\",\"role\":\"p\",\"island\":\"\"}",
+       "bad_island"},
+      {"isla1 -\n{\"type\":\"bye\",\"node\":\"1.2.3.4:5\",\"role\":\"p\",\"island\":\"l\","
+       "\"ts\":-5}",
+       "bad_number"},
       {"isla1 -\n" + std::string(1300, ' '), "too_large"},
   };
   for (const auto& [bytes, reason] : cases) {
     EXPECT_EQ(decode(bytes, "").rejection, reason) << bytes.substr(0, 60);
   }
+}
+
+TEST(Datagram, TooManyFiguresAreRefusedNotTruncated) {
+  auto datagram = heartbeat();
+  datagram.figures.clear();
+  for (std::size_t i = 0; i <= kMaxFiguresPerDatagram; ++i) {
+    datagram.figures.push_back(std::to_string(i));
+  }
+  auto bytes = encode(datagram, "k1");
+  ASSERT_TRUE(bytes);
+  EXPECT_EQ(decode(*bytes, "k1").rejection, "too_many_figures");
+}
+
+TEST(Datagram, OnlyAHelloMayLeaveTheIslandOutAndTheTimestampRoundTrips) {
+  auto hello = heartbeat();
+  hello.type = DatagramType::hello;
+  hello.island.clear();
+  hello.ts = 1764600000123;
+  auto decoded = decode(*encode(hello, "k1"), "k1");
+  ASSERT_TRUE(decoded.datagram) << decoded.rejection;
+  EXPECT_EQ(*decoded.datagram, hello);
+  auto beat = hello;
+  beat.type = DatagramType::heartbeat;
+  EXPECT_EQ(decode(*encode(beat, "k1"), "k1").rejection, "bad_island");
 }
 
 TEST(Datagram, EncodeRefusesWhatDoesNotFitInOneDatagram) {
@@ -74,11 +106,12 @@ TEST(Datagram, EncodeRefusesWhatDoesNotFitInOneDatagram) {
 }
 
 RC_GTEST_PROP(DatagramProperty, EncodeDecodeRoundTrips,
-              (std::uint64_t incarnation, std::uint64_t seq, std::uint32_t in_flight,
-               bool draining)) {
+              (std::uint64_t incarnation, std::uint64_t seq, std::uint64_t ts,
+               std::uint32_t in_flight, bool draining)) {
   auto datagram = heartbeat();
   datagram.incarnation = incarnation;
   datagram.seq = seq;
+  datagram.ts = ts;
   datagram.load.in_flight = in_flight;
   datagram.draining = draining;
   const auto figure_count = *rc::gen::inRange(0, 10);

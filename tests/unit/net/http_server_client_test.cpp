@@ -262,6 +262,62 @@ TEST_F(ServerFixture, ConnectionsComeFromTheLocalAddressGiven) {
                                             "127.0.0.7"}));
 }
 
+// A request from `local_address` on a private client context.
+ClientResult get_from(const core::Endpoint& to, const std::string& local_address) {
+  HttpClientOptions options;
+  options.local_address = local_address;
+  const HttpClient http(options);
+  ClientResult result;
+  asio::io_context context;
+  asio::co_spawn(
+      context,
+      [&]() -> asio::awaitable<void> {
+        result = co_await http.request(to, get("/x"), std::chrono::steady_clock::now() + 2s);
+      },
+      asio::detached);
+  context.run();
+  return result;
+}
+
+TEST_F(ServerFixture, ConnectionsOverTheSourceCapAreRefusedWhileOtherSourcesAreServed) {
+  HttpServerOptions options;
+  options.max_connections_per_source = 2;
+  start(options);
+  testing::RawConnection first(endpoint(), "");
+  testing::RawConnection second(endpoint(), "");
+  ASSERT_TRUE(testing::eventually([&] { return server_->connections() == 2; }, 5000ms));
+  testing::RawConnection third(endpoint(), "");
+  ASSERT_TRUE(third.connected());  // the kernel accepts; the server then closes it
+  EXPECT_TRUE(
+      testing::eventually([&] { return server_->refused_connections().source == 1; }, 5000ms));
+  EXPECT_EQ(third.read_to_end(5000ms), "");
+  EXPECT_EQ(server_->refused_connections().listener, 0u);
+
+  const auto elsewhere = get_from(endpoint(), "127.0.0.2");
+  ASSERT_TRUE(elsewhere.ok()) << elsewhere.message;
+  EXPECT_EQ(elsewhere.response->status, 200);
+  EXPECT_EQ(server_->refused_connections().source, 1u);
+}
+
+TEST_F(ServerFixture, ConnectionsOverTheListenerCapAreRefusedUntilOneCloses) {
+  HttpServerOptions options;
+  options.max_connections = 2;
+  start(options);
+  auto first = std::make_unique<testing::RawConnection>(endpoint(), "");
+  testing::RawConnection second(endpoint(), "", 0, "127.0.0.3");
+  ASSERT_TRUE(testing::eventually([&] { return server_->connections() == 2; }, 5000ms));
+  const auto refused = get_from(endpoint(), "127.0.0.4");
+  EXPECT_FALSE(refused.ok());
+  // The client tries a GET twice when its connection ends unanswered.
+  EXPECT_GE(server_->refused_connections().listener, 1u);
+  EXPECT_EQ(server_->refused_connections().source, 0u);
+
+  first.reset();
+  ASSERT_TRUE(testing::eventually([&] { return server_->connections() == 1; }, 5000ms));
+  const auto served = get_from(endpoint(), "127.0.0.4");
+  EXPECT_TRUE(served.ok()) << served.message;
+}
+
 TEST_F(ServerFixture, RefusedConnectionIsAConnectError) {
   start();
   auto result = fetch({"127.0.0.1", 1}, get("/"), 1000ms);
