@@ -39,6 +39,7 @@ sim: build
 	  --timeout 3600 -R NodeSimulation
 
 bench: build
+	cmake --build $(BUILD) --target auth_cost
 	bash bench/gateway_vs_nginx.sh
 	bash bench/store_vs_etcd.sh
 

@@ -2,19 +2,16 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
-#include <openssl/sha.h>
 
+#include <algorithm>
+#include <memory>
+#include <new>
 #include <stdexcept>
 
 namespace isla::security {
 
 namespace {
-
-const unsigned char* bytes_of(std::string_view text) {
-  return reinterpret_cast<const unsigned char*>(text.data());
-}
 
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
@@ -31,20 +28,102 @@ int base64url_value(char c) {
   return at == std::string_view::npos ? -1 : static_cast<int>(at);
 }
 
-}  // namespace
+struct MdCtxFree {
+  void operator()(EVP_MD_CTX* ctx) const { EVP_MD_CTX_free(ctx); }
+};
+using MdCtx = std::unique_ptr<EVP_MD_CTX, MdCtxFree>;
 
-Digest hmac_sha256(std::string_view key, std::string_view data) {
+MdCtx new_md_ctx() {
+  MdCtx ctx(EVP_MD_CTX_new());
+  if (!ctx) throw std::bad_alloc();
+  return ctx;
+}
+
+// SHA-256 fetched once: OpenSSL 3's one-shot SHA256() and HMAC() look the algorithm up by
+// name in the provider store on every call, which costs more than hashing a short message.
+const EVP_MD* sha256_md() {
+  static const EVP_MD* md = [] {
+    EVP_MD* fetched = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+    if (fetched == nullptr) throw std::runtime_error("OpenSSL has no SHA256");
+    return fetched;  // kept for the life of the process
+  }();
+  return md;
+}
+
+// A context for this thread's hashing, reused from call to call (no allocation per hash).
+EVP_MD_CTX* scratch_ctx() {
+  thread_local MdCtx ctx = new_md_ctx();
+  return ctx.get();
+}
+
+void check(int ok) {
+  if (ok != 1) throw std::runtime_error("OpenSSL SHA-256 failed");
+}
+
+Digest final_digest(EVP_MD_CTX* ctx) {
   Digest out{};
   unsigned int size = 0;
-  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), bytes_of(data), data.size(),
-       out.data(), &size);
+  check(EVP_DigestFinal_ex(ctx, out.data(), &size));
   return out;
 }
 
+constexpr std::size_t kSha256Block = 64;
+
+}  // namespace
+
+Digest hmac_sha256(std::string_view key, std::string_view data) {
+  // Through the precomputed form, whose cost is two more block hashes than reusing a key:
+  // still less than half of OpenSSL 3's one-shot HMAC(), which fetches its algorithms.
+  return HmacSha256Key(key).mac(data);
+}
+
 Digest sha256(std::string_view data) {
-  Digest out{};
-  SHA256(bytes_of(data), data.size(), out.data());
-  return out;
+  auto* ctx = scratch_ctx();
+  check(EVP_DigestInit_ex(ctx, sha256_md(), nullptr));
+  check(EVP_DigestUpdate(ctx, data.data(), data.size()));
+  return final_digest(ctx);
+}
+
+// RFC 2104: H((K ^ opad) || H((K ^ ipad) || data)), K zero-padded to a block (hashed first
+// when longer than one). Both padded blocks are hashed here, once per key.
+struct HmacSha256Key::States {
+  MdCtx inner = new_md_ctx();
+  MdCtx outer = new_md_ctx();
+};
+
+HmacSha256Key::HmacSha256Key(std::string_view key) : states_(std::make_unique<States>()) {
+  std::array<unsigned char, kSha256Block> block{};
+  if (key.size() > kSha256Block) {
+    const auto hashed = sha256(key);
+    std::copy(hashed.begin(), hashed.end(), block.begin());
+  } else {
+    std::copy(key.begin(), key.end(), block.begin());
+  }
+  std::array<unsigned char, kSha256Block> pad{};
+  for (std::size_t i = 0; i < kSha256Block; ++i) pad[i] = block[i] ^ 0x36;
+  check(EVP_DigestInit_ex(states_->inner.get(), sha256_md(), nullptr));
+  check(EVP_DigestUpdate(states_->inner.get(), pad.data(), pad.size()));
+  for (std::size_t i = 0; i < kSha256Block; ++i) pad[i] = block[i] ^ 0x5c;
+  check(EVP_DigestInit_ex(states_->outer.get(), sha256_md(), nullptr));
+  check(EVP_DigestUpdate(states_->outer.get(), pad.data(), pad.size()));
+  OPENSSL_cleanse(block.data(), block.size());
+  OPENSSL_cleanse(pad.data(), pad.size());
+}
+
+HmacSha256Key::~HmacSha256Key() = default;
+HmacSha256Key::HmacSha256Key(HmacSha256Key&&) noexcept = default;
+HmacSha256Key& HmacSha256Key::operator=(HmacSha256Key&&) noexcept = default;
+
+Digest HmacSha256Key::mac(std::string_view data) const {
+  // The shared states are only read (copied into this thread's context), so concurrent
+  // calls need no lock.
+  auto* ctx = scratch_ctx();
+  check(EVP_MD_CTX_copy_ex(ctx, states_->inner.get()));
+  check(EVP_DigestUpdate(ctx, data.data(), data.size()));
+  const auto inner = final_digest(ctx);
+  check(EVP_MD_CTX_copy_ex(ctx, states_->outer.get()));
+  check(EVP_DigestUpdate(ctx, inner.data(), inner.size()));
+  return final_digest(ctx);
 }
 
 std::string random_bytes(std::size_t count) {

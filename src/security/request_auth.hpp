@@ -22,6 +22,7 @@
 #include <unordered_map>
 
 #include "net/http_types.hpp"
+#include "security/crypto.hpp"
 
 namespace isla::security {
 
@@ -58,7 +59,7 @@ class RequestSigner final : public net::RequestSigner {
                                std::int64_t now_ms) const;
 
  private:
-  std::string key_;
+  HmacSha256Key key_;
   std::string node_;
   std::uint64_t incarnation_;
   mutable std::atomic<std::uint64_t> seq_{0};
@@ -98,7 +99,7 @@ class RequestVerifier {
   struct Sender;
   bool accept_sequence(const SignedFields& fields, std::int64_t now_ms, std::string* reason);
 
-  std::string key_;
+  HmacSha256Key key_;
   std::string audience_;
   VerifierOptions options_;
   std::mutex mutex_;
