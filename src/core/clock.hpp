@@ -2,6 +2,7 @@
 // The time seam: everything that decides by time takes a Clock, so tests can drive time by hand.
 #include <atomic>
 #include <chrono>
+#include <cstdint>
 
 namespace isla::core {
 
@@ -33,6 +34,14 @@ class FakeClock final : public Clock {
  private:
   std::atomic<SteadyTime> now_;
 };
+
+// Milliseconds since the Unix epoch by the system clock: the time other machines compare
+// (datagram and request timestamps, token expiry, incarnations that grow across restarts).
+inline std::int64_t wall_clock_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
 
 inline long long millis_between(SteadyTime from, SteadyTime to) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(to - from).count();

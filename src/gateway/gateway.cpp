@@ -74,8 +74,7 @@ class Gateway {
   explicit Gateway(const GatewayOptions& options)
       : options_(options),
         random_(core::seed_from_device()),
-        incarnation_(static_cast<std::uint64_t>(
-            std::chrono::system_clock::now().time_since_epoch() / std::chrono::milliseconds(1))),
+        incarnation_(static_cast<std::uint64_t>(core::wall_clock_ms())),
         registry_(core::SteadyClock::instance(), options.routing),
         gate_(options.island, !options.secret.empty(), options.datagrams),
         signer_(security::make_node_signer(options.secret, options.listen.str())),

@@ -90,12 +90,6 @@ const char* to_string(DatagramType type) {
   return "unknown";
 }
 
-std::uint64_t wall_clock_ms() {
-  return static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                        std::chrono::system_clock::now().time_since_epoch())
-                                        .count());
-}
-
 std::optional<std::string> encode(const Datagram& datagram, std::string_view secret) {
   json::object object;
   object["type"] = to_string(datagram.type);

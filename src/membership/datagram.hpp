@@ -8,6 +8,8 @@
 #include <string_view>
 #include <vector>
 
+#include "core/clock.hpp"
+
 namespace isla::membership {
 
 // A datagram naming more figures is dropped; one that fits in 1200 bytes holds at most
@@ -42,7 +44,9 @@ struct Datagram {
 const char* to_string(DatagramType type);
 
 // The wall clock in ms since the Unix epoch, as senders put it in `ts`.
-std::uint64_t wall_clock_ms();
+inline std::uint64_t wall_clock_ms() {
+  return static_cast<std::uint64_t>(core::wall_clock_ms());
+}
 
 // Encodes; returns nullopt when the result would exceed the datagram size limit.
 std::optional<std::string> encode(const Datagram& datagram, std::string_view secret);

@@ -44,8 +44,7 @@ class PieceServer {
   explicit PieceServer(const PieceServerOptions& options)
       : options_(options),
         random_(core::seed_from_device()),
-        incarnation_(static_cast<std::uint64_t>(
-            std::chrono::system_clock::now().time_since_epoch() / std::chrono::milliseconds(1))),
+        incarnation_(static_cast<std::uint64_t>(core::wall_clock_ms())),
         host_(node::NodeOptions{options.listen, "pieces", "local", options.threads, options.http,
                                 options.secret, options.audit_log}) {
     load_figures();

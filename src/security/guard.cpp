@@ -31,12 +31,6 @@ std::optional<std::string_view> bearer_token(const net::HttpRequest& head) {
 
 }  // namespace
 
-std::int64_t wall_clock_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 Guard::Guard(GuardOptions options, observability::AuditSink& audit,
              std::shared_ptr<RevocationList> revoked, Clock now_ms)
     : options_(std::move(options)),

@@ -7,6 +7,7 @@
 #include <memory>
 #include <string>
 
+#include "core/clock.hpp"
 #include "net/router.hpp"
 #include "observability/audit_log.hpp"
 #include "security/request_auth.hpp"
@@ -48,7 +49,6 @@ class Guard final : public net::Admission {
   FailureCounter count_failure_;
 };
 
-// Milliseconds since the epoch, from the system clock.
-std::int64_t wall_clock_ms();
+using core::wall_clock_ms;
 
 }  // namespace isla::security

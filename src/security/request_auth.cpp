@@ -3,6 +3,7 @@
 #include <charconv>
 #include <vector>
 
+#include "core/clock.hpp"
 #include "security/crypto.hpp"
 #include "security/island_secret.hpp"
 
@@ -126,10 +127,7 @@ RequestSigner::RequestSigner(std::string key, std::string node, std::uint64_t in
 
 std::string RequestSigner::authorization(const net::HttpRequest& request,
                                          std::string_view destination) const {
-  const auto now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
-  return authorization_at(request, destination, now);
+  return authorization_at(request, destination, core::wall_clock_ms());
 }
 
 std::string RequestSigner::authorization_at(const net::HttpRequest& request,
@@ -163,11 +161,8 @@ std::string RequestSigner::authorization_at(const net::HttpRequest& request,
 std::shared_ptr<const net::RequestSigner> make_node_signer(std::string_view secret,
                                                            std::string node) {
   if (secret.empty()) return nullptr;
-  const auto started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::system_clock::now().time_since_epoch())
-                              .count();
   return std::make_shared<RequestSigner>(derive_key(secret, "request"), std::move(node),
-                                         static_cast<std::uint64_t>(started_ms));
+                                         static_cast<std::uint64_t>(core::wall_clock_ms()));
 }
 
 // One sender's replay window: the highest sequence number seen and which of the `window`
