@@ -3,23 +3,31 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
-#include <stdexcept>
 
 namespace isla::observability {
 
 AuditLog::AuditLog(const std::filesystem::path& path, std::string node,
                    std::uint32_t lines_per_second)
-    : node_(std::move(node)), lines_per_second_(lines_per_second) {
-  if (path.has_parent_path()) std::filesystem::create_directories(path.parent_path());
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+    : path_(path), node_(std::move(node)), lines_per_second_(lines_per_second) {}
+
+bool AuditLog::open() {
+  if (file_ != nullptr) return true;
+  if (unusable_) return false;
+  std::error_code ignored;
+  if (path_.has_parent_path()) std::filesystem::create_directories(path_.parent_path(), ignored);
+  const int fd = ::open(path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd >= 0) file_ = ::fdopen(fd, "a");
   if (file_ == nullptr) {
-    throw std::runtime_error("cannot open the audit log " + path.string() + ": " +
-                             std::strerror(errno));
+    unusable_ = true;
+    spdlog::error("cannot open the audit log {}: {}; audit lines are dropped", path_.string(),
+                  std::strerror(errno));
+    return false;
   }
+  return true;
 }
 
 AuditLog::~AuditLog() {
@@ -40,6 +48,7 @@ void AuditLog::record(std::string_view event, boost::json::object fields) {
     ++suppressed_total_;
     return;
   }
+  if (!open()) return;
   ++written_this_second_;
   fields["ts_ms"] = ms;
   fields["node"] = node_;

@@ -29,8 +29,9 @@ class NoAudit final : public AuditSink {
 
 class AuditLog final : public AuditSink {
  public:
-  // Appends to `path` (created 0600 with its directory); throws naming the path if it
-  // cannot be opened. At most `lines_per_second` lines a second are written.
+  // Appends to `path`, created 0600 with its directory at the first line (a node that fails
+  // to start leaves no data directory behind). At most `lines_per_second` lines a second are
+  // written. A log that cannot be opened is said once in the node's log, then skipped.
   AuditLog(const std::filesystem::path& path, std::string node,
            std::uint32_t lines_per_second = 200);
   ~AuditLog() override;
@@ -42,7 +43,11 @@ class AuditLog final : public AuditSink {
 
  private:
   mutable std::mutex mutex_;
+  bool open();
+
+  std::filesystem::path path_;
   std::FILE* file_ = nullptr;
+  bool unusable_ = false;
   std::string node_;
   std::uint32_t lines_per_second_;
   std::int64_t second_ = 0;
