@@ -69,6 +69,11 @@ TEST(ConnectionLimits, OneSourceOverItsCapIsRefusedAndCountedWhileOthersAreServe
 }
 
 TEST(ConnectionLimits, MemoryTakenByAFloodOfIdleConnectionsIsReturnedAfterThey) {
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+  // The sanitizers' allocators keep freed memory in quarantine and ignore malloc_trim:
+  // resident size says nothing about what isla gave back there.
+  GTEST_SKIP() << "resident memory is the sanitizer allocator's, not glibc's";
+#endif
   Island island;
   island.start_gateway();
   const int pid = island.gateway_process().pid();
