@@ -40,6 +40,7 @@ sim: build
 
 bench: build
 	bash bench/gateway_vs_nginx.sh
+	bash bench/gateway_tls_vs_nginx.sh
 	bash bench/store_vs_etcd.sh
 
 fuzz: deps
