@@ -41,6 +41,7 @@ sim: build
 bench: build
 	cmake --build $(BUILD) --target auth_cost
 	bash bench/gateway_vs_nginx.sh
+	bash bench/gateway_tls_vs_nginx.sh
 	bash bench/store_vs_etcd.sh
 
 fuzz: deps
