@@ -26,8 +26,7 @@ class GuardTest : public ::testing::Test {
  protected:
   RecordingAudit audit_;
   std::shared_ptr<RevocationList> revoked_ = std::make_shared<RevocationList>();
-  Guard guard_{GuardOptions{kSecret, "127.0.0.1:5235", {}}, audit_, revoked_,
-               [] { return kNow; }};
+  Guard guard_{GuardOptions{kSecret, "127.0.0.1:5235", {}}, audit_, revoked_, [] { return kNow; }};
 
   std::string token(Role role, std::string id = "id1") {
     return mint_token(derive_key(kSecret, "token"), {"alice", role, kNow, kNow + 60'000, id});
