@@ -44,6 +44,7 @@ PIECES_TLS_ADDR=127.0.6.11:1233
 PIECES_PLAIN_ADDR=127.0.6.12:1233
 
 die() { echo "bench: $*" >&2; exit 1; }
+source "$root/bench/lib/proxy_bench.sh"
 
 # ---------------------------------------------------------------- preconditions
 for tool in wrk nginx curl openssl; do
@@ -78,19 +79,9 @@ watchdog_pid=""
 cleanup() {
   local rc=$?
   set +e
-  local pid deadline
   [[ -n "$watchdog_pid" ]] && kill -TERM "$watchdog_pid" 2>/dev/null && wait "$watchdog_pid" 2>/dev/null
   [[ -n "$wrk_pid" ]] && kill -TERM "$wrk_pid" 2>/dev/null && wait "$wrk_pid" 2>/dev/null
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  deadline=$((SECONDS + 5))
-  for pid in "${pids[@]}"; do
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "bench: pid $pid did not stop on SIGTERM, killing it" >&2
-      kill -KILL "$pid" 2>/dev/null
-    fi
-    wait "$pid" 2>/dev/null
-  done
+  stop_pids "${pids[@]}"
   if ((rc != 0)); then
     for log in "$tmp"/*.log "$tmp"/nginx/error.log "$tmp"/nginx/stderr.log; do
       [[ -s "$log" ]] || continue
@@ -121,47 +112,9 @@ source "$root/bench/lib/wrk.sh"
 source "$root/bench/lib/proc_cpu.sh"
 
 CA="$tmp/tls/ca.pem"
+CURL_TLS_ARGS=(--cacert "$CA")
 # url ADDR TLS(0|1)
 url() { if [[ "$2" == 1 ]]; then echo "https://$1"; else echo "http://$1"; fi; }
-http_code() {
-  curl -s -o /dev/null -w '%{http_code}' --max-time 1 --cacert "$CA" "$1" 2>/dev/null || true
-}
-
-# wait_until DESCRIPTION TIMEOUT_S PID COMMAND...: polls COMMAND until it succeeds.
-wait_until() {
-  local what="$1" timeout="$2" pid="$3"
-  shift 3
-  local deadline=$((SECONDS + timeout))
-  until "$@"; do
-    kill -0 "$pid" 2>/dev/null || die "$what: process $pid exited during start-up"
-    ((SECONDS < deadline)) || die "$what: not ready after ${timeout}s"
-    sleep 0.05
-  done
-}
-
-# figure_ok BASE_URL
-figure_ok() { [[ "$(http_code "$1${PATH_Q}")" == 200 ]]; }
-
-# gateway_knows_pieces BASE_URL PIECES_ADDR: the gateway routes to that piece server.
-gateway_knows_pieces() {
-  local status seg
-  status="$(curl -s --max-time 1 --cacert "$CA" "$1/api/status" 2>/dev/null)" || return 1
-  [[ "$status" == *'"piece_servers":'* ]] || return 1
-  seg="${status#*\"piece_servers\":}"
-  seg="${seg%%\"departed\":*}"
-  [[ "$seg" == *"\"address\":\"$2\""* ]]
-}
-
-# to_ms VALUE: wrk prints durations as e.g. 812.00us, 1.23ms, 2.01s, 1.00m.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    if (match(v, /^[0-9.]+/) == 0) { print "nan"; exit }
-    n = substr(v, 1, RLENGTH); u = substr(v, RLENGTH + 1)
-    if (u == "us") f = 0.001; else if (u == "ms") f = 1; else if (u == "s") f = 1000;
-    else if (u == "m") f = 60000; else if (u == "h") f = 3600000; else { print "nan"; exit }
-    printf "%.3f", n * f
-  }'
-}
 
 # tls_params ADDR: "TLSv1.3 TLS_AES_256_GCM_SHA384" as negotiated by a default OpenSSL client.
 tls_params() {

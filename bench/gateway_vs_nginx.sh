@@ -47,6 +47,7 @@ GATEWAY_SIGNED_ADDR=127.0.3.4:5235
 GATEWAY_SIGNED_PLAIN_ADDR=127.0.3.5:5235
 
 die() { echo "bench: $*" >&2; exit 1; }
+source "$root/bench/lib/proxy_bench.sh"
 
 # ---------------------------------------------------------------- preconditions
 for tool in wrk nginx; do
@@ -76,18 +77,8 @@ wrk_pid=""
 cleanup() {
   local rc=$?
   set +e
-  local pid deadline
   [[ -n "$wrk_pid" ]] && kill -TERM "$wrk_pid" 2>/dev/null && wait "$wrk_pid" 2>/dev/null
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-  deadline=$((SECONDS + 5))
-  for pid in "${pids[@]}"; do
-    while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do sleep 0.1; done
-    if kill -0 "$pid" 2>/dev/null; then
-      echo "bench: pid $pid did not stop on SIGTERM, killing it" >&2
-      kill -KILL "$pid" 2>/dev/null
-    fi
-    wait "$pid" 2>/dev/null
-  done
+  stop_pids "${pids[@]}"
   if ((rc != 0)); then
     for log in "$tmp"/pieces.log "$tmp"/gateway.log "$tmp"/gateway-plain.log "$tmp"/nginx/error.log \
       "$tmp"/nginx/stderr.log "$tmp"/pieces-signed.log "$tmp"/gateway-signed.log \
@@ -105,63 +96,14 @@ trap 'exit 130' INT
 trap 'exit 143' TERM
 
 # ---------------------------------------------------------------- helpers
-http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1" 2>/dev/null || true; }
-
-# wait_until DESCRIPTION TIMEOUT_S PID COMMAND...: polls COMMAND until it succeeds.
-wait_until() {
-  local what="$1" timeout="$2" pid="$3"
-  shift 3
-  local deadline=$((SECONDS + timeout))
-  until "$@"; do
-    kill -0 "$pid" 2>/dev/null || die "$what: process $pid exited during start-up"
-    ((SECONDS < deadline)) || die "$what: not ready after ${timeout}s"
-    sleep 0.05
-  done
-}
-
-figure_ok() { [[ "$(http_code "http://$1${PATH_Q}")" == 200 ]]; }
-
-# gateway_knows_pieces ADDRESS [PIECES]: the gateway at ADDRESS routes to the piece server
-# PIECES (default PIECES_ADDR).
-gateway_knows_pieces() {
-  local status seg
-  status="$(curl -s --max-time 1 "http://$1/api/status" 2>/dev/null)" || return 1
-  [[ "$status" == *'"piece_servers":'* ]] || return 1
-  seg="${status#*\"piece_servers\":}"
-  seg="${seg%%\"departed\":*}"
-  [[ "$seg" == *"\"address\":\"${2:-$PIECES_ADDR}\""* ]]
-}
-
 rss_mb() {
   awk '/^VmRSS:/ { printf "%.1f", $2 / 1024; found = 1 } END { if (!found) print "n/a" }' "/proc/$1/status"
 }
 
-# to_ms VALUE: wrk prints durations as e.g. 812.00us, 1.23ms, 2.01s, 1.00m.
-to_ms() {
-  awk -v v="$1" 'BEGIN {
-    if (match(v, /^[0-9.]+/) == 0) { print "nan"; exit }
-    n = substr(v, 1, RLENGTH); u = substr(v, RLENGTH + 1)
-    if (u == "us") f = 0.001; else if (u == "ms") f = 1; else if (u == "s") f = 1000;
-    else if (u == "m") f = 60000; else if (u == "h") f = 3600000; else { print "nan"; exit }
-    printf "%.3f", n * f
-  }'
-}
-
-# cpu_ticks PID...: utime + stime of the processes, in clock ticks (fields 14 and 15 of
-# /proc/PID/stat, counted after the command name, which may hold spaces).
-cpu_ticks() {
-  local pid total=0 line rest
-  for pid in "$@"; do
-    line="$(<"/proc/$pid/stat")" || die "cannot read /proc/$pid/stat"
-    rest="${line##*) }"
-    read -r -a f <<<"$rest"
-    total=$((total + f[11] + f[12]))
-  done
-  echo "$total"
-}
 CLK_TCK="$(getconf CLK_TCK)"
 
 source "$root/bench/lib/wrk.sh"
+source "$root/bench/lib/proc_cpu.sh"
 
 # run_wrk NAME URL [PROXY_PIDS [PIECES_PID]]: warm-up, then the measured run; sets RPS[NAME],
 # P99[NAME], ERR[NAME], and with pids CPU_PROXY[NAME] and CPU_PIECES[NAME], the µs of CPU
@@ -243,17 +185,17 @@ pids+=("$gateway_signed_plain_pid")
 pieces_signed_pid=$!
 pids+=("$pieces_signed_pid")
 
-wait_until "piece server" 15 "$pieces_pid" figure_ok "$PIECES_ADDR"
-wait_until "gateway (piece server registered)" 15 "$gateway_pid" gateway_knows_pieces "$GATEWAY_ADDR"
-wait_until "gateway (figure routed)" 15 "$gateway_pid" figure_ok "$GATEWAY_ADDR"
+wait_until "piece server" 15 "$pieces_pid" figure_ok "http://$PIECES_ADDR"
+wait_until "gateway (piece server registered)" 15 "$gateway_pid" gateway_knows_pieces "http://$GATEWAY_ADDR" "$PIECES_ADDR"
+wait_until "gateway (figure routed)" 15 "$gateway_pid" figure_ok "http://$GATEWAY_ADDR"
 wait_until "unpipelined gateway (piece server registered)" 15 "$gateway_plain_pid" \
-  gateway_knows_pieces "$GATEWAY_PLAIN_ADDR"
-wait_until "unpipelined gateway (figure routed)" 15 "$gateway_plain_pid" figure_ok "$GATEWAY_PLAIN_ADDR"
-wait_until "signed piece server" 15 "$pieces_signed_pid" figure_ok "$PIECES_SIGNED_ADDR"
+  gateway_knows_pieces "http://$GATEWAY_PLAIN_ADDR" "$PIECES_ADDR"
+wait_until "unpipelined gateway (figure routed)" 15 "$gateway_plain_pid" figure_ok "http://$GATEWAY_PLAIN_ADDR"
+wait_until "signed piece server" 15 "$pieces_signed_pid" figure_ok "http://$PIECES_SIGNED_ADDR"
 for gw in "$gateway_signed_pid:$GATEWAY_SIGNED_ADDR" "$gateway_signed_plain_pid:$GATEWAY_SIGNED_PLAIN_ADDR"; do
   wait_until "signed gateway ${gw#*:} (piece server registered)" 15 "${gw%%:*}" \
-    gateway_knows_pieces "${gw#*:}" "$PIECES_SIGNED_ADDR"
-  wait_until "signed gateway ${gw#*:} (figure routed)" 15 "${gw%%:*}" figure_ok "${gw#*:}"
+    gateway_knows_pieces "http://${gw#*:}" "$PIECES_SIGNED_ADDR"
+  wait_until "signed gateway ${gw#*:} (figure routed)" 15 "${gw%%:*}" figure_ok "http://${gw#*:}"
 done
 # The signed rows must really be signed: the signed piece server refuses a forged signature
 # (so it checks them), and its gateways' requests pass (so they carry good ones).
@@ -309,7 +251,7 @@ nginx -e "$nginx_prefix/error.log" -c "$nginx_conf" -p "$nginx_prefix" -g 'daemo
   >>"$nginx_prefix/stderr.log" 2>&1 &
 nginx_pid=$!
 pids+=("$nginx_pid")
-wait_until "nginx" 15 "$nginx_pid" figure_ok "$NGINX_ADDR"
+wait_until "nginx" 15 "$nginx_pid" figure_ok "http://$NGINX_ADDR"
 # nginx's master only waits; the worker (its one child) does the proxying.
 nginx_worker_pids="$(awk -v p="$nginx_pid" '{ sub(/.*\) /, ""); if ($2 == p) printf "%s ", FILENAME }' \
   /proc/[0-9]*/stat 2>/dev/null | sed -e 's#/proc/##g' -e 's#/stat##g')"
