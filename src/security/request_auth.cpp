@@ -229,11 +229,16 @@ bool RequestVerifier::accept_sequence(const SignedFields& fields, std::int64_t n
     found->second->incarnation = fields.incarnation;
   }
   auto& sender = *found->second;
-  if (fields.incarnation < sender.incarnation) {
+  // A lower incarnation is a replay of the sender's previous run, unless the sender has been
+  // silent for longer than any request of that run could still be fresh: then it is a
+  // restart after its clock was set back, and is taken as new (as the datagram window does),
+  // instead of being shut out until this node restarts.
+  const bool silent_long = now_ms - sender.last_ms > 2 * options_.max_skew_ms;
+  if (fields.incarnation < sender.incarnation && !silent_long) {
     *reason = "old_incarnation";
     return false;
   }
-  if (fields.incarnation > sender.incarnation) sender.restart(fields.incarnation);
+  if (fields.incarnation != sender.incarnation) sender.restart(fields.incarnation);
   const auto seq = fields.seq;
   if (seq > sender.highest) {
     const auto step = seq - sender.highest;

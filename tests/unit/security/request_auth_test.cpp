@@ -102,6 +102,27 @@ TEST(RequestAuth, ANewIncarnationResetsTheWindowAndRetiresTheOldOne) {
   EXPECT_EQ(verifier.verify_head(old_request, kNow).reason, "old_incarnation");
 }
 
+// A sender restarted after its clock was set back has a lower incarnation: refused while its
+// previous run may still have fresh requests about, taken as new once it cannot.
+TEST(RequestAuth, ARestartWithAClockSetBackIsTakenOnceThePreviousRunIsStale) {
+  RequestSigner before(kKey, "127.0.0.2:5235", 9'000);
+  RequestSigner after(kKey, "127.0.0.2:5235", 5'000);
+  RequestVerifier verifier(kKey, "127.0.0.1:5235", {.max_skew_ms = 30'000});
+  const auto captured = signed_by(before, request("GET", "/"));
+  ASSERT_TRUE(verifier.verify_head(captured, kNow).ok);
+  EXPECT_EQ(verifier
+                .verify_head(signed_by(after, request("GET", "/"), "127.0.0.1:5235", kNow + 1'000),
+                             kNow + 1'000)
+                .reason,
+            "old_incarnation");
+  const auto later = kNow + 61'000;
+  EXPECT_TRUE(
+      verifier.verify_head(signed_by(after, request("GET", "/"), "127.0.0.1:5235", later), later)
+          .ok);
+  // A request captured from the previous run cannot be replayed now: it is too old.
+  EXPECT_EQ(verifier.verify_head(captured, later).reason, "clock_skew");
+}
+
 TEST(RequestAuth, SendersAreBoundedByForgettingTheLongestSilent) {
   RequestVerifier verifier(kKey, "127.0.0.1:5235", {.max_senders = 4});
   for (int i = 0; i < 20; ++i) {
