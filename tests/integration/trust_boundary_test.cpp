@@ -150,6 +150,25 @@ TEST_F(TrustBoundary, ForgedRaftMessagesNeitherMoveTheLeaderNorChangeTheLog) {
   EXPECT_TRUE(cluster_.wait_converged(seconds(10)));
 }
 
+// kill -9 at any moment: a restarted gateway signs with a new incarnation, which its peers
+// take at once (its previous run's sequence numbers are no use to it); the store goes on.
+TEST_F(TrustBoundary, AGatewayKilledAndRestartedIsHeardByItsPeersAgain) {
+  const auto writer = token(security::Role::write);
+  const int killed = *leader_;
+  cluster_.kill(killed);
+  const auto next = cluster_.wait_for_leader(seconds(10));
+  ASSERT_TRUE(next);
+  ASSERT_NE(*next, killed);
+  EXPECT_TRUE(eventually(
+      [&] { return status(*next, "PUT", "/api/kv/after-kill", R"({"value":"1"})", writer) == 200; },
+      seconds(10)));
+  cluster_.start(killed);
+  // Converging needs the restarted node's signed Raft messages accepted, and its peers'.
+  EXPECT_TRUE(cluster_.wait_converged(seconds(15)));
+  EXPECT_TRUE(eventually(
+      [&] { return status(killed, "GET", "/api/kv/after-kill", "", writer) == 200; }, seconds(10)));
+}
+
 // Row 4: a join naming any address made a permanent learner that received the whole store.
 TEST_F(TrustBoundary, AnUnsignedJoinAddsNoLearner) {
   EXPECT_EQ(status(*leader_, "POST", "/internal/raft/join",
