@@ -87,6 +87,20 @@ void add_gateway_command(CLI::App& app) {
                    "replays; the least recently heard is forgotten beyond this")
       ->check(CLI::Range(std::size_t{16}, std::size_t{1'000'000}))
       ->capture_default_str();
+  auto max_queue_delay_ms = std::make_shared<long>(options->overload.max_queue_delay.count());
+  command
+      ->add_option("--max-inflight", options->overload.max_inflight,
+                   "Figure requests this gateway serves at once; beyond it new ones go to the "
+                   "least loaded peer gateway (503 with Retry-After when every peer is "
+                   "saturated too). 0: no limit")
+      ->check(CLI::Range(std::size_t{0}, std::size_t{1'000'000}))
+      ->capture_default_str();
+  command
+      ->add_option("--max-queue-delay-ms", *max_queue_delay_ms,
+                   "Forward new figure requests to peers while this gateway's event loops run "
+                   "ready work this late. 0: not checked")
+      ->check(CLI::Range(0L, 60'000L))
+      ->capture_default_str();
   auto voters = std::make_shared<std::string>();
   command
       ->add_option("--store-voters", *voters,
@@ -133,6 +147,7 @@ void add_gateway_command(CLI::App& app) {
     options->routing.heartbeat_timeout = std::chrono::milliseconds(*heartbeat_timeout_ms);
     options->routing.figure_ttl = std::chrono::milliseconds(*figure_ttl_ms);
     options->datagrams.replay.max_skew = std::chrono::milliseconds(*datagram_skew_ms);
+    options->overload.max_queue_delay = std::chrono::milliseconds(*max_queue_delay_ms);
     options->store_voters = parse_voters(*voters);
     options->peer_tls = apply_tls_dir(*tls_dir, options->listen, options->http);
     options->proxy.tls = options->peer_tls;

@@ -7,6 +7,9 @@
 #include <boost/json.hpp>
 
 #include "core/random.hpp"
+#include "gateway/load_meter.hpp"
+#include "gateway/peer_forwarder.hpp"
+#include "gateway/peers.hpp"
 #include "gateway/registry.hpp"
 #include "gateway/revocation_feed.hpp"
 #include "gateway/snapshot_metrics.hpp"
@@ -28,6 +31,13 @@ namespace json = boost::json;
 using membership::DatagramType;
 
 namespace {
+
+// Peers a request is offered to before this gateway serves it itself (when a peer cannot be
+// reached; a peer that answers, even with an error, has served it).
+constexpr std::size_t kForwardAttempts = 2;
+
+// How often the load this gateway reports (queueing delay, p99, CPU) is recomputed.
+constexpr auto kLoadSampleInterval = std::chrono::milliseconds(100);
 
 // How long a leaving leader tries to hand leadership over before it goes anyway.
 constexpr auto kHandOver = std::chrono::seconds(1);
@@ -83,6 +93,17 @@ class Gateway {
                                 options.http, options.secret, options.audit_log}),
         proxy_(registry_, random_, signed_proxy(options.proxy, signer_), options.island,
                proxy_metrics(host_.metrics())),
+        forwarder_(net::HttpClient(store_client_options(options, signer_))),
+        forwarded_(prometheus::BuildCounter()
+                       .Name("isla_requests_forwarded_total")
+                       .Help("Figure requests handed to a peer gateway, by why")
+                       .Register(host_.metrics())),
+        refused_(prometheus::BuildCounter()
+                     .Name("isla_requests_refused_saturated_total")
+                     .Help("Figure requests answered 503 because this gateway and its peers "
+                           "were saturated")
+                     .Register(host_.metrics())
+                     .Add({})),
         store_metrics_(host_.metrics()),
         datagrams_(prometheus::BuildCounter()
                        .Name("isla_membership_datagrams_total")
@@ -116,6 +137,7 @@ class Gateway {
     host_.udp().start(
         [this](std::string_view bytes, const core::Endpoint& from) { on_datagram(bytes, from); });
     asio::co_spawn(host_.pool().main(), expire_loop(), asio::detached);
+    meter_.start(host_.pool(), kLoadSampleInterval);
     store_->start();
     asio::co_spawn(
         host_.pool().main(),
@@ -199,7 +221,7 @@ class Gateway {
                           co_return net::json_error(
                               400, "invalid figure name: use 1-64 characters of a-z, 0-9 and '-'");
                         }
-                        co_return co_await proxy_.figure(*name, request);
+                        co_return co_await serve_figure(*name, request);
                       });
     router.get("/api/status", "status", net::Access::anyone,
                [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
@@ -217,6 +239,37 @@ class Gateway {
             co_return response;
           });
     }
+  }
+
+  // Serves a figure here, or, when this gateway is saturated or leaving, has the least loaded
+  // peer serve it (ARCHITECTURE.md §4: forward instead of queueing; hand off when draining).
+  asio::awaitable<net::HttpResponse> serve_figure(const std::string& name,
+                                                  const net::HttpRequest& request) {
+    std::vector<std::string> tried;
+    const int hops = hops_of(request);
+    for (std::size_t attempt = 0; attempt < kForwardAttempts; ++attempt) {
+      const auto peers = peers_.snapshot();
+      const bool over = saturated(options_.overload, meter_.in_flight(), meter_.queue_delay());
+      const auto decision = place(over, host_.server().draining(), hops, options_.overload.max_hops,
+                                  *peers, tried, random_);
+      if (decision.placement == Placement::local) break;
+      if (decision.placement == Placement::refuse) {
+        refused_.Increment();
+        auto response = net::json_error(
+            503, "this gateway is saturated and no peer gateway can take the request");
+        response.headers.emplace_back("Retry-After", "1");
+        co_return response;
+      }
+      const PeerView peer = *decision.peer;  // the snapshot may be replaced while we wait
+      tried.push_back(peer.address);
+      if (auto answer = co_await forwarder_.forward(peer, request)) {
+        forwarded_.Add({{"reason", host_.server().draining() ? "draining" : "saturated"}})
+            .Increment();
+        co_return std::move(*answer);
+      }
+    }
+    LoadMeter::InFlight counted(meter_);
+    co_return co_await proxy_.figure(name, request);
   }
 
   net::HttpResponse status() {
@@ -312,6 +365,11 @@ class Gateway {
   net::HttpClient client_;  // the store's: Raft messages, joins, writes forwarded to the leader
   node::NodeHost host_;
   FigureProxy proxy_;
+  LoadMeter meter_;
+  PeerDirectory peers_;
+  PeerForwarder forwarder_;
+  prometheus::Family<prometheus::Counter>& forwarded_;
+  prometheus::Counter& refused_;
   store::StoreMetrics store_metrics_;  // outlives store_, whose WAL reports to it
   std::unique_ptr<store::RaftStore> store_;
   prometheus::Family<prometheus::Counter>& datagrams_;

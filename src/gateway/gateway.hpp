@@ -7,6 +7,7 @@
 #include "core/endpoint.hpp"
 #include "gateway/datagram_gate.hpp"
 #include "gateway/figure_proxy.hpp"
+#include "gateway/overload_policy.hpp"
 #include "gateway/routing_table.hpp"
 #include "net/http_server.hpp"
 #include "store/kv_json.hpp"
@@ -34,6 +35,7 @@ struct GatewayOptions {
   RoutingOptions routing;
   DatagramLimits datagrams;
   ProxyOptions proxy;
+  OverloadOptions overload;
   net::HttpServerOptions http;
   // HTTPS to the other gateways (the store's messages, joins and forwarded writes),
   // verified against the island CA (--tls-dir); null: plain HTTP. Piece servers are

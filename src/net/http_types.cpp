@@ -5,13 +5,15 @@
 
 namespace isla::net {
 
+bool same_header_name(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && strncasecmp(a.data(), b.data(), a.size()) == 0;
+}
+
 namespace {
 
 std::optional<std::string_view> find_header(const Headers& headers, std::string_view name) {
   for (const auto& [key, value] : headers) {
-    if (key.size() == name.size() && strncasecmp(key.data(), name.data(), name.size()) == 0) {
-      return std::string_view(value);
-    }
+    if (same_header_name(key, name)) return std::string_view(value);
   }
   return std::nullopt;
 }

@@ -87,6 +87,9 @@ struct HttpResponse {
   std::optional<std::string_view> header(std::string_view name) const;
 };
 
+// Header names compare without regard to case (RFC 9110, 5.1).
+bool same_header_name(std::string_view a, std::string_view b);
+
 // A JSON error body {"error": message} with the given status, as every isla error looks.
 HttpResponse json_error(int status, std::string_view message);
 HttpResponse json_response(int status, std::string body);
