@@ -262,7 +262,7 @@ class Gateway {
       }
       const PeerView peer = *decision.peer;  // the snapshot may be replaced while we wait
       tried.push_back(peer.address);
-      if (auto answer = co_await forwarder_.forward(peer, request)) {
+      if (auto answer = co_await forwarder_.forward(peer.endpoint, request)) {
         forwarded_.Add({{"reason", host_.server().draining() ? "draining" : "saturated"}})
             .Increment();
         co_return std::move(*answer);

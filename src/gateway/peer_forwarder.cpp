@@ -14,12 +14,13 @@ int hops_of(const net::HttpRequest& request) {
 }
 
 asio::awaitable<std::optional<net::HttpResponse>> PeerForwarder::forward(
-    const PeerView& peer, const net::HttpRequest& request) const {
+    const core::Endpoint& peer, const net::HttpRequest& request, net::Headers extra) const {
   net::HttpRequest onward;
   onward.method = request.method;
   onward.target = request.target;
   onward.body = request.body;
   onward.headers.emplace_back(std::string(net::kHopsHeader), std::to_string(hops_of(request) + 1));
+  for (auto& header : extra) onward.headers.push_back(std::move(header));
   if (auto id = request.header(net::kRequestIdHeader)) {
     onward.headers.emplace_back(std::string(net::kRequestIdHeader), std::string(*id));
   }
@@ -33,9 +34,9 @@ asio::awaitable<std::optional<net::HttpResponse>> PeerForwarder::forward(
     onward.headers.emplace_back(std::string(net::kDeadlineHeader), std::to_string(left));
   }
   const auto deadline = std::min(request.deadline, now + std::chrono::seconds(30));
-  auto result = co_await client_.request(peer.endpoint, onward, deadline);
+  auto result = co_await client_.request(peer, onward, deadline);
   if (!result.ok()) {
-    spdlog::debug("forward to peer failed peer={} error=\"{}\"", peer.address, result.message);
+    spdlog::debug("forward to peer failed peer={} error=\"{}\"", peer.str(), result.message);
     co_return std::nullopt;
   }
   auto response = std::move(*result.response);
@@ -46,7 +47,9 @@ asio::awaitable<std::optional<net::HttpResponse>> PeerForwarder::forward(
            net::same_header_name(header.first, "Content-Length") ||
            net::same_header_name(header.first, "Transfer-Encoding");
   });
-  response.headers.emplace_back(std::string(kForwardedToHeader), peer.address);
+  if (!response.header(kForwardedToHeader)) {
+    response.headers.emplace_back(std::string(kForwardedToHeader), peer.str());
+  }
   co_return response;
 }
 

@@ -17,6 +17,10 @@ namespace isla::gateway {
 // Names, on a forwarded answer, the gateway that served it (for clients, logs and tests).
 inline constexpr std::string_view kForwardedToHeader = "Isla-Forwarded-To";
 
+// On a request to another island's gateway: serve it from your own island, never from a
+// third one (islands forward at most one island further).
+inline constexpr std::string_view kScopeHeader = "Isla-Scope";
+
 // The hops a request has made already (its Isla-Hops header; absent or garbled: 0).
 int hops_of(const net::HttpRequest& request);
 
@@ -27,8 +31,10 @@ class PeerForwarder {
 
   // The peer's answer, or nullopt when the peer could not be reached or did not answer
   // before the request's deadline (the caller then tries another peer, or serves it itself).
-  asio::awaitable<std::optional<net::HttpResponse>> forward(const PeerView& peer,
-                                                            const net::HttpRequest& request) const;
+  // `extra` headers go with it (Isla-Scope for another island's gateway).
+  asio::awaitable<std::optional<net::HttpResponse>> forward(const core::Endpoint& peer,
+                                                            const net::HttpRequest& request,
+                                                            net::Headers extra = {}) const;
 
  private:
   net::HttpClient client_;
