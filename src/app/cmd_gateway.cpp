@@ -26,6 +26,15 @@ std::vector<std::string> parse_voters(const std::string& text) {
   return voters;
 }
 
+std::vector<core::Endpoint> parse_endpoint_flag(const std::string& flag, const std::string& text) {
+  if (text.empty()) return {};
+  try {
+    return core::parse_endpoint_list(text, 5235);
+  } catch (const std::invalid_argument& error) {
+    throw CLI::ValidationError(flag, error.what());
+  }
+}
+
 }  // namespace
 
 void add_gateway_command(CLI::App& app) {
@@ -101,6 +110,18 @@ void add_gateway_command(CLI::App& app) {
                    "ready work this late. 0: not checked")
       ->check(CLI::Range(0L, 60'000L))
       ->capture_default_str();
+  auto seeds = std::make_shared<std::string>();
+  command
+      ->add_option("--seeds", *seeds,
+                   "Other gateways of this island to join through, HOST:PORT,... (the store's "
+                   "voters are always asked too); retried with backoff until one answers")
+      ->envname("ISLA_SEEDS");
+  auto island_peers = std::make_shared<std::string>();
+  command
+      ->add_option("--island-peers", *island_peers,
+                   "Gateways of other islands, HOST:PORT,...: this island's elected bridge "
+                   "exchanges catalogues with them and forwards requests for their figures")
+      ->envname("ISLA_ISLAND_PEERS");
   auto voters = std::make_shared<std::string>();
   command
       ->add_option("--store-voters", *voters,
@@ -149,6 +170,8 @@ void add_gateway_command(CLI::App& app) {
     options->datagrams.replay.max_skew = std::chrono::milliseconds(*datagram_skew_ms);
     options->overload.max_queue_delay = std::chrono::milliseconds(*max_queue_delay_ms);
     options->store_voters = parse_voters(*voters);
+    options->seeds = parse_endpoint_flag("--seeds", *seeds);
+    options->island_peers = parse_endpoint_flag("--island-peers", *island_peers);
     options->peer_tls = apply_tls_dir(*tls_dir, options->listen, options->http);
     options->proxy.tls = options->peer_tls;
     exit_with(gateway::run_gateway(*options));

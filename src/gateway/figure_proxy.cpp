@@ -136,7 +136,7 @@ asio::awaitable<net::HttpResponse> FigureProxy::figure(const std::string& name,
   co_return response;
 }
 
-net::HttpResponse FigureProxy::figures() const {
+json::array FigureProxy::figures() const {
   const auto snapshot = registry_.snapshot();
   json::array list;
   for (const auto& name : snapshot->known_figures) {
@@ -146,7 +146,7 @@ net::HttpResponse FigureProxy::figures() const {
     }
     list.push_back({{"name", name}, {"servers", std::move(servers)}, {"island", island_}});
   }
-  return net::json_response(200, json::serialize(json::object{{"figures", std::move(list)}}));
+  return list;
 }
 
 }  // namespace isla::gateway

@@ -3,6 +3,8 @@
 // another replica when that one fails or is too slow.
 #include <prometheus/counter.h>
 
+#include <boost/json.hpp>
+
 #include <chrono>
 #include <string>
 
@@ -43,8 +45,9 @@ class FigureProxy {
 
   asio::awaitable<net::HttpResponse> figure(const std::string& name,
                                             const net::HttpRequest& request);
-  // GET /api/figures: every known figure with its live replicas.
-  net::HttpResponse figures() const;
+  // For GET /api/figures: every figure this island's piece servers announced, with its live
+  // replicas and the island.
+  boost::json::array figures() const;
 
  private:
   Registry& registry_;

@@ -35,6 +35,8 @@ namespace {
 // Peers a request is offered to before this gateway serves it itself (when a peer cannot be
 // reached; a peer that answers, even with an error, has served it).
 constexpr std::size_t kForwardAttempts = 2;
+// Gateways tried for a figure of another island: our bridge and that island's first few.
+constexpr std::size_t kRemoteAttempts = 4;
 
 // How often the load this gateway reports (queueing delay, p99, CPU) is recomputed.
 constexpr auto kLoadSampleInterval = std::chrono::milliseconds(100);
@@ -211,7 +213,7 @@ class Gateway {
     auto& router = host_.router();
     router.get("/api/figures", "figures", net::Access::anyone,
                [this](net::HttpRequest&, std::string_view) -> asio::awaitable<net::HttpResponse> {
-                 co_return proxy_.figures();
+                 co_return figures();
                });
     router.get_prefix("/api/figures/", "figure", net::Access::anyone,
                       [this](net::HttpRequest& request,
@@ -241,10 +243,57 @@ class Gateway {
     }
   }
 
+  // This island's figures, then those held only in other islands (with their island).
+  net::HttpResponse figures() const {
+    auto list = proxy_.figures();
+    std::set<std::string> local;
+    for (const auto& figure : list) local.insert(std::string(figure.at("name").as_string()));
+    for (const auto& island : bridge_.remote().islands()) {
+      for (const auto& name : island.figures) {
+        if (local.count(name) > 0) continue;
+        list.push_back({{"name", name},
+                        {"servers", json::array()},
+                        {"island", island.island},
+                        {"via", island.bridge}});
+      }
+    }
+    return net::json_response(200, json::serialize(json::object{{"figures", std::move(list)}}));
+  }
+
+  // A figure no piece server of this island holds, asked of the island that holds it: through
+  // our bridge, or, from the bridge (or when ours cannot be reached), from that island's
+  // gateways, its bridge first. They answer from their own island only (Isla-Scope).
+  asio::awaitable<net::HttpResponse> serve_remote(const RemoteRoute& route,
+                                                  const net::HttpRequest& request) {
+    std::vector<std::pair<core::Endpoint, net::Headers>> targets;
+    const auto bridge = bridge_address();
+    if (bridge && *bridge != host_.address() && hops_of(request) < options_.overload.max_hops) {
+      if (auto endpoint = core::parse_endpoint(*bridge)) targets.push_back({*endpoint, {}});
+    }
+    for (const auto& gateway : route.gateways) {
+      if (auto endpoint = core::parse_endpoint(gateway)) {
+        targets.push_back({*endpoint, {{std::string(kScopeHeader), "island"}}});
+      }
+    }
+    for (std::size_t k = 0; k < targets.size() && k < kRemoteAttempts; ++k) {
+      if (auto answer = co_await forwarder_.forward(targets[k].first, request, targets[k].second)) {
+        forwarded_.Add({{"reason", "remote_island"}}).Increment();
+        co_return std::move(*answer);
+      }
+    }
+    auto response =
+        net::json_error(503, "island '" + route.island + "' holds this figure but could not be reached");
+    response.headers.emplace_back("Retry-After", "1");
+    co_return response;
+  }
+
   // Serves a figure here, or, when this gateway is saturated or leaving, has the least loaded
   // peer serve it (ARCHITECTURE.md §4: forward instead of queueing; hand off when draining).
   asio::awaitable<net::HttpResponse> serve_figure(const std::string& name,
                                                   const net::HttpRequest& request) {
+    if (!request.header(kScopeHeader) && !registry_.snapshot()->known(name)) {
+      if (auto remote = bridge_.remote().route(name)) co_return co_await serve_remote(*remote, request);
+    }
     std::vector<std::string> tried;
     const int hops = hops_of(request);
     for (std::size_t attempt = 0; attempt < kForwardAttempts; ++attempt) {

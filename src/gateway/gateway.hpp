@@ -27,6 +27,10 @@ struct GatewayOptions {
   // The island store's voters (host:port, 3 or 5); a gateway not among them joins as a
   // learner. Empty: this gateway is the only voter of its own store.
   std::vector<std::string> store_voters;
+  // Other gateways of this island to join through (unicast; the store's voters are added).
+  std::vector<core::Endpoint> seeds;
+  // Gateways of other islands the elected bridge exchanges catalogues with.
+  std::vector<core::Endpoint> island_peers;
   std::chrono::milliseconds store_tick{50};
   std::size_t store_snapshot_entries = 100'000;  // applied entries between snapshots
   // A replica that needs a snapshot gets it streamed in chunks of this size.
