@@ -388,11 +388,11 @@ cmd_down() {
 cmd_list() {
   local file pid state
   for file in "$STATE_DIR"/*.env; do
-    [ -f "$file" ] || continue
-    pid=$(state_get "$file" TESTBED_OWNER_PID)
+    # A bed being removed meanwhile is skipped.
+    pid=$(state_get "$file" TESTBED_OWNER_PID 2>/dev/null) || continue
     if [ "$pid" = 0 ]; then state="kept"; elif owner_alive "$file"; then state="owner alive"; else state="stale"; fi
-    printf '%s\towner %s (%s)\thosts %s\n' "$(state_get "$file" TESTBED_NAME)" "$pid" "$state" \
-      "$(state_get "$file" TESTBED_HOSTS)"
+    printf '%s\towner %s (%s)\thosts %s\n' "$(basename "$file" .env)" "$pid" "$state" \
+      "$(state_get "$file" TESTBED_HOSTS 2>/dev/null)"
   done
 }
 
