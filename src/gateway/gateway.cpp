@@ -5,8 +5,10 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
+#include <set>
 
 #include "core/random.hpp"
+#include "gateway/island_bridge.hpp"
 #include "gateway/load_meter.hpp"
 #include "gateway/peer_forwarder.hpp"
 #include "gateway/peers.hpp"
@@ -131,6 +133,7 @@ class Gateway {
     store::add_kv_routes(host_.router(), *store_, client_, store::KvApiOptions{options.kv_limits});
     store::add_member_routes(host_.router(), *store_, client_);
     add_token_routes(host_.router(), *store_, client_, host_.audit());
+    bridge_.add_routes(host_.router());
     host_.before_scrape(
         [this] { store_metrics_.update(store_->status(), store_->messages_dropped()); });
   }
@@ -140,6 +143,7 @@ class Gateway {
         [this](std::string_view bytes, const core::Endpoint& from) { on_datagram(bytes, from); });
     asio::co_spawn(host_.pool().main(), expire_loop(), asio::detached);
     meter_.start(host_.pool(), kLoadSampleInterval);
+    asio::co_spawn(host_.pool().main(), bridge_.run(), asio::detached);
     store_->start();
     asio::co_spawn(
         host_.pool().main(),
@@ -281,8 +285,8 @@ class Gateway {
         co_return std::move(*answer);
       }
     }
-    auto response =
-        net::json_error(503, "island '" + route.island + "' holds this figure but could not be reached");
+    auto response = net::json_error(
+        503, "island '" + route.island + "' holds this figure but could not be reached");
     response.headers.emplace_back("Retry-After", "1");
     co_return response;
   }
@@ -292,7 +296,8 @@ class Gateway {
   asio::awaitable<net::HttpResponse> serve_figure(const std::string& name,
                                                   const net::HttpRequest& request) {
     if (!request.header(kScopeHeader) && !registry_.snapshot()->known(name)) {
-      if (auto remote = bridge_.remote().route(name)) co_return co_await serve_remote(*remote, request);
+      if (auto remote = bridge_.remote().route(name))
+        co_return co_await serve_remote(*remote, request);
     }
     std::vector<std::string> tried;
     const int hops = hops_of(request);
@@ -319,6 +324,54 @@ class Gateway {
     }
     LoadMeter::InFlight counted(meter_);
     co_return co_await proxy_.figure(name, request);
+  }
+
+  // The island's bridge as far as this gateway knows.
+  std::optional<std::string> bridge_address() const {
+    std::string highest = host_.address();
+    for (const auto& peer : peers_.snapshot()->peers) {
+      if (peer.state == "alive" && peer.address > highest) highest = peer.address;
+    }
+    return highest;
+  }
+  bool is_bridge() const { return bridge_address() == host_.address(); }
+
+  IslandCatalogue local_catalogue() const {
+    IslandCatalogue catalogue;
+    catalogue.island = options_.island;
+    catalogue.bridge = bridge_address().value_or("");
+    catalogue.gateways.push_back(host_.address());
+    for (const auto& peer : peers_.snapshot()->peers) {
+      if (peer.takes_requests() || peer.state == "alive")
+        catalogue.gateways.push_back(peer.address);
+    }
+    for (const auto& figure : registry_.snapshot()->routable)
+      catalogue.figures.push_back(figure.first);
+    return catalogue;
+  }
+
+  std::vector<core::Endpoint> live_peers() const {
+    std::vector<core::Endpoint> out;
+    for (const auto& peer : peers_.snapshot()->peers) {
+      if (peer.state == "alive") out.push_back(peer.endpoint);
+    }
+    return out;
+  }
+
+  IslandBridge make_bridge() {
+    BridgeOptions bridge;
+    bridge.island = options_.island;
+    bridge.self = options_.listen.str();
+    bridge.island_peers = options_.island_peers;
+    LocalIsland local;
+    local.is_bridge = [this] { return is_bridge(); };
+    local.catalogue = [this] { return local_catalogue(); };
+    local.peers = [this] { return live_peers(); };
+    local.on_event = [](const std::string& kind, const std::string& detail) {
+      spdlog::info("island event kind={} {}", kind, detail);
+    };
+    return IslandBridge(std::move(bridge), std::move(local),
+                        net::HttpClient(store_client_options(options_, signer_)));
   }
 
   net::HttpResponse status() {
@@ -417,6 +470,7 @@ class Gateway {
   LoadMeter meter_;
   PeerDirectory peers_;
   PeerForwarder forwarder_;
+  IslandBridge bridge_{make_bridge()};
   prometheus::Family<prometheus::Counter>& forwarded_;
   prometheus::Counter& refused_;
   store::StoreMetrics store_metrics_;  // outlives store_, whose WAL reports to it
