@@ -15,13 +15,38 @@ namespace isla::membership {
 // A datagram naming more figures is dropped; one that fits in 1200 bytes holds at most
 // about this many short names anyway.
 inline constexpr std::size_t kMaxFiguresPerDatagram = 64;
+// Gossip piggybacked on one datagram; a datagram carrying more is dropped, and encode() leaves
+// out the entries past this (or past what fits in the size limit) instead of failing.
+inline constexpr std::size_t kMaxGossipPerDatagram = 8;
+// 100 % per core; more than this many cores' worth is a lie, not a load.
+inline constexpr std::uint32_t kMaxCpuPercent = 100 * 1024;
 
-enum class DatagramType { hello, heartbeat, welcome, bye };
+// hello/heartbeat/welcome/bye: piece servers announcing themselves to gateways (and gateways
+// carrying gossip in a heartbeat). ping/ack/ping_req/nack: the gateways' failure detector.
+enum class DatagramType { hello, heartbeat, welcome, bye, ping, ack, ping_req, nack };
 
 struct Load {
   std::uint32_t in_flight = 0;
   std::uint64_t served = 0;
+  std::uint32_t queue_delay_ms = 0;  // how long new requests wait before they start
+  std::uint32_t p99_ms = 0;          // recent 99th percentile of request latency
+  std::uint32_t cpu_percent = 0;     // 100 per busy core, at most kMaxCpuPercent
   friend bool operator==(const Load&, const Load&) = default;
+};
+
+// A member's state as the failure detector sees it (SWIM, with a clean leave).
+enum class MemberState { alive, suspect, dead, left };
+
+// One membership update carried as gossip.
+struct GossipEntry {
+  std::string node;  // HOST:PORT of the member it is about
+  MemberState state = MemberState::alive;
+  std::uint64_t incarnation = 0;
+  // suspect only, and required there: who suspects, so that independent confirmations can
+  // be counted.
+  std::string from;
+  std::optional<Load> load;  // alive only: the member's load when it made the update
+  friend bool operator==(const GossipEntry&, const GossipEntry&) = default;
 };
 
 struct Datagram {
@@ -38,17 +63,25 @@ struct Datagram {
   bool draining = false;          // the sender is leaving: route nothing new to it
   std::vector<std::string> figures;
   Load load;
+  // The failure detector's fields. ping, ack, ping_req and nack carry the probe id they
+  // belong to (never 0). ping_req and nack name the member probed on the requester's
+  // behalf; an ack that names one is relayed: its sender heard from `target`.
+  std::uint64_t probe = 0;
+  std::string target;
+  std::vector<GossipEntry> gossip;  // freshest first
   friend bool operator==(const Datagram&, const Datagram&) = default;
 };
 
 const char* to_string(DatagramType type);
+const char* to_string(MemberState state);
 
 // The wall clock in ms since the Unix epoch, as senders put it in `ts`.
 inline std::uint64_t wall_clock_ms() {
   return static_cast<std::uint64_t>(core::wall_clock_ms());
 }
 
-// Encodes; returns nullopt when the result would exceed the datagram size limit.
+// Encodes; returns nullopt when the result would exceed the datagram size limit even without
+// gossip. Gossip entries that do not fit are left out, last ones first.
 std::optional<std::string> encode(const Datagram& datagram, std::string_view secret);
 
 struct Decoded {

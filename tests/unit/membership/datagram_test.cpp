@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <rapidcheck/gtest.h>
 
+#include <algorithm>
+
 namespace isla::membership {
 namespace {
 
@@ -103,6 +105,118 @@ TEST(Datagram, EncodeRefusesWhatDoesNotFitInOneDatagram) {
   auto datagram = heartbeat();
   datagram.figures.assign(60, std::string(30, 'a'));
   EXPECT_FALSE(encode(datagram, ""));
+}
+
+Datagram probe(DatagramType type) {
+  Datagram datagram;
+  datagram.type = type;
+  datagram.node = "127.0.1.1:5235";
+  datagram.role = "gateway";
+  datagram.island = "local";
+  datagram.incarnation = 1764600000123;
+  datagram.seq = 7;
+  datagram.ts = 1764600000456;
+  datagram.probe = 99;
+  datagram.load = {12, 3400, 5, 48, 170};
+  return datagram;
+}
+
+GossipEntry alive_entry(std::string node) {
+  return {std::move(node), MemberState::alive, 1764600000001, {}, Load{1, 2, 3, 4, 5}};
+}
+
+TEST(Datagram, FailureDetectorDatagramsRoundTripWithGossipAndLoad) {
+  auto ping_req = probe(DatagramType::ping_req);
+  ping_req.target = "127.0.1.3:5235";
+  ping_req.gossip = {
+      alive_entry("127.0.1.4:5235"),
+      {"127.0.1.5:5235", MemberState::suspect, 8, "127.0.1.2:5235", std::nullopt},
+      {"127.0.1.6:5235", MemberState::dead, 9, {}, std::nullopt},
+      {"127.0.1.7:5235", MemberState::left, 10, {}, std::nullopt},
+  };
+  auto relayed_ack = probe(DatagramType::ack);
+  relayed_ack.target = "127.0.1.3:5235";
+  auto nack = probe(DatagramType::nack);
+  nack.target = "[::1]:5235";
+  for (const auto& datagram :
+       {probe(DatagramType::ping), probe(DatagramType::ack), ping_req, relayed_ack, nack}) {
+    auto bytes = encode(datagram, "k1");
+    ASSERT_TRUE(bytes);
+    auto decoded = decode(*bytes, "k1");
+    ASSERT_TRUE(decoded.datagram) << decoded.rejection << " " << *bytes;
+    EXPECT_EQ(*decoded.datagram, datagram) << *bytes;
+  }
+}
+
+TEST(Datagram, PieceServerDatagramsCarryNoneOfTheNewFields) {
+  const auto bytes = *encode(heartbeat(), "");
+  for (const char* key : {"probe", "target", "gossip", "queue_delay_ms", "p99_ms", "cpu_percent"}) {
+    EXPECT_EQ(bytes.find(key), std::string::npos) << key;
+  }
+}
+
+TEST(Datagram, RejectsBadFailureDetectorFieldsWithAReason) {
+  const std::string head =
+      "isla1 -\n{\"node\":\"1.2.3.4:5\",\"role\":\"gateway\",\"island\":\"l\",";
+  const std::string gossip_head = head + "\"type\":\"ping\",\"probe\":1,\"gossip\":";
+  const std::pair<std::string, std::string> cases[] = {
+      {head + "\"type\":\"ping\"}", "bad_probe"},
+      {head + "\"type\":\"ack\",\"probe\":0}", "bad_probe"},
+      {head + "\"type\":\"heartbeat\",\"probe\":5}", "bad_probe"},
+      {head + "\"type\":\"ping\",\"probe\":\"5\"}", "bad_probe"},
+      {head + "\"type\":\"ping_req\",\"probe\":5}", "bad_target"},
+      {head + "\"type\":\"nack\",\"probe\":5}", "bad_target"},
+      {head + "\"type\":\"ping\",\"probe\":5,\"target\":\"1.2.3.4:6\"}", "bad_target"},
+      {head + "\"type\":\"ping_req\",\"probe\":5,\"target\":\"nowhere\"}", "bad_target"},
+      {head + "\"type\":\"ping_req\",\"probe\":5,\"target\":7}", "bad_target"},
+      {gossip_head + "{}}", "bad_gossip"},
+      {gossip_head + "[{\"node\":\"1.2.3.4:6\",\"state\":\"alive\"}]}", "bad_gossip"},
+      {gossip_head + "[{\"node\":\"x\",\"state\":\"alive\",\"inc\":1}]}", "bad_gossip"},
+      {gossip_head + "[{\"node\":\"1.2.3.4:6\",\"state\":\"zombie\",\"inc\":1}]}", "bad_gossip"},
+      {gossip_head + "[{\"node\":\"1.2.3.4:6\",\"state\":\"suspect\",\"inc\":1}]}", "bad_gossip"},
+      {gossip_head +
+           "[{\"node\":\"1.2.3.4:6\",\"state\":\"alive\",\"inc\":1,\"from\":\"1.2.3.4:5\"}]}",
+       "bad_gossip"},
+      {gossip_head + "[{\"node\":\"1.2.3.4:6\",\"state\":\"dead\",\"inc\":1,\"load\":{}}]}",
+       "bad_gossip"},
+      {gossip_head + "[{\"node\":\"1.2.3.4:6\",\"state\":\"alive\",\"inc\":-1}]}", "bad_gossip"},
+      {gossip_head + "[1,2,3,4,5,6,7,8,9]}", "too_much_gossip"},
+      {head + "\"type\":\"heartbeat\",\"load\":{\"cpu_percent\":102401}}", "bad_load"},
+      {head + "\"type\":\"heartbeat\",\"load\":{\"p99_ms\":4294967296}}", "bad_load"},
+      {head + "\"type\":\"heartbeat\",\"load\":{\"queue_delay_ms\":-1}}", "bad_load"},
+  };
+  for (const auto& [bytes, reason] : cases) {
+    EXPECT_EQ(decode(bytes, "").rejection, reason) << bytes;
+  }
+}
+
+TEST(Datagram, EncodeLeavesOutTheGossipThatDoesNotFit) {
+  auto datagram = probe(DatagramType::ping);
+  for (int i = 0; i < 12; ++i) {
+    datagram.gossip.push_back(
+        alive_entry("[fd00:1234:5678:9abc:def0:1234:5678:" + std::to_string(1000 + i) + "]:65535"));
+  }
+  auto bytes = encode(datagram, "k1");
+  ASSERT_TRUE(bytes);
+  EXPECT_LE(bytes->size(), 1200u);
+  auto decoded = decode(*bytes, "k1");
+  ASSERT_TRUE(decoded.datagram) << decoded.rejection;
+  const auto& kept = decoded.datagram->gossip;
+  ASSERT_GE(kept.size(), 1u);
+  ASSERT_LT(kept.size(), kMaxGossipPerDatagram);  // these entries are too big for eight
+  // The first ones (the freshest) are kept, in order.
+  EXPECT_TRUE(std::equal(kept.begin(), kept.end(), datagram.gossip.begin()));
+}
+
+TEST(Datagram, EncodeKeepsAtMostTheGossipDecodeAccepts) {
+  auto datagram = probe(DatagramType::ack);
+  for (int i = 0; i < 12; ++i) {
+    datagram.gossip.push_back(
+        {"10.0.0." + std::to_string(i) + ":1", MemberState::dead, 1, {}, std::nullopt});
+  }
+  auto decoded = decode(*encode(datagram, ""), "");
+  ASSERT_TRUE(decoded.datagram) << decoded.rejection;
+  EXPECT_EQ(decoded.datagram->gossip.size(), kMaxGossipPerDatagram);
 }
 
 RC_GTEST_PROP(DatagramProperty, EncodeDecodeRoundTrips,
