@@ -10,14 +10,30 @@ DatagramGate::DatagramGate(std::string island, bool authenticated, DatagramLimit
       limits_(limits),
       replay_(limits.replay) {}
 
+bool DatagramGate::expected(const membership::Datagram& datagram) {
+  switch (datagram.type) {
+    case DatagramType::hello:
+    case DatagramType::heartbeat:
+      return datagram.role == "pieces";
+    case DatagramType::bye:
+      return datagram.role == "pieces" || datagram.role == "gateway";
+    case DatagramType::ping:
+    case DatagramType::ack:
+    case DatagramType::ping_req:
+    case DatagramType::nack:
+      return datagram.role == "gateway";
+    case DatagramType::welcome:
+      return false;  // gateways send welcomes; they never receive one
+  }
+  return false;
+}
+
 std::optional<std::string> DatagramGate::admit(const membership::Datagram& datagram,
                                                const core::Endpoint& from, std::uint64_t now_ms) {
   // The sender's UDP address is its HTTP address: a datagram speaking for another node is
   // forged (or misrouted) and must not change the routing table.
   if (core::parse_endpoint(datagram.node) != from) return "forged_source";
-  if (datagram.role != "pieces" || datagram.type == DatagramType::welcome) {
-    return "unexpected_role";
-  }
+  if (!expected(datagram)) return "unexpected_role";
   // A piece server names no island until a gateway's welcome told it one (only a hello can
   // do that); naming another one means it belongs to another island's gateways.
   const bool unwelcomed_hello = datagram.type == DatagramType::hello && datagram.island.empty();

@@ -32,6 +32,9 @@ class DatagramGate {
                                    std::uint64_t now_ms);
 
   std::size_t senders_tracked() const { return replay_.senders(); }
+  // Piece servers announce themselves and leave; other gateways run the failure detector
+  // and leave. Nothing else is for a gateway.
+  static bool expected(const membership::Datagram& datagram);
 
  private:
   std::string island_;

@@ -7,8 +7,11 @@
 #include <boost/json.hpp>
 #include <set>
 
+#include "clocks/event_json.hpp"
+#include "core/parse.hpp"
 #include "core/random.hpp"
 #include "gateway/island_bridge.hpp"
+#include "gateway/island_membership.hpp"
 #include "gateway/load_meter.hpp"
 #include "gateway/peer_forwarder.hpp"
 #include "gateway/peers.hpp"
@@ -42,6 +45,9 @@ constexpr std::size_t kRemoteAttempts = 4;
 
 // How often the load this gateway reports (queueing delay, p99, CPU) is recomputed.
 constexpr auto kLoadSampleInterval = std::chrono::milliseconds(100);
+
+// How long a leaving gateway spends telling other islands it goes.
+constexpr auto kIslandByeBudget = std::chrono::seconds(1);
 
 // How long a leaving leader tries to hand leadership over before it goes anyway.
 constexpr auto kHandOver = std::chrono::seconds(1);
@@ -134,6 +140,12 @@ class Gateway {
     store::add_member_routes(host_.router(), *store_, client_);
     add_token_routes(host_.router(), *store_, client_, host_.audit());
     bridge_.add_routes(host_.router());
+    membership_.add_routes(host_.router());
+    host_.router().get(
+        "/api/events/log", "events_log", net::Access::anyone,
+        [this](net::HttpRequest& request, std::string_view) -> asio::awaitable<net::HttpResponse> {
+          co_return events_log(request);
+        });
     host_.before_scrape(
         [this] { store_metrics_.update(store_->status(), store_->messages_dropped()); });
   }
@@ -144,6 +156,7 @@ class Gateway {
     asio::co_spawn(host_.pool().main(), expire_loop(), asio::detached);
     meter_.start(host_.pool(), kLoadSampleInterval);
     asio::co_spawn(host_.pool().main(), bridge_.run(), asio::detached);
+    membership_.start();
     store_->start();
     asio::co_spawn(
         host_.pool().main(),
@@ -326,15 +339,9 @@ class Gateway {
     co_return co_await proxy_.figure(name, request);
   }
 
-  // The island's bridge as far as this gateway knows.
-  std::optional<std::string> bridge_address() const {
-    std::string highest = host_.address();
-    for (const auto& peer : peers_.snapshot()->peers) {
-      if (peer.state == "alive" && peer.address > highest) highest = peer.address;
-    }
-    return highest;
-  }
-  bool is_bridge() const { return bridge_address() == host_.address(); }
+  // The island's bridge as far as this gateway knows (the ring election's leader).
+  std::optional<std::string> bridge_address() const { return membership_.bridge().leader; }
+  bool is_bridge() const { return membership_.is_bridge(); }
 
   IslandCatalogue local_catalogue() const {
     IslandCatalogue catalogue;
@@ -358,6 +365,28 @@ class Gateway {
     return out;
   }
 
+  IslandMembershipOptions membership_options() const {
+    IslandMembershipOptions membership;
+    membership.island = options_.island;
+    membership.self = options_.listen.str();
+    membership.incarnation = incarnation_;
+    membership.secret = options_.secret;
+    for (const auto& seed : options_.seeds) membership.seeds.push_back(seed.str());
+    for (const auto& voter : options_.store_voters) membership.seeds.push_back(voter);
+    return membership;
+  }
+
+  GatewayLoad current_load() const {
+    GatewayLoad load;
+    load.in_flight = static_cast<std::uint32_t>(meter_.in_flight());
+    load.capacity = static_cast<std::uint32_t>(options_.overload.max_inflight);
+    load.queue_delay_ms = static_cast<std::uint32_t>(meter_.queue_delay().count());
+    load.p99_ms = meter_.p99_ms();
+    load.cpu_percent = meter_.cpu_percent();
+    load.saturated = saturated(options_.overload, meter_.in_flight(), meter_.queue_delay());
+    return load;
+  }
+
   IslandBridge make_bridge() {
     BridgeOptions bridge;
     bridge.island = options_.island;
@@ -367,17 +396,43 @@ class Gateway {
     local.is_bridge = [this] { return is_bridge(); };
     local.catalogue = [this] { return local_catalogue(); };
     local.peers = [this] { return live_peers(); };
-    local.on_event = [](const std::string& kind, const std::string& detail) {
+    local.on_event = [this](const std::string& kind, const std::string& detail) {
       spdlog::info("island event kind={} {}", kind, detail);
+      events_.record_local(kind, json::value(detail));
     };
     return IslandBridge(std::move(bridge), std::move(local),
                         net::HttpClient(store_client_options(options_, signer_)));
   }
 
+  // GET /api/events/log[?since=ID]: this gateway's membership, election and island events
+  // in causal order, with their clocks.
+  net::HttpResponse events_log(const net::HttpRequest& request) const {
+    std::uint64_t since = 0;
+    if (auto text = net::query_param(request.query(), "since")) {
+      auto parsed = core::parse_integer<std::uint64_t>(*text);
+      if (!parsed) return net::json_error(400, "since must be an event id (a whole number)");
+      since = *parsed;
+    }
+    const auto events = since == 0 ? events_.causal_order() : events_.since(since);
+    auto body = clocks::to_json(events);
+    body["node"] = host_.address();
+    return net::json_response(200, json::serialize(body));
+  }
+
   net::HttpResponse status() {
     auto body = observability::node_status(host_.identity(), host_.totals());
     body["incarnation"] = incarnation_;
-    body["peers"] = json::array();
+    body["peers"] = peers_json(*peers_.snapshot());
+    body["bridge"] = membership_.bridge_json();
+    json::array islands;
+    for (const auto& island : bridge_.remote().islands()) {
+      auto entry = to_json(island);
+      entry["figure_count"] = island.figures.size();
+      entry.erase("figures");
+      islands.push_back(std::move(entry));
+    }
+    body["remote_islands"] = std::move(islands);
+    body["load"] = load_json(current_load());
     body["piece_servers"] = servers_json(registry_.servers());
     body["departed"] = departed_json(registry_.departed());
     body["store"] = store_status();
@@ -399,6 +454,11 @@ class Gateway {
     if (auto reason = gate_.admit(datagram, from, membership::wall_clock_ms())) {
       return count_drop(*reason, from);
     }
+    if (datagram.role == "gateway") {
+      membership_.on_datagram(datagram);
+      datagrams_.Add({{"type", membership::to_string(datagram.type)}}).Increment();
+      return;
+    }
     switch (datagram.type) {
       case DatagramType::hello:
       case DatagramType::heartbeat:
@@ -411,12 +471,7 @@ class Gateway {
         if (!registry_.on_bye(datagram)) return count_drop("stale_bye", from);
         spdlog::info("bye from piece server address={}", datagram.node);
         break;
-      case DatagramType::welcome:
-      // The failure detector's datagrams come from gateways, which the gate refuses for now.
-      case DatagramType::ping:
-      case DatagramType::ack:
-      case DatagramType::ping_req:
-      case DatagramType::nack:
+      default:  // the failure detector's datagrams went to membership_ above
         break;
     }
     datagrams_.Add({{"type", membership::to_string(datagram.type)}}).Increment();
@@ -452,8 +507,12 @@ class Gateway {
   // ARCHITECTURE.md §4: stop accepting, finish in-flight requests, then say bye.
   asio::awaitable<void> leave() {
     spdlog::info("draining in_flight={}", host_.server().in_flight());
+    // Peers stop forwarding to us, and the requests still reaching us go to them.
+    membership_.announce_draining();
     co_await hand_over_leadership();
     co_await host_.drain();
+    co_await bridge_.say_goodbye(std::chrono::steady_clock::now() + kIslandByeBudget);
+    membership_.leave();
     if (auto bytes = membership::encode(describe(DatagramType::bye), options_.secret)) {
       for (const auto& server : registry_.endpoints()) host_.udp().send(server, *bytes);
     }
@@ -475,6 +534,15 @@ class Gateway {
   LoadMeter meter_;
   PeerDirectory peers_;
   PeerForwarder forwarder_;
+  clocks::EventLog events_{clocks::EventLogOptions{options_.listen.str()}};
+  IslandMembership membership_{membership_options(),
+                               host_.pool().main(),
+                               host_.udp(),
+                               random_,
+                               peers_,
+                               events_,
+                               net::HttpClient(store_client_options(options_, signer_)),
+                               [this] { return current_load(); }};
   IslandBridge bridge_{make_bridge()};
   prometheus::Family<prometheus::Counter>& forwarded_;
   prometheus::Counter& refused_;

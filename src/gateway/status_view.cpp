@@ -40,4 +40,23 @@ json::array departed_json(const std::vector<DepartedView>& departed) {
   return out;
 }
 
+json::object load_json(const GatewayLoad& load) {
+  return {{"in_flight", load.in_flight},           {"capacity", load.capacity},
+          {"queue_delay_ms", load.queue_delay_ms}, {"p99_ms", load.p99_ms},
+          {"cpu_percent", load.cpu_percent},       {"saturated", load.saturated}};
+}
+
+json::array peers_json(const PeerSnapshot& peers) {
+  json::array out;
+  for (const auto& peer : peers.peers) {
+    out.push_back({{"address", peer.address},
+                   {"state", peer.state},
+                   {"incarnation", peer.incarnation},
+                   {"draining", peer.draining},
+                   {"last_contact_ms", peer.last_contact_ms},
+                   {"load", load_json(peer.load)}});
+  }
+  return out;
+}
+
 }  // namespace isla::gateway

@@ -117,6 +117,8 @@ json::object load_json(const Load& load) {
   if (load.queue_delay_ms != 0) object["queue_delay_ms"] = load.queue_delay_ms;
   if (load.p99_ms != 0) object["p99_ms"] = load.p99_ms;
   if (load.cpu_percent != 0) object["cpu_percent"] = load.cpu_percent;
+  if (load.capacity != 0) object["capacity"] = load.capacity;
+  if (load.saturated) object["saturated"] = true;
   return object;
 }
 
@@ -128,14 +130,24 @@ std::optional<Load> load_from(const json::value& value) {
   const auto queue_delay = unsigned_field(object, "queue_delay_ms");
   const auto p99 = unsigned_field(object, "p99_ms");
   const auto cpu = unsigned_field(object, "cpu_percent");
-  if (!in_flight || !served || !queue_delay || !p99 || !cpu) return std::nullopt;
+  const auto capacity = unsigned_field(object, "capacity");
+  if (!in_flight || !served || !queue_delay || !p99 || !cpu || !capacity) return std::nullopt;
   if (*in_flight > UINT32_MAX || *queue_delay > UINT32_MAX || *p99 > UINT32_MAX ||
-      *cpu > kMaxCpuPercent) {
+      *cpu > kMaxCpuPercent || *capacity > UINT32_MAX) {
     return std::nullopt;
   }
-  return Load{static_cast<std::uint32_t>(*in_flight), *served,
-              static_cast<std::uint32_t>(*queue_delay), static_cast<std::uint32_t>(*p99),
-              static_cast<std::uint32_t>(*cpu)};
+  bool saturated = false;
+  if (const auto* flag = object.if_contains("saturated")) {
+    if (!flag->is_bool()) return std::nullopt;
+    saturated = flag->as_bool();
+  }
+  return Load{static_cast<std::uint32_t>(*in_flight),
+              *served,
+              static_cast<std::uint32_t>(*queue_delay),
+              static_cast<std::uint32_t>(*p99),
+              static_cast<std::uint32_t>(*cpu),
+              static_cast<std::uint32_t>(*capacity),
+              saturated};
 }
 
 json::object gossip_json(const GossipEntry& entry) {

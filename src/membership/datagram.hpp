@@ -31,6 +31,8 @@ struct Load {
   std::uint32_t queue_delay_ms = 0;  // how long new requests wait before they start
   std::uint32_t p99_ms = 0;          // recent 99th percentile of request latency
   std::uint32_t cpu_percent = 0;     // 100 per busy core, at most kMaxCpuPercent
+  std::uint32_t capacity = 0;        // a gateway's --max-inflight; 0 = no limit
+  bool saturated = false;            // a gateway over its limits: forward nothing to it
   friend bool operator==(const Load&, const Load&) = default;
 };
 
