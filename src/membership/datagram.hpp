@@ -47,7 +47,10 @@ struct GossipEntry {
   // suspect only, and required there: who suspects, so that independent confirmations can
   // be counted.
   std::string from;
-  std::optional<Load> load;  // alive only: the member's load when it made the update
+  // alive only: the member's load when it made the update. Swim sends none (every datagram's
+  // header carries its sender's load, and room is better spent on membership news: with
+  // loads, four or five entries fit in a datagram instead of eight) but applies it.
+  std::optional<Load> load;
   friend bool operator==(const GossipEntry&, const GossipEntry&) = default;
 };
 

@@ -222,7 +222,7 @@ bool Swim::accept_alive(const std::string& address, std::uint64_t incarnation,
     if (departed(*was)) schedule_.add(address);
   }
   if (load) record->member.load = *load;
-  gossip_.push({address, MemberState::alive, incarnation, {}, record->member.load});
+  gossip_.push({address, MemberState::alive, incarnation, {}, std::nullopt});
   return true;
 }
 
@@ -271,7 +271,7 @@ void Swim::refute(std::uint64_t heard_incarnation) {
   incarnation_ = heard_incarnation + 1;
   // Being suspected is a hint that we are the slow one (Lifeguard).
   health_.apply(1);
-  announce({self_, MemberState::alive, incarnation_, {}, load_});
+  announce({self_, MemberState::alive, incarnation_, {}, std::nullopt});
 }
 
 Suspicion Swim::new_suspicion(const std::string& accuser, core::SteadyTime now) const {
@@ -332,11 +332,12 @@ void Swim::start_probe(core::SteadyTime now) {
   const auto interval = health_.scale(options_.probe_interval);
   next_probe_at_ = now + interval;
   if (!target) return;
-  probe_.emplace();
-  probe_->target = *target;
-  probe_->id = next_probe_id_++;
-  probe_->indirect_at = now + health_.scale(options_.probe_timeout);
-  probe_->ends = now + interval;
+  Probe probe;
+  probe.target = *target;
+  probe.id = next_probe_id_++;
+  probe.indirect_at = now + health_.scale(options_.probe_timeout);
+  probe.ends = now + interval;
+  probe_ = std::move(probe);
   auto ping = datagram(DatagramType::ping);
   ping.probe = probe_->id;
   send_with_gossip(*target, std::move(ping));
@@ -521,7 +522,7 @@ void Swim::push_members_to(const std::string& address) {
   for (const auto& [other, record] : members_) {
     const auto& member = record.member;
     if (other == address || member.state != MemberState::alive) continue;
-    entries.push_back({other, MemberState::alive, member.incarnation, {}, member.load});
+    entries.push_back({other, MemberState::alive, member.incarnation, {}, std::nullopt});
   }
   // A random selection when there are more than we push.
   for (std::size_t i = 0; i < std::min(entries.size(), options_.join_push_entries); ++i) {

@@ -76,7 +76,7 @@ struct Member {
   std::string address;  // HOST:PORT
   MemberState state = MemberState::alive;
   std::uint64_t incarnation = 0;
-  Load load;  // as of its latest datagram (or the gossip that introduced it)
+  Load load;  // as of its latest datagram
   bool draining = false;
   core::SteadyTime last_contact{};  // its latest datagram to us; epoch if none yet
   core::SteadyTime state_since{};
