@@ -13,8 +13,8 @@ DatagramGate::DatagramGate(std::string island, bool authenticated, DatagramLimit
 bool DatagramGate::expected(const membership::Datagram& datagram) {
   switch (datagram.type) {
     case DatagramType::hello:
-    case DatagramType::heartbeat:
       return datagram.role == "pieces";
+    case DatagramType::heartbeat:  // a gateway's carries gossip only
     case DatagramType::bye:
       return datagram.role == "pieces" || datagram.role == "gateway";
     case DatagramType::ping:

@@ -34,7 +34,14 @@ TEST(DatagramGate, ChecksSourceRoleIslandAndFigureLimit) {
   EXPECT_EQ(verdict(gate, heartbeat(1), {"127.0.1.12", 1233}), "forged_source");
   auto gateway = heartbeat(1);
   gateway.role = "gateway";
+  gateway.type = membership::DatagramType::hello;
   EXPECT_EQ(verdict(gate, gateway), "unexpected_role");
+  auto piece_ping = heartbeat(1);
+  piece_ping.type = membership::DatagramType::ping;
+  EXPECT_EQ(verdict(gate, piece_ping), "unexpected_role");
+  auto welcome = heartbeat(1);
+  welcome.type = membership::DatagramType::welcome;
+  EXPECT_EQ(verdict(gate, welcome), "unexpected_role");
   auto elsewhere = heartbeat(1);
   elsewhere.island = "red";
   EXPECT_EQ(verdict(gate, elsewhere), "wrong_island");
@@ -77,6 +84,31 @@ TEST(DatagramGate, WithoutASecretThereIsNoReplayStateForAForgerToPoison) {
   EXPECT_EQ(verdict(gate, poisoned), "accepted");
   EXPECT_EQ(verdict(gate, heartbeat(5)), "accepted");
   EXPECT_EQ(gate.senders_tracked(), 0u);
+}
+
+}  // namespace
+}  // namespace isla::gateway
+
+namespace isla::gateway {
+namespace {
+
+TEST(DatagramGate, AnotherGatewaysFailureDetectorDatagramsPassAndAreReplayChecked) {
+  DatagramGate gate("blue", true, DatagramLimits{});
+  std::uint64_t seq = 0;
+  for (auto type : {DatagramType::ping, DatagramType::ack, DatagramType::ping_req,
+                    DatagramType::nack, DatagramType::heartbeat, DatagramType::bye}) {
+    auto datagram = heartbeat(++seq);
+    datagram.role = "gateway";
+    datagram.figures.clear();
+    datagram.type = type;
+    EXPECT_EQ(verdict(gate, datagram), "accepted") << membership::to_string(type);
+    EXPECT_EQ(verdict(gate, datagram), "replayed") << membership::to_string(type);
+  }
+  auto elsewhere = heartbeat(++seq);
+  elsewhere.role = "gateway";
+  elsewhere.type = DatagramType::ping;
+  elsewhere.island = "red";
+  EXPECT_EQ(verdict(gate, elsewhere), "wrong_island");
 }
 
 }  // namespace
