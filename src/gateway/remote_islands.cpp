@@ -53,7 +53,7 @@ std::optional<RemoteRoute> RemoteIslands::route(const std::string& figure) const
     for (const auto& gateway : catalogue.gateways) {
       if (gateway != catalogue.bridge) route.gateways.push_back(gateway);
     }
-    if (!route.gateways.empty()) return route;
+    return route;  // with no gateway left to ask: the caller answers 503, not 404
   }
   return std::nullopt;
 }

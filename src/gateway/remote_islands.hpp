@@ -35,7 +35,8 @@ class RemoteIslands {
   // Forgets islands not refreshed within the ttl; returns the names forgotten.
   std::vector<std::string> expire(core::SteadyTime now);
 
-  // Where a figure that no local piece server holds can be asked for; nullopt: nowhere.
+  // Where a figure that no local piece server holds can be asked for; nullopt: no island we
+  // know of holds it. The gateways may be empty: every one of them said bye.
   std::optional<RemoteRoute> route(const std::string& figure) const;
   std::vector<IslandCatalogue> islands() const;
 

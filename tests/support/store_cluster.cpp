@@ -1,5 +1,7 @@
 #include "support/store_cluster.hpp"
 
+#include "security/island_secret.hpp"
+
 #include <gtest/gtest.h>
 #include <unistd.h>
 
@@ -23,6 +25,12 @@ StoreCluster::StoreCluster(int voters, int learners, std::vector<std::string> ex
     addresses_.push_back({subnet + "." + std::to_string(node + 1), 5235});
   }
   processes_.resize(addresses_.size());
+  node_flags_.resize(addresses_.size());
+}
+
+void StoreCluster::use_secret() {
+  security::create_secret_file(secret_file());
+  extra_flags_.insert(extra_flags_.end(), {"--secret-file", secret_file().string()});
 }
 
 StoreCluster::~StoreCluster() {
@@ -50,10 +58,11 @@ void StoreCluster::start(int node) {
     voters += (voters.empty() ? "" : ",") + address(voter).str();
   }
   std::vector<std::string> argv = {
-      ISLA_BINARY,      "gateway",    "--listen",   address(node).str(),
-      "--island",       "store-test", "--data-dir", data_dir(node).string(),
-      "--store-voters", voters,       "--threads",  "1"};
+      ISLA_BINARY,      "gateway", "--listen",   address(node).str(),
+      "--island",       island_,   "--data-dir", data_dir(node).string(),
+      "--store-voters", voters,    "--threads",  "1"};
   argv.insert(argv.end(), extra_flags_.begin(), extra_flags_.end());
+  argv.insert(argv.end(), node_flags_.at(node).begin(), node_flags_.at(node).end());
   processes_.at(node) =
       core::ChildProcess::spawn(argv, (dir_ / ("node-" + std::to_string(node) + ".log")).string());
   ASSERT_TRUE(eventually([&] { return !store_status(node).is_null(); }, std::chrono::seconds(10)))
@@ -78,13 +87,19 @@ std::optional<int> StoreCluster::interrupt(int node, std::chrono::milliseconds t
   return code;
 }
 
-boost::json::value StoreCluster::store_status(int node) const {
+boost::json::value StoreCluster::status(int node) const {
   auto result = request(node, "GET", "/api/status", {}, std::chrono::milliseconds(300));
   if (!result.ok() || result.response->status != 200) return nullptr;
   boost::system::error_code error;
   auto status = boost::json::parse(result.response->body, error);
-  if (error || !status.is_object() || !status.as_object().contains("store")) return nullptr;
-  return status.at("store");
+  if (error || !status.is_object()) return nullptr;
+  return status;
+}
+
+boost::json::value StoreCluster::store_status(int node) const {
+  auto whole = status(node);
+  if (whole.is_null() || !whole.as_object().contains("store")) return nullptr;
+  return whole.at("store");
 }
 
 std::optional<int> StoreCluster::wait_for_leader(std::chrono::milliseconds timeout) {

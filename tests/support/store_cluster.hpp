@@ -26,6 +26,18 @@ class StoreCluster {
   std::filesystem::path data_dir(int node) const;
   std::string log(int node) const;
 
+  // Flags only `node` gets, after the cluster's; and the island every node names.
+  void set_node_flags(int node, std::vector<std::string> flags) {
+    node_flags_.at(node) = std::move(flags);
+  }
+  void set_island(std::string island) { island_ = std::move(island); }
+  // Signs everything with a fresh island secret (secret_file()); off unless asked, as the
+  // store's own tests were written without one.
+  void use_secret();
+  std::filesystem::path secret_file() const { return dir_ / "secret"; }
+  // The node's whole /api/status, or null when it does not answer.
+  boost::json::value status(int node) const;
+
   void start(int node);
   void start_all();
   void kill(int node);  // SIGKILL: a crash, nothing flushed
@@ -53,6 +65,8 @@ class StoreCluster {
   std::vector<core::Endpoint> addresses_;
   int voters_ = 0;
   std::vector<std::string> extra_flags_;
+  std::vector<std::vector<std::string>> node_flags_;
+  std::string island_ = "store-test";
   std::vector<std::optional<core::ChildProcess>> processes_;
   net::HttpClientOptions client_;
 };
