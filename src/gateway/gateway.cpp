@@ -17,6 +17,7 @@
 #include "gateway/peers.hpp"
 #include "gateway/registry.hpp"
 #include "gateway/revocation_feed.hpp"
+#include "gateway/route_changes.hpp"
 #include "gateway/snapshot_metrics.hpp"
 #include "gateway/status_view.hpp"
 #include "gateway/token_routes.hpp"
@@ -140,6 +141,14 @@ class Gateway {
     store::add_member_routes(host_.router(), *store_, client_);
     add_token_routes(host_.router(), *store_, client_, host_.audit());
     bridge_.add_routes(host_.router());
+    registry_.observe_with([this](const RoutingSnapshot& before, const RoutingSnapshot& after) {
+      for (const auto& change : route_changes(before, after)) {
+        json::array figures(change.figures.begin(), change.figures.end());
+        events_.record_local(
+            change.added ? "route_added" : "route_removed",
+            json::object{{"server", change.server}, {"figures", std::move(figures)}});
+      }
+    });
     membership_.add_routes(host_.router());
     host_.router().get(
         "/api/events/log", "events_log", net::Access::anyone,

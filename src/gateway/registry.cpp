@@ -8,7 +8,10 @@ Registry::Registry(core::Clock& clock, RoutingOptions options)
 template <class Change>
 void Registry::mutate(Change change) {
   std::lock_guard lock(mutex_);
-  if (change(table_, clock_.now())) snapshot_.store(table_.snapshot());
+  if (!change(table_, clock_.now())) return;
+  auto next = table_.snapshot();
+  if (observer_) observer_(*snapshot_.load(), *next);
+  snapshot_.store(std::move(next));
 }
 
 bool Registry::on_announce(const membership::Datagram& datagram) {

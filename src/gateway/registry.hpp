@@ -3,6 +3,7 @@
 // requests, the expiry timer) serialise on a mutex; request paths read an immutable
 // snapshot without locking.
 #include <atomic>
+#include <functional>
 #include <mutex>
 
 #include "gateway/routing_table.hpp"
@@ -11,7 +12,12 @@ namespace isla::gateway {
 
 class Registry {
  public:
+  // Told, under the registry's lock, of each new routing snapshot and the one it replaces.
+  using Observer = std::function<void(const RoutingSnapshot& before, const RoutingSnapshot& after)>;
+
   Registry(core::Clock& clock, RoutingOptions options);
+  // Set before any datagram arrives.
+  void observe_with(Observer observer) { observer_ = std::move(observer); }
 
   std::shared_ptr<const RoutingSnapshot> snapshot() const { return snapshot_.load(); }
 
@@ -37,6 +43,7 @@ class Registry {
   mutable std::mutex mutex_;
   RoutingTable table_;
   std::atomic<std::shared_ptr<const RoutingSnapshot>> snapshot_;
+  Observer observer_;
 };
 
 }  // namespace isla::gateway
