@@ -53,6 +53,13 @@ constexpr auto kIslandByeBudget = std::chrono::seconds(1);
 // How long a leaving leader tries to hand leadership over before it goes anyway.
 constexpr auto kHandOver = std::chrono::seconds(1);
 
+// A gateway just started has an empty routing table and knows no other island until its
+// piece servers' heartbeats (every 200 ms; silent 700 ms means dead) and its bridge's news
+// (a round every 500 ms) reach it. For this long it does not answer 404 to a figure it has
+// not heard of; it waits for the figure, looking this often.
+constexpr auto kWarmUp = std::chrono::seconds(2);
+constexpr auto kWarmUpPoll = std::chrono::milliseconds(20);
+
 ProxyMetrics proxy_metrics(prometheus::Registry& registry) {
   auto& upstream = prometheus::BuildCounter()
                        .Name("isla_upstream_requests_total")
@@ -317,6 +324,7 @@ class Gateway {
   // peer serve it (ARCHITECTURE.md §4: forward instead of queueing; hand off when draining).
   asio::awaitable<net::HttpResponse> serve_figure(const std::string& name,
                                                   const net::HttpRequest& request) {
+    co_await warm_up_for(name, request);
     if (!request.header(kScopeHeader) && !registry_.snapshot()->known(name)) {
       if (auto remote = bridge_.remote().route(name))
         co_return co_await serve_remote(*remote, request);
@@ -346,6 +354,18 @@ class Gateway {
     }
     LoadMeter::InFlight counted(meter_);
     co_return co_await proxy_.figure(name, request);
+  }
+
+  // Right after start, waits (within the warm-up and the request's deadline) until the
+  // figure is known here or, unless the request is scoped to this island, in another
+  // island: a rolling restart must not turn the figures of the island into 404s.
+  asio::awaitable<void> warm_up_for(const std::string& name, const net::HttpRequest& request) {
+    const bool local_only = request.header(kScopeHeader).has_value();
+    const auto until = std::min(warm_until_, request.deadline);
+    while (std::chrono::steady_clock::now() < until && !registry_.snapshot()->known(name) &&
+           (local_only || !bridge_.remote().route(name))) {
+      co_await net::sleep_for(kWarmUpPoll);
+    }
   }
 
   // The island's bridge as far as this gateway knows (the ring election's leader).
@@ -533,6 +553,7 @@ class Gateway {
   GatewayOptions options_;
   core::SeededRandom random_;
   std::uint64_t incarnation_;
+  std::chrono::steady_clock::time_point warm_until_ = std::chrono::steady_clock::now() + kWarmUp;
   Registry registry_;
   DatagramGate gate_;                                 // on the UDP receive loop only
   mutable std::atomic<std::uint64_t> seq_{0};         // of the datagrams this gateway sends
