@@ -1,12 +1,15 @@
 // isla gateway dashboard. Polls the gateway's JSON APIs (same origin).
 // All text coming from the API is rendered with textContent only.
+import {
+  $, el, getJSON, setText, str, num, fmtInt, fmtDuration, fmtAgo, setBadge, strList, syncKeyed, poll,
+} from "./util.js";
+import { markUnreachable, renderTopology, setRemoteFigures } from "./topology.js";
+import { noteGateway, refreshEvents } from "./events.js";
 
 const STATUS_MS = 1000;
 const FIGURES_MS = 2000;
 const MEMBERS_MS = 2000;
-const TIMEOUT_MS = 4000;
-
-const $ = (id) => document.getElementById(id);
+const EVENTS_MS = 1000;
 
 const NODE_STATES = new Set(["serving", "draining", "starting", "stopping"]);
 const STORE_ROLES = new Set(["leader", "follower", "candidate", "pre_candidate"]);
@@ -63,117 +66,6 @@ function colourFor(name) {
   return { hex: FALLBACK_COLOUR, trans, known: false };
 }
 
-// ---------- helpers ----------
-
-async function getJSON(url) {
-  const ctl = new AbortController();
-  const timer = setTimeout(() => ctl.abort(), TIMEOUT_MS);
-  try {
-    const res = await fetch(url, { cache: "no-store", signal: ctl.signal, headers: { Accept: "application/json" } });
-    let body = null;
-    try { body = await res.json(); } catch { body = null; }
-    if (!res.ok) {
-      const msg = body && typeof body.error === "string" && body.error
-        ? body.error
-        : `HTTP ${res.status} ${res.statusText || ""}`.trim();
-      const err = new Error(msg);
-      err.status = res.status;
-      throw err;
-    }
-    if (body === null || typeof body !== "object") throw new Error("invalid JSON from gateway");
-    return body;
-  } catch (e) {
-    if (e && e.name === "AbortError") throw new Error("request timed out");
-    throw e;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-function el(tag, cls) {
-  const e = document.createElement(tag);
-  if (cls) e.className = cls;
-  return e;
-}
-
-function setText(node, text) {
-  const t = String(text);
-  if (node.textContent !== t) node.textContent = t;
-}
-
-function str(v, dflt = "—") {
-  return typeof v === "string" && v !== "" ? v : (typeof v === "number" ? String(v) : dflt);
-}
-
-function num(v) {
-  if (v === null || v === undefined || v === "") return null;
-  const n = Number(v);
-  return Number.isFinite(n) ? n : null;
-}
-
-function fmtInt(v) {
-  const n = num(v);
-  return n === null ? "—" : String(Math.round(n));
-}
-
-function fmtDuration(sec) {
-  const s = num(sec);
-  if (s === null) return "—";
-  if (s < 60) return `${s.toFixed(1)} s`;
-  const t = Math.floor(s);
-  const d = Math.floor(t / 86400), h = Math.floor((t % 86400) / 3600);
-  const m = Math.floor((t % 3600) / 60), ss = t % 60;
-  const p2 = (x) => String(x).padStart(2, "0");
-  if (d > 0) return `${d}d ${h}h`;
-  if (h > 0) return `${h}h ${p2(m)}m`;
-  return `${m}m ${p2(ss)}s`;
-}
-
-function fmtAgo(ms) {
-  const n = num(ms);
-  if (n === null) return "—";
-  if (n < 1000) return `${Math.round(n)} ms ago`;
-  return `${fmtDuration(n / 1000)} ago`;
-}
-
-function setBadge(node, value, allowed) {
-  setText(node, value);
-  const cls = "badge " + (allowed.has(value) ? "b-" + value : "b-unknown");
-  if (node.className !== cls) node.className = cls;
-}
-
-function strList(v) {
-  return Array.isArray(v) ? v.filter((x) => typeof x === "string") : [];
-}
-
-// Keyed reconciliation: reuse child elements by key so rows stay stable between polls.
-const keyedMaps = new WeakMap();
-function syncKeyed(parent, items, keyOf, create, update) {
-  const old = keyedMaps.get(parent) || new Map();
-  const next = new Map();
-  items.forEach((item, i) => {
-    const k = keyOf(item);
-    if (next.has(k)) return; // ignore duplicate keys
-    let node = old.get(k);
-    if (!node) node = create(k);
-    update(node, item);
-    next.set(k, node);
-    const at = parent.children[next.size - 1];
-    if (at !== node) parent.insertBefore(node, at || null);
-  });
-  for (const [k, node] of old) if (!next.has(k)) node.remove();
-  keyedMaps.set(parent, next);
-}
-
-// Repeat fn every `ms` after it finishes (never overlapping), forever.
-function poll(fn, ms) {
-  const tick = async () => {
-    try { await fn(); } catch (e) { console.warn(e); }
-    setTimeout(tick, ms);
-  };
-  tick();
-}
-
 // ---------- status ----------
 
 let currentIsland = "";
@@ -192,6 +84,7 @@ async function refreshStatus() {
     b.dataset.failures = String(statusFailures);
     b.title = `last error: ${e && e.message ? e.message : e}`;
     document.body.classList.add("offline");
+    markUnreachable();
     return;
   }
   statusFailures = 0;
@@ -220,6 +113,8 @@ function renderStatus(s) {
   $("peers").title = peers.map((p) => (typeof p === "string" ? p : str(p && p.address, "?"))).join(", ");
   setText($("version"), str(s.version));
   renderStore(s.store);
+  renderTopology(s);
+  noteGateway(s.node, s.incarnation);
 
   const servers = (Array.isArray(s.piece_servers) ? s.piece_servers : [])
     .filter((x) => x && typeof x.address === "string")
@@ -389,10 +284,11 @@ async function refreshFigures() {
     .filter((f) => f && typeof f.name === "string" && f.name !== "")
     .sort((a, b) => a.name.localeCompare(b.name));
   syncKeyed($("figures-list"), figs, (f) => f.name, createFigureButton, updateFigureButton);
+  setRemoteFigures(figs, currentIsland);
   const empty = $("figures-empty");
   empty.hidden = figs.length > 0;
   setText(empty, "No figures known.");
-  const unavailable = figs.filter((f) => strList(f.servers).length === 0).length;
+  const unavailable = figs.filter((f) => !isAvailable(f)).length;
   setText($("figures-summary"), `${figs.length} figures` + (unavailable ? ` · ${unavailable} unavailable` : ""));
 }
 
@@ -405,19 +301,32 @@ function createFigureButton(name) {
   return b;
 }
 
+// A figure of another island lists no servers of ours: it is reached through that island's
+// bridge (`via`).
+function remoteVia(f) {
+  return f.island && f.island !== currentIsland && typeof f.via === "string" && f.via !== "" ? f.via : "";
+}
+
+function isAvailable(f) {
+  return strList(f.servers).length > 0 || remoteVia(f) !== "";
+}
+
 function updateFigureButton(b, f) {
   const servers = strList(f.servers);
   const n = servers.length;
+  const via = remoteVia(f);
+  const available = isAvailable(f);
   const [nameEl, titleEl, repEl] = b.children;
   setText(nameEl, f.name);
   let title = str(f.title, "");
   if (f.island && f.island !== currentIsland) title += (title ? " · " : "") + `island ${f.island}`;
   setText(titleEl, title);
-  setText(repEl, n === 0 ? "unavailable" : `${n} ${n === 1 ? "replica" : "replicas"}`);
-  b.classList.toggle("unavailable", n === 0);
+  setText(repEl, n > 0 ? `${n} ${n === 1 ? "replica" : "replicas"}` : via ? "via bridge" : "unavailable");
+  b.classList.toggle("unavailable", !available);
   b.dataset.replicas = String(n);
-  b.dataset.available = String(n > 0);
-  b.title = n ? `live on ${servers.join(", ")}` : "no live piece servers";
+  b.dataset.available = String(available);
+  b.title = n ? `live on ${servers.join(", ")}` : via ? `held by island ${f.island}, reached through ${via}`
+    : "no live piece servers";
   b.setAttribute("aria-pressed", String(f.name === selected));
 }
 
@@ -510,3 +419,4 @@ function renderDetail(d, name) {
 poll(refreshStatus, STATUS_MS);
 poll(refreshFigures, FIGURES_MS);
 poll(refreshMembers, MEMBERS_MS);
+poll(refreshEvents, EVENTS_MS);

@@ -17,12 +17,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-long long number(const boost::json::value& value) {
-  return value.is_int64()    ? value.as_int64()
-         : value.is_uint64() ? static_cast<long long>(value.as_uint64())
-                             : -1;
-}
-
 TEST(Dashboard, ShowsServersBrowsesFiguresAndUpdatesWithoutReload) {
   Island island;
   island.start_gateway();
@@ -36,10 +30,10 @@ TEST(Dashboard, ShowsServersBrowsesFiguresAndUpdatesWithoutReload) {
 
   const std::string rows =
       "return document.querySelectorAll('#servers-table tbody tr[data-address]').length;";
-  ASSERT_TRUE(eventually([&] { return number(browser.execute(rows)) == 2; }, 10s));
+  ASSERT_TRUE(eventually([&] { return as_integer(browser.execute(rows)) == 2; }, 10s));
   ASSERT_TRUE(eventually(
       [&] {
-        return number(browser.execute(
+        return as_integer(browser.execute(
                    "return document.querySelectorAll('#figures-list [data-figure]').length;")) == 3;
       },
       10s));
@@ -69,7 +63,7 @@ TEST(Dashboard, ShowsServersBrowsesFiguresAndUpdatesWithoutReload) {
       pieces::parse_figure(read_file(catalog_dir() / "giraffe.toml"), "giraffe.toml");
   ASSERT_TRUE(eventually(
       [&] {
-        return number(browser.execute(
+        return as_integer(browser.execute(
                    "return document.querySelectorAll('#figure-pieces tbody tr').length;")) ==
                static_cast<long long>(giraffe.pieces.size());
       },
@@ -82,7 +76,7 @@ TEST(Dashboard, ShowsServersBrowsesFiguresAndUpdatesWithoutReload) {
   // A piece server dies: the table follows without a reload.
   browser.execute("window.__marker = 'same page';");
   island.pieces_process(0).signal(SIGKILL);
-  EXPECT_TRUE(eventually([&] { return number(browser.execute(rows)) == 1; }, 10s));
+  EXPECT_TRUE(eventually([&] { return as_integer(browser.execute(rows)) == 1; }, 10s));
   const auto marker = browser.execute("return window.__marker;");
   EXPECT_TRUE(marker.is_string() && marker.as_string() == "same page");
 
@@ -108,13 +102,13 @@ TEST(Dashboard, WorksOverHttps) {
   // The page's own requests (relative URLs) go over HTTPS too and fill its tables.
   EXPECT_TRUE(eventually(
       [&] {
-        return number(browser.execute("return document.querySelectorAll('#servers-table tbody "
-                                      "tr[data-address]').length;")) == 1;
+        return as_integer(browser.execute("return document.querySelectorAll('#servers-table tbody "
+                                          "tr[data-address]').length;")) == 1;
       },
       10s));
   EXPECT_TRUE(eventually(
       [&] {
-        return number(browser.execute(
+        return as_integer(browser.execute(
                    "return document.querySelectorAll('#figures-list [data-figure]').length;")) == 2;
       },
       10s));

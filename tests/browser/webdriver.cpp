@@ -183,4 +183,14 @@ void WebDriver::screenshot(const std::filesystem::path& file) {
   std::ofstream(file, std::ios::binary) << base64_decode(png.as_string());
 }
 
+long long as_integer(const json::value& value) {
+  return value.is_int64()    ? value.as_int64()
+         : value.is_uint64() ? static_cast<long long>(value.as_uint64())
+                             : -1;
+}
+
+std::string as_text(const json::value& value) {
+  return value.is_string() ? std::string(value.as_string()) : std::string();
+}
+
 }  // namespace isla::testing

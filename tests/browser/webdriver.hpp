@@ -38,4 +38,9 @@ class WebDriver {
   std::string session_;
 };
 
+// Readers of what execute() returns: an integer (-1 when it is not one), a string ("" when it
+// is not one).
+long long as_integer(const boost::json::value& value);
+std::string as_text(const boost::json::value& value);
+
 }  // namespace isla::testing

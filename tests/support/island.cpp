@@ -43,7 +43,7 @@ Island::Island() : subnet_(unique_subnet()) {
          ("isla-test-" + std::to_string(::getpid()) + "-" + subnet_);
   std::filesystem::remove_all(dir_);
   std::filesystem::create_directories(dir_);
-  gateway_ = {subnet_ + ".1", 5235};
+  gateway_ = gateway(0);
   // Secure by default, as `isla up` is: every test island signs what its nodes send.
   security::create_secret_file(secret_file());
 }
@@ -64,26 +64,60 @@ void add_secret(std::vector<std::string>& argv, const std::vector<std::string>& 
 
 Island::~Island() {
   if (::testing::Test::HasFailure()) {
-    std::cerr << "---- gateway log ----\n" << gateway_log();
+    for (const auto& [index, process] : gateways_) {
+      std::cerr << "---- " << gateway_name(index) << " log ----\n" << gateway_log(index);
+    }
     for (const auto& [index, process] : pieces_) {
       std::cerr << "---- pieces " << index << " log ----\n" << pieces_log(index);
     }
   }
   pieces_.clear();
-  gateway_process_.reset();
+  gateways_.clear();
   std::filesystem::remove_all(dir_);
 }
 
 void Island::start_gateway(const std::vector<std::string>& extra) {
-  std::vector<std::string> argv = {ISLA_BINARY,    "gateway",    "--listen",
-                                   gateway_.str(), "--data-dir", (dir_ / "gateway").string()};
+  start_gateway_process(0, extra);
+}
+
+void Island::start_gateways(int count, const std::vector<std::string>& extra) {
+  std::string voters;
+  for (int index = 0; index < count; ++index) {
+    voters += (voters.empty() ? "" : ",") + gateway(index).str();
+  }
+  for (int index = 0; index < count; ++index) {
+    auto flags = extra;
+    flags.insert(flags.end(), {"--store-voters", voters});
+    start_gateway_process(index, std::move(flags));
+  }
+}
+
+// Gateway 0 keeps the names a one-gateway island has always used.
+std::string Island::gateway_name(int index) const {
+  return index == 0 ? "gateway" : "gateway-" + std::to_string(index);
+}
+
+core::Endpoint Island::gateway(int index) const {
+  return {subnet_ + "." + std::to_string(1 + index), 5235};
+}
+
+void Island::start_gateway_process(int index, std::vector<std::string> extra) {
+  const auto address = gateway(index);
+  std::vector<std::string> argv = {ISLA_BINARY,  "gateway",
+                                   "--listen",   address.str(),
+                                   "--data-dir", (dir_ / gateway_name(index)).string()};
   add_secret(argv, extra, secret_file());
   argv.insert(argv.end(), extra.begin(), extra.end());
-  gateway_process_ = core::ChildProcess::spawn(argv, (dir_ / "gateway.log").string());
-  ASSERT_TRUE(eventually([&] { return get("/api/status", std::chrono::milliseconds(200)).ok(); },
-                         std::chrono::seconds(10)))
-      << "gateway did not start:\n"
-      << gateway_log();
+  gateways_.erase(index);
+  gateways_.emplace(
+      index, core::ChildProcess::spawn(argv, (dir_ / (gateway_name(index) + ".log")).string()));
+  net::HttpRequest request;
+  request.target = "/api/status";
+  ASSERT_TRUE(eventually(
+      [&] { return net::fetch(address, request, std::chrono::milliseconds(200), client_).ok(); },
+      std::chrono::seconds(10)))
+      << gateway_name(index) << " did not start:\n"
+      << gateway_log(index);
 }
 
 std::string Island::token(security::Role role) const {
@@ -124,8 +158,8 @@ void Island::wait_for_servers(std::size_t count) {
       << "gateway lists " << listed_servers().size() << " piece servers, expected " << count;
 }
 
-std::string Island::gateway_log() const {
-  return read_file(dir_ / "gateway.log");
+std::string Island::gateway_log(int index) const {
+  return read_file(dir_ / (gateway_name(index) + ".log"));
 }
 std::string Island::pieces_log(int index) const {
   return read_file(dir_ / ("pieces-" + std::to_string(index) + ".log"));

@@ -26,6 +26,9 @@ class Island {
 
   // Starts the gateway; extra flags are appended to its command line.
   void start_gateway(const std::vector<std::string>& extra = {});
+  // Starts `count` gateways as one island: they are the island store's voters, and so each
+  // other's membership seeds. Gateway 0 is gateway(), the one piece servers report to.
+  void start_gateways(int count, const std::vector<std::string>& extra = {});
   // Starts piece server `index` (0-based) holding `figures`; returns its address.
   core::Endpoint start_pieces(int index, const std::vector<std::string>& figures,
                               const std::vector<std::string>& extra = {});
@@ -33,10 +36,11 @@ class Island {
   void wait_for_servers(std::size_t count);
 
   core::Endpoint gateway() const { return gateway_; }
+  core::Endpoint gateway(int index) const;
   core::Endpoint pieces_address(int index) const;
-  core::ChildProcess& gateway_process() { return *gateway_process_; }
+  core::ChildProcess& gateway_process(int index = 0) { return gateways_.at(index); }
   core::ChildProcess& pieces_process(int index) { return pieces_.at(index); }
-  std::string gateway_log() const;
+  std::string gateway_log(int index = 0) const;
   std::string pieces_log(int index) const;
   std::filesystem::path dir() const { return dir_; }
   // The island secret its nodes get (--secret-file) unless a test passes its own.
@@ -58,7 +62,10 @@ class Island {
   std::string subnet_;  // "127.A.B"
   std::filesystem::path dir_;
   core::Endpoint gateway_;
-  std::optional<core::ChildProcess> gateway_process_;
+  void start_gateway_process(int index, std::vector<std::string> extra);
+  std::string gateway_name(int index) const;
+
+  std::map<int, core::ChildProcess> gateways_;
   std::map<int, core::ChildProcess> pieces_;
   net::HttpClientOptions client_;
 };
