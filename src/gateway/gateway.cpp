@@ -47,6 +47,11 @@ constexpr std::size_t kRemoteAttempts = 4;
 // How often the load this gateway reports (queueing delay, p99, CPU) is recomputed.
 constexpr auto kLoadSampleInterval = std::chrono::milliseconds(100);
 
+// Events a gateway's own log keeps, and how long a peer gets to send its log for an
+// island-wide one.
+constexpr std::size_t kEventLogCapacity = 1000;
+constexpr auto kPeerLogTimeout = std::chrono::milliseconds(500);
+
 // How long a leaving gateway spends telling other islands it goes.
 constexpr auto kIslandByeBudget = std::chrono::seconds(1);
 
@@ -160,7 +165,7 @@ class Gateway {
     host_.router().get(
         "/api/events/log", "events_log", net::Access::anyone,
         [this](net::HttpRequest& request, std::string_view) -> asio::awaitable<net::HttpResponse> {
-          co_return events_log(request);
+          co_return co_await events_log(request);
         });
     host_.before_scrape(
         [this] { store_metrics_.update(store_->status(), store_->messages_dropped()); });
@@ -433,24 +438,71 @@ class Gateway {
                         net::HttpClient(store_client_options(options_, signer_)));
   }
 
-  // GET /api/events/log[?since=ID]: this gateway's membership, election and island events
-  // in causal order, with their clocks.
-  net::HttpResponse events_log(const net::HttpRequest& request) const {
+  // GET /api/events/log[?since=ID | ?scope=island]: this gateway's membership, election,
+  // routing and island events in causal order, with their clocks; with scope=island, merged
+  // with the logs of the island's live gateways.
+  asio::awaitable<net::HttpResponse> events_log(const net::HttpRequest& request) {
     std::uint64_t since = 0;
     if (auto text = net::query_param(request.query(), "since")) {
       auto parsed = core::parse_integer<std::uint64_t>(*text);
-      if (!parsed) return net::json_error(400, "since must be an event id (a whole number)");
+      if (!parsed) co_return net::json_error(400, "since must be an event id (a whole number)");
       since = *parsed;
     }
-    const auto events = since == 0 ? events_.causal_order() : events_.since(since);
-    auto body = clocks::to_json(events);
+    const auto scope = net::query_param(request.query(), "scope").value_or("node");
+    if (scope != "node" && scope != "island") {
+      co_return net::json_error(400, "scope must be node or island");
+    }
+    if (scope == "island" && since != 0) {
+      co_return net::json_error(400, "since applies to one gateway's log (scope=node) only");
+    }
+    json::object body;
+    if (scope == "node") {
+      body = clocks::to_json(since == 0 ? events_.causal_order() : events_.since(since));
+    } else {
+      body = co_await island_events_log();
+    }
     body["node"] = host_.address();
-    return net::json_response(200, json::serialize(body));
+    body["incarnation"] = incarnation_;
+    co_return net::json_response(200, json::serialize(body));
+  }
+
+  // Every live gateway's log merged, each event kept with its own clocks, in causal order.
+  asio::awaitable<json::object> island_events_log() {
+    const auto peers = live_peers();
+    clocks::EventLog merged(
+        clocks::EventLogOptions{host_.address(), kEventLogCapacity * (peers.size() + 1)});
+    for (auto& event : events_.causal_order()) merged.ingest(std::move(event));
+    json::array unreachable;
+    for (const auto& peer : peers) {
+      net::HttpRequest ask;
+      ask.target = "/api/events/log";
+      auto result =
+          co_await client_.request(peer, ask, std::chrono::steady_clock::now() + kPeerLogTimeout);
+      boost::system::error_code error;
+      const auto value = result.ok() && result.response->status == 200
+                             ? json::parse(result.response->body, error)
+                             : json::value();
+      const auto* events =
+          !error && value.is_object() ? value.as_object().if_contains("events") : nullptr;
+      if (events == nullptr || !events->is_array()) {
+        unreachable.emplace_back(peer.str());
+        continue;
+      }
+      for (const auto& item : events->as_array()) {
+        if (auto decoded = clocks::event_from_json(item); decoded.event) {
+          merged.ingest(std::move(*decoded.event));
+        }
+      }
+    }
+    auto body = clocks::to_json(merged.causal_order());
+    body["unreachable"] = std::move(unreachable);
+    co_return body;
   }
 
   net::HttpResponse status() {
     auto body = observability::node_status(host_.identity(), host_.totals());
     body["incarnation"] = incarnation_;
+    body["membership_incarnation"] = membership_.incarnation();
     body["peers"] = peers_json(*peers_.snapshot());
     body["bridge"] = membership_.bridge_json();
     json::array islands;
@@ -564,7 +616,7 @@ class Gateway {
   LoadMeter meter_;
   PeerDirectory peers_;
   PeerForwarder forwarder_;
-  clocks::EventLog events_{clocks::EventLogOptions{options_.listen.str()}};
+  clocks::EventLog events_{clocks::EventLogOptions{options_.listen.str(), kEventLogCapacity}};
   IslandMembership membership_{membership_options(),
                                host_.pool().main(),
                                host_.udp(),

@@ -56,7 +56,8 @@ IslandMembership::IslandMembership(IslandMembershipOptions options, asio::io_con
       load_(std::move(load)),
       swim_(options_.self, options_.incarnation, options_.swim, random),
       ring_(ring_options(options_)),
-      wake_(main) {
+      wake_(main),
+      incarnation_(options_.incarnation) {
   for (const auto& seed : options_.seeds) {
     if (seed != options_.self) swim_.add_seed(seed);
   }
@@ -201,6 +202,7 @@ void IslandMembership::after_change(core::SteadyTime now) {
     send(ring_.set_members(std::move(candidates), now));
   }
   record_election_events();
+  incarnation_.store(swim_.incarnation(), std::memory_order_relaxed);
   std::lock_guard lock(published_mutex_);
   bridge_ = BridgeView{ring_.leader(), ring_.term()};
 }

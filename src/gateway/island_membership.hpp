@@ -4,6 +4,7 @@
 // The protocol cores are pure (membership::Swim, election::RingElector); this class gives
 // them time, sockets and a strand: every call into them runs on the main context. What
 // request paths need (the peers, the bridge) is published as snapshots any thread may read.
+#include <atomic>
 #include <chrono>
 #include <functional>
 #include <mutex>
@@ -58,6 +59,8 @@ class IslandMembership {
   void leave();
 
   BridgeView bridge() const;
+  // Ours as the island sees it: the start time, plus one per suspicion we refuted.
+  std::uint64_t incarnation() const { return incarnation_.load(std::memory_order_relaxed); }
   bool is_bridge() const;
   boost::json::object bridge_json() const;
 
@@ -87,6 +90,7 @@ class IslandMembership {
   asio::steady_timer wake_;
   mutable std::mutex published_mutex_;
   BridgeView bridge_;
+  std::atomic<std::uint64_t> incarnation_;
 };
 
 }  // namespace isla::gateway

@@ -86,6 +86,24 @@ TEST(GatewayPeers, AnIslandSeesADeathALeaveAndAReturnAndKeepsOneBridge) {
       << "the gateways did not all see each other alive";
   std::optional<std::string> bridge;
   ASSERT_TRUE(eventually([&] { return (bridge = agreed_bridge(cluster)).has_value(); }, 10s));
+  // The island's log merges every gateway's, in an order consistent with their clocks.
+  auto island_log = cluster.request(0, "GET", "/api/events/log?scope=island");
+  ASSERT_TRUE(island_log.ok());
+  ASSERT_EQ(island_log.response->status, 200) << island_log.response->body;
+  const auto merged = json::parse(island_log.response->body);
+  std::set<std::string> nodes;
+  std::uint64_t lamport = 0;
+  for (const auto& event : merged.at("events").as_array()) {
+    nodes.insert(std::string(event.at("node").as_string()));
+    const auto time = event.at("lamport").to_number<std::uint64_t>();
+    EXPECT_LE(lamport, time) << "the merged log is not in causal order";
+    lamport = time;
+  }
+  EXPECT_EQ(nodes.size(), 3u) << island_log.response->body;
+  auto bad = cluster.request(0, "GET", "/api/events/log?scope=galaxy");
+  ASSERT_TRUE(bad.ok());
+  EXPECT_EQ(bad.response->status, 400);
+
   const int victim = node_of(cluster, *bridge);
   ASSERT_GE(victim, 0) << *bridge;
   const auto before = seen(cluster, (victim + 1) % 3, victim)->incarnation;
