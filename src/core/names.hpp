@@ -1,5 +1,5 @@
 #pragma once
-// What a figure name may be: it ends up in URLs, file names and datagrams.
+// What names may be: they end up in URLs, file names and datagrams.
 #include <string_view>
 
 namespace isla::core {
@@ -13,6 +13,18 @@ inline bool valid_figure_name(std::string_view name) {
     if (!ok) return false;
   }
   return name.front() != '-';
+}
+
+// What an island or role name may be (in datagrams, catalogues, status): 1-64 of a-z, A-Z,
+// 0-9, '-', '_', '.'.
+inline bool valid_short_name(std::string_view name) {
+  if (name.empty() || name.size() > 64) return false;
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) return false;
+  }
+  return true;
 }
 
 }  // namespace isla::core

@@ -8,13 +8,7 @@ namespace isla::gateway {
 namespace json = boost::json;
 
 bool valid_island_name(std::string_view name) {
-  if (name.empty() || name.size() > 64) return false;
-  for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
+  return core::valid_short_name(name);
 }
 
 json::object to_json(const IslandCatalogue& catalogue) {

@@ -79,16 +79,6 @@ TargetRule target_rule(DatagramType type) {
   }
 }
 
-bool short_token(std::string_view text) {
-  if (text.empty() || text.size() > 64) return false;
-  for (char c : text) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-    if (!ok) return false;
-  }
-  return true;
-}
-
 const json::value* field(const json::object& object, std::string_view key) {
   return object.if_contains(key);
 }
@@ -339,9 +329,9 @@ Decoded decode(std::string_view bytes, std::string_view secret) {
     *target = std::string(value->as_string());
   }
   if (!core::parse_endpoint(datagram.node)) return reject("bad_node");
-  if (!short_token(datagram.role)) return reject("bad_role");
+  if (!core::valid_short_name(datagram.role)) return reject("bad_role");
   const bool unwelcomed_hello = datagram.island.empty() && datagram.type == DatagramType::hello;
-  if (!unwelcomed_hello && !short_token(datagram.island)) return reject("bad_island");
+  if (!unwelcomed_hello && !core::valid_short_name(datagram.island)) return reject("bad_island");
 
   const auto incarnation = unsigned_field(object, "incarnation");
   const auto seq = unsigned_field(object, "seq");
