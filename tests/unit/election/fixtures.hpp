@@ -1,10 +1,12 @@
 #pragma once
 // Islands of ring or Bully electors for the tests, with their default options.
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/random.hpp"
 #include "election/bully.hpp"
 #include "election/ring.hpp"
 #include "election_cluster.hpp"
@@ -68,6 +70,36 @@ inline bool recorded(const std::vector<ElectionEvent>& events, EventKind kind,
     if (event.kind == kind && (detail.empty() || event.detail == detail)) return true;
   }
   return false;
+}
+
+// Twelve rounds of random faults on an island of `size` (crashes, restarts, partitions,
+// heals, each after 100-700 ms), then every fault lifted and every node up again.
+inline void run_random_faults(ElectionCluster& cluster, int size, core::Random& chaos) {
+  auto any = [&] {
+    return id(static_cast<int>(chaos.below(static_cast<std::uint64_t>(size))) + 1);
+  };
+  for (int round = 0; round < 12; ++round) {
+    cluster.run_for(std::chrono::milliseconds(100 + chaos.below(600)));
+    const auto victim = any();
+    switch (chaos.below(4)) {
+      case 0:
+        cluster.crash(victim);
+        break;
+      case 1:
+        cluster.restart(victim);
+        break;
+      case 2:
+        cluster.partition({victim, any()});
+        break;
+      default:
+        cluster.heal();
+    }
+  }
+  cluster.heal();
+  cluster.set_faults({});
+  for (const auto& node : cluster.ids()) {
+    if (!cluster.alive(node)) cluster.restart(node);
+  }
 }
 
 }  // namespace isla::election::testing

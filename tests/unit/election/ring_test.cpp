@@ -164,28 +164,7 @@ TEST(Ring, AtMostOneLeaderPerTermUnderRandomFaults) {
     ElectionCluster cluster(island(5), ring(), seeded(seed, lossy, 2ms));
     core::SeededRandom chaos(seed * 7919);
     cluster.start();
-    for (int round = 0; round < 12; ++round) {
-      cluster.run_for(std::chrono::milliseconds(100 + chaos.below(600)));
-      const auto victim = id(static_cast<int>(chaos.below(5)) + 1);
-      switch (chaos.below(4)) {
-        case 0:
-          cluster.crash(victim);
-          break;
-        case 1:
-          cluster.restart(victim);
-          break;
-        case 2:
-          cluster.partition({victim, id(static_cast<int>(chaos.below(5)) + 1)});
-          break;
-        default:
-          cluster.heal();
-      }
-    }
-    cluster.heal();
-    cluster.set_faults({});
-    for (const auto& node : cluster.ids()) {
-      if (!cluster.alive(node)) cluster.restart(node);
-    }
+    run_random_faults(cluster, 5, chaos);
     EXPECT_TRUE(until_leader(cluster, id(5), 10s)) << "seed " << seed;
     EXPECT_TRUE(cluster.violations().empty())
         << "seed " << seed << ": " << cluster.violations().front();
