@@ -116,6 +116,12 @@ void add_gateway_command(CLI::App& app) {
                    "Other gateways of this island to join through, HOST:PORT,... (the store's "
                    "voters are always asked too); retried with backoff until one answers")
       ->envname("ISLA_SEEDS");
+  command
+      ->add_option("--discovery-broadcast", options->discovery_broadcast,
+                   "The subnet's broadcast address (e.g. 10.0.0.255): also listen there, on "
+                   "this gateway's port, for piece servers that look for gateways with "
+                   "--discover")
+      ->envname("ISLA_DISCOVERY_BROADCAST");
   auto island_peers = std::make_shared<std::string>();
   command
       ->add_option("--island-peers", *island_peers,

@@ -20,9 +20,18 @@ void add_pieces_command(CLI::App& app) {
   add_server_flags(*command, *flags, "127.0.1.11:1233", ".isla-data/pieces");
   auto tls_dir = std::make_shared<std::string>();
   add_listener_flags(*command, options->http, *tls_dir);
-  command->add_option("--gateway", *gateways, "Gateways to announce to: HOST:PORT[,HOST:PORT...]")
-      ->envname("ISLA_GATEWAY")
-      ->capture_default_str();
+  auto* gateway_flag =
+      command->add_option("--gateway", *gateways,
+                          "Gateways to announce to: HOST:PORT[,HOST:PORT...] (with --discover "
+                          "and without this flag: only those found by broadcast)");
+  gateway_flag->envname("ISLA_GATEWAY")->capture_default_str();
+  auto discover = std::make_shared<std::string>();
+  command
+      ->add_option("--discover", *discover,
+                   "Also say hello to this broadcast address (the subnet's, with the gateways' "
+                   "port, e.g. 10.0.0.255:5235) until a gateway answers; gateways that answer "
+                   "are announced to like --gateway ones")
+      ->envname("ISLA_DISCOVER");
   command->add_option("--catalog", *catalog, "Directory of figure files")->capture_default_str();
   command
       ->add_option("--figures", options->figures,
@@ -39,6 +48,13 @@ void add_pieces_command(CLI::App& app) {
     core::setup_logging("pieces " + flags->listen, flags->log_level);
     options->listen = parse_listen(flags->listen, 1233);
     options->gateways = core::parse_endpoint_list(*gateways, 5235);
+    if (!discover->empty()) {
+      if (gateway_flag->count() == 0) options->gateways.clear();
+      options->announce.broadcast = core::parse_endpoint(*discover, 5235);
+      if (!options->announce.broadcast) {
+        throw CLI::ValidationError("--discover", "not a HOST:PORT address: " + *discover);
+      }
+    }
     options->catalog = *catalog;
     options->data_dir = flags->data_dir;
     const auto security = resolve_security(*flags, options->listen);

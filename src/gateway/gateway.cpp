@@ -148,6 +148,12 @@ class Gateway {
                                error.message());
     }
     store_ = std::make_unique<store::RaftStore>(store_options(), host_.pool(), client_);
+    if (!options.discovery_broadcast.empty()) {
+      // Shared: every gateway of the subnet on this host listens on the same address.
+      broadcast_udp_ = std::make_unique<net::UdpEndpoint>(
+          host_.pool().main(), core::Endpoint{options.discovery_broadcast, options.listen.port},
+          true);
+    }
     add_routes();
     store::add_kv_routes(host_.router(), *store_, client_, store::KvApiOptions{options.kv_limits});
     store::add_member_routes(host_.router(), *store_, client_);
@@ -174,6 +180,10 @@ class Gateway {
   int run() {
     host_.udp().start(
         [this](std::string_view bytes, const core::Endpoint& from) { on_datagram(bytes, from); });
+    if (broadcast_udp_) {
+      broadcast_udp_->start(
+          [this](std::string_view bytes, const core::Endpoint& from) { on_datagram(bytes, from); });
+    }
     asio::co_spawn(host_.pool().main(), expire_loop(), asio::detached);
     meter_.start(host_.pool(), kLoadSampleInterval);
     asio::co_spawn(host_.pool().main(), bridge_.run(), asio::detached);
@@ -600,6 +610,7 @@ class Gateway {
     // Give the byes a moment to leave the socket before the process exits.
     co_await net::sleep_for(std::chrono::milliseconds(20));
     host_.udp().close();
+    if (broadcast_udp_) broadcast_udp_->close();
   }
 
   GatewayOptions options_;
@@ -630,6 +641,7 @@ class Gateway {
   prometheus::Counter& refused_;
   store::StoreMetrics store_metrics_;  // outlives store_, whose WAL reports to it
   std::unique_ptr<store::RaftStore> store_;
+  std::unique_ptr<net::UdpEndpoint> broadcast_udp_;  // piece servers' broadcast hellos
   prometheus::Family<prometheus::Counter>& datagrams_;
   prometheus::Family<prometheus::Counter>& dropped_;
   prometheus::Gauge& alive_;

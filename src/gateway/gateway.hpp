@@ -29,6 +29,9 @@ struct GatewayOptions {
   std::vector<std::string> store_voters;
   // Other gateways of this island to join through (unicast; the store's voters are added).
   std::vector<core::Endpoint> seeds;
+  // The subnet's broadcast address, where this gateway also listens (on its port) for the
+  // hellos of piece servers started with --discover. Empty: none.
+  std::string discovery_broadcast;
   // Gateways of other islands the elected bridge exchanges catalogues with.
   std::vector<core::Endpoint> island_peers;
   std::chrono::milliseconds store_tick{50};

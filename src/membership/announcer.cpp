@@ -44,6 +44,8 @@ std::uint64_t Announcer::send_to_all(DatagramType type) {
     return seq_;
   }
   for (const auto& seed : seeds_) udp_.send(seed.address, *bytes);
+  // Only a hello is broadcast: once a gateway answers, it is a seed and heard from directly.
+  if (options_.broadcast && type == DatagramType::hello) udp_.send(*options_.broadcast, *bytes);
   return seq_;
 }
 
@@ -72,10 +74,24 @@ asio::awaitable<void> Announcer::run() {
   }
 }
 
-void Announcer::on_datagram(const Datagram& datagram, const core::Endpoint& from) {
+Announcer::Seed* Announcer::seed_for(const Datagram& datagram, const core::Endpoint& from) {
   auto seed = std::find_if(seeds_.begin(), seeds_.end(),
                            [&](const Seed& candidate) { return candidate.address == from; });
-  if (seed == seeds_.end()) return;
+  if (seed != seeds_.end()) return &*seed;
+  // A gateway answering a broadcast hello speaks from its own address, which must be the one
+  // it names (the MAC, when there is a secret, was checked before this).
+  const bool discovered = options_.broadcast && datagram.type == DatagramType::welcome &&
+                          datagram.role == "gateway" && core::parse_endpoint(datagram.node) == from;
+  if (!discovered || discovered_ >= options_.max_discovered) return nullptr;
+  ++discovered_;
+  spdlog::info("gateway found by broadcast gateway={}", from.str());
+  seeds_.push_back(Seed{from});
+  return &seeds_.back();
+}
+
+void Announcer::on_datagram(const Datagram& datagram, const core::Endpoint& from) {
+  auto* seed = seed_for(datagram, from);
+  if (seed == nullptr) return;
   if (!options_.secret.empty() &&
       replay_.check(from.str(), datagram.incarnation, datagram.seq, datagram.ts, wall_clock_ms()) !=
           ReplayVerdict::fresh) {

@@ -2,6 +2,7 @@
 // The joining side of membership: says hello to the seed gateways until one answers, then
 // heartbeats with the node's load; announces draining and says bye when leaving.
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,10 @@ struct AnnouncerOptions {
   // How long announce_draining() waits for the answering seeds to acknowledge.
   std::chrono::milliseconds drain_ack_timeout{1000};
   std::string secret;  // HMAC key; empty = unsigned datagrams
+  // Where the interface supports it: hellos also go to this broadcast address (the subnet's,
+  // with the gateways' port), and a gateway that welcomes one becomes a seed.
+  std::optional<core::Endpoint> broadcast;
+  std::size_t max_discovered = 16;  // gateways found by broadcast that are kept
 };
 
 class Announcer {
@@ -62,6 +67,8 @@ class Announcer {
   asio::awaitable<void> run();
   bool answering(const Seed& seed) const;
   std::uint64_t send_to_all(DatagramType type);
+  // The seed `from` is, adding it when it welcomed a broadcast hello; null: not ours.
+  Seed* seed_for(const Datagram& datagram, const core::Endpoint& from);
 
   asio::io_context& context_;
   net::UdpEndpoint& udp_;
@@ -70,6 +77,7 @@ class Announcer {
   Describe describe_;
   core::Backoff backoff_;
   std::vector<Seed> seeds_;
+  std::size_t discovered_ = 0;
   std::uint64_t seq_ = 0;
   bool draining_ = false;
   bool stopped_ = false;

@@ -29,13 +29,14 @@ struct UdpEndpoint::Impl : std::enable_shared_from_this<UdpEndpoint::Impl> {
   }
 };
 
-UdpEndpoint::UdpEndpoint(asio::io_context& context, const core::Endpoint& bind)
+UdpEndpoint::UdpEndpoint(asio::io_context& context, const core::Endpoint& bind, bool share_port)
     : impl_(std::make_shared<Impl>(context)) {
   boost::system::error_code error;
   const auto address = asio::ip::make_address(bind.host, error);
   if (error) throw std::runtime_error("cannot bind UDP " + bind.str() + ": not an IP address");
   const udp::endpoint endpoint(address, bind.port);
   impl_->socket.open(endpoint.protocol(), error);
+  if (!error && share_port) impl_->socket.set_option(udp::socket::reuse_address(true), error);
   if (!error) impl_->socket.bind(endpoint, error);
   if (error) throw std::runtime_error("cannot bind UDP " + bind.str() + ": " + error.message());
 }
@@ -65,6 +66,12 @@ void UdpEndpoint::send(const core::Endpoint& to, std::string datagram) {
                impl->socket.async_send_to(asio::buffer(*payload), target,
                                           [payload](boost::system::error_code, std::size_t) {});
              });
+}
+
+void UdpEndpoint::allow_broadcast() {
+  boost::system::error_code error;
+  impl_->socket.set_option(asio::socket_base::broadcast(true), error);
+  if (error) spdlog::warn("cannot enable UDP broadcast: {}", error.message());
 }
 
 void UdpEndpoint::close() {

@@ -16,8 +16,10 @@ class UdpEndpoint {
  public:
   using Receiver = std::function<void(std::string_view datagram, const core::Endpoint& from)>;
 
-  // Binds at once; throws std::runtime_error naming the address on failure.
-  UdpEndpoint(asio::io_context& context, const core::Endpoint& bind);
+  // Binds at once; throws std::runtime_error naming the address on failure. With
+  // `share_port`, other sockets may bind the same port on other addresses of the host (a
+  // node's own address and its subnet's broadcast address).
+  UdpEndpoint(asio::io_context& context, const core::Endpoint& bind, bool share_port = false);
   ~UdpEndpoint();
 
   // Starts the receive loop on the socket's context; `receiver` runs on that context.
@@ -26,6 +28,8 @@ class UdpEndpoint {
   // dropped: UDP membership tolerates loss by design.
   void send(const core::Endpoint& to, std::string datagram);
   void close();
+  // Lets send() reach a broadcast address (SO_BROADCAST).
+  void allow_broadcast();
 
   struct Impl;
 

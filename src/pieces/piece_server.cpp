@@ -56,6 +56,7 @@ class PieceServer {
     auto announce = options.announce;
     announce.seeds = options.gateways;
     announce.secret = options.secret;
+    if (announce.broadcast) host_.udp().allow_broadcast();
     announcer_ = std::make_unique<membership::Announcer>(
         host_.pool().main(), host_.udp(), core::SteadyClock::instance(), random_, announce,
         [this] { return describe(); },

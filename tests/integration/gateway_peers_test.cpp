@@ -321,5 +321,25 @@ TEST(GatewayPeers, IslandsExchangeCataloguesServeEachOthersFiguresAndHearByes) {
   EXPECT_TRUE(kinds.count("island_bye")) << log.response->body;
 }
 
+TEST(GatewayPeers, APieceServerFindsTheGatewaysOfItsSubnetByBroadcast) {
+  // Loopback's broadcast address; only the gateways of this test listen on it.
+  StoreCluster cluster(1, 1, {"--discovery-broadcast", "127.255.255.255"});
+  cluster.use_secret();
+  cluster.start_all();
+  const auto dir = cluster.data_dir(0).parent_path();
+  std::vector<std::string> argv = {ISLA_BINARY,     "pieces",
+                                   "--listen",      beside(cluster.address(0), 11, 1233).str(),
+                                   "--discover",    "127.255.255.255:5235",
+                                   "--catalog",     catalog_dir().string(),
+                                   "--figures",     "owl",
+                                   "--data-dir",    (dir / "pieces-discovering").string(),
+                                   "--secret-file", cluster.secret_file().string()};
+  auto pieces = core::ChildProcess::spawn(argv, (dir / "pieces-discovering.log").string());
+  EXPECT_TRUE(eventually([&] { return routes_figure(cluster, 0, "owl"); }, 15s))
+      << read_file(dir / "pieces-discovering.log");
+  EXPECT_TRUE(eventually([&] { return routes_figure(cluster, 1, "owl"); }, 15s))
+      << "the second gateway was not found: " << read_file(dir / "pieces-discovering.log");
+}
+
 }  // namespace
 }  // namespace isla::testing

@@ -13,15 +13,20 @@ const core::Endpoint kGateway{"127.0.0.1", 5235};
 // matters: nothing is started).
 class AnnouncerTest : public ::testing::Test {
  protected:
-  explicit AnnouncerTest(std::string secret = "k1")
+  explicit AnnouncerTest(std::string secret = "k1", bool broadcast = false)
       : announcer_(
-            context_, udp_, clock_, random_, options(std::move(secret)), [] { return Datagram{}; },
+            context_, udp_, clock_, random_, options(std::move(secret), broadcast),
+            [] { return Datagram{}; },
             [this](const std::string& island) { islands_.push_back(island); }) {}
 
-  static AnnouncerOptions options(std::string secret) {
+  static AnnouncerOptions options(std::string secret, bool broadcast) {
     AnnouncerOptions options;
     options.seeds = {kGateway};
     options.secret = std::move(secret);
+    if (broadcast) {
+      options.broadcast = core::Endpoint{"127.255.255.255", 5235};
+      options.max_discovered = 2;
+    }
     return options;
   }
 
@@ -91,6 +96,37 @@ TEST_F(UnsignedAnnouncerTest, WithoutASecretThereIsNoReplayCheck) {
   clock_.advance(1500ms);
   announcer_.on_datagram(welcome, kGateway);
   EXPECT_EQ(announcer_.answering_seeds(), 1u);
+}
+
+class DiscoveringAnnouncerTest : public AnnouncerTest {
+ protected:
+  DiscoveringAnnouncerTest() : AnnouncerTest("k1", true) {}
+
+  static Datagram welcome_from(const core::Endpoint& gateway) {
+    auto datagram = from_gateway(DatagramType::welcome, 1);
+    datagram.node = gateway.str();
+    return datagram;
+  }
+};
+
+TEST_F(DiscoveringAnnouncerTest, AGatewayThatWelcomesABroadcastHelloBecomesASeedUpToALimit) {
+  const core::Endpoint second{"127.0.0.2", 5235};
+  announcer_.on_datagram(welcome_from(second), second);
+  EXPECT_EQ(announcer_.answering_seeds(), 1u);
+  // Naming another address than the one it speaks from: not believed.
+  const core::Endpoint third{"127.0.0.3", 5235};
+  announcer_.on_datagram(welcome_from(third), {"127.0.0.9", 5235});
+  EXPECT_EQ(announcer_.answering_seeds(), 1u);
+  // Only a welcome finds a gateway; a bye from a stranger does not.
+  auto bye = welcome_from(third);
+  bye.type = DatagramType::bye;
+  announcer_.on_datagram(bye, third);
+  EXPECT_EQ(announcer_.answering_seeds(), 1u);
+  announcer_.on_datagram(welcome_from(third), third);
+  EXPECT_EQ(announcer_.answering_seeds(), 2u);
+  const core::Endpoint fourth{"127.0.0.4", 5235};  // past max_discovered
+  announcer_.on_datagram(welcome_from(fourth), fourth);
+  EXPECT_EQ(announcer_.answering_seeds(), 2u);
 }
 
 }  // namespace
