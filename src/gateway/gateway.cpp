@@ -10,6 +10,7 @@
 #include "clocks/event_json.hpp"
 #include "core/parse.hpp"
 #include "core/random.hpp"
+#include "gateway/event_log_routes.hpp"
 #include "gateway/island_bridge.hpp"
 #include "gateway/island_membership.hpp"
 #include "gateway/load_meter.hpp"
@@ -46,11 +47,6 @@ constexpr std::size_t kRemoteAttempts = 4;
 
 // How often the load this gateway reports (queueing delay, p99, CPU) is recomputed.
 constexpr auto kLoadSampleInterval = std::chrono::milliseconds(100);
-
-// Events a gateway's own log keeps, and how long a peer gets to send its log for an
-// island-wide one.
-constexpr std::size_t kEventLogCapacity = 1000;
-constexpr auto kPeerLogTimeout = std::chrono::milliseconds(500);
 
 // How long a leaving gateway spends telling other islands it goes.
 constexpr auto kIslandByeBudget = std::chrono::seconds(1);
@@ -168,11 +164,9 @@ class Gateway {
       }
     });
     membership_.add_routes(host_.router());
-    host_.router().get(
-        "/api/events/log", "events_log", net::Access::anyone,
-        [this](net::HttpRequest& request, std::string_view) -> asio::awaitable<net::HttpResponse> {
-          co_return co_await events_log(request);
-        });
+    add_event_log_routes(host_.router(),
+                         EventLogSource{events_, client_, host_.address(), incarnation_,
+                                        [this] { return live_peers(); }});
     host_.before_scrape(
         [this] { store_metrics_.update(store_->status(), store_->messages_dropped()); });
   }
@@ -446,67 +440,6 @@ class Gateway {
     };
     return IslandBridge(std::move(bridge), std::move(local),
                         net::HttpClient(store_client_options(options_, signer_)));
-  }
-
-  // GET /api/events/log[?since=ID | ?scope=island]: this gateway's membership, election,
-  // routing and island events in causal order, with their clocks; with scope=island, merged
-  // with the logs of the island's live gateways.
-  asio::awaitable<net::HttpResponse> events_log(const net::HttpRequest& request) {
-    std::uint64_t since = 0;
-    if (auto text = net::query_param(request.query(), "since")) {
-      auto parsed = core::parse_integer<std::uint64_t>(*text);
-      if (!parsed) co_return net::json_error(400, "since must be an event id (a whole number)");
-      since = *parsed;
-    }
-    const auto scope = net::query_param(request.query(), "scope").value_or("node");
-    if (scope != "node" && scope != "island") {
-      co_return net::json_error(400, "scope must be node or island");
-    }
-    if (scope == "island" && since != 0) {
-      co_return net::json_error(400, "since applies to one gateway's log (scope=node) only");
-    }
-    json::object body;
-    if (scope == "node") {
-      body = clocks::to_json(since == 0 ? events_.causal_order() : events_.since(since));
-    } else {
-      body = co_await island_events_log();
-    }
-    body["node"] = host_.address();
-    body["incarnation"] = incarnation_;
-    co_return net::json_response(200, json::serialize(body));
-  }
-
-  // Every live gateway's log merged, each event kept with its own clocks, in causal order.
-  asio::awaitable<json::object> island_events_log() {
-    const auto peers = live_peers();
-    clocks::EventLog merged(
-        clocks::EventLogOptions{host_.address(), kEventLogCapacity * (peers.size() + 1)});
-    for (auto& event : events_.causal_order()) merged.ingest(std::move(event));
-    json::array unreachable;
-    for (const auto& peer : peers) {
-      net::HttpRequest ask;
-      ask.target = "/api/events/log";
-      auto result =
-          co_await client_.request(peer, ask, std::chrono::steady_clock::now() + kPeerLogTimeout);
-      boost::system::error_code error;
-      const auto value = result.ok() && result.response->status == 200
-                             ? json::parse(result.response->body, error)
-                             : json::value();
-      const auto* events =
-          !error && value.is_object() ? value.as_object().if_contains("events") : nullptr;
-      if (events == nullptr || !events->is_array()) {
-        unreachable.emplace_back(peer.str());
-        continue;
-      }
-      for (const auto& item : events->as_array()) {
-        if (auto decoded = clocks::event_from_json(item); decoded.event) {
-          merged.ingest(std::move(*decoded.event));
-        }
-      }
-    }
-    auto body = clocks::to_json(merged.causal_order());
-    body["unreachable"] = std::move(unreachable);
-    co_return body;
   }
 
   net::HttpResponse status() {
