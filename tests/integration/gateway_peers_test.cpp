@@ -299,6 +299,22 @@ TEST(GatewayPeers, IslandsExchangeCataloguesServeEachOthersFiguresAndHearByes) {
   EXPECT_EQ(remote.response->header(gateway::kForwardedToHeader).value_or(""), b.address(0).str());
   // And the other way round.
   ASSERT_TRUE(eventually([&] { return routes_figure(b, 0, "owl"); }, 15s));
+  // A stranger (no island secret) can neither forge a catalogue nor take part in an election.
+  for (const auto* target : {"/internal/islands/exchange", "/internal/islands/remote",
+                             "/internal/islands/bye", "/internal/election"}) {
+    auto forged = a.request(0, "POST", target,
+                            R"({"island":"evil","bridge":"","gateways":[],"figures":["owl"]})");
+    ASSERT_TRUE(forged.ok());
+    EXPECT_EQ(forged.response->status, 401) << target << ": " << forged.response->body;
+  }
+  // A client's Isla-Hops cannot make a gateway forward, nor loop a request.
+  net::HttpRequest hopped;
+  hopped.target = "/api/figures/giraffe";
+  hopped.headers.emplace_back("Isla-Hops", "99");
+  auto hops = net::fetch(a.address(0), hopped, 3s);
+  ASSERT_TRUE(hops.ok());
+  EXPECT_EQ(hops.response->status, 200) << hops.response->body;
+
   // A figure neither island holds is still a plain 404.
   auto unknown = a.request(0, "GET", "/api/figures/lighthouse");
   ASSERT_TRUE(unknown.ok());
