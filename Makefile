@@ -39,10 +39,13 @@ sim: build
 	  --timeout 3600 -R NodeSimulation
 
 bench: build
-	cmake --build $(BUILD) --target auth_cost
+	cmake --build $(BUILD) --target auth_cost swim_sim
 	bash bench/gateway_vs_nginx.sh
 	bash bench/gateway_tls_vs_nginx.sh
 	bash bench/store_vs_etcd.sh
+	$(BUILD)/bench/swim_sim
+	bash bench/failure_detection.sh
+	bash bench/saturation_forwarding.sh
 
 fuzz: deps
 	cmake -S . -B build-fuzz $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo \

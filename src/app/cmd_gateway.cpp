@@ -110,6 +110,29 @@ void add_gateway_command(CLI::App& app) {
                    "ready work this late. 0: not checked")
       ->check(CLI::Range(0L, 60'000L))
       ->capture_default_str();
+  // The failure detector's timing: isla's defaults detect a crash within a second; memberlist's
+  // (1000, 500, 4) are the reference bench/failure_detection.sh compares them with.
+  auto probe_interval_ms = std::make_shared<long>(options->swim.probe_interval.count());
+  auto probe_timeout_ms = std::make_shared<long>(options->swim.probe_timeout.count());
+  command
+      ->add_option("--probe-interval-ms", *probe_interval_ms,
+                   "One other gateway of the island is probed per interval (stretched while "
+                   "this gateway is itself slow to answer)")
+      ->check(CLI::Range(10L, 60'000L))
+      ->capture_default_str();
+  command
+      ->add_option("--probe-timeout-ms", *probe_timeout_ms,
+                   "A probed gateway that has not acked after this long is pinged through "
+                   "others; less than --probe-interval-ms")
+      ->check(CLI::Range(1L, 60'000L))
+      ->capture_default_str();
+  command
+      ->add_option("--suspicion-multiplier", options->swim.suspicion_multiplier,
+                   "A suspected gateway that does not refute is declared dead after this many "
+                   "probe intervals (x log10 of the island's size, at least 1); twice that at "
+                   "first, shrinking as other gateways confirm the suspicion")
+      ->check(CLI::Range(0.5, 100.0))
+      ->capture_default_str();
   auto seeds = std::make_shared<std::string>();
   command
       ->add_option("--seeds", *seeds,
@@ -175,6 +198,14 @@ void add_gateway_command(CLI::App& app) {
     options->routing.figure_ttl = std::chrono::milliseconds(*figure_ttl_ms);
     options->datagrams.replay.max_skew = std::chrono::milliseconds(*datagram_skew_ms);
     options->overload.max_queue_delay = std::chrono::milliseconds(*max_queue_delay_ms);
+    if (*probe_timeout_ms >= *probe_interval_ms) {
+      throw CLI::ValidationError("--probe-timeout-ms",
+                                 "must be less than --probe-interval-ms (" +
+                                     std::to_string(*probe_interval_ms) +
+                                     "): relays are asked within the interval");
+    }
+    options->swim.probe_interval = std::chrono::milliseconds(*probe_interval_ms);
+    options->swim.probe_timeout = std::chrono::milliseconds(*probe_timeout_ms);
     options->store_voters = parse_voters(*voters);
     options->seeds = parse_endpoint_flag("--seeds", *seeds);
     options->island_peers = parse_endpoint_flag("--island-peers", *island_peers);

@@ -409,6 +409,7 @@ class Gateway {
     membership.self = options_.listen.str();
     membership.incarnation = incarnation_;
     membership.secret = options_.secret;
+    membership.swim = options_.swim;
     for (const auto& seed : options_.seeds) membership.seeds.push_back(seed.str());
     for (const auto& voter : options_.store_voters) membership.seeds.push_back(voter);
     return membership;

@@ -9,6 +9,7 @@
 #include "gateway/figure_proxy.hpp"
 #include "gateway/overload_policy.hpp"
 #include "gateway/routing_table.hpp"
+#include "membership/swim.hpp"
 #include "net/http_server.hpp"
 #include "store/kv_json.hpp"
 
@@ -34,6 +35,8 @@ struct GatewayOptions {
   std::string discovery_broadcast;
   // Gateways of other islands the elected bridge exchanges catalogues with.
   std::vector<core::Endpoint> island_peers;
+  // The failure detector among this island's gateways (probe interval and timeout, suspicion).
+  membership::SwimOptions swim;
   std::chrono::milliseconds store_tick{50};
   std::size_t store_snapshot_entries = 100'000;  // applied entries between snapshots
   // A replica that needs a snapshot gets it streamed in chunks of this size.

@@ -1,0 +1,135 @@
+#!/usr/bin/env python3
+"""Watches an island's gateways for bench/failure_detection.sh, over their HTTP API.
+
+It runs where the gateways can be reached: inside one of the test bed's hosts (the root
+namespace has no route to a bed), or anywhere on loopback. Every node is HOST:PORT, as the
+gateways name each other in /api/status and in their events.
+
+  converged --nodes A,B,...   [--timeout S]
+      waits until every node lists every other one as alive; exit 1 on timeout.
+  mark --nodes A,B,...
+      prints {"A": latest event id, ...}: where a later `count` starts.
+  count --nodes A,B,... --mark JSON
+      prints "DEATHS SUSPICIONS": member_died and member_suspected events each node recorded
+      itself after the mark (an island where nobody was killed: every death is a false one).
+  detect --nodes SURVIVORS --victim V --killed-ms T [--timeout S]
+      polls every 20 ms until every survivor holds V dead, then prints the detection time in
+      ms: the latest of the survivors' own member_died events about V, by their wall_ms,
+      minus T (the kill, ms since the epoch); "missed" if that did not happen within S.
+"""
+import argparse
+import json
+import sys
+import time
+import urllib.request
+
+POLL_S = 0.02
+
+
+def get_json(node, path):
+    """The JSON at http://NODE/PATH, or None when the node does not answer well in time."""
+    try:
+        with urllib.request.urlopen(f"http://{node}{path}", timeout=1) as response:
+            return json.load(response)
+    except (OSError, ValueError):
+        return None
+
+
+def peer_states(node):
+    status = get_json(node, "/api/status")
+    if status is None:
+        return None
+    return {peer["address"]: peer["state"] for peer in status.get("peers", [])}
+
+
+def own_events(node, since=0):
+    """The events NODE recorded itself (its log also holds events it was given)."""
+    log = get_json(node, f"/api/events/log?since={since}" if since else "/api/events/log")
+    if log is None:
+        raise SystemExit(f"swim_watch: {node} did not return its event log")
+    return [event for event in log.get("events", []) if event.get("node") == log.get("node")]
+
+
+def is_converged(nodes):
+    for node in nodes:
+        states = peer_states(node)
+        if states is None:
+            return False
+        if any(states.get(other) != "alive" for other in nodes if other != node):
+            return False
+    return True
+
+
+def converged(args):
+    deadline = time.monotonic() + args.timeout
+    while not is_converged(args.nodes):
+        if time.monotonic() > deadline:
+            for node in args.nodes:
+                print(f"swim_watch: {node} sees {peer_states(node)}", file=sys.stderr)
+            return 1
+        time.sleep(POLL_S)
+    return 0
+
+
+def mark(args):
+    print(json.dumps({node: max((e["id"] for e in own_events(node)), default=0)
+                      for node in args.nodes}))
+    return 0
+
+
+def count(args):
+    since = json.loads(args.mark)
+    deaths = suspicions = 0
+    for node in args.nodes:
+        for event in own_events(node, since.get(node, 0)):
+            if event["kind"] == "member_died":
+                deaths += 1
+                print(f"swim_watch: {node} declared {event['detail'].get('node')} dead",
+                      file=sys.stderr)
+            elif event["kind"] == "member_suspected":
+                suspicions += 1
+    print(deaths, suspicions)
+    return 0
+
+
+def detect(args):
+    deadline = time.monotonic() + args.timeout
+    waiting = set(args.nodes)
+    while waiting:
+        if time.monotonic() > deadline:
+            print("missed")
+            return 0
+        waiting = {node for node in waiting
+                   if (peer_states(node) or {}).get(args.victim) != "dead"}
+        if waiting:
+            time.sleep(POLL_S)
+    latest = 0
+    for node in args.nodes:
+        died = [e["wall_ms"] for e in own_events(node)
+                if e["kind"] == "member_died" and e["detail"].get("node") == args.victim
+                and e["wall_ms"] >= args.killed_ms]
+        if not died:  # the event was evicted from a full log: the poll is all we know
+            died = [int(time.time() * 1000)]
+        latest = max(latest, min(died))
+    print(latest - args.killed_ms)
+    return 0
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    for name in ("converged", "mark", "count", "detect"):
+        command = sub.add_parser(name)
+        command.add_argument("--nodes", required=True, type=lambda s: s.split(","))
+        command.add_argument("--timeout", type=float, default=60)
+    sub.choices["count"].add_argument("--mark", required=True)
+    sub.choices["detect"].add_argument("--victim", required=True)
+    sub.choices["detect"].add_argument("--killed-ms", required=True, type=int)
+    args = parser.parse_args()
+    return {"converged": converged, "mark": mark, "count": count, "detect": detect}[
+        args.command](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
