@@ -335,16 +335,19 @@ class Gateway {
                                                   const net::HttpRequest& request) {
     co_await warm_up_for(name, request);
     if (!request.header(kScopeHeader) && !registry_.snapshot()->known(name)) {
-      if (auto remote = bridge_.remote().route(name))
+      if (auto remote = bridge_.remote().route(name)) {
         co_return co_await serve_remote(*remote, request);
+      }
     }
     std::vector<std::string> tried;
     const int hops = hops_of(request);
     for (std::size_t attempt = 0; attempt < kForwardAttempts; ++attempt) {
-      const auto peers = peers_.snapshot();
       const bool over = saturated(options_.overload, meter_.in_flight(), meter_.queue_delay());
-      const auto decision = place(over, host_.server().draining(), hops, options_.overload.max_hops,
-                                  *peers, tried, random_);
+      const bool draining = host_.server().draining();
+      if (!over && !draining) break;  // the common path: served here, peers not consulted
+      const auto peers = peers_.snapshot();
+      const auto decision =
+          place(over, draining, hops, options_.overload.max_hops, *peers, tried, random_);
       if (decision.placement == Placement::local) break;
       if (decision.placement == Placement::refuse) {
         refused_.Increment();
@@ -386,18 +389,21 @@ class Gateway {
     catalogue.island = options_.island;
     catalogue.bridge = bridge_address().value_or("");
     catalogue.gateways.push_back(host_.address());
-    for (const auto& peer : peers_.snapshot()->peers) {
-      if (peer.takes_requests() || peer.state == "alive")
-        catalogue.gateways.push_back(peer.address);
+    // Each snapshot held in a name: a range-for over a member of a temporary shared_ptr would
+    // read it after the pointer, and perhaps the snapshot, is gone.
+    const auto peers = peers_.snapshot();
+    for (const auto& peer : peers->peers) {
+      if (peer.state == "alive") catalogue.gateways.push_back(peer.address);
     }
-    for (const auto& figure : registry_.snapshot()->routable)
-      catalogue.figures.push_back(figure.first);
+    const auto routes = registry_.snapshot();
+    for (const auto& figure : routes->routable) catalogue.figures.push_back(figure.first);
     return catalogue;
   }
 
   std::vector<core::Endpoint> live_peers() const {
     std::vector<core::Endpoint> out;
-    for (const auto& peer : peers_.snapshot()->peers) {
+    const auto peers = peers_.snapshot();
+    for (const auto& peer : peers->peers) {
       if (peer.state == "alive") out.push_back(peer.endpoint);
     }
     return out;

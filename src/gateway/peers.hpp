@@ -1,8 +1,8 @@
 #pragma once
 // The other gateways of the island as request paths see them: an immutable snapshot that the
-// membership loop publishes and any thread reads without locking.
-#include <atomic>
+// membership loop publishes and any thread reads.
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -38,16 +38,25 @@ struct PeerSnapshot {
   std::vector<PeerView> peers;
 };
 
+// Published under a mutex: the membership loop replaces the snapshot on every datagram (tens
+// a second), and request paths read it only when this gateway is saturated or draining, so
+// the lock is off the common path. Readers keep the shared_ptr they got: never iterate over
+// a member of the temporary snapshot() returns (ThreadSanitizer caught exactly that).
 class PeerDirectory {
  public:
-  std::shared_ptr<const PeerSnapshot> snapshot() const { return snapshot_.load(); }
+  std::shared_ptr<const PeerSnapshot> snapshot() const {
+    std::lock_guard lock(mutex_);
+    return snapshot_;
+  }
   void publish(PeerSnapshot peers) {
-    snapshot_.store(std::make_shared<const PeerSnapshot>(std::move(peers)));
+    auto next = std::make_shared<const PeerSnapshot>(std::move(peers));
+    std::lock_guard lock(mutex_);
+    snapshot_.swap(next);  // the old one is freed outside the lock, by `next`
   }
 
  private:
-  std::atomic<std::shared_ptr<const PeerSnapshot>> snapshot_{
-      std::make_shared<const PeerSnapshot>()};
+  mutable std::mutex mutex_;
+  std::shared_ptr<const PeerSnapshot> snapshot_ = std::make_shared<const PeerSnapshot>();
 };
 
 }  // namespace isla::gateway
