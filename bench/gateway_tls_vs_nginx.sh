@@ -83,11 +83,7 @@ cleanup() {
   [[ -n "$wrk_pid" ]] && kill -TERM "$wrk_pid" 2>/dev/null && wait "$wrk_pid" 2>/dev/null
   stop_pids "${pids[@]}"
   if ((rc != 0)); then
-    for log in "$tmp"/*.log "$tmp"/nginx/error.log "$tmp"/nginx/stderr.log; do
-      [[ -s "$log" ]] || continue
-      echo "---- last lines of ${log#"$tmp"/} ----" >&2
-      tail -n 20 "$log" >&2
-    done
+    show_log_tails "$tmp" 20 "$tmp"/*.log "$tmp"/nginx/error.log "$tmp"/nginx/stderr.log
   fi
   rm -rf "$tmp"
   exit "$rc"

@@ -80,13 +80,9 @@ cleanup() {
   [[ -n "$wrk_pid" ]] && kill -TERM "$wrk_pid" 2>/dev/null && wait "$wrk_pid" 2>/dev/null
   stop_pids "${pids[@]}"
   if ((rc != 0)); then
-    for log in "$tmp"/pieces.log "$tmp"/gateway.log "$tmp"/gateway-plain.log "$tmp"/nginx/error.log \
+    show_log_tails "$tmp" 20 "$tmp"/pieces.log "$tmp"/gateway.log "$tmp"/gateway-plain.log "$tmp"/nginx/error.log \
       "$tmp"/nginx/stderr.log "$tmp"/pieces-signed.log "$tmp"/gateway-signed.log \
-      "$tmp"/gateway-signed-plain.log; do
-      [[ -s "$log" ]] || continue
-      echo "---- last lines of ${log#"$tmp"/} ----" >&2
-      tail -n 20 "$log" >&2
-    done
+      "$tmp"/gateway-signed-plain.log
   fi
   rm -rf "$tmp"
   exit "$rc"

@@ -75,11 +75,7 @@ cleanup() {
   for pid in "${gw_pid[@]}" "${pieces_pid[@]}"; do [[ -n "$pid" ]] && pids+=("$pid"); done
   ((${#pids[@]})) && stop_pids "${pids[@]}"
   if ((rc != 0)); then
-    for log in "$tmp"/*.log; do
-      [[ -s "$log" ]] || continue
-      echo "---- last lines of ${log#"$tmp"/} ----" >&2
-      tail -n 10 "$log" >&2
-    done
+    show_log_tails "$tmp" 10 "$tmp"/*.log
   fi
   rm -rf "$tmp"
   exit "$rc"

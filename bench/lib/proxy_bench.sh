@@ -19,6 +19,18 @@ stop_pids() {
   done
 }
 
+# show_log_tails DIR LINES LOG...: after a failed run, the last LINES lines of each non-empty
+# LOG (named relative to DIR) on stderr.
+show_log_tails() {
+  local dir="$1" lines="$2" log
+  shift 2
+  for log in "$@"; do
+    [[ -s "$log" ]] || continue
+    echo "---- last lines of ${log#"$dir"/} ----" >&2
+    tail -n "$lines" "$log" >&2
+  done
+}
+
 # wait_until DESCRIPTION TIMEOUT_S PID COMMAND...: polls COMMAND until it succeeds.
 wait_until() {
   local what="$1" timeout="$2" pid="$3"

@@ -1,8 +1,12 @@
 #pragma once
 // Islands of ring or Bully electors for the tests, with their default options.
+#include <gtest/gtest.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -70,6 +74,42 @@ inline bool recorded(const std::vector<ElectionEvent>& events, EventKind kind,
     if (event.kind == kind && (detail.empty() || event.detail == detail)) return true;
   }
   return false;
+}
+
+// Runs until the live nodes agree on `leader`; how long that took, or nullopt past `limit`.
+inline std::optional<core::Duration> until_leader(ElectionCluster& cluster, const NodeId& leader,
+                                                  core::Duration limit) {
+  return cluster.run_until([&] { return cluster.agreed_leader() == leader; }, limit);
+}
+
+// Seeded runs on a network with 10 % loss, 10 % duplicates and 1-20 ms delays: `members`
+// elect `first`, `first` crashes, `next` takes over. Returns the slowest takeover; a run
+// where either does not happen within 10 s, or that breaks an invariant, fails the test.
+inline core::Duration worst_takeover_under_loss(const std::vector<Candidate>& members,
+                                                const ElectionCluster::Factory& factory,
+                                                const NodeId& first, const NodeId& next,
+                                                std::uint64_t seeds) {
+  using namespace std::chrono_literals;
+  const NetworkFaults faults{.drop = 0.1, .duplicate = 0.1, .min_delay = 1ms, .max_delay = 20ms};
+  core::Duration worst{};
+  for (std::uint64_t seed = 1; seed <= seeds; ++seed) {
+    ElectionCluster cluster(members, factory, seeded(seed, faults));
+    cluster.start();
+    if (!until_leader(cluster, first, 10s)) {
+      ADD_FAILURE() << "seed " << seed << ": " << first << " was not elected";
+      continue;
+    }
+    cluster.crash(first);
+    const auto took = until_leader(cluster, next, 10s);
+    if (!took) {
+      ADD_FAILURE() << "seed " << seed << ": " << next << " did not take over";
+      continue;
+    }
+    worst = std::max(worst, *took);
+    EXPECT_TRUE(cluster.violations().empty()) << cluster.violations().front();
+    EXPECT_TRUE(cluster.network().rejected().empty()) << cluster.network().rejected().front();
+  }
+  return worst;
 }
 
 // Twelve rounds of random faults on an island of `size` (crashes, restarts, partitions,

@@ -12,12 +12,6 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Runs until the live nodes agree on `leader`.
-std::optional<core::Duration> until_leader(ElectionCluster& cluster, const NodeId& leader,
-                                           core::Duration limit) {
-  return cluster.run_until([&] { return cluster.agreed_leader() == leader; }, limit);
-}
-
 TEST(Ring, FiveNodesElectTheHighest) {
   ElectionCluster cluster(island(5), ring());
   cluster.start();
@@ -116,19 +110,7 @@ TEST(Ring, TwoConcurrentInitiatorsProduceOneLeader) {
 }
 
 TEST(Ring, ConvergesDespiteLossDuplicationAndReordering) {
-  const NetworkFaults faults{.drop = 0.1, .duplicate = 0.1, .min_delay = 1ms, .max_delay = 20ms};
-  core::Duration worst{};
-  for (std::uint64_t seed = 1; seed <= seed_count(100); ++seed) {
-    ElectionCluster cluster(island(5), ring(), seeded(seed, faults));
-    cluster.start();
-    ASSERT_TRUE(until_leader(cluster, id(5), 10s)) << "seed " << seed;
-    cluster.crash(id(5));
-    const auto took = until_leader(cluster, id(4), 10s);
-    ASSERT_TRUE(took) << "seed " << seed;
-    worst = std::max(worst, *took);
-    EXPECT_TRUE(cluster.violations().empty()) << cluster.violations().front();
-    EXPECT_TRUE(cluster.network().rejected().empty()) << cluster.network().rejected().front();
-  }
+  const auto worst = worst_takeover_under_loss(island(5), ring(), id(5), id(4), seed_count(100));
   std::printf("ring takeover with 10%% loss, 10%% duplicates, 1-20 ms delays: worst %.0f ms\n",
               as_ms(worst));
 }
