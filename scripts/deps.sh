@@ -14,6 +14,7 @@ packages=(
   curl procps iproute2 iptables
   wrk nginx-light etcd-server etcd-client python3
   chromium chromium-driver
+  bubblewrap nats-server libnats-dev
 )
 
 missing=()
@@ -34,7 +35,7 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
 # nginx and etcd are only benchmark comparators: they must not run as system services.
-for unit in nginx etcd; do
+for unit in nginx etcd nats-server; do
   if command -v systemctl >/dev/null 2>&1; then $sudo systemctl disable --now "$unit" >/dev/null 2>&1 || true; fi
 done
 $sudo pkill -x nginx >/dev/null 2>&1 || true
