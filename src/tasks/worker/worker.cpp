@@ -39,7 +39,7 @@ Worker::~Worker() {
   bool running = false;
   {
     std::lock_guard lock(mutex_);
-    running = started_;
+    running = started_ && !left_;
   }
   if (running) {
     cancel_runs();
@@ -65,6 +65,7 @@ void Worker::request_stop() {
 
 void Worker::cancel_runs() {
   std::lock_guard lock(mutex_);
+  if (left_) return;
   cancel_locked("asked to leave at once");
 }
 
@@ -72,7 +73,7 @@ void Worker::stop() {
   {
     std::unique_lock lock(mutex_);
     if (!started_) return;
-    if (stopping_) {
+    if (stopping_ && !left_) {
       cancel_locked("stopped again while draining");
     } else {
       begin_stop_locked();
