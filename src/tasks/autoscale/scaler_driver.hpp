@@ -18,10 +18,10 @@ namespace isla::tasks::autoscale {
 struct ScalerCallbacks {
   // Every decision that acts, after it was applied (ids started and any error filled in):
   // for the event log (kind "scaling", detail Decision::to_json()) and the `scaling` event.
-  std::function<void(const Decision&)> on_decision;
+  std::function<void(const Decision&)> on_decision = {};
   // A worker to drain: its next heartbeat is answered {"drain": true}. Called for every
   // scale-down; the workers this node launched are also sent SIGTERM through the launcher.
-  std::function<void(const std::string& worker_id)> request_drain;
+  std::function<void(const std::string& worker_id)> request_drain = {};
 };
 
 class ScalerDriver {
