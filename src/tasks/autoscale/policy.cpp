@@ -371,8 +371,19 @@ Decision Autoscaler::evaluate(Millis now, const std::vector<WorkerSample>& worke
     return scale_down(now, pool, held);
   }
 
-  none.reason = fmt::format("utilisation {} with {} workers: within the marks",
-                            utilisation_text(numbers.utilisation), current);
+  if (high_since_) {
+    none.reason = fmt::format("{} for {} ms of the {} ms that trigger a scale-up", pool.high_why,
+                              (now - *high_since_).count(), config_.high_for.count());
+  } else if (low_since_ && current > config_.min_workers) {
+    none.reason = fmt::format(
+        "utilisation {} below {:.2f} for {} ms of the {} ms that "
+        "trigger a scale-down",
+        utilisation_text(numbers.utilisation), config_.low_utilisation, (now - *low_since_).count(),
+        config_.low_for.count());
+  } else {
+    none.reason = fmt::format("utilisation {} with {} workers: nothing to do",
+                              utilisation_text(numbers.utilisation), current);
+  }
   return none;
 }
 

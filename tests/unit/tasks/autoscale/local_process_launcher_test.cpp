@@ -1,6 +1,8 @@
 // LocalProcessLauncher with real child processes; stand-ins (/bin/sleep) play the workers.
 #include "tasks/autoscale/local_process_launcher.hpp"
 
+#include "tasks/autoscale/scaler_driver.hpp"
+
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -112,6 +114,29 @@ TEST(LocalProcessLauncher, AWorkersOutputGoesToItsLogFile) {
   text << log.rdbuf();
   EXPECT_EQ(text.str(), "I am " + ids[0] + "\n");
   std::filesystem::remove_all(dir);
+}
+
+TEST(LocalProcessLauncher, TheDriverStartsTheMinimumAndStopsAWorkerThatNeverHeartbeats) {
+  LocalProcessLauncher launcher(stand_in({"/bin/sleep", "60"}));  // a stand-in never heartbeats
+  AutoscalerConfig config;
+  config.min_workers = 2;
+  std::vector<Decision> reported;
+  ScalerDriver driver(config, launcher, {.on_decision = [&](const Decision& decision) {
+                        reported.push_back(decision);
+                      }});
+  driver.on_gained_leadership(-60s);  // times are the test's; the processes are real
+  const auto started = driver.evaluate(0ms, {}, {});
+  ASSERT_EQ(started.kind, DecisionKind::scale_up);
+  ASSERT_EQ(started.started.size(), 2u) << started.error;
+  EXPECT_EQ(launcher.running().size(), 2u);
+  const pid_t first = *launcher.pid_of(started.started[0]);
+
+  const auto abandoned = driver.evaluate(config.boot_timeout, {}, {});
+  EXPECT_EQ(abandoned.kind, DecisionKind::abandon_start);
+  EXPECT_EQ(abandoned.worker, started.started[0]);
+  EXPECT_TRUE(eventually([&] { return launcher.running().size() == 1u; }));
+  EXPECT_TRUE(reaped(first));
+  EXPECT_EQ(reported.size(), 2u);
 }
 
 TEST(WorkerCommand, BuildsTheIslaWorkerCommandLine) {

@@ -89,6 +89,9 @@ TEST(Autoscaler, NoScaleUpBeforeTheHighMarkHeldForThreeSeconds) {
   EXPECT_TRUE(island.launcher.start_calls.empty());
   const auto last = island.tick(driver, 2999ms);
   EXPECT_EQ(last.kind, DecisionKind::none);
+  EXPECT_NE(last.reason.find("utilisation 3.00 above 0.80 for 2999 ms of the 3000 ms"),
+            std::string::npos)
+      << last.reason;
   EXPECT_EQ(island.tick(driver, 3s).kind, DecisionKind::scale_up);
 }
 
