@@ -290,17 +290,20 @@ Decision Autoscaler::evaluate(Millis now, const std::vector<WorkerSample>& worke
     exited_early_.erase(exited_early_.begin());
     return abandon;
   }
-  for (const auto& [id, since] : starting_) {
-    if (now - since < config_.boot_timeout) continue;
+  for (auto it = starting_.begin(); it != starting_.end(); ++it) {
+    const auto waited = now - it->second;
+    if (waited < config_.boot_timeout) continue;
     Decision abandon;
     abandon.kind = DecisionKind::abandon_start;
-    abandon.worker = id;
+    abandon.worker = it->first;
     abandon.numbers = numbers;
+    --abandon.numbers.starting;
+    abandon.numbers.slots -= config_.worker_concurrency;
     abandon.reason = fmt::format(
         "worker {} was started {:.1f} s ago and has not heartbeated (boot timeout "
         "{:.1f} s): it is stopped and no longer counted",
-        id, seconds(now - since), seconds(config_.boot_timeout));
-    starting_.erase(id);
+        it->first, seconds(waited), seconds(config_.boot_timeout));
+    starting_.erase(it);
     return abandon;
   }
 
