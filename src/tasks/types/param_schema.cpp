@@ -14,9 +14,8 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::pair<ParamType, const char*> kTypeNames[] = {
-    {ParamType::string, "string"},   {ParamType::integer, "integer"},
-    {ParamType::number, "number"},   {ParamType::boolean, "boolean"},
-    {ParamType::array, "array"},
+    {ParamType::string, "string"},   {ParamType::integer, "integer"}, {ParamType::number, "number"},
+    {ParamType::boolean, "boolean"}, {ParamType::array, "array"},
 };
 
 bool is_numeric(ParamType type) {
