@@ -203,8 +203,9 @@ TEST_F(RealSandbox, TheFileSystemIsReadOnly) {
 TEST_F(RealSandbox, TmpIsPrivateAndEmptyAndTheRestIsHidden) {
   // Something in the host's /tmp and a file outside every bound directory: neither visible.
   ScratchDirectory host_tmp_entry;
-  const fs::path secret =
-      fs::current_path() / ("isla-sandbox-secret-" + std::to_string(::getpid()));
+  // Beside the probe's directory (which the sandbox does see), not in it.
+  const fs::path secret = fs::path(ISLA_SANDBOX_PROBE).parent_path().parent_path() /
+                          ("isla-sandbox-secret-" + std::to_string(::getpid()));
   std::ofstream(secret) << "secret";
   const auto inside = output_of(probe({{"mode", "surroundings"}, {"secret", secret.string()}}));
   fs::remove(secret);
