@@ -106,6 +106,7 @@ TEST(ParamSchema, EachRuleNamesItsFieldAndRule) {
       {R"({"limit": 5, "values": [1, "2"]})", "values", "must be an array of at most 3 numbers"},
       {R"({"limit": 5, "values": {"a": 1}})", "values", "must be an array of at most 3 numbers"},
       {R"({"limit": 5, "limt": 5})", "limt", "is not a parameter of this type"},
+      {R"({"limit": 5, "": 5})", "params", "holds a field with an empty name"},
   };
   for (const auto& test : cases) {
     const auto errors = check(test.params);
@@ -138,6 +139,13 @@ TEST(ParamSchema, UndeclaredBoundsStillCapStringsAndArrays) {
   json::array items;
   items.resize(kMaxArrayItems + 1, json::value(1));
   EXPECT_EQ(schema.validate(json::object{{"values", items}}).size(), 1u);
+}
+
+TEST(ParamSchema, ALongUnknownNameIsCutShortInTheError) {
+  const auto errors =
+      sample_schema().validate(json::object{{"limit", 5}, {std::string(1000, 'k'), 1}});
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_EQ(errors[0].field, std::string(64, 'k') + "…");
 }
 
 TEST(ParamSchema, FillsDefaultsOnlyWhereAbsent) {
