@@ -57,7 +57,7 @@ struct TaskArgs {
 }
 
 // The type's entry of GET /api/task-types; exits with the known names when there is none.
-json::object type_entry(const ClientFlags& flags, const std::string& type) {
+json::value type_entry(const ClientFlags& flags, const std::string& type) {
   net::HttpRequest request;
   request.target = "/api/task-types";
   auto answer = ask(flags, request, {{200}, true});
@@ -65,7 +65,7 @@ json::object type_entry(const ClientFlags& flags, const std::string& type) {
   const auto& types = at(answer.json, "types");
   if (types.is_array()) {
     for (const auto& entry : types.as_array()) {
-      if (text(at(entry, "name")) == type) return entry.as_object();
+      if (text(at(entry, "name")) == type) return entry;
       known += (known.empty() ? "" : ", ") + text(at(entry, "name"));
     }
   }
@@ -414,17 +414,18 @@ void task_batch(const TaskArgs& args) {
                                               {"p99_ms", p99}})
               << "\n";
   } else {
-    print_table(std::cout, {"", ""},
-                {{"submitted", std::to_string(ids.size())},
-                 {"refused", std::to_string(refused.load())},
-                 {"done", std::to_string(done)},
-                 {"dead", std::to_string(dead_only)},
-                 {"cancelled", std::to_string(cancelled)},
-                 {"pending", std::to_string(pending)},
-                 {"seconds", fmt::format("{:.3f}", seconds)},
-                 {"tasks/s", fmt::format("{:.1f}", rate)},
-                 {"p50 ms", std::to_string(p50)},
-                 {"p99 ms", std::to_string(p99)}});
+    const std::vector<std::pair<std::string, std::string>> lines{
+        {"submitted", std::to_string(ids.size())},
+        {"refused", std::to_string(refused.load())},
+        {"done", std::to_string(done)},
+        {"dead", std::to_string(dead_only)},
+        {"cancelled", std::to_string(cancelled)},
+        {"pending", std::to_string(pending)},
+        {"seconds", fmt::format("{:.3f}", seconds)},
+        {"tasks/s", fmt::format("{:.1f}", rate)},
+        {"p50 ms", std::to_string(p50)},
+        {"p99 ms", std::to_string(p99)}};
+    for (const auto& [name, value] : lines) std::cout << fmt::format("{:<10} {}\n", name, value);
   }
   if (!first_refusal.empty()) std::cerr << "isla: refused submissions: " << first_refusal << "\n";
   if (pending > 0) {
