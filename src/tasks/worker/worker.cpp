@@ -157,7 +157,8 @@ void Worker::lease_loop() {
   for (;;) {
     changed_.wait(lock, [this] { return stopping_ || free_slots_locked() > 0; });
     if (stopping_) break;
-    LeaseRequest request{free_slots_locked(), options_.lease_wait, options_.visibility};
+    LeaseRequest request{std::min(free_slots_locked(), options_.max_lease_batch),
+                         options_.lease_wait, options_.visibility};
     ++counters_.lease_calls;
     const auto asked_at = clock_.now();
     lock.unlock();

@@ -48,6 +48,7 @@ struct WorkerOptions {
   core::BackoffOptions retry_backoff{std::chrono::milliseconds(100),
                                      std::chrono::milliseconds(2000)};
   std::size_t max_batch = 256;  // results per complete call
+  int max_lease_batch = 256;    // tasks asked for per lease call (the API's limit)
   // Leasing pauses while this many results wait for delivery (the gateways are not taking
   // them; more work would only pile up more).
   std::size_t max_undelivered = 1024;

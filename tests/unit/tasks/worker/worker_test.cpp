@@ -95,6 +95,17 @@ TEST(Worker, NeverRunsMoreThanItsConcurrencyEvenWhenHandedMore) {
   rig.stop();
 }
 
+TEST(Worker, AsksForNoMoreThanTheApiAllowsPerLease) {
+  auto options = Rig::default_options();
+  options.concurrency = 300;
+  options.max_lease_batch = 256;
+  Rig rig({}, options);
+  rig.worker->start();
+  ASSERT_TRUE(eventually([&] { return rig.source.read(&FakeSource::lease_calls_) >= 1; }));
+  EXPECT_EQ(rig.source.read(&FakeSource::max_asked_), 256);
+  rig.stop();
+}
+
 TEST(Worker, ExtendsTheLeaseOfALongTaskEveryThirdOfTheVisibilityTimeout) {
   Rig rig;
   rig.source.add("block", json::object{});
