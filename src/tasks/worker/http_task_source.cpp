@@ -19,6 +19,7 @@ struct HttpTaskSource::Gateway {
   core::Backoff backoff;
   Clock::time_point skip_until{};  // unreachable: not asked before then (unless all are)
   bool reported_down = false;      // logged once per outage, not per call
+  std::string last_refusal;        // the refusal logged last
 };
 
 HttpTaskSource::HttpTaskSource(HttpTaskSourceOptions options)
@@ -127,6 +128,7 @@ std::optional<HttpTaskSource::Reply> HttpTaskSource::call(const std::string& tar
         gateway.backoff.reset();
         gateway.skip_until = {};
         gateway.reported_down = false;
+        gateway.last_refusal.clear();
         if (!first) ++counters_.failovers;
         preferred_ = index;
         return Reply{std::move(answer)};
@@ -141,7 +143,12 @@ std::optional<HttpTaskSource::Reply> HttpTaskSource::call(const std::string& tar
         break;
       case Attempt::refused:
         ++counters_.refused;
-        spdlog::debug("gateway={} call={} refused: {}", gateway.endpoint.str(), target, answer);
+        // Said once until it changes: a refusal repeats with every retry (a 401 from a
+        // gateway that has a secret this worker lacks would otherwise go unseen or flood).
+        if (answer != gateway.last_refusal) {
+          spdlog::warn("gateway={} call={} refused: {}", gateway.endpoint.str(), target, answer);
+          gateway.last_refusal = answer;
+        }
         break;
     }
     first = false;
