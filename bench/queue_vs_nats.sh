@@ -124,7 +124,7 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 
 # ---------------------------------------------------------------- NATS JetStream
-NATS_NOTE=""
+NATS_NOTE=""  # read as ${!note_var} in the report
 nats_healthy() { [[ "$(http_code "http://127.0.0.1:$1/healthz")" == 200 ]]; }
 
 run_nats() {
@@ -149,6 +149,7 @@ run_nats() {
   done
   servers="nats://127.0.0.1:${client[0]},nats://127.0.0.1:${client[1]},nats://127.0.0.1:${client[2]}"
   note "nats: ${TASKS} tasks, ${PRODUCERS} producers x window ${WINDOW}, ${WORKERS} x ${CONCURRENCY} consumers (fetch ${FETCH})"
+  # shellcheck disable=SC2034 # NATS_NOTE is read as ${!note_var} in the report
   "$BENCH_DIR/nats_queue_bench" --servers "$servers" --tasks "$TASKS" --producers "$PRODUCERS" \
     --window "$WINDOW" --workers "$WORKERS" --concurrency "$CONCURRENCY" --fetch "$FETCH" \
     --timeout-s "$TIMEOUT" --server-pids "$(IFS=,; echo "${nats_pid[*]}")" \
