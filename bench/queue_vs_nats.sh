@@ -172,15 +172,19 @@ sys.exit(0 if s.get("leader_address") else 1)' 2>/dev/null
 }
 
 # start_workers COUNT CONCURRENCY: `isla worker` processes, their pids appended to worker_pid.
+# The worker's command line is read from its --help (--gateway or --gateways; --name if it
+# has one), so that the script follows the command as it settles; WORKER_FLAGS adds to it.
 start_workers() {
-  local count=$1 concurrency=$2 k n=${#worker_pid[@]}
-  local gateways
+  local count=$1 concurrency=$2 k n=${#worker_pid[@]} help gateways flags=()
+  help="$("$ISLA_BIN" worker --help 2>&1 || true)"
   gateways="$(IFS=,; echo "${ISLA_GATEWAYS[*]}")"
+  if [[ "$help" == *--gateways* ]]; then flags+=(--gateways "$gateways"); else flags+=(--gateway "$gateways"); fi
   for ((k = 0; k < count; k++)); do
+    local name=()
+    [[ "$help" == *--name* ]] && name=(--name "bench-w$((n + k))")
     # shellcheck disable=SC2086 # WORKER_FLAGS is a list of flags
-    "$ISLA_BIN" worker --gateway "$gateways" --secret-file "$tmp/island.secret" \
-      --concurrency "$concurrency" --name "bench-w$((n + k))" $WORKER_FLAGS \
-      >"$tmp/worker$((n + k)).log" 2>&1 &
+    "$ISLA_BIN" worker "${flags[@]}" --secret-file "$tmp/island.secret" --concurrency "$concurrency" \
+      "${name[@]}" $WORKER_FLAGS >"$tmp/worker$((n + k)).log" 2>&1 &
     worker_pid+=($!)
   done
 }
