@@ -124,6 +124,7 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))' "$1"
 }
 
 # ---------------------------------------------------------------- NATS JetStream
+NATS_IDLE_NOTE=""
 NATS_NOTE=""  # read as ${!note_var} in the report
 nats_healthy() { [[ "$(http_code "http://127.0.0.1:$1/healthz")" == 200 ]]; }
 
@@ -154,6 +155,12 @@ run_nats() {
     --window "$WINDOW" --workers "$WORKERS" --concurrency "$CONCURRENCY" --fetch "$FETCH" \
     --timeout-s "$TIMEOUT" --server-pids "$(IFS=,; echo "${nats_pid[*]}")" \
     >"$tmp/nats.json" 2>"$tmp/nats-bench.log" || NATS_NOTE="nats_queue_bench exited $? ($(tail -n 1 "$tmp/nats-bench.log"))"
+  # Idle: one task at a time (one producer with one publish in flight, one consumer thread
+  # fetching one message), the counterpart of isla's dispatch run below.
+  note "nats: idle, ${DISPATCH_SAMPLES} tasks one at a time"
+  "$BENCH_DIR/nats_queue_bench" --servers "$servers" --tasks "$DISPATCH_SAMPLES" --producers 1 \
+    --window 1 --workers 1 --concurrency 1 --fetch 1 --one-at-a-time --timeout-s "$TIMEOUT" \
+    >"$tmp/nats-idle.json" 2>"$tmp/nats-idle.log" || NATS_IDLE_NOTE="exited $? ($(tail -n 1 "$tmp/nats-idle.log"))"
   NATS_VERSION="$("$NATS_BIN" --version 2>&1 | head -n 1)"
   stop_pids "${nats_pid[@]}" || true  # the last one's exit status, which is not ours to judge
   nats_pid=()
@@ -308,8 +315,20 @@ echo "record's finished_ms - submitted_ms, whole ms; nats: publish call to AckSy
 echo "submission's round trip to its acceptance (isla 202, nats publish ack). server CPU: nats-server x3 /"
 echo "isla gateways x3; consumer: isla workers; bench CPU: the load generator (NATS's consumers included)."
 
+echo
+if ((want_nats)); then
+  if [[ -s "$tmp/nats-idle.json" ]]; then
+    f="$tmp/nats-idle.json"
+    echo "nats idle ($(json "$f" 'd["tasks"]') tasks one at a time, one consumer thread, fetch 1):" \
+      "delivery (publish to fetched) p50 $(json "$f" 'd["delivery"]["p50_ms"]') ms," \
+      "p99 $(json "$f" 'd["delivery"]["p99_ms"]') ms; e2e (to AckSync's return) p50" \
+      "$(json "$f" 'd["e2e"]["p50_ms"]') ms; publish ack p50 $(json "$f" 'd["accept"]["p50_ms"]') ms;" \
+      "errors $(json "$f" 'd["errors"]')"
+  else
+    echo "nats idle: ${NATS_IDLE_NOTE:-no result}"
+  fi
+fi
 if ((want_isla)); then
-  echo
   if [[ -s "$tmp/isla-dispatch.json" ]]; then
     f="$tmp/isla-dispatch.json"
     d50="$(json "$f" 'd["dispatch"]["p50_ms"]')"

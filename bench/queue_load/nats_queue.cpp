@@ -17,8 +17,10 @@
 //
 // Each message carries its submit time; end to end is from just before js_PublishAsync to the
 // return of its AckSync (one process, one steady clock). accept is from the same start to its
-// publish acknowledgement. Prints one JSON line; with --server-pids, the CPU those processes
-// spent between the first publish and the last ack.
+// publish acknowledgement; delivery to the return of the fetch that brought it (the
+// counterpart of isla's dispatch, started_ms - submitted_ms). --one-at-a-time publishes each
+// task once the one before it was acked: latency on an idle cluster. Prints one JSON line; with
+// --server-pids, the CPU those processes spent between the first publish and the last ack.
 #include <nats/nats.h>
 
 #include <CLI/CLI.hpp>
@@ -59,6 +61,8 @@ struct Options {
   int fetch = 8;
   int replicas = 3;
   long ack_wait_ms = 30'000;
+  long fetch_wait_ms = 1000;
+  bool one_at_a_time = false;  // each task is published once the one before it was acked
   long timeout_s = 120;
   std::vector<int> server_pids;
 };
@@ -167,6 +171,7 @@ struct Tally {
   std::mutex mutex;
   std::vector<double> accept_ms;
   std::vector<double> end_to_end_ms;
+  std::vector<double> delivery_ms;
   std::string first_error;
 
   void error(const std::string& what) {
@@ -207,6 +212,15 @@ void on_publish_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error, voi
   natsMsg_Destroy(msg);
 }
 
+// Blocks until `count` messages were acked (or the run's timeout passed).
+void wait_for_acks(Tally& tally, std::size_t count, long timeout_s) {
+  const auto give_up = Clock::now() + std::chrono::seconds(timeout_s);
+  for (auto acked = tally.acked.load(); acked < count && Clock::now() < give_up;
+       acked = tally.acked.load()) {
+    tally.acked.wait(acked);
+  }
+}
+
 void produce(const Options& options, std::size_t count, Tally& tally) {
   Producer producer;
   producer.tally = &tally;
@@ -227,6 +241,7 @@ void produce(const Options& options, std::size_t count, Tally& tally) {
     const auto status = js_PublishAsync(js.get(), kSubject, payload, length, nullptr);
     if (status == NATS_OK) {
       tally.published.fetch_add(1);
+      if (options.one_at_a_time) wait_for_acks(tally, i + 1, options.timeout_s);
     } else {
       tally.error(std::string("js_PublishAsync: ") + natsStatus_GetText(status));
     }
@@ -263,17 +278,21 @@ void consume(natsConnection* nc, const Options& options, Tally& tally, Clock::ti
         "js_PullSubscribe");
   Subscription sub(raw);
   std::vector<double> latencies;
+  std::vector<double> deliveries;
   while (!all_consumed(tally) && Clock::now() < give_up) {
     natsMsgList list{};
     code = static_cast<jsErrCode>(0);
-    const auto fetched = natsSubscription_Fetch(&list, sub.get(), options.fetch, 100, &code);
+    const auto fetched =
+        natsSubscription_Fetch(&list, sub.get(), options.fetch, options.fetch_wait_ms, &code);
     if (fetched == NATS_TIMEOUT) continue;
     if (fetched != NATS_OK) {
       tally.error(std::string("fetch: ") + natsStatus_GetText(fetched));
       continue;
     }
+    const auto delivered = now_ns();
     for (int i = 0; i < list.Count; ++i) {
       natsMsg* msg = list.Msgs[i];
+      deliveries.push_back(static_cast<double>(delivered - submitted_ns(msg)) / 1e6);
       jsMsgMetaData* meta = nullptr;
       if (natsMsg_GetMetaData(&meta, msg) == NATS_OK) {
         if (meta->NumDelivered > 1) tally.redelivered.fetch_add(1);
@@ -284,6 +303,7 @@ void consume(natsConnection* nc, const Options& options, Tally& tally, Clock::ti
         const auto done = now_ns();
         latencies.push_back(static_cast<double>(done - submitted_ns(msg)) / 1e6);
         tally.acked.fetch_add(1);
+        tally.acked.notify_all();
         auto last = tally.last_ack_ns.load();
         while (last < done && !tally.last_ack_ns.compare_exchange_weak(last, done)) {
         }
@@ -294,6 +314,7 @@ void consume(natsConnection* nc, const Options& options, Tally& tally, Clock::ti
     natsMsgList_Destroy(&list);
   }
   tally.merge(tally.end_to_end_ms, latencies);
+  tally.merge(tally.delivery_ms, deliveries);
 }
 
 boost::json::object summary_json(const LatencySummary& summary) {
@@ -346,6 +367,7 @@ int run(const Options& options) {
   const auto acked = tally.acked.load();
   auto accept = summarize(tally.accept_ms);
   auto end_to_end = summarize(tally.end_to_end_ms);
+  auto delivery = summarize(tally.delivery_ms);
   boost::json::object line{
       {"system", "nats"},
       {"tasks", acked},
@@ -356,6 +378,7 @@ int run(const Options& options) {
       {"accept_seconds", static_cast<double>(accepted_ns - start_ns) / 1e9},
       {"e2e", summary_json(end_to_end)},
       {"accept", summary_json(accept)},
+      {"delivery", summary_json(delivery)},
       {"redelivered", tally.redelivered.load()},
       {"errors", tally.errors.load()},
       {"first_error", tally.first_error},
@@ -404,12 +427,22 @@ int main(int argc, char** argv) {
   app.add_option("--ack-wait-ms", options.ack_wait_ms, "Consumer AckWait")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  app.add_option("--fetch-wait-ms", options.fetch_wait_ms,
+                 "How long a fetch waits for messages (the pull request's expiry)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--one-at-a-time", options.one_at_a_time,
+               "Publish each task once the one before it was acked (idle latency; one producer)");
   app.add_option("--timeout-s", options.timeout_s, "Give up on the run after this long")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   app.add_option("--server-pids", options.server_pids, "Processes whose CPU time to report")
       ->delimiter(',');
   CLI11_PARSE(app, argc, argv);
+  if (options.one_at_a_time && options.producers != 1) {
+    std::cerr << "nats_queue_bench: --one-at-a-time takes --producers 1\n";
+    return 2;
+  }
   try {
     const int code = run(options);
     nats_Close();
