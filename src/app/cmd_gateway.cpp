@@ -145,6 +145,12 @@ void add_gateway_command(CLI::App& app) {
                    "this gateway's port, for piece servers that look for gateways with "
                    "--discover")
       ->envname("ISLA_DISCOVERY_BROADCAST");
+  command
+      ->add_option("--task-dir", options->task_dir,
+                   "A directory of external task types, one TOML manifest each "
+                   "(docs/tasks.md); submissions of those types are checked against them")
+      ->check(CLI::ExistingDirectory)
+      ->envname("ISLA_TASK_DIR");
   auto island_peers = std::make_shared<std::string>();
   command
       ->add_option("--island-peers", *island_peers,

@@ -21,6 +21,7 @@
 #include "gateway/route_changes.hpp"
 #include "gateway/snapshot_metrics.hpp"
 #include "gateway/status_view.hpp"
+#include "gateway/task_service.hpp"
 #include "gateway/token_routes.hpp"
 #include "membership/datagram.hpp"
 #include "node/node_host.hpp"
@@ -144,6 +145,8 @@ class Gateway {
                                error.message());
     }
     store_ = std::make_unique<store::RaftStore>(store_options(), host_.pool(), client_);
+    tasks_ = std::make_unique<TaskService>(*store_, client_, events_, host_.metrics(),
+                                           TaskServiceOptions{options.task_dir});
     if (!options.discovery_broadcast.empty()) {
       // Shared: every gateway of the subnet on this host listens on the same address.
       broadcast_udp_ = std::make_unique<net::UdpEndpoint>(
@@ -154,6 +157,7 @@ class Gateway {
     store::add_kv_routes(host_.router(), *store_, client_, store::KvApiOptions{options.kv_limits});
     store::add_member_routes(host_.router(), *store_, client_);
     add_token_routes(host_.router(), *store_, client_, host_.audit());
+    tasks_->add_routes(host_.router());
     bridge_.add_routes(host_.router());
     registry_.observe_with([this](const RoutingSnapshot& before, const RoutingSnapshot& after) {
       for (const auto& change : route_changes(before, after)) {
@@ -167,8 +171,10 @@ class Gateway {
     add_event_log_routes(host_.router(),
                          EventLogSource{events_, client_, host_.address(), incarnation_,
                                         [this] { return live_peers(); }});
-    host_.before_scrape(
-        [this] { store_metrics_.update(store_->status(), store_->messages_dropped()); });
+    host_.before_scrape([this] {
+      store_metrics_.update(store_->status(), store_->messages_dropped());
+      tasks_->update_metrics();
+    });
   }
 
   int run() {
@@ -183,11 +189,13 @@ class Gateway {
     asio::co_spawn(host_.pool().main(), bridge_.run(), asio::detached);
     membership_.start();
     store_->start();
+    tasks_->start(host_.pool().main());
     asio::co_spawn(
         host_.pool().main(),
         follow_revocations(*store_, host_.revoked(), [this] { return host_.server().draining(); }),
         asio::detached);
     const int code = host_.run([this]() -> asio::awaitable<void> { co_await leave(); });
+    tasks_->stop();
     store_->stop();
     return code;
   }
@@ -467,6 +475,7 @@ class Gateway {
     body["piece_servers"] = servers_json(registry_.servers());
     body["departed"] = departed_json(registry_.departed());
     body["store"] = store_status();
+    body["tasks"] = tasks_->status_json();
     return net::json_response(200, json::serialize(body));
   }
 
@@ -581,6 +590,7 @@ class Gateway {
   prometheus::Counter& refused_;
   store::StoreMetrics store_metrics_;  // outlives store_, whose WAL reports to it
   std::unique_ptr<store::RaftStore> store_;
+  std::unique_ptr<TaskService> tasks_;  // after the store it keeps its queue in
   std::unique_ptr<net::UdpEndpoint> broadcast_udp_;  // piece servers' broadcast hellos
   prometheus::Family<prometheus::Counter>& datagrams_;
   prometheus::Family<prometheus::Counter>& dropped_;

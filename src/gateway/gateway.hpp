@@ -33,6 +33,8 @@ struct GatewayOptions {
   // The subnet's broadcast address, where this gateway also listens (on its port) for the
   // hellos of piece servers started with --discover. Empty: none.
   std::string discovery_broadcast;
+  // Manifests of external task types (docs/tasks.md); empty: the compiled-in types only.
+  std::string task_dir;
   // Gateways of other islands the elected bridge exchanges catalogues with.
   std::vector<core::Endpoint> island_peers;
   // The failure detector among this island's gateways (probe interval and timeout, suspicion).

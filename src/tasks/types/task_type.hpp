@@ -3,8 +3,8 @@
 // it: a name, a parameter schema, limits, and a function from parameters to a result. The
 // compiled-in types and the external (sandboxed, manifest-described) ones both sit behind
 // TaskType; a TaskCatalog holds the types a node knows.
-#include <boost/json.hpp>
 #include <atomic>
+#include <boost/json.hpp>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -18,14 +18,14 @@ namespace isla::tasks {
 // exceeded; `bad_params` is never retried; `failed` and `crashed` are retried until the
 // task's attempts run out.
 enum class FailureKind {
-  failed,        // the task reported an error (or its output was not a JSON result)
-  crashed,       // an external task died of a signal or exited non-zero without a result
-  bad_params,    // the parameters broke the schema (caught at submit; rechecked at run)
-  limit_cpu,     // CPU time limit
-  limit_memory,  // memory limit
-  limit_wall,    // wall-clock limit
-  cancelled,     // the run was asked to stop (worker leaving at once, lease lost)
-  lease_expired, // the worker holding the lease went silent (recorded by the queue)
+  failed,         // the task reported an error (or its output was not a JSON result)
+  crashed,        // an external task died of a signal or exited non-zero without a result
+  bad_params,     // the parameters broke the schema (caught at submit; rechecked at run)
+  limit_cpu,      // CPU time limit
+  limit_memory,   // memory limit
+  limit_wall,     // wall-clock limit
+  cancelled,      // the run was asked to stop (worker leaving at once, lease lost)
+  lease_expired,  // the worker holding the lease went silent (recorded by the queue)
 };
 const char* to_string(FailureKind kind);
 std::optional<FailureKind> failure_kind_from(std::string_view text);
@@ -34,7 +34,7 @@ bool is_permanent(FailureKind kind);
 
 struct TaskLimits {
   std::chrono::milliseconds wall{60'000};
-  std::chrono::milliseconds cpu{60'000};  // enforced for external tasks (RLIMIT_CPU)
+  std::chrono::milliseconds cpu{60'000};      // enforced for external tasks (RLIMIT_CPU)
   std::uint64_t memory_bytes = 256ull << 20;  // enforced for external tasks (RLIMIT_AS)
   std::uint64_t output_bytes = 1ull << 20;    // a result larger than this is a failure
   int max_running = 0;  // per-type concurrency limit across the island; 0 = no limit
@@ -50,9 +50,9 @@ struct ParamError {
 
 struct TaskOutcome {
   bool ok = false;
-  boost::json::value result;                // when ok
+  boost::json::value result;                  // when ok
   FailureKind failure = FailureKind::failed;  // when not ok
-  std::string error;                        // when not ok: says what happened, for people
+  std::string error;                          // when not ok: says what happened, for people
   static TaskOutcome success(boost::json::value result);
   static TaskOutcome failure_of(FailureKind kind, std::string error);
 };

@@ -1,0 +1,228 @@
+#include "gateway/task_service.hpp"
+
+#include <prometheus/counter.h>
+#include <prometheus/gauge.h>
+#include <prometheus/histogram.h>
+#include <prometheus/registry.h>
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <deque>
+#include <mutex>
+
+#include "core/random.hpp"
+#include "gateway/task_routes.hpp"
+#include "tasks/queue/store_task_queue.hpp"
+#include "tasks/queue/worker_record.hpp"
+
+namespace isla::gateway {
+
+namespace json = boost::json;
+using tasks::TaskStatus;
+
+namespace {
+
+constexpr std::array<TaskStatus, 5> kStatuses{TaskStatus::queued, TaskStatus::running,
+                                              TaskStatus::done, TaskStatus::dead,
+                                              TaskStatus::cancelled};
+constexpr std::int64_t kThroughputWindowMs = 10'000;
+
+prometheus::Histogram::BucketBoundaries latency_buckets() {
+  return {0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60};
+}
+
+// What the queue's changes mean to an operator: counters, wait and run times, a recent
+// throughput, and worker comings and goings in the event log (recorded by the gateway
+// that dispatches, so that the island's merged log holds each once).
+class TaskMetrics final : public tasks::TaskObserver {
+ public:
+  TaskMetrics(prometheus::Registry& registry, clocks::EventLog& events)
+      : events_(events),
+        finished_(prometheus::BuildCounter()
+                      .Name("isla_tasks_finished_total")
+                      .Help("Tasks that reached a final state, by that state")
+                      .Register(registry)),
+        attempts_(prometheus::BuildCounter()
+                      .Name("isla_task_attempts_failed_total")
+                      .Help("Attempts that failed (retried or not), by kind")
+                      .Register(registry)),
+        wait_(prometheus::BuildHistogram()
+                  .Name("isla_task_wait_seconds")
+                  .Help("From submission (or retry time) to a worker's lease")
+                  .Register(registry)
+                  .Add({}, latency_buckets())),
+        run_(prometheus::BuildHistogram()
+                 .Name("isla_task_run_seconds")
+                 .Help("From a worker's lease to its recorded result")
+                 .Register(registry)
+                 .Add({}, latency_buckets())),
+        depth_(prometheus::BuildGauge()
+                   .Name("isla_tasks")
+                   .Help("Tasks in the queue, by state")
+                   .Register(registry)),
+        workers_(prometheus::BuildGauge()
+                     .Name("isla_task_workers")
+                     .Help("Workers heartbeating to the island")
+                     .Register(registry)
+                     .Add({})),
+        utilisation_(prometheus::BuildGauge()
+                         .Name("isla_task_worker_utilisation")
+                         .Help("Busy slots over all workers' slots (0-1)")
+                         .Register(registry)
+                         .Add({})) {}
+
+  void on_task(const tasks::TaskRecord& record, std::optional<TaskStatus> previous) override {
+    if (record.status == TaskStatus::running) {
+      const auto ready_at = std::max(record.submitted_ms, record.not_before_ms);
+      wait_.Observe(std::max<std::int64_t>(0, record.started_ms - ready_at) / 1000.0);
+    }
+    if (previous == TaskStatus::running && !record.errors.empty() &&
+        record.status != TaskStatus::done) {
+      attempts_.Add({{"kind", record.errors.back().kind}}).Increment();
+    }
+    if (tasks::is_terminal(record.status)) {
+      finished_.Add({{"status", tasks::to_string(record.status)}}).Increment();
+    }
+    if (record.status == TaskStatus::done) {
+      run_.Observe(std::max<std::int64_t>(0, record.finished_ms - record.started_ms) / 1000.0);
+      std::lock_guard lock(mutex_);
+      finishes_.push_back(record.finished_ms);
+      while (finishes_.size() > 200'000) finishes_.pop_front();
+    }
+  }
+
+  void on_worker(const tasks::WorkerState& state, bool gone) override {
+    if (!dispatching_) return;
+    events_.record_local(
+        gone ? "worker_left" : (state.report.draining ? "worker_draining" : "worker_joined"),
+        json::object{{"worker", state.report.worker}, {"concurrency", state.report.concurrency}});
+  }
+
+  void set_dispatching(bool dispatching) { dispatching_ = dispatching; }
+
+  double throughput(std::int64_t now_ms) {
+    std::lock_guard lock(mutex_);
+    while (!finishes_.empty() && finishes_.front() < now_ms - kThroughputWindowMs) {
+      finishes_.pop_front();
+    }
+    return static_cast<double>(finishes_.size()) * 1000.0 / kThroughputWindowMs;
+  }
+
+  void update(const tasks::QueueStats& stats) {
+    for (auto status : kStatuses) {
+      depth_.Add({{"status", tasks::to_string(status)}})
+          .Set(static_cast<double>(stats.by_status[static_cast<int>(status)]));
+    }
+    workers_.Set(static_cast<double>(stats.workers.size()));
+    utilisation_.Set(utilisation(stats));
+  }
+
+  static double utilisation(const tasks::QueueStats& stats) {
+    int slots = 0, busy = 0;
+    for (const auto& worker : stats.workers) {
+      slots += worker.report.concurrency;
+      busy += worker.report.busy;
+    }
+    return slots == 0 ? 0.0 : static_cast<double>(busy) / slots;
+  }
+
+ private:
+  clocks::EventLog& events_;
+  prometheus::Family<prometheus::Counter>& finished_;
+  prometheus::Family<prometheus::Counter>& attempts_;
+  prometheus::Histogram& wait_;
+  prometheus::Histogram& run_;
+  prometheus::Family<prometheus::Gauge>& depth_;
+  prometheus::Gauge& workers_;
+  prometheus::Gauge& utilisation_;
+  std::atomic<bool> dispatching_{false};
+  std::mutex mutex_;
+  std::deque<std::int64_t> finishes_;
+};
+
+tasks::TaskCatalog load_catalog(const std::string& task_dir) {
+  tasks::TaskCatalog catalog;
+  tasks::add_builtin_types(catalog);
+  if (!task_dir.empty()) tasks::add_external_types(catalog, task_dir);
+  return catalog;
+}
+
+}  // namespace
+
+struct TaskService::Parts {
+  Parts(store::RaftStore& store_in, const net::HttpClient& client_in, clocks::EventLog& events_in,
+        prometheus::Registry& registry, const TaskServiceOptions& options)
+      : store(store_in),
+        client(client_in),
+        events(events_in),
+        catalog(load_catalog(options.task_dir)),
+        metrics(std::make_shared<TaskMetrics>(registry, events_in)) {
+    tasks::StoreTaskQueueOptions queue_options;
+    queue_options.leadership = [this] {
+      const auto status = store.status();
+      return tasks::Leadership{status.role == consensus::Role::leader, status.leader_address};
+    };
+    queue_options.now_ms = core::wall_clock_ms;
+    queue_options.max_running = [this](std::string_view type) {
+      const auto* found = catalog.find(type);
+      return found == nullptr ? 0 : found->limits().max_running;
+    };
+    queue_options.observer = metrics;
+    queue = std::make_shared<tasks::StoreTaskQueue>(
+        store, std::move(queue_options),
+        std::make_unique<core::SeededRandom>(core::seed_from_device()));
+  }
+
+  store::RaftStore& store;
+  const net::HttpClient& client;
+  clocks::EventLog& events;
+  tasks::TaskCatalog catalog;
+  std::shared_ptr<TaskMetrics> metrics;
+  std::shared_ptr<tasks::StoreTaskQueue> queue;
+};
+
+TaskService::TaskService(store::RaftStore& store, const net::HttpClient& client,
+                         clocks::EventLog& events, prometheus::Registry& metrics,
+                         TaskServiceOptions options)
+    : parts_(std::make_unique<Parts>(store, client, events, metrics, options)) {}
+
+TaskService::~TaskService() = default;
+
+void TaskService::add_routes(net::Router& router) {
+  add_task_routes(router, TaskRouteDeps{*parts_->queue, parts_->catalog, parts_->store,
+                                        parts_->events, parts_->client});
+}
+
+void TaskService::start(asio::any_io_executor executor) {
+  parts_->queue->start(executor);
+}
+
+void TaskService::stop() {
+  parts_->queue->stop();
+}
+
+void TaskService::update_metrics() {
+  const auto stats = parts_->queue->stats();
+  parts_->metrics->set_dispatching(stats.dispatching);
+  parts_->metrics->update(stats);
+}
+
+json::object TaskService::status_json() const {
+  const auto stats = parts_->queue->stats();
+  parts_->metrics->set_dispatching(stats.dispatching);
+  json::object depth;
+  for (auto status : kStatuses) {
+    depth[tasks::to_string(status)] = stats.by_status[static_cast<int>(status)];
+  }
+  json::array workers;
+  for (const auto& worker : stats.workers) workers.push_back(tasks::worker_json(worker));
+  return {{"depth", std::move(depth)},
+          {"ready", stats.ready},
+          {"throughput_per_s", parts_->metrics->throughput(core::wall_clock_ms())},
+          {"utilisation", TaskMetrics::utilisation(stats)},
+          {"dispatching", stats.dispatching},
+          {"workers", std::move(workers)},
+          {"types", parts_->catalog.all().size()}};
+}
+
+}  // namespace isla::gateway

@@ -1,0 +1,43 @@
+#pragma once
+// Everything a gateway does for tasks, in one place: the task types it checks submissions
+// against, the queue (kept in the island store; dispatching where this gateway leads the
+// store), the task routes, the metrics, and the status a dashboard shows.
+#include <boost/json.hpp>
+#include <memory>
+#include <string>
+
+#include "clocks/event_log.hpp"
+#include "net/http_client.hpp"
+#include "net/router.hpp"
+#include "store/raft_store.hpp"
+
+namespace prometheus {
+class Registry;
+}
+
+namespace isla::gateway {
+
+struct TaskServiceOptions {
+  std::string task_dir;  // external task manifests; empty: compiled-in types only
+};
+
+class TaskService {
+ public:
+  TaskService(store::RaftStore& store, const net::HttpClient& client, clocks::EventLog& events,
+              prometheus::Registry& metrics, TaskServiceOptions options);
+  ~TaskService();
+
+  void add_routes(net::Router& router);
+  void start(asio::any_io_executor executor);
+  void stop();
+  // Refreshes the gauges (before a /metrics scrape).
+  void update_metrics();
+  // For /api/status: queue depth per state, throughput, workers.
+  boost::json::object status_json() const;
+
+ private:
+  struct Parts;
+  std::unique_ptr<Parts> parts_;
+};
+
+}  // namespace isla::gateway
