@@ -189,7 +189,7 @@ class Gateway {
     asio::co_spawn(host_.pool().main(), bridge_.run(), asio::detached);
     membership_.start();
     store_->start();
-    tasks_->start(host_.pool().main());
+    tasks_->start(host_.pool().main().get_executor());
     asio::co_spawn(
         host_.pool().main(),
         follow_revocations(*store_, host_.revoked(), [this] { return host_.server().draining(); }),
