@@ -224,8 +224,8 @@ run_isla() {
     ISLA_NOTE="not run: GET /api/task-types answered '${status}' (this build's gateways have no task API yet)"
     return 0
   fi
-  if ! "$ISLA_BIN" worker --help >/dev/null 2>&1; then
-    ISLA_NOTE="not run: '$ISLA_BIN worker' does not exist in this build"
+  if ! "$ISLA_BIN" worker --help 2>&1 | grep -q -- --concurrency; then
+    ISLA_NOTE="not run: '$ISLA_BIN worker' (with --concurrency) does not exist in this build"
     return 0
   fi
   local common=(--gateways "$voters" --token-file "$tmp/write.token" --timeout-s "$TIMEOUT")
@@ -263,6 +263,8 @@ d = json.loads(open(sys.argv[1]).readline())
 v, n = d.get(sys.argv[2]), d.get("tasks") or 0
 print("n/a" if v is None or n == 0 else f"{v * 1e6 / n:.0f}")' "$1" "$2"
 }
+# num VALUE DECIMALS: VALUE rounded, or n/a when it is not a number.
+num() { awk -v v="$1" -v d="$2" 'BEGIN { if (v ~ /^[0-9.e+-]+$/) printf "%.*f", d, v; else print "n/a" }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a ~ /^[0-9.e+-]+$/ && b ~ /^[0-9.e+-]+$/ && b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 
 cpu_model="$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
@@ -296,9 +298,10 @@ for s in nats isla; do
   CPU[$s]="$(per_task "$f" server_cpu_s)"
   consumer="n/a (in bench)"
   [[ "$s" == isla ]] && consumer="$(per_task "$f" worker_cpu_s)"
-  printf '%-10s %7s %8.2f %9.0f %8.2f %8.2f %8.2f %8.2f %7s %11s %11s %11s\n' "$s" \
-    "$(json "$f" 'd["tasks"]')" "$(json "$f" 'd["seconds"]')" "${TPS[$s]}" "${E50[$s]}" "${E99[$s]}" \
-    "${A50[$s]}" "$(json "$f" 'd["accept"]["p99_ms"]')" "$(json "$f" 'd["errors"]')" "${CPU[$s]}" \
+  printf '%-10s %7s %8s %9s %8s %8s %8s %8s %7s %11s %11s %11s\n' "$s" \
+    "$(json "$f" 'd["tasks"]')" "$(num "$(json "$f" 'd["seconds"]')" 2)" "$(num "${TPS[$s]}" 0)" \
+    "$(num "${E50[$s]}" 2)" "$(num "${E99[$s]}" 2)" "$(num "${A50[$s]}" 2)" \
+    "$(num "$(json "$f" 'd["accept"]["p99_ms"]')" 2)" "$(json "$f" 'd["errors"]')" "${CPU[$s]}" \
     "$consumer" "$(per_task "$f" client_cpu_s)"
   if [[ -n "${!note_var}" ]]; then echo "  ${s}: ${!note_var}"; fi
   first_error="$(json "$f" 'd["first_error"]')"

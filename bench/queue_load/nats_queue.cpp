@@ -317,7 +317,9 @@ void consume(natsConnection* nc, const Options& options, Tally& tally, Clock::ti
   tally.merge(tally.delivery_ms, deliveries);
 }
 
+// Nulls when there were no samples, so that a report never shows a latency nobody measured.
 boost::json::object summary_json(const LatencySummary& summary) {
+  if (summary.count == 0) return {{"p50_ms", nullptr}, {"p99_ms", nullptr}, {"max_ms", nullptr}};
   return {{"p50_ms", summary.p50_ms}, {"p99_ms", summary.p99_ms}, {"max_ms", summary.max_ms}};
 }
 
