@@ -20,12 +20,15 @@
 # the CPU time per task of each system's servers (nats-server x3; isla gateways x3) and of its
 # consumers (isla workers; NATS's consumers run in the bench binary, whose whole CPU is shown);
 # then isla/nats ratios. Then isla's dispatch latency on an idle island (DISPATCH_SAMPLES tasks
-# one at a time with one idle worker of concurrency 1: started_ms - submitted_ms) and the
-# autoscaler's first scaling event during the load (the Kubernetes HPA's sync period, 15 s, is
-# the yardstick). It reports; it never asserts a goal.
+# one at a time with one idle worker of concurrency 1: started_ms - submitted_ms; NATS's
+# counterpart: publish to fetched, one at a time) and, when the gateways have an autoscaler
+# (held still in the runs above), its reaction: gateways restarted with it on, one worker to
+# begin with, a burst of AUTOSCALE_TASKS; the time from the first submission to its first
+# scale_up event (the Kubernetes HPA's sync period, 15 s, is the yardstick).
+# It reports; it never asserts a goal.
 #
 # Knobs (environment): TASKS (20000), PRODUCERS (8), WINDOW (32), WORKERS (4), CONCURRENCY (8),
-# FETCH (8), DISPATCH_SAMPLES (200), SYSTEMS ("nats isla"), TIMEOUT (s per run, 180),
+# FETCH (8), DISPATCH_SAMPLES (200), AUTOSCALE_TASKS (10000), SYSTEMS ("nats isla"), TIMEOUT (s per run, 180),
 # ISLA_BIN (build/isla), BENCH_DIR (build/bench), NATS_BIN (nats-server),
 # WORKER_FLAGS (extra flags for every `isla worker`), KEEP_TMP (1 keeps the temp dir and logs).
 # Only loopback addresses are used; all state lives in a temp dir removed on exit.
@@ -41,6 +44,7 @@ WORKERS="${WORKERS:-4}"
 CONCURRENCY="${CONCURRENCY:-8}"
 FETCH="${FETCH:-8}"
 DISPATCH_SAMPLES="${DISPATCH_SAMPLES:-200}"
+AUTOSCALE_TASKS="${AUTOSCALE_TASKS:-10000}"
 SYSTEMS="${SYSTEMS:-nats isla}"
 TIMEOUT="${TIMEOUT:-180}"
 ISLA_BIN="${ISLA_BIN:-build/isla}"
@@ -58,7 +62,7 @@ die() {
 source "$root/bench/lib/proxy_bench.sh"
 
 # ---------------------------------------------------------------- preconditions
-for knob in TASKS PRODUCERS WINDOW WORKERS CONCURRENCY FETCH DISPATCH_SAMPLES TIMEOUT; do
+for knob in TASKS PRODUCERS WINDOW WORKERS CONCURRENCY FETCH DISPATCH_SAMPLES AUTOSCALE_TASKS TIMEOUT; do
   [[ "${!knob}" =~ ^[0-9]+$ && "${!knob}" -gt 0 ]] || die "$knob must be a positive integer"
 done
 want_nats=0 want_isla=0
@@ -169,6 +173,7 @@ run_nats() {
 # ---------------------------------------------------------------- isla
 ISLA_NOTE=""
 DISPATCH_NOTE=""
+AUTOSCALE_NOTE=""
 
 # gateway_led ADDRESS: the gateway knows its store's leader.
 gateway_led() {
@@ -201,23 +206,43 @@ stop_workers() {
   worker_pid=()
 }
 
+# start_gateways FLAGS...: the 3 gateways (same data dirs every time) with these extra flags,
+# then waits until each knows its store's leader.
+start_gateways() {
+  local i voters
+  voters="$(IFS=,; echo "${ISLA_GATEWAYS[*]}")"
+  for i in 0 1 2; do
+    mkdir -p "$tmp/gw$i"
+    "$ISLA_BIN" gateway --listen "${ISLA_GATEWAYS[i]}" --island queue-bench --data-dir "$tmp/gw$i" \
+      --store-voters "$voters" --secret-file "$tmp/island.secret" "$@" >>"$tmp/gw$i.log" 2>&1 &
+    gw_pid[i]=$!
+  done
+  for i in 0 1 2; do
+    wait_until "gateway ${ISLA_GATEWAYS[i]}" "$START_TIMEOUT" "${gw_pid[i]}" gateway_led "${ISLA_GATEWAYS[i]}"
+  done
+}
+
+stop_gateways() {
+  stop_pids "${gw_pid[@]}" || true
+  gw_pid=()
+}
+
 run_isla() {
-  local i voters gateways status
+  local voters status fixed_pool=() autoscaler=0
   "$ISLA_BIN" secret init --out "$tmp/island.secret" >"$tmp/secret.log" 2>&1 ||
     die "isla secret init failed: $(cat "$tmp/secret.log")"
   "$ISLA_BIN" token create --secret-file "$tmp/island.secret" --role write --ttl 1h \
     --subject queue-bench --out "$tmp/write.token" >>"$tmp/secret.log" 2>&1 ||
     die "isla token create failed: $(cat "$tmp/secret.log")"
   voters="$(IFS=,; echo "${ISLA_GATEWAYS[*]}")"
-  for i in 0 1 2; do
-    mkdir -p "$tmp/gw$i"
-    "$ISLA_BIN" gateway --listen "${ISLA_GATEWAYS[i]}" --island queue-bench --data-dir "$tmp/gw$i" \
-      --store-voters "$voters" --secret-file "$tmp/island.secret" >"$tmp/gw$i.log" 2>&1 &
-    gw_pid[i]=$!
-  done
-  for i in 0 1 2; do
-    wait_until "gateway ${ISLA_GATEWAYS[i]}" "$START_TIMEOUT" "${gw_pid[i]}" gateway_led "${ISLA_GATEWAYS[i]}"
-  done
+  # With an autoscaler in the gateways, it is held still for the fixed-pool runs (no worker of
+  # its own, and load must stay high for an hour before it acts), so that both systems run
+  # the same consumers; it gets a run of its own afterwards.
+  if "$ISLA_BIN" gateway --help 2>&1 | grep -q -- --min-workers; then
+    autoscaler=1
+    fixed_pool=(--min-workers 0 --scale-high-for-ms 3600000 --scale-queue-wait-ms 0)
+  fi
+  start_gateways "${fixed_pool[@]}"
   status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
     -H "Authorization: Bearer $(cat "$tmp/write.token")" "http://${ISLA_GATEWAYS[0]}/api/task-types" || true)"
   if [[ "$status" != 200 ]]; then
@@ -245,8 +270,20 @@ run_isla() {
     --worker-pids "$(IFS=,; echo "${worker_pid[*]}")" >"$tmp/isla.json" 2>"$tmp/isla-bench.log" ||
     ISLA_NOTE="isla_queue_bench load exited $? ($(tail -n 1 "$tmp/isla-bench.log"))"
   stop_workers
-  stop_pids "${gw_pid[@]}" || true
-  gw_pid=()
+  stop_gateways
+
+  # The autoscaler's reaction: gateways restarted with it on (one worker of concurrency
+  # CONCURRENCY to begin with, at most WORKERS), then a burst of AUTOSCALE_TASKS.
+  if ((!autoscaler)); then
+    AUTOSCALE_NOTE="not run: 'isla gateway' has no autoscaler flags (--min-workers) in this build"
+    return 0
+  fi
+  start_gateways --min-workers 1 --max-workers "$WORKERS" --worker-concurrency "$CONCURRENCY"
+  note "isla: autoscaler, a burst of ${AUTOSCALE_TASKS} tasks, 1 to ${WORKERS} workers started by the gateways"
+  "$BENCH_DIR/isla_queue_bench" "${common[@]}" load --tasks "$AUTOSCALE_TASKS" --producers "$PRODUCERS" \
+    --window "$WINDOW" >"$tmp/isla-autoscale.json" 2>"$tmp/isla-autoscale.log" ||
+    AUTOSCALE_NOTE="isla_queue_bench load exited $? ($(tail -n 1 "$tmp/isla-autoscale.log"))"
+  stop_gateways
 }
 
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
@@ -341,11 +378,14 @@ if ((want_isla)); then
   else
     echo "isla dispatch on an idle island: ${DISPATCH_NOTE:-${ISLA_NOTE:-no result}}"
   fi
-  if [[ -s "$tmp/isla.json" ]]; then
-    f="$tmp/isla.json"
-    echo "isla autoscaler: $(json "$f" 'd["scaling_events"]') scaling event(s) during the load; the first" \
-      "$(json "$f" 'd["first_scaling_after_s"]') s after the first submission: $(json "$f" 'd["first_scaling"]')" \
-      "(the Kubernetes HPA syncs every 15 s)"
+  if [[ -s "$tmp/isla-autoscale.json" ]]; then
+    f="$tmp/isla-autoscale.json"
+    echo "isla autoscaler (a burst of $(json "$f" 'd["submitted"]') tasks on 1 worker x ${CONCURRENCY}, at most ${WORKERS}):" \
+      "first scale_up $(json "$f" 'd["first_scale_up_after_s"]') s after the first submission" \
+      "(the Kubernetes HPA syncs every 15 s); $(json "$f" 'd["scaling_events"]') scaling event(s);" \
+      "$(json "$f" 'd["tasks"]') tasks in $(num "$(json "$f" 'd["seconds"]')" 2) s; first: $(json "$f" 'd["first_scale_up"]')"
+  else
+    echo "isla autoscaler: ${AUTOSCALE_NOTE:-${ISLA_NOTE:-no result}}"
   fi
   goal() { awk -v v="$1" -v g="$2" -v op="$3" 'BEGIN { if (v !~ /^[0-9.e+-]+$/) print "n/a"; else if ((op == "ge" && v >= g) || (op == "lt" && v < g)) print "met"; else print "not met" }'; }
   echo "goals (reported, not asserted): throughput >= 1.0x JetStream's:" \

@@ -7,8 +7,8 @@
 //             GET /api/events?topics=tasks counts `done` records and takes each one's end to
 //             end latency from the record (finished_ms - submitted_ms, island clocks, ms);
 //             the run ends when every accepted task is done. It also notes `scaling` events
-//             (the autoscaler's decisions) and when the first came. Before the measured run,
-//             warm-up tasks (idempotency key warmup-N, values [0]) are submitted until one is
+//             (the autoscaler's decisions) and when the first scale_up came. Before the measured
+//             run, warm-up tasks (idempotency key warmup-N, values [0]) are submitted until one is
 //             seen done: the event stream is live and a worker is serving.
 //   dispatch  one task at a time, synchronously ("sync": true), to an island whose one idle
 //             worker waits for work: dispatch = started_ms - submitted_ms of each record.
@@ -168,6 +168,7 @@ class DoneCounter {
     std::lock_guard lock(mutex_);
     return stream_error_;
   }
+  // The first scale_up decision (docs/tasks.md: `event: scaling`, {"decision", ...}).
   std::optional<Clock::time_point> first_scaling() const { return first_scaling_; }
   boost::json::value first_scaling_event() const { return first_scaling_event_; }
   std::size_t scaling_events() const { return scaling_events_; }
@@ -185,7 +186,11 @@ class DoneCounter {
       return;
     }
     if (event.type == "scaling") {
-      if (scaling_events_++ == 0) {
+      ++scaling_events_;
+      const auto* decision = data.as_object().if_contains("decision");
+      const bool scale_up =
+          decision && decision->is_string() && decision->as_string() == "scale_up";
+      if (scale_up && !first_scaling_) {
         first_scaling_ = Clock::now();
         first_scaling_event_ = data;
       }
@@ -373,8 +378,8 @@ int run_load(const Options& options) {
       {"first_error", first_error},
       {"unparsed_events", counter.unparsed()},
       {"scaling_events", counter.scaling_events()},
-      {"first_scaling_after_s", first_scaling_after_s},
-      {"first_scaling", counter.first_scaling_event()},
+      {"first_scale_up_after_s", first_scaling_after_s},
+      {"first_scale_up", counter.first_scaling_event()},
       {"server_cpu_s", server_cpu},
       {"worker_cpu_s", worker_cpu},
       {"client_cpu_s", own_cpu},
