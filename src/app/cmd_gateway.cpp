@@ -6,6 +6,7 @@
 #include "app/server_flags.hpp"
 #include "core/logging.hpp"
 #include "gateway/gateway.hpp"
+#include "tasks/autoscale/autoscale_flags.hpp"
 
 namespace isla::app {
 
@@ -151,6 +152,12 @@ void add_gateway_command(CLI::App& app) {
                    "(docs/tasks.md); submissions of those types are checked against them")
       ->check(CLI::ExistingDirectory)
       ->envname("ISLA_TASK_DIR");
+  command
+      ->add_flag("--autoscale", options->autoscale,
+                 "While this gateway leads the island store, start and drain local `isla "
+                 "worker` processes by the queue's load (docs/tasks.md#autoscaler)")
+      ->envname("ISLA_AUTOSCALE");
+  tasks::autoscale::add_autoscale_flags(*command, options->autoscale_flags);
   auto island_peers = std::make_shared<std::string>();
   command
       ->add_option("--island-peers", *island_peers,
@@ -197,6 +204,7 @@ void add_gateway_command(CLI::App& app) {
     options->data_dir = flags->data_dir;
     const auto security = resolve_security(*flags, options->listen);
     options->secret = security.secret;
+    options->secret_file = flags->secret_file;
     options->audit_log = security.audit_log;
     options->threads = flags->threads;
     options->proxy.attempt_timeout = std::chrono::milliseconds(*attempt_ms);

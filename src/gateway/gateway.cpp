@@ -145,8 +145,8 @@ class Gateway {
                                error.message());
     }
     store_ = std::make_unique<store::RaftStore>(store_options(), host_.pool(), client_);
-    tasks_ = std::make_unique<TaskService>(*store_, client_, events_, host_.metrics(),
-                                           TaskServiceOptions{options.task_dir});
+    tasks_ =
+        std::make_unique<TaskService>(*store_, client_, events_, host_.metrics(), task_options());
     if (!options.discovery_broadcast.empty()) {
       // Shared: every gateway of the subnet on this host listens on the same address.
       broadcast_udp_ = std::make_unique<net::UdpEndpoint>(
@@ -201,6 +201,19 @@ class Gateway {
   }
 
  private:
+  TaskServiceOptions task_options() const {
+    TaskServiceOptions tasks{options_.task_dir, std::nullopt};
+    if (options_.autoscale) {
+      std::vector<std::string> gateways = options_.store_voters;
+      if (gateways.empty()) gateways.push_back(options_.listen.str());
+      tasks.autoscale = TaskAutoscaleOptions{
+          options_.autoscale_flags,    gateways,
+          options_.secret_file,        options_.task_dir,
+          "w-" + options_.listen.host, (options_.data_dir / "workers").string()};
+    }
+    return tasks;
+  }
+
   store::RaftStoreOptions store_options() {
     store::RaftStoreOptions store;
     store.island = options_.island;
@@ -590,7 +603,7 @@ class Gateway {
   prometheus::Counter& refused_;
   store::StoreMetrics store_metrics_;  // outlives store_, whose WAL reports to it
   std::unique_ptr<store::RaftStore> store_;
-  std::unique_ptr<TaskService> tasks_;  // after the store it keeps its queue in
+  std::unique_ptr<TaskService> tasks_;               // after the store it keeps its queue in
   std::unique_ptr<net::UdpEndpoint> broadcast_udp_;  // piece servers' broadcast hellos
   prometheus::Family<prometheus::Counter>& datagrams_;
   prometheus::Family<prometheus::Counter>& dropped_;

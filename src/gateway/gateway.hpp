@@ -12,6 +12,7 @@
 #include "membership/swim.hpp"
 #include "net/http_server.hpp"
 #include "store/kv_json.hpp"
+#include "tasks/autoscale/autoscale_flags.hpp"
 
 namespace isla::gateway {
 
@@ -35,6 +36,11 @@ struct GatewayOptions {
   std::string discovery_broadcast;
   // Manifests of external task types (docs/tasks.md); empty: the compiled-in types only.
   std::string task_dir;
+  // Runs the task autoscaler (starting local `isla worker` processes) while this gateway
+  // leads the island store.
+  bool autoscale = false;
+  tasks::autoscale::AutoscaleFlags autoscale_flags;
+  std::string secret_file;  // handed on to the workers the autoscaler starts
   // Gateways of other islands the elected bridge exchanges catalogues with.
   std::vector<core::Endpoint> island_peers;
   // The failure detector among this island's gateways (probe interval and timeout, suspicion).

@@ -316,9 +316,9 @@ class TaskApi {
       }
       for (const auto& event : deps_.events.since(state->cursor.event)) {
         state->cursor.event = std::max(state->cursor.event, event.id);
-        const bool scaling = event.kind.starts_with("scal");
-        if (scaling ? state->topics.contains("tasks") : state->topics.contains("membership")) {
-          chunk += sse(scaling ? "scaling" : "membership", state->cursor, clocks::to_json(event));
+        // Scaling decisions reach every gateway's subscribers through the store instead.
+        if (event.kind != "scaling" && state->topics.contains("membership")) {
+          chunk += sse("membership", state->cursor, clocks::to_json(event));
         }
       }
       if (backlog.would_exceed(chunk.size(), options_.max_unread_bytes)) {
@@ -346,6 +346,10 @@ class TaskApi {
       if (auto record = tasks::decode_record(event.kv.value)) {
         chunk += sse("task", cursor, tasks::public_json(*record));
       }
+    } else if (key.starts_with(tasks::kScalingPrefix) && event.type == store::Event::Type::put) {
+      json::error_code ec;
+      auto decision = json::parse(event.kv.value, ec);
+      if (!ec) chunk += sse("scaling", cursor, decision);
     } else if (key.starts_with(tasks::kWorkerPrefix)) {
       const std::string worker = key.substr(tasks::kWorkerPrefix.size());
       if (event.type == store::Event::Type::del) {

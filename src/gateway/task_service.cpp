@@ -179,12 +179,18 @@ struct TaskService::Parts {
   tasks::TaskCatalog catalog;
   std::shared_ptr<TaskMetrics> metrics;
   std::shared_ptr<tasks::StoreTaskQueue> queue;
+  std::unique_ptr<TaskAutoscaler> autoscaler;
 };
 
 TaskService::TaskService(store::RaftStore& store, const net::HttpClient& client,
                          clocks::EventLog& events, prometheus::Registry& metrics,
                          TaskServiceOptions options)
-    : parts_(std::make_unique<Parts>(store, client, events, metrics, options)) {}
+    : parts_(std::make_unique<Parts>(store, client, events, metrics, options)) {
+  if (options.autoscale) {
+    parts_->autoscaler =
+        std::make_unique<TaskAutoscaler>(store, *parts_->queue, events, *options.autoscale);
+  }
+}
 
 TaskService::~TaskService() = default;
 

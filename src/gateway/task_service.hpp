@@ -4,9 +4,11 @@
 // store), the task routes, the metrics, and the status a dashboard shows.
 #include <boost/json.hpp>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "clocks/event_log.hpp"
+#include "gateway/task_autoscaler.hpp"
 #include "net/http_client.hpp"
 #include "net/router.hpp"
 #include "store/raft_store.hpp"
@@ -19,6 +21,8 @@ namespace isla::gateway {
 
 struct TaskServiceOptions {
   std::string task_dir;  // external task manifests; empty: compiled-in types only
+  // Runs the autoscaler where this gateway leads the store (isla up asks for it).
+  std::optional<TaskAutoscaleOptions> autoscale;
 };
 
 class TaskService {

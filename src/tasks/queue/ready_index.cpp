@@ -138,14 +138,43 @@ std::optional<TaskStatus> ReadyIndex::status_of(const std::string& id) const {
   return found->second.status;
 }
 
-std::size_t ReadyIndex::ready_count(std::int64_t now_ms) const {
+std::size_t ReadyIndex::ready_count(std::int64_t now_ms, const RunningLimit& limit) const {
   std::size_t count = 0;
-  for (const auto& key : ready_) count += reserved_.contains(key.second) ? 0 : 1;
+  std::unordered_map<std::string, int> room;  // per limited type: how many more may run
+  const auto admit = [&](const std::string& id) {
+    if (reserved_.contains(id)) return;
+    const Entry& entry = entries_.at(id);
+    const int cap = limit ? limit(entry.type) : 0;
+    if (cap > 0) {
+      auto [it, added] = room.try_emplace(entry.type, cap - running_of(entry.type));
+      if (it->second <= 0) return;
+      --it->second;
+    }
+    ++count;
+  };
+  for (const auto& key : ready_) admit(key.second);
   for (const auto& [at, id] : delayed_) {
     if (at > now_ms) break;
-    ++count;
+    admit(id);
   }
   return count;
+}
+
+std::optional<std::int64_t> ReadyIndex::oldest_ready_since(std::int64_t now_ms) const {
+  std::optional<std::int64_t> oldest;
+  const auto consider = [&](const std::string& id) {
+    if (reserved_.contains(id)) return;
+    // The id starts with the submission time (make_task_id); a retry is ready from its time.
+    const auto submitted = static_cast<std::int64_t>(std::stoull(id.substr(0, 12), nullptr, 16));
+    const std::int64_t since = std::max(submitted, entries_.at(id).not_before_ms);
+    if (!oldest || since < *oldest) oldest = since;
+  };
+  for (const auto& key : ready_) consider(key.second);
+  for (const auto& [at, id] : delayed_) {
+    if (at > now_ms) break;
+    consider(id);
+  }
+  return oldest;
 }
 
 int ReadyIndex::running_of(std::string_view type) const {

@@ -44,8 +44,11 @@ class ReadyIndex {
   std::optional<StoreRevision> revision_of(const std::string& id) const;
   std::optional<TaskStatus> status_of(const std::string& id) const;
   std::size_t count(TaskStatus status) const { return counts_[static_cast<int>(status)]; }
-  // Tasks a worker could take now or soon: queued and not reserved.
-  std::size_t ready_count(std::int64_t now_ms) const;
+  // Tasks a worker could take now: queued, due, not reserved, and not held back by their
+  // type's limit on running tasks.
+  std::size_t ready_count(std::int64_t now_ms, const RunningLimit& limit = {}) const;
+  // Since when the longest-waiting of those has been ready (its submission or retry time).
+  std::optional<std::int64_t> oldest_ready_since(std::int64_t now_ms) const;
   int running_of(std::string_view type) const;
   std::size_t size() const { return entries_.size(); }
 

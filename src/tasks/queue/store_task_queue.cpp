@@ -597,7 +597,8 @@ QueueStats StoreTaskQueue::stats() const {
   std::lock_guard lock(mutex_);
   QueueStats stats;
   for (int s = 0; s < 5; ++s) stats.by_status[s] = index_.count(static_cast<TaskStatus>(s));
-  stats.ready = index_.ready_count(now);
+  stats.ready = index_.ready_count(now, options_.max_running);
+  stats.oldest_ready_ms = index_.oldest_ready_since(now).value_or(0);
   for (const auto& [worker, entry] : workers_) stats.workers.push_back(entry.state);
   stats.dispatching = dispatching_;
   return stats;

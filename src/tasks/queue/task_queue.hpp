@@ -74,7 +74,8 @@ struct WorkerState {
 
 struct QueueStats {
   std::array<std::size_t, 5> by_status{};  // indexed by TaskStatus
-  std::size_t ready = 0;                   // queued and due now
+  std::size_t ready = 0;                   // queued, due now, not held back by a type limit
+  std::int64_t oldest_ready_ms = 0;        // since when the longest-waiting of those waits
   std::vector<WorkerState> workers;
   bool dispatching = false;  // this gateway hands out leases (it leads the store)
 };

@@ -79,8 +79,8 @@ std::optional<Channels> open_channels(std::string* why) {
   }
   channels.stderr_parent = Fd(pair[0]);
   channels.stderr_child = Fd(pair[1]);
-  for (int fd : {channels.stdin_parent.get(), channels.stdout_parent.get(),
-                 channels.stderr_parent.get()}) {
+  for (int fd :
+       {channels.stdin_parent.get(), channels.stdout_parent.get(), channels.stderr_parent.get()}) {
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
   }
   return channels;
@@ -152,22 +152,17 @@ bool read_available(Fd& fd, Sink&& sink) {
 }
 
 bool mentions_allocation_failure(const std::string& text) {
-  static constexpr const char* kMarkers[] = {"bad_alloc", "Cannot allocate memory",
-                                             "out of memory", "Out of memory", "MemoryError",
-                                             "memory exhausted"};
+  static constexpr const char* kMarkers[] = {"bad_alloc",     "Cannot allocate memory",
+                                             "out of memory", "Out of memory",
+                                             "MemoryError",   "memory exhausted"};
   return std::any_of(std::begin(kMarkers), std::end(kMarkers),
                      [&](const char* marker) { return text.find(marker) != std::string::npos; });
 }
 
-std::chrono::milliseconds cpu_time(const rusage& usage) {
-  const auto ms = [](const timeval& t) {
-    return std::chrono::milliseconds(static_cast<std::int64_t>(t.tv_sec) * 1000 + t.tv_usec / 1000);
-  };
-  return ms(usage.ru_utime) + ms(usage.ru_stime);
-}
-
 // The end of a run we did not cut short: the program's exit, or the limit it ran into.
-void classify_exit(int status, const rusage& usage, const TaskLimits& limits,
+// bwrap's exit status is all we learn of the program (its rusage stays inside the sandbox's
+// PID namespace), hence the rules in bubblewrap_sandbox.hpp.
+void classify_exit(int status, std::chrono::milliseconds elapsed, const TaskLimits& limits,
                    SandboxResult& result) {
   if (WIFSIGNALED(status)) {
     result.end = SandboxEnd::signalled;
@@ -190,22 +185,18 @@ void classify_exit(int status, const rusage& usage, const TaskLimits& limits,
   }
   const bool failed = result.end == SandboxEnd::signalled || result.exit_code != 0;
   if (!failed) return;
-  const auto used = cpu_time(usage);
   const auto cpu_limit = std::chrono::seconds(cpu_limit_seconds(limits));
-  if (used >= cpu_limit - std::chrono::milliseconds(50) &&
-      (result.signal == SIGXCPU || result.signal == SIGKILL || result.end == SandboxEnd::exited)) {
+  const bool killed = result.end == SandboxEnd::signalled && result.signal == SIGKILL;
+  if ((result.end == SandboxEnd::signalled && result.signal == SIGXCPU) ||
+      (killed && elapsed >= cpu_limit)) {
     result.end = SandboxEnd::limit_cpu;
-    result.detail = "exceeded its CPU time limit of " + std::to_string(limits.cpu.count()) +
-                    " ms (used " + std::to_string(used.count()) + " ms)";
+    result.detail = "exceeded its CPU time limit of " + std::to_string(limits.cpu.count()) + " ms";
     return;
   }
-  const auto peak_bytes = static_cast<std::uint64_t>(usage.ru_maxrss) * 1024;
-  if (mentions_allocation_failure(result.error_tail) ||
-      peak_bytes >= limits.memory_bytes / 10 * 9) {
+  if (killed || mentions_allocation_failure(result.error_tail)) {
     result.end = SandboxEnd::limit_memory;
     result.detail = "exceeded its memory limit of " + std::to_string(limits.memory_bytes >> 20) +
-                    " MiB (address space; peak resident " + std::to_string(peak_bytes >> 20) +
-                    " MiB)";
+                    " MiB (address space)";
   }
 }
 
@@ -214,8 +205,8 @@ void add_binding(std::vector<std::string>& args, const std::filesystem::path& pa
   const auto status = std::filesystem::symlink_status(path, error);
   if (error) return;
   if (std::filesystem::is_symlink(status)) {
-    args.insert(args.end(), {"--symlink", std::filesystem::read_symlink(path, error).string(),
-                             path.string()});
+    args.insert(args.end(),
+                {"--symlink", std::filesystem::read_symlink(path, error).string(), path.string()});
   } else if (std::filesystem::is_directory(status)) {
     args.insert(args.end(), {"--ro-bind", path.string(), path.string()});
   }
@@ -224,26 +215,29 @@ void add_binding(std::vector<std::string>& args, const std::filesystem::path& pa
 }  // namespace
 
 std::vector<std::string> BubblewrapSandbox::command_line(const SandboxRequest& request) const {
-  std::vector<std::string> args = {
-      bwrap_path_,  "--unshare-all", "--die-with-parent", "--new-session", "--cap-drop",
-      "ALL",        "--clearenv",    "--setenv",          "PATH",          "/usr/bin:/bin",
-      "--setenv",   "HOME",          "/tmp",              "--setenv",      "TMPDIR",
-      "/tmp",       "--setenv",      "LANG",              "C.UTF-8",       "--ro-bind",
-      "/usr",       "/usr"};
+  std::vector<std::string> args = {bwrap_path_,     "--unshare-all", "--die-with-parent",
+                                   "--new-session", "--cap-drop",    "ALL",
+                                   "--clearenv",    "--setenv",      "PATH",
+                                   "/usr/bin:/bin", "--setenv",      "HOME",
+                                   "/tmp",          "--setenv",      "TMPDIR",
+                                   "/tmp",          "--setenv",      "LANG",
+                                   "C.UTF-8",       "--ro-bind",     "/usr",
+                                   "/usr"};
   for (const char* top : {"/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"}) {
     add_binding(args, top);
   }
-  for (const char* loader_file : {"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d",
-                                  "/etc/alternatives"}) {
+  for (const char* loader_file :
+       {"/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/alternatives"}) {
     args.insert(args.end(), {"--ro-bind-try", loader_file, loader_file});
-  }
-  for (const auto& directory : request.read_only) {
-    args.insert(args.end(), {"--ro-bind", directory, directory});
   }
   // /tmp lives in memory: bound by the same budget as the program's address space.
   args.insert(args.end(), {"--dev", "/dev", "--proc", "/proc", "--size",
-                           std::to_string(request.limits.memory_bytes), "--tmpfs", "/tmp",
-                           "--remount-ro", "/", "--chdir", "/tmp", "--"});
+                           std::to_string(request.limits.memory_bytes), "--tmpfs", "/tmp"});
+  // After /tmp, so that a task directory under /tmp is not hidden by the fresh one.
+  for (const auto& directory : request.read_only) {
+    args.insert(args.end(), {"--ro-bind", directory, directory});
+  }
+  args.insert(args.end(), {"--remount-ro", "/", "--chdir", "/tmp", "--"});
   args.insert(args.end(), request.argv.begin(), request.argv.end());
   return args;
 }
@@ -307,7 +301,6 @@ SandboxResult BubblewrapSandbox::run(const SandboxRequest& request, const RunCon
   std::optional<SandboxEnd> verdict;  // set when we end the run ourselves
   std::optional<Clock::time_point> exited_at;
   int status = 0;
-  rusage usage{};
   const auto kill_sandbox = [&](SandboxEnd why_killed) {
     if (!verdict) verdict = why_killed;
     ::kill(-pid, SIGKILL);
@@ -316,7 +309,7 @@ SandboxResult BubblewrapSandbox::run(const SandboxRequest& request, const RunCon
 
   for (;;) {
     if (!exited_at) {
-      const pid_t waited = ::wait4(pid, &status, WNOHANG, &usage);
+      const pid_t waited = ::waitpid(pid, &status, WNOHANG);
       if (waited == pid) exited_at = Clock::now();
       // SIGCHLD ignored by the host process reaps children itself: the status is lost, and the
       // output alone decides.
@@ -345,9 +338,8 @@ SandboxResult BubblewrapSandbox::run(const SandboxRequest& request, const RunCon
     ::poll(fds.data(), fds.size(), static_cast<int>(timeout.count()));
 
     if (channels->stdin_parent.open() && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
-      const ssize_t sent =
-          ::send(channels->stdin_parent.get(), request.input.data() + input_sent,
-                 request.input.size() - input_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+      const ssize_t sent = ::send(channels->stdin_parent.get(), request.input.data() + input_sent,
+                                  request.input.size() - input_sent, MSG_NOSIGNAL | MSG_DONTWAIT);
       if (sent > 0) input_sent += static_cast<std::size_t>(sent);
       // A program that stops reading its input early is its own business.
       if ((sent < 0 && errno != EAGAIN && errno != EINTR) || input_sent == request.input.size()) {
@@ -397,7 +389,7 @@ SandboxResult BubblewrapSandbox::run(const SandboxRequest& request, const RunCon
     default:
       break;
   }
-  classify_exit(status, usage, request.limits, result);
+  classify_exit(status, std::chrono::milliseconds(elapsed), request.limits, result);
   return result;
 }
 

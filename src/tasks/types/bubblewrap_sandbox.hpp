@@ -6,16 +6,20 @@
 // before bwrap is executed (limits survive exec and namespaces); the wall clock is kept
 // here, and the whole sandbox is killed when it runs out.
 //
-// Which limit a failed run exceeded:
+// Which limit a failed run exceeded. bwrap's exit status (128 + N for a program killed by
+// signal N) is all that reaches us: the program's rusage stays inside the sandbox's PID
+// namespace. So:
 //   - limit_wall: we killed it at the wall-clock deadline.
-//   - limit_cpu: it died of SIGXCPU or SIGKILL (RLIMIT_CPU's soft and hard limits) and its
-//     CPU time (user + system, from wait4) reached the limit.
-//   - limit_memory: it failed (a signal, or a non-zero exit without a result) and either its
-//     stderr shows an allocation failure (std::bad_alloc, "Cannot allocate memory", "out of
-//     memory", MemoryError) or its peak RSS reached 90% of the limit. RLIMIT_AS makes an
-//     allocation fail rather than kill, and the kernel records no such failure, so what the
-//     program says about it is the only reliable witness; a program that swallows the failure
-//     and exits quietly is reported as crashed.
+//   - limit_cpu: it died of SIGXCPU (RLIMIT_CPU's soft limit), or of a SIGKILL we did not send
+//     after at least the CPU limit in wall-clock time (the hard limit, a second later, for a
+//     program that ignores SIGXCPU).
+//   - limit_memory: it failed (a signal, or a non-zero exit without a result) and its stderr
+//     shows an allocation failure (std::bad_alloc, "Cannot allocate memory", "out of memory",
+//     MemoryError, "memory exhausted"), or it died of a SIGKILL we did not send that is not the
+//     CPU limit's (the kernel's OOM killer). RLIMIT_AS makes an allocation fail rather than
+//     kill, and the kernel records no such failure, so what the program says about it is the
+//     only witness: a program that swallows the failure and exits quietly is reported as
+//     crashed (or failed, with its own error).
 // CPU time is enforced in whole seconds (RLIMIT_CPU's unit): cpu_ms is rounded up.
 #include <string>
 

@@ -84,7 +84,8 @@ std::shared_ptr<const TaskType> fold_type(const char* name, const char* descript
   spec.name = name;
   spec.description = description;
   spec.limits = quick_limits();
-  spec.schema.add(values_field("the numbers (integers stay exact; any decimal makes it floating-point)"));
+  spec.schema.add(
+      values_field("the numbers (integers stay exact; any decimal makes it floating-point)"));
   spec.extra_check = [operation](const json::object& params) -> std::vector<ParamError> {
     const auto total = fold(params.at("values").as_array(), operation);
     if (total.value.is_null()) return {{"values", total.problem}};
@@ -122,8 +123,9 @@ std::shared_ptr<const TaskType> sort_type() {
   spec.function = [](const json::object& params, const RunContext&) {
     json::array values = params.at("values").as_array();
     if (params.at("descending").as_bool()) {
-      std::stable_sort(values.begin(), values.end(),
-                       [](const json::value& a, const json::value& b) { return number_less(b, a); });
+      std::stable_sort(
+          values.begin(), values.end(),
+          [](const json::value& a, const json::value& b) { return number_less(b, a); });
     } else {
       std::stable_sort(values.begin(), values.end(), number_less);
     }

@@ -35,8 +35,8 @@ std::shared_ptr<const TaskType> sleep_type() {
     for (auto now = std::chrono::steady_clock::now(); now < wake;
          now = std::chrono::steady_clock::now()) {
       if (context.stop_requested()) return stopped_outcome(context);
-      std::this_thread::sleep_for(std::min<std::chrono::steady_clock::duration>(
-          wake - now, kStopCheckInterval));
+      std::this_thread::sleep_for(
+          std::min<std::chrono::steady_clock::duration>(wake - now, kStopCheckInterval));
     }
     return TaskOutcome::success(json::object{{"slept_ms", duration.count()}});
   };

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <unistd.h>
 
+#include <toml++/toml.h>
 #include <algorithm>
 #include <csignal>
 #include <cstring>
@@ -10,7 +11,6 @@
 #include <fstream>
 #include <sstream>
 #include <stdexcept>
-#include <toml++/toml.h>
 
 #include "tasks/types/bubblewrap_sandbox.hpp"
 
@@ -34,14 +34,16 @@ bool is_name(std::string_view text) {
 // Reads one manifest, remembering where it is so every error names the file, line and key.
 class ManifestReader {
  public:
-  explicit ManifestReader(const std::string& source) : source_(source) {}
+  ManifestReader(const std::string& source, const toml::table& root)
+      : source_(source), root_(root) {}
 
   [[noreturn]] void fail(const toml::node* node, std::string_view key,
                          std::string_view problem) const {
-    const auto line = node != nullptr ? node->source().begin.line : 0;
-    throw std::runtime_error(fmt::format(
-        "{}{}: {}: {}", source_, line > 0 ? ":" + std::to_string(line) : std::string(), key,
-        problem));
+    // The root table's position says nothing: a key missing from it has no line.
+    const auto line = node != nullptr && node != &root_ ? node->source().begin.line : 0;
+    throw std::runtime_error(fmt::format("{}{}: {}: {}", source_,
+                                         line > 0 ? ":" + std::to_string(line) : std::string(), key,
+                                         problem));
   }
 
   void only_keys(const toml::table& table, std::string_view prefix,
@@ -110,15 +112,15 @@ class ManifestReader {
     if (!is_name(name)) fail(&node, path, "a parameter name is 1-64 letters, digits, _ or -");
     const auto* table = node.as_table();
     if (table == nullptr) fail(&node, path, "must be a table ([params.NAME])");
-    only_keys(*table, path + ".",
-              {"type", "required", "min", "max", "max_length", "max_items", "default",
-               "description"});
+    only_keys(
+        *table, path + ".",
+        {"type", "required", "min", "max", "max_length", "max_items", "default", "description"});
     ParamField field;
     field.name = std::string(name);
     const auto type_name = string(*table, "type", path + ".type", true);
     const auto type = param_type_from(type_name);
-    if (!type) fail(table->get("type"), path + ".type",
-                    "must be string, integer, number, boolean or array");
+    if (!type)
+      fail(table->get("type"), path + ".type", "must be string, integer, number, boolean or array");
     field.type = *type;
     if (const auto* required = table->get("required")) {
       if (!required->is_boolean()) fail(required, path + ".required", "must be true or false");
@@ -134,13 +136,15 @@ class ManifestReader {
       field.max_items = static_cast<std::size_t>(
           integer(*table, "max_items", path + ".max_items", 0, 0, kMaxArrayItems));
     }
-    if (const auto* value = table->get("default")) field.default_value = to_json(*value, path + ".default");
+    if (const auto* value = table->get("default"))
+      field.default_value = to_json(*value, path + ".default");
     field.description = string(*table, "description", path + ".description", false);
     return field;
   }
 
  private:
   const std::string& source_;
+  const toml::table& root_;
 };
 
 const char* signal_name(int number) {
@@ -169,10 +173,10 @@ TaskManifest parse_task_manifest(std::string_view text, const std::string& sourc
     table = toml::parse(text, source);
   } catch (const toml::parse_error& error) {
     const auto& where = error.source().begin;
-    throw std::runtime_error(fmt::format("{}:{}:{}: not TOML: {}", source, where.line,
-                                         where.column, error.description()));
+    throw std::runtime_error(fmt::format("{}:{}:{}: not TOML: {}", source, where.line, where.column,
+                                         error.description()));
   }
-  const ManifestReader reader(source);
+  const ManifestReader reader(source, table);
   reader.only_keys(table, "", {"name", "description", "command", "limits", "params"});
   TaskManifest manifest;
   manifest.task_dir = task_dir;
@@ -205,8 +209,8 @@ TaskManifest parse_task_manifest(std::string_view text, const std::string& sourc
     if (limits == nullptr) reader.fail(limits_node, "limits", "must be a table ([limits])");
     reader.only_keys(*limits, "limits.",
                      {"wall_ms", "cpu_ms", "memory_mb", "output_bytes", "max_running"});
-    const auto wall = reader.integer(*limits, "wall_ms", "limits.wall_ms", 60'000, 1,
-                                     kMaxManifestWallMs);
+    const auto wall =
+        reader.integer(*limits, "wall_ms", "limits.wall_ms", 60'000, 1, kMaxManifestWallMs);
     manifest.limits.wall = std::chrono::milliseconds(wall);
     manifest.limits.cpu = std::chrono::milliseconds(
         reader.integer(*limits, "cpu_ms", "limits.cpu_ms", wall, 1, kMaxManifestWallMs));
@@ -261,18 +265,17 @@ TaskOutcome outcome_of(const SandboxResult& result) {
       return TaskOutcome::failure_of(FailureKind::failed, result.detail);
     case SandboxEnd::signalled:
       return TaskOutcome::failure_of(
-          FailureKind::crashed,
-          with_stderr(fmt::format("died of signal {} (SIG{})", result.signal,
-                                  signal_name(result.signal)),
-                      result.error_tail));
+          FailureKind::crashed, with_stderr(fmt::format("died of signal {} (SIG{})", result.signal,
+                                                        signal_name(result.signal)),
+                                            result.error_tail));
     case SandboxEnd::exited:
       break;
   }
   auto value = parse_json(result.output);
   if (result.exit_code == 0) {
     if (!value) {
-      return TaskOutcome::failure_of(
-          FailureKind::failed, with_stderr("its output is not JSON", result.error_tail));
+      return TaskOutcome::failure_of(FailureKind::failed,
+                                     with_stderr("its output is not JSON", result.error_tail));
     }
     return TaskOutcome::success(std::move(*value));
   }
@@ -300,7 +303,8 @@ std::vector<ParamError> ExternalTaskType::validate(const json::value& params) co
 TaskOutcome ExternalTaskType::run(const json::object& params, const RunContext& context) const {
   try {
     const auto errors = validate(params);
-    if (!errors.empty()) return TaskOutcome::failure_of(FailureKind::bad_params, errors[0].message());
+    if (!errors.empty())
+      return TaskOutcome::failure_of(FailureKind::bad_params, errors[0].message());
     SandboxRequest request;
     request.argv = manifest_.command;
     request.read_only = {manifest_.task_dir};

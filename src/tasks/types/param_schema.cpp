@@ -14,10 +14,11 @@ namespace json = boost::json;
 namespace {
 
 constexpr std::pair<ParamType, const char*> kTypeNames[] = {
-    {ParamType::string, "string"},   {ParamType::integer, "integer"},
-    {ParamType::number, "number"},   {ParamType::boolean, "boolean"},
-    {ParamType::array, "array"},
+    {ParamType::string, "string"},   {ParamType::integer, "integer"}, {ParamType::number, "number"},
+    {ParamType::boolean, "boolean"}, {ParamType::array, "array"},
 };
+
+constexpr std::size_t kMaxEchoedName = 64;
 
 bool is_numeric(ParamType type) {
   return type == ParamType::integer || type == ParamType::number;
@@ -170,7 +171,14 @@ std::vector<ParamError> ParamSchema::validate(const json::value& params) const {
     if (!satisfies(field, *value)) errors.push_back({field.name, rule_text(field)});
   }
   for (const auto& [key, value] : object) {
-    if (find(key) == nullptr) {
+    if (find(key) != nullptr) continue;
+    if (key.empty()) {
+      errors.push_back({"params", "holds a field with an empty name"});
+    } else if (key.size() > kMaxEchoedName) {
+      // A 400 should not echo a megabyte of someone's key back.
+      errors.push_back(
+          {std::string(key.substr(0, kMaxEchoedName)) + "…", "is not a parameter of this type"});
+    } else {
       errors.push_back({std::string(key), "is not a parameter of this type"});
     }
   }

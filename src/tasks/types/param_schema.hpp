@@ -27,10 +27,10 @@ struct ParamField {
   std::string name;
   ParamType type = ParamType::string;
   bool required = false;
-  std::optional<double> min;                // integer and number: inclusive bounds
+  std::optional<double> min;  // integer and number: inclusive bounds
   std::optional<double> max;
-  std::optional<std::size_t> max_length;    // string: bytes (capped at kMaxStringBytes)
-  std::optional<std::size_t> max_items;     // array of numbers (capped at kMaxArrayItems)
+  std::optional<std::size_t> max_length;  // string: bytes (capped at kMaxStringBytes)
+  std::optional<std::size_t> max_items;   // array of numbers (capped at kMaxArrayItems)
   std::optional<boost::json::value> default_value;
   std::string description;
 };

@@ -30,11 +30,11 @@ enum class SandboxEnd {
 
 struct SandboxResult {
   SandboxEnd end = SandboxEnd::unavailable;
-  int exit_code = 0;        // exited
-  int signal = 0;           // signalled
-  std::string output;       // stdout, at most limits.output_bytes
-  std::string error_tail;   // the last 4 KiB of stderr
-  std::string detail;       // the sandbox's own words on what happened
+  int exit_code = 0;       // exited
+  int signal = 0;          // signalled
+  std::string output;      // stdout, at most limits.output_bytes
+  std::string error_tail;  // the last 4 KiB of stderr
+  std::string detail;      // the sandbox's own words on what happened
 };
 
 class Sandbox {
