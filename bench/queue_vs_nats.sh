@@ -22,7 +22,7 @@
 # then isla/nats ratios. Then isla's dispatch latency on an idle island (DISPATCH_SAMPLES tasks
 # one at a time with one idle worker of concurrency 1: started_ms - submitted_ms; NATS's
 # counterpart: publish to fetched, one at a time) and, when the gateways have an autoscaler
-# (held still in the runs above), its reaction: gateways restarted with it on, one worker to
+# (--autoscale, off in the runs above), its reaction: gateways restarted with it on, one worker to
 # begin with, a burst of AUTOSCALE_TASKS; the time from the first submission to its first
 # scale_up event (the Kubernetes HPA's sync period, 15 s, is the yardstick).
 # It reports; it never asserts a goal.
@@ -228,21 +228,17 @@ stop_gateways() {
 }
 
 run_isla() {
-  local voters status fixed_pool=() autoscaler=0
+  local voters status autoscaler=0
   "$ISLA_BIN" secret init --out "$tmp/island.secret" >"$tmp/secret.log" 2>&1 ||
     die "isla secret init failed: $(cat "$tmp/secret.log")"
   "$ISLA_BIN" token create --secret-file "$tmp/island.secret" --role write --ttl 1h \
     --subject queue-bench --out "$tmp/write.token" >>"$tmp/secret.log" 2>&1 ||
     die "isla token create failed: $(cat "$tmp/secret.log")"
   voters="$(IFS=,; echo "${ISLA_GATEWAYS[*]}")"
-  # With an autoscaler in the gateways, it is held still for the fixed-pool runs (no worker of
-  # its own, and load must stay high for an hour before it acts), so that both systems run
-  # the same consumers; it gets a run of its own afterwards.
-  if "$ISLA_BIN" gateway --help 2>&1 | grep -q -- --min-workers; then
-    autoscaler=1
-    fixed_pool=(--min-workers 0 --scale-high-for-ms 3600000 --scale-queue-wait-ms 0)
-  fi
-  start_gateways "${fixed_pool[@]}"
+  # The gateways' autoscaler (--autoscale) stays off for the fixed-pool runs, so that both
+  # systems run the same consumers; it gets a run of its own afterwards.
+  if "$ISLA_BIN" gateway --help 2>&1 | grep -q -- --autoscale; then autoscaler=1; fi
+  start_gateways
   status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
     -H "Authorization: Bearer $(cat "$tmp/write.token")" "http://${ISLA_GATEWAYS[0]}/api/task-types" || true)"
   if [[ "$status" != 200 ]]; then
@@ -275,10 +271,10 @@ run_isla() {
   # The autoscaler's reaction: gateways restarted with it on (one worker of concurrency
   # CONCURRENCY to begin with, at most WORKERS), then a burst of AUTOSCALE_TASKS.
   if ((!autoscaler)); then
-    AUTOSCALE_NOTE="not run: 'isla gateway' has no autoscaler flags (--min-workers) in this build"
+    AUTOSCALE_NOTE="not run: 'isla gateway' has no --autoscale in this build"
     return 0
   fi
-  start_gateways --min-workers 1 --max-workers "$WORKERS" --worker-concurrency "$CONCURRENCY"
+  start_gateways --autoscale --min-workers 1 --max-workers "$WORKERS" --worker-concurrency "$CONCURRENCY"
   note "isla: autoscaler, a burst of ${AUTOSCALE_TASKS} tasks, 1 to ${WORKERS} workers started by the gateways"
   "$BENCH_DIR/isla_queue_bench" "${common[@]}" load --tasks "$AUTOSCALE_TASKS" --producers "$PRODUCERS" \
     --window "$WINDOW" >"$tmp/isla-autoscale.json" 2>"$tmp/isla-autoscale.log" ||
