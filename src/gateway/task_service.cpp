@@ -201,9 +201,11 @@ void TaskService::add_routes(net::Router& router) {
 
 void TaskService::start(asio::any_io_executor executor) {
   parts_->queue->start(executor);
+  if (parts_->autoscaler) parts_->autoscaler->start(executor);
 }
 
 void TaskService::stop() {
+  if (parts_->autoscaler) parts_->autoscaler->stop();
   parts_->queue->stop();
 }
 
