@@ -39,13 +39,14 @@ sim: build
 	  --timeout 3600 -R NodeSimulation
 
 bench: build
-	cmake --build $(BUILD) --target auth_cost swim_sim
+	cmake --build $(BUILD) --target auth_cost swim_sim nats_queue_bench isla_queue_bench
 	bash bench/gateway_vs_nginx.sh
 	bash bench/gateway_tls_vs_nginx.sh
 	bash bench/store_vs_etcd.sh
 	$(BUILD)/bench/swim_sim
 	bash bench/failure_detection.sh
 	bash bench/saturation_forwarding.sh
+	bash bench/queue_vs_nats.sh
 
 fuzz: deps
 	cmake -S . -B build-fuzz $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo \

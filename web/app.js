@@ -5,6 +5,7 @@ import {
 } from "./util.js";
 import { markUnreachable, renderTopology, setRemoteFigures } from "./topology.js";
 import { noteGateway, refreshEvents } from "./events.js";
+import { renderTasks } from "./tasks.js";
 
 const STATUS_MS = 1000;
 const FIGURES_MS = 2000;
@@ -114,6 +115,7 @@ function renderStatus(s) {
   setText($("version"), str(s.version));
   renderStore(s.store);
   renderTopology(s);
+  renderTasks(s);
   noteGateway(s.node, s.incarnation);
 
   const servers = (Array.isArray(s.piece_servers) ? s.piece_servers : [])

@@ -28,9 +28,18 @@ struct UpFlags {
   std::string gateway = "127.0.0.1:5235";
   std::string pieces_subnet = "127.0.1";  // piece server i listens on <subnet>.(11+i):1233
   long ready_timeout_ms = 15'000;
-  bool fresh = false;  // remove --data-dir first
-  bool tls = false;    // HTTPS everywhere, with certificates in <data-dir>/tls
+  bool fresh = false;    // remove --data-dir first
+  bool tls = false;      // HTTPS everywhere, with certificates in <data-dir>/tls
+  int workers = 2;       // the autoscaler's minimum: started at once by the store leader
+  int max_workers = 8;   // and its maximum
+  std::string task_dir;  // external task types; default: tasks.d beside the binary, if any
 };
+
+// The sample external tasks CMake builds beside the binary (tasks.d/), when they are there.
+std::string default_task_dir(const std::string& self) {
+  const auto beside = std::filesystem::path(self).parent_path() / "tasks.d";
+  return std::filesystem::is_directory(beside) ? beside.string() : std::string();
+}
 
 struct Member {
   std::string role;
@@ -184,14 +193,25 @@ int run_up(const UpFlags& flags) {
     }
     client.tls = net::make_client_tls(tls_dir / "ca.pem");
   }
+  // Workers: the store leader's autoscaler starts --workers of them and scales within
+  // --max-workers (the worker does not speak TLS to gateways yet: none with --tls).
+  const std::string task_dir = flags.task_dir.empty() ? default_task_dir(self) : flags.task_dir;
+  const auto with_tasks = [&](std::vector<std::string> argv) {
+    if (!task_dir.empty()) argv.insert(argv.end(), {"--task-dir", task_dir});
+    if (flags.workers > 0 && !flags.tls) {
+      argv.insert(argv.end(), {"--autoscale", "--min-workers", std::to_string(flags.workers),
+                               "--max-workers", std::to_string(flags.max_workers)});
+    }
+    return argv;
+  };
   std::vector<Member> members;
   for (std::size_t k = 0; k < gateways.size(); ++k) {
     members.push_back(
         {"gateway", gateways[k], "",
-         core::ChildProcess::spawn(
+         core::ChildProcess::spawn(with_tasks(
              with_tls({self, "gateway", "--listen", gateways[k], "--island", flags.island,
                        "--data-dir", (data / ("gateway-" + std::to_string(k + 1))).string(),
-                       "--store-voters", join(voters), "--secret-file", secret_path.string()}))});
+                       "--store-voters", join(voters), "--secret-file", secret_path.string()})))});
   }
   const auto assignment = spread(catalog, flags.pieces);
   for (int i = 0; i < flags.pieces; ++i) {
@@ -224,11 +244,18 @@ int run_up(const UpFlags& flags) {
       std::cout << "  pieces     " << member.address << "  " << member.figures << "\n";
     }
   }
+  if (flags.workers > 0 && !flags.tls) {
+    std::cout << "  workers    " << flags.workers << " to " << flags.max_workers
+              << ", started and scaled by the store leader's gateway (logs in its data "
+                 "dir's workers/)"
+              << (task_dir.empty() ? "" : "; external tasks from " + task_dir) << "\n";
+  }
   if (flags.tls) {
     std::cout << "TLS: give the CLI  --gateway https://" << gateway->str() << " --tls-ca "
               << (tls_dir / "ca.pem").string() << "  (or ISLA_GATEWAY, ISLA_TLS_CA)\n";
   }
-  std::cout << "try: isla figures | isla figure giraffe | isla status | isla kv put k v   (Ctrl+C "
+  std::cout << "try: isla figures | isla figure giraffe | isla status | isla kv put k v | isla "
+               "task run primes limit=100000   (Ctrl+C "
                "stops the island)\n"
             << std::endl;
 
@@ -269,6 +296,17 @@ void add_up_command(CLI::App& app) {
       ->add_option("--pieces-subnet", flags->pieces_subnet,
                    "First three octets of the piece servers' loopback addresses")
       ->capture_default_str();
+  command
+      ->add_option("--workers", flags->workers,
+                   "Task workers the autoscaler keeps at least (0: no workers, no autoscaler)")
+      ->check(CLI::Range(0, 64))
+      ->capture_default_str();
+  command
+      ->add_option("--max-workers", flags->max_workers, "Task workers the autoscaler may grow to")
+      ->check(CLI::Range(1, 64))
+      ->capture_default_str();
+  command->add_option("--task-dir", flags->task_dir,
+                      "External task types (TOML manifests); default: tasks.d beside the binary");
   command->add_flag("--tls", flags->tls,
                     "HTTPS on every listener and between nodes; the island CA and the nodes' "
                     "certificates are created in --data-dir/tls when missing");

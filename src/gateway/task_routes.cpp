@@ -274,6 +274,7 @@ class TaskApi {
     std::shared_ptr<void> slot;
     std::chrono::steady_clock::time_point next_keepalive;
     bool done = false;
+    bool greeted = false;
   };
 
   HttpResponse stream(std::set<std::string, std::less<>> topics, Cursor cursor,
@@ -282,7 +283,7 @@ class TaskApi {
                                       [count = subscribers_](void*) { count->fetch_sub(1); });
     auto state = std::make_shared<StreamState>(
         StreamState{std::move(topics), cursor, std::move(remote), std::move(slot),
-                    std::chrono::steady_clock::now() + options_.keepalive, false});
+                    std::chrono::steady_clock::now() + options_.keepalive, false, false});
     HttpResponse response;
     response.content_type = "text/event-stream";
     response.headers.emplace_back("Cache-Control", "no-cache");
@@ -290,6 +291,11 @@ class TaskApi {
     response.stream =
         [this, state](net::StreamBacklog& backlog) -> asio::awaitable<std::optional<std::string>> {
       if (state->done) co_return std::nullopt;
+      if (!state->greeted) {
+        // Tells the subscriber its subscription is live: what happens from now on reaches it.
+        state->greeted = true;
+        co_return ": subscribed from " + format_cursor(state->cursor) + "\n\n";
+      }
       std::string chunk;
       const auto now = std::chrono::steady_clock::now();
       if (state->topics.contains("tasks")) {

@@ -201,9 +201,11 @@ void TaskService::add_routes(net::Router& router) {
 
 void TaskService::start(asio::any_io_executor executor) {
   parts_->queue->start(executor);
+  if (parts_->autoscaler) parts_->autoscaler->start(executor);
 }
 
 void TaskService::stop() {
+  if (parts_->autoscaler) parts_->autoscaler->stop();
   parts_->queue->stop();
 }
 
@@ -222,12 +224,19 @@ json::object TaskService::status_json() const {
   }
   json::array workers;
   for (const auto& worker : stats.workers) workers.push_back(tasks::worker_json(worker));
+  json::array scaling;
+  for (auto it = stats.scaling.rbegin(); it != stats.scaling.rend(); ++it) {
+    json::error_code ec;
+    auto decision = json::parse(*it, ec);
+    if (!ec) scaling.push_back(std::move(decision));
+  }
   return {{"depth", std::move(depth)},
           {"ready", stats.ready},
           {"throughput_per_s", parts_->metrics->throughput(core::wall_clock_ms())},
           {"utilisation", TaskMetrics::utilisation(stats)},
           {"dispatching", stats.dispatching},
           {"workers", std::move(workers)},
+          {"scaling", std::move(scaling)},
           {"types", parts_->catalog.all().size()}};
 }
 

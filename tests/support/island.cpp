@@ -120,6 +120,27 @@ void Island::start_gateway_process(int index, std::vector<std::string> extra) {
       << gateway_log(index);
 }
 
+core::ChildProcess& Island::start_worker(int index, int gateway_count, int concurrency,
+                                         const std::vector<std::string>& extra) {
+  std::string gateways;
+  for (int g = 0; g < gateway_count; ++g) {
+    gateways += (gateways.empty() ? "" : ",") + gateway(g).str();
+  }
+  std::vector<std::string> argv = {ISLA_BINARY,     "worker",
+                                   "--gateway",     gateways,
+                                   "--id",          "worker-" + std::to_string(index),
+                                   "--concurrency", std::to_string(concurrency)};
+  add_secret(argv, extra, secret_file());
+  argv.insert(argv.end(), extra.begin(), extra.end());
+  workers_.erase(index);
+  auto log = (dir_ / ("worker-" + std::to_string(index) + ".log")).string();
+  return workers_.emplace(index, core::ChildProcess::spawn(argv, log)).first->second;
+}
+
+std::string Island::worker_log(int index) const {
+  return read_file(dir_ / ("worker-" + std::to_string(index) + ".log"));
+}
+
 std::string Island::token(security::Role role) const {
   const auto now = security::wall_clock_ms();
   return security::mint_token(

@@ -32,6 +32,12 @@ class Island {
   // Starts piece server `index` (0-based) holding `figures`; returns its address.
   core::Endpoint start_pieces(int index, const std::vector<std::string>& figures,
                               const std::vector<std::string>& extra = {});
+  // Starts task worker `index` (`isla worker --id worker-INDEX`) leasing from gateways
+  // 0..gateway_count-1.
+  core::ChildProcess& start_worker(int index, int gateway_count, int concurrency,
+                                   const std::vector<std::string>& extra = {});
+  core::ChildProcess& worker_process(int index) { return workers_.at(index); }
+  std::string worker_log(int index) const;
   // Waits until the gateway routes to `count` piece servers; fails the test otherwise.
   void wait_for_servers(std::size_t count);
 
@@ -67,6 +73,7 @@ class Island {
 
   std::map<int, core::ChildProcess> gateways_;
   std::map<int, core::ChildProcess> pieces_;
+  std::map<int, core::ChildProcess> workers_;
   net::HttpClientOptions client_;
 };
 

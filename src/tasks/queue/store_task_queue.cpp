@@ -59,6 +59,8 @@ Compare absent(std::string key) {
   return compare;
 }
 
+constexpr std::size_t kScalingKept = 20;
+
 asio::awaitable<void> pause(std::chrono::milliseconds how_long) {
   asio::steady_timer timer(co_await asio::this_coro::executor, how_long);
   co_await timer.async_wait(net::use_nothrow);
@@ -179,6 +181,11 @@ void StoreTaskQueue::apply(const store::Event& event, bool live) {
       }
       settle_waiters_.erase(first, last);
     }
+    return;
+  }
+  if (key.starts_with(kScalingPrefix) && event.type == store::Event::Type::put) {
+    scaling_.push_back(event.kv.value);
+    while (scaling_.size() > kScalingKept) scaling_.pop_front();
     return;
   }
   if (key.starts_with(kWorkerPrefix)) {
@@ -601,6 +608,7 @@ QueueStats StoreTaskQueue::stats() const {
   stats.oldest_ready_ms = index_.oldest_ready_since(now).value_or(0);
   for (const auto& [worker, entry] : workers_) stats.workers.push_back(entry.state);
   stats.dispatching = dispatching_;
+  stats.scaling.assign(scaling_.begin(), scaling_.end());
   return stats;
 }
 

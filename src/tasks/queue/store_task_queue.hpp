@@ -6,6 +6,7 @@
 // workers. Every change is a compare-and-swap on the record's revision, so a stale index, a
 // deposed leader or a late worker can waste a write but never record a second result.
 #include <functional>
+#include <deque>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -125,6 +126,7 @@ class StoreTaskQueue final : public TaskQueue, public std::enable_shared_from_th
   std::unique_ptr<core::Random> random_;
   ReadyIndex index_;
   std::map<std::string, WorkerEntry> workers_;
+  std::deque<std::string> scaling_;  // the latest autoscaler decisions, for status pages
   std::vector<std::shared_ptr<Wake>> lease_waiters_;
   std::multimap<std::string, std::shared_ptr<Wake>> settle_waiters_;
   bool dispatching_ = false;

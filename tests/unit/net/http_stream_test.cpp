@@ -341,11 +341,14 @@ TEST_F(LiveFixture, WhatAClientNeverReadsIsDroppedAtTheWriteTimeout) {
   EXPECT_TRUE(testing::eventually([&] { return unsent() == 0; }, 5s)) << unsent();
   // The stream learns at its next chunk that nobody will take it, and the connection goes.
   // A chunk published before the write timed out may have been taken already, so keep
-  // offering one (a loaded machine can be late on either side).
+  // offering one (a loaded machine can be late on either side). The offers are large: the
+  // loop above may have seen a chunk in the moment it was being handed to buffers that still
+  // had room, so that it went to the kernel rather than timing out; tiny offers would then fit
+  // for far longer than this waits, no write would stall, and the timeout would never act.
   EXPECT_TRUE(testing::eventually(
       [&] {
         if (server_->server().connections() == 0) return true;
-        publish(++published, 1);
+        publish(++published, 64 * 1024);
         return false;
       },
       10s));

@@ -1,0 +1,207 @@
+// The task API on three real gateways sharing an island secret (docs/tasks.md): who may
+// call what, what bad input gets, and the answers of a queue with no worker yet (submit,
+// read, list, cancel, idempotency, a sync submission that times out, the events feed).
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "net/http_stream.hpp"
+#include "support/island.hpp"
+#include "support/raw_http.hpp"
+
+namespace isla::testing {
+namespace {
+
+namespace json = boost::json;
+using namespace std::chrono_literals;
+
+class TaskApi : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    island_ = new Island();
+    island_->start_gateways(3);
+  }
+  static void TearDownTestSuite() {
+    delete island_;
+    island_ = nullptr;
+  }
+
+  net::ClientResult call(int gateway, std::string method, std::string target, std::string body,
+                         std::optional<security::Role> role = security::Role::write) const {
+    net::HttpRequest request;
+    request.method = std::move(method);
+    request.target = std::move(target);
+    request.body = std::move(body);
+    if (role) request.headers.emplace_back("Authorization", "Bearer " + island_->token(*role));
+    return net::fetch(island_->gateway(gateway), request, 10s);
+  }
+
+  // Retries while the store elects its first leader (503), then answers what came.
+  net::ClientResult settled_call(int gateway, const std::string& method, const std::string& target,
+                                 const std::string& body) const {
+    net::ClientResult result;
+    eventually(
+        [&] {
+          result = call(gateway, method, target, body);
+          return result.ok() && result.response->status != 503;
+        },
+        15s);
+    return result;
+  }
+
+  static json::object body_of(const net::ClientResult& result) {
+    return json::parse(result.response->body).as_object();
+  }
+
+  static Island* island_;
+};
+
+Island* TaskApi::island_ = nullptr;
+
+TEST_F(TaskApi, AnonymousCallersAndReadTokensCannotSubmitAndStrangersCannotLease) {
+  auto anonymous =
+      call(0, "POST", "/api/tasks", R"({"type":"sum","params":{"values":[1]}})", std::nullopt);
+  ASSERT_TRUE(anonymous.ok());
+  EXPECT_EQ(anonymous.response->status, 401);
+  auto reader = call(0, "POST", "/api/tasks", R"({"type":"sum","params":{"values":[1]}})",
+                     security::Role::read);
+  EXPECT_EQ(reader.response->status, 403);
+  // A client token is not a node: the worker API needs the island secret.
+  auto lease =
+      call(0, "POST", "/internal/tasks/lease", R"({"worker":"w","max":1})", security::Role::admin);
+  EXPECT_TRUE(lease.response->status == 401 || lease.response->status == 403)
+      << lease.response->status;
+  EXPECT_EQ(call(0, "GET", "/api/task-types", "", std::nullopt).response->status, 401);
+}
+
+TEST_F(TaskApi, BadSubmissionsNameTheFieldAndTheRule) {
+  struct Case {
+    std::string body;
+    std::string field;
+  };
+  const std::vector<Case> cases = {
+      {R"({"type":"primes","params":{"limit":1}})", "params.limit"},
+      {R"({"type":"primes","params":{}})", "params.limit"},
+      {R"({"type":"primes","params":{"limit":10,"limt":3}})", "params.limt"},
+      {R"({"type":"no-such-type"})", "type"},
+      {R"({"type":"sum","params":{"values":[1]},"priority":10})", "priority"},
+      {R"({"type":"sum","params":{"values":[1]},"max_attempts":0})", "max_attempts"},
+      {R"({"type":"sum","params":{"values":[1]},"wait_ms":-1})", "wait_ms"},
+      {R"({"type":"sum","params":{"values":[1]},"idempotency_key":"has space"})",
+       "idempotency_key"},
+      {R"({"type":"sum","params":{"values":[1]},"colour":"red"})", "colour"},
+  };
+  for (const auto& c : cases) {
+    auto result = settled_call(1, "POST", "/api/tasks", c.body);
+    ASSERT_TRUE(result.ok()) << c.body;
+    EXPECT_EQ(result.response->status, 400) << c.body << " -> " << result.response->body;
+    auto body = body_of(result);
+    EXPECT_EQ(body.at("field").as_string(), c.field) << result.response->body;
+    EXPECT_FALSE(body.at("rule").as_string().empty());
+  }
+  for (const std::string bad : {"", "[]", "{", "null", "{\"type\":7}"}) {
+    auto result = settled_call(1, "POST", "/api/tasks", bad);
+    EXPECT_EQ(result.response->status, 400) << bad;
+    EXPECT_TRUE(body_of(result).contains("error"));
+  }
+}
+
+TEST_F(TaskApi, ATaskIsAcceptedReadListedAndCancelledFromAnyGateway) {
+  auto submitted =
+      settled_call(0, "POST", "/api/tasks", R"({"type":"primes","params":{"limit":1000}})");
+  ASSERT_TRUE(submitted.ok()) << submitted.message << island_->gateway_log(0);
+  ASSERT_EQ(submitted.response->status, 202) << submitted.response->body;
+  const std::string id(body_of(submitted).at("id").as_string());
+  EXPECT_EQ(body_of(submitted).at("status"), "queued");
+  EXPECT_FALSE(body_of(submitted).contains("lease"));
+  for (int gateway = 0; gateway < 3; ++gateway) {
+    auto read = call(gateway, "GET", "/api/tasks/" + id, "", security::Role::read);
+    ASSERT_EQ(read.response->status, 200);
+    EXPECT_EQ(body_of(read).at("id").as_string(), id);
+  }
+  auto listed = call(2, "GET", "/api/tasks?status=queued&limit=1000", "", security::Role::read);
+  bool found = false;
+  const auto page = body_of(listed);
+  for (const auto& task : page.at("tasks").as_array()) {
+    found = found || task.at("id").as_string() == id;
+  }
+  EXPECT_TRUE(found);
+  auto cancelled = call(2, "DELETE", "/api/tasks/" + id, "");
+  ASSERT_EQ(cancelled.response->status, 200) << cancelled.response->body;
+  EXPECT_EQ(body_of(cancelled).at("status"), "cancelled");
+  EXPECT_EQ(call(1, "DELETE", "/api/tasks/" + id, "").response->status, 409);
+  EXPECT_EQ(
+      call(1, "GET", "/api/tasks/00000000000000000000", "", security::Role::read).response->status,
+      404);
+  EXPECT_EQ(call(1, "GET", "/api/tasks/not-an-id", "", security::Role::read).response->status, 400);
+  EXPECT_EQ(call(1, "GET", "/api/tasks?status=sleeping", "", security::Role::read).response->status,
+            400);
+  EXPECT_EQ(call(1, "GET", "/api/tasks?limit=0", "", security::Role::read).response->status, 400);
+}
+
+TEST_F(TaskApi, AResubmissionWithTheSameKeyAnswersWithTheFirstTask) {
+  const std::string body =
+      R"({"type":"sum","params":{"values":[4,5]},"idempotency_key":"api-test-once"})";
+  auto first = settled_call(0, "POST", "/api/tasks", body);
+  ASSERT_TRUE(first.ok()) << first.message;
+  ASSERT_EQ(first.response->status, 202);
+  auto again = call(1, "POST", "/api/tasks",
+                    R"({"type":"sum","params":{"values":[6]},"idempotency_key":"api-test-once"})");
+  ASSERT_EQ(again.response->status, 200) << again.response->body;
+  EXPECT_EQ(body_of(again).at("id"), body_of(first).at("id"));
+  EXPECT_EQ(body_of(again).at("duplicate"), true);
+  EXPECT_EQ(body_of(again).at("params").at("values").as_array().size(), 2u);
+}
+
+TEST_F(TaskApi, ASyncSubmissionWithNoWorkerAnswers202WithTheTaskAtItsWait) {
+  const auto started = std::chrono::steady_clock::now();
+  auto result = settled_call(2, "POST", "/api/tasks",
+                             R"({"type":"sum","params":{"values":[1]},"sync":true,"wait_ms":300})");
+  ASSERT_TRUE(result.ok());
+  EXPECT_EQ(result.response->status, 202) << result.response->body;
+  EXPECT_EQ(body_of(result).at("status"), "queued");
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 300ms);
+}
+
+TEST_F(TaskApi, TheEventsFeedStreamsTaskChangesAndRefusesBadCursors) {
+  EXPECT_EQ(call(0, "GET", "/api/events?topics=weather", "", security::Role::read).response->status,
+            400);
+  net::HttpRequest bad_cursor;
+  bad_cursor.target = "/api/events";
+  bad_cursor.headers.emplace_back("Authorization",
+                                  "Bearer " + island_->token(security::Role::read));
+  bad_cursor.headers.emplace_back("Last-Event-ID", "yesterday");
+  EXPECT_EQ(net::fetch(island_->gateway(0), bad_cursor, 5s).response->status, 400);
+
+  settled_call(0, "POST", "/api/tasks", R"({"type":"sum","params":{"values":[0]}})");
+  net::HttpRequest request;
+  request.target = "/api/events?topics=tasks";
+  request.headers.emplace_back("Authorization", "Bearer " + island_->token(security::Role::read));
+  std::string seen;
+  std::thread submit;
+  net::SseParser parser;
+  net::StreamOptions options;
+  options.idle_timeout = 10s;
+  net::fetch_stream(island_->gateway(0), request, options, [&](std::string_view bytes) {
+    // The stream's first bytes say the subscription is live: submit then.
+    if (!submit.joinable()) {
+      submit = std::thread(
+          [&] { call(1, "POST", "/api/tasks", R"({"type":"sum","params":{"values":[42]}})"); });
+    }
+    bool more = true;
+    parser.feed(bytes, [&](const net::SseEvent& event) {
+      if (event.type == "task" && event.data.find("[42]") != std::string::npos) {
+        seen = event.id;
+        more = false;
+      }
+      return more;
+    });
+    return more;
+  });
+  if (submit.joinable()) submit.join();
+  EXPECT_FALSE(seen.empty()) << "no task event for the task submitted after subscribing";
+  EXPECT_NE(seen.find('.'), std::string::npos) << "the cursor is REVISION.EVENT: " << seen;
+}
+
+}  // namespace
+}  // namespace isla::testing
