@@ -506,7 +506,9 @@ asio::awaitable<QueueResult<std::vector<TaskRecord>>> StoreTaskQueue::lease(cons
     std::vector<std::string> picked;
     {
       std::lock_guard lock(mutex_);
-      if (stopped_) co_return success(std::vector<TaskRecord>{});
+      if (stopped_ || departed_.contains(ask.worker)) {
+        co_return success(std::vector<TaskRecord>{});
+      }
       picked =
           index_.pick(options_.now_ms(), static_cast<std::size_t>(ask.max), options_.max_running);
     }
@@ -563,6 +565,7 @@ asio::awaitable<QueueResult<bool>> StoreTaskQueue::heartbeat(const WorkerReport&
   WorkerState state{report, options_.now_ms(), false};
   {
     std::lock_guard lock(mutex_);
+    departed_.erase(report.worker);  // back (restarted with the same id)
     auto found = workers_.find(report.worker);
     if (found != workers_.end()) state.drain_requested = found->second.state.drain_requested;
   }
@@ -575,6 +578,15 @@ asio::awaitable<QueueResult<bool>> StoreTaskQueue::heartbeat(const WorkerReport&
 asio::awaitable<QueueResult<bool>> StoreTaskQueue::bye(const std::string& worker,
                                                        Deadline deadline) {
   if (!options_.leadership().leading) co_return failure<bool>(not_leader());
+  {
+    std::lock_guard lock(mutex_);
+    const std::int64_t now = options_.now_ms();
+    std::erase_if(departed_, [&](const auto& entry) {
+      return entry.second + options_.worker_timeout.count() * 12 < now;
+    });
+    departed_[worker] = now;
+    wake(lease_waiters_);
+  }
   auto result = co_await store_.txn(store::delete_txn(worker_key(worker)), deadline);
   if (!result.ok()) co_return failure<bool>(result.error);
   co_return success(true);

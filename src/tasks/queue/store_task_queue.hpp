@@ -5,8 +5,8 @@
 // in-memory ReadyIndex, turns expired leases into failed attempts, and forgets silent
 // workers. Every change is a compare-and-swap on the record's revision, so a stale index, a
 // deposed leader or a late worker can waste a write but never record a second result.
-#include <functional>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -127,6 +127,9 @@ class StoreTaskQueue final : public TaskQueue, public std::enable_shared_from_th
   ReadyIndex index_;
   std::map<std::string, WorkerEntry> workers_;
   std::deque<std::string> scaling_;  // the latest autoscaler decisions, for status pages
+  // Workers that said bye, with when: a long poll of theirs still open gets nothing more
+  // (its connection may be gone, and what it leased would wait out its visibility timeout).
+  std::map<std::string, std::int64_t> departed_;
   std::vector<std::shared_ptr<Wake>> lease_waiters_;
   std::multimap<std::string, std::shared_ptr<Wake>> settle_waiters_;
   bool dispatching_ = false;

@@ -77,7 +77,7 @@ struct QueueStats {
   std::size_t ready = 0;                   // queued, due now, not held back by a type limit
   std::int64_t oldest_ready_ms = 0;        // since when the longest-waiting of those waits
   std::vector<WorkerState> workers;
-  bool dispatching = false;  // this gateway hands out leases (it leads the store)
+  bool dispatching = false;          // this gateway hands out leases (it leads the store)
   std::vector<std::string> scaling;  // the autoscaler's latest decisions (JSON), oldest first
 };
 

@@ -346,6 +346,37 @@ TEST_F(StoreTaskQueueTest, WorkersAreSeenAskedToDrainAndForgottenWhenSilent) {
   });
 }
 
+TEST_F(StoreTaskQueueTest, AWorkerThatSaidByeIsNotGivenTheTasksItsOpenPollWaitsFor) {
+  run([&]() -> asio::awaitable<void> {
+    bool answered = false;
+    std::vector<TaskRecord> got;
+    asio::co_spawn(
+        co_await asio::this_coro::executor,
+        [&]() -> asio::awaitable<void> {
+          got = co_await lease(1, 3s);
+          answered = true;
+        },
+        asio::detached);
+    asio::steady_timer timer(co_await asio::this_coro::executor, 20ms);
+    co_await timer.async_wait(net::use_nothrow);
+    co_await queue_->bye(worker_, soon());
+    auto task = co_await submit();
+    const auto give_up = SteadyClock::now() + 5s;
+    while (!answered && SteadyClock::now() < give_up) {
+      timer.expires_after(5ms);
+      co_await timer.async_wait(net::use_nothrow);
+    }
+    EXPECT_TRUE(answered);
+    EXPECT_TRUE(got.empty());
+    auto record = co_await queue_->get(task.id, soon());
+    EXPECT_EQ(record.value->status, TaskStatus::queued);
+    // Back with a heartbeat (restarted under the same id), it is served again.
+    const WorkerReport back{worker_, 4, 0, 0, 0, false, 1};
+    co_await queue_->heartbeat(back, soon());
+    EXPECT_EQ((co_await lease()).size(), 1u);
+  });
+}
+
 // Workers that resend every report until it is answered, over a store that refuses some
 // writes and loses the answers of others: every task ends done, and the result recorded
 // is the one of the attempt the record names (never a second one written over it).
