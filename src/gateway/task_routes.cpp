@@ -368,7 +368,14 @@ class TaskApi {
 
   // Not served here: the leader's gateway runs the queue.
   asio::awaitable<HttpResponse> failed(HttpRequest& request, const store::StoreError& error) {
-    co_return co_await store::forward_to_leader(deps_.client, request, error, options_.max_hops);
+    auto answer =
+        co_await store::forward_to_leader(deps_.client, request, error, options_.max_hops);
+    // Names the gateway that served it, so that a worker can call it directly next time.
+    if (error.code == store::StoreErrorCode::not_leader && !error.leader_address.empty() &&
+        answer.status < 500) {
+      answer.headers.emplace_back("Isla-Leader", error.leader_address);
+    }
+    co_return answer;
   }
 
   TaskRouteDeps deps_;

@@ -120,6 +120,7 @@ asio::awaitable<void> StoreTaskQueue::follow() {
       }
       std::lock_guard lock(mutex_);
       index_.clear();
+      live_.clear();
       workers_.clear();
       for (const auto& kv : loaded.value->kvs) {
         apply({store::Event::Type::put, kv}, false);
@@ -160,6 +161,7 @@ void StoreTaskQueue::apply(const store::Event& event, bool live) {
     const std::string id = key.substr(kTaskPrefix.size());
     if (event.type == store::Event::Type::del) {
       index_.erase(id, revision);
+      live_.erase(id);
       return;
     }
     auto record = decode_record(event.kv.value);
@@ -169,6 +171,11 @@ void StoreTaskQueue::apply(const store::Event& event, bool live) {
     }
     const auto previous = index_.status_of(id);
     index_.upsert(*record, revision);
+    if (is_terminal(record->status)) {
+      live_.erase(id);
+    } else if (auto& kept = live_[id]; kept.revision < revision) {
+      kept = Read{*record, revision};
+    }
     if (live && options_.observer && previous != record->status) {
       options_.observer->on_task(*record, previous);
     }
@@ -306,33 +313,62 @@ asio::awaitable<QueueResult<Settled>> StoreTaskQueue::settle(
     Deadline deadline) {
   if (!options_.leadership().leading) co_return failure<Settled>(not_leader());
   Settled settled;
-  std::vector<Change> changes;
-  for (std::size_t i = 0; i < attempts.size(); ++i) {
-    const auto& [id, token] = attempts[i];
-    auto read = co_await this->read(id, Consistency::serializable, deadline);
-    if (!read.ok()) co_return failure<Settled>(read.error);
-    if (!*read.value) {
-      settled.lost.push_back(id);
-      continue;
+  // First from the records the watch brought (no read on the Raft thread); what a newer
+  // write beat is judged again from the store's own copy.
+  std::vector<std::size_t> pending(attempts.size());
+  for (std::size_t i = 0; i < pending.size(); ++i) pending[i] = i;
+  std::vector<std::size_t> lost_ids;
+  for (int pass = 0; pass < 2 && !pending.empty(); ++pass) {
+    std::vector<Change> changes;
+    std::vector<std::size_t> changed;
+    std::vector<std::size_t> again;  // the watch's copy was older than the attempt
+    for (const std::size_t i : pending) {
+      const auto& [id, token] = attempts[i];
+      std::optional<Read> current = pass == 0 ? cached(id) : std::nullopt;
+      if (!current) {
+        auto read = co_await this->read(id, Consistency::serializable, deadline);
+        if (!read.ok()) co_return failure<Settled>(read.error);
+        current = std::move(*read.value);
+      }
+      if (!current) {
+        settled.lost.push_back(id);
+        continue;
+      }
+      if (already_settled(current->record, token)) {
+        settled.done.push_back(id);  // a report sent again after its answer was lost
+        continue;
+      }
+      auto next = transition(current->record, i);
+      if (!next) {
+        (pass == 0 ? again : lost_ids).push_back(i);
+        continue;
+      }
+      changes.push_back({id, current->revision, std::move(*next)});
+      changed.push_back(i);
     }
-    const auto& [record, revision] = **read.value;
-    if (already_settled(record, token)) {
-      settled.done.push_back(id);  // a report sent again after its answer was lost
-      continue;
+    for (const std::size_t i : lost_ids) settled.lost.push_back(attempts[i].first);
+    lost_ids.clear();
+    auto written = co_await write(changes, deadline);
+    if (!written.ok()) co_return failure<Settled>(written.error);
+    pending = std::move(again);
+    for (std::size_t k = 0; k < changes.size(); ++k) {
+      if ((*written.value)[k]) {
+        settled.done.push_back(changes[k].id);
+      } else if (pass == 0) {
+        pending.push_back(changed[k]);
+      } else {
+        settled.lost.push_back(changes[k].id);
+      }
     }
-    auto next = transition(record, i);
-    if (!next) {
-      settled.lost.push_back(id);
-      continue;
-    }
-    changes.push_back({id, revision, std::move(*next)});
-  }
-  auto written = co_await write(changes, deadline);
-  if (!written.ok()) co_return failure<Settled>(written.error);
-  for (std::size_t i = 0; i < changes.size(); ++i) {
-    ((*written.value)[i] ? settled.done : settled.lost).push_back(changes[i].id);
   }
   co_return success(std::move(settled));
+}
+
+std::optional<StoreTaskQueue::Read> StoreTaskQueue::cached(const std::string& id) const {
+  std::lock_guard lock(mutex_);
+  auto found = live_.find(id);
+  if (found == live_.end()) return std::nullopt;
+  return found->second;
 }
 
 // --- clients --------------------------------------------------------------------------
@@ -470,11 +506,16 @@ asio::awaitable<std::vector<TaskRecord>> StoreTaskQueue::grant(const std::vector
   const std::int64_t now = options_.now_ms();
   std::vector<Change> changes;
   for (const auto& id : ids) {
-    auto read = co_await this->read(id, Consistency::serializable, deadline);
-    if (read.ok() && *read.value && is_leasable((*read.value)->record, now)) {
+    // The watch's copy: if a newer write beat it, the compare-and-swap refuses the lease.
+    std::optional<Read> current = cached(id);
+    if (!current) {
+      auto read = co_await this->read(id, Consistency::serializable, deadline);
+      if (read.ok() && *read.value) current = std::move(**read.value);
+    }
+    if (current && is_leasable(current->record, now)) {
       changes.push_back(
-          {id, (*read.value)->revision,
-           grant_lease((*read.value)->record, ask.worker, next_token(), now, ask.visibility_ms)});
+          {id, current->revision,
+           grant_lease(current->record, ask.worker, next_token(), now, ask.visibility_ms)});
       continue;
     }
     std::lock_guard lock(mutex_);

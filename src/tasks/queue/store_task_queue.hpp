@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <unordered_map>
 
 #include "core/random.hpp"
 #include "net/completion.hpp"
@@ -104,6 +105,8 @@ class StoreTaskQueue final : public TaskQueue, public std::enable_shared_from_th
                                                          Deadline deadline);
   // Writes the changes in one transaction, or one by one when another write got to one of
   // them first; answers which were written.
+  // The record as the watch last brought it, for tasks not yet finished.
+  std::optional<Read> cached(const std::string& id) const;
   asio::awaitable<QueueResult<std::vector<bool>>> write(const std::vector<Change>& changes,
                                                         Deadline deadline);
   // Reads each attempt's record and applies `transition` to it with a compare-and-swap.
@@ -125,6 +128,7 @@ class StoreTaskQueue final : public TaskQueue, public std::enable_shared_from_th
   mutable std::mutex mutex_;  // everything below
   std::unique_ptr<core::Random> random_;
   ReadyIndex index_;
+  std::unordered_map<std::string, Read> live_;  // unfinished tasks' records, from the watch
   std::map<std::string, WorkerEntry> workers_;
   std::deque<std::string> scaling_;  // the latest autoscaler decisions, for status pages
   // Workers that said bye, with when: a long poll of theirs still open gets nothing more

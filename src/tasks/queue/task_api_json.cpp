@@ -119,7 +119,8 @@ bool printable(std::string_view text) {
 std::variant<SubmitBody, ApiError> parse_submit(std::string_view body, const TaskCatalog& catalog) {
   Fields fields(body);
   if (!fields.ok()) return fields.error();
-  fields.only({"type", "params", "priority", "max_attempts", "idempotency_key", "sync", "wait_ms"});
+  fields.only(
+      {"type", "params", "priority", "max_attempts", "idempotency_key", "sync", "mode", "wait_ms"});
   SubmitBody submit;
   submit.spec.type = fields.text("type", true, 64);
   submit.spec.priority = static_cast<int>(fields.integer("priority", 0, 0, kMaxPriority));
@@ -130,6 +131,16 @@ std::variant<SubmitBody, ApiError> parse_submit(std::string_view body, const Tas
     fields.fail("idempotency_key", "must be printable ASCII without spaces");
   }
   submit.sync = fields.boolean("sync", false);
+  // ARCHITECTURE.md's spelling of the same choice.
+  if (fields.object().contains("mode")) {
+    const std::string mode = fields.text("mode", true, 5);
+    if (fields.ok() && mode != "sync" && mode != "async")
+      fields.fail("mode", "must be sync or async");
+    if (fields.object().contains("sync") && (mode == "sync") != submit.sync) {
+      fields.fail("mode", "contradicts sync");
+    }
+    submit.sync = mode == "sync";
+  }
   submit.wait =
       std::chrono::milliseconds(fields.integer("wait_ms", 30'000, 0, kMaxSyncWait.count()));
   if (!fields.ok()) return fields.error();

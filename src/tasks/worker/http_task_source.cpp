@@ -64,7 +64,7 @@ std::vector<std::size_t> HttpTaskSource::order() {
 HttpTaskSource::Attempt HttpTaskSource::attempt(const core::Endpoint& gateway,
                                                 const std::string& target, const std::string& body,
                                                 milliseconds timeout, bool interruptible,
-                                                std::string* answer) {
+                                                std::string* answer, std::string* leader) {
   rpc::CallOptions call_options;
   call_options.deadline = Clock::now() + timeout;
   auto request = rpc::make_request("POST", target, body, call_options);
@@ -103,6 +103,11 @@ HttpTaskSource::Attempt HttpTaskSource::attempt(const core::Endpoint& gateway,
               rpc::error_message_of(*result->response);
     return Attempt::refused;
   }
+  // A gateway that handed the call on to the store leader's gateway (which runs the queue)
+  // says which one that is: the next calls go there directly, a hop shorter.
+  if (leader != nullptr) {
+    if (auto hint = result->response->header("Isla-Leader")) *leader = std::string(*hint);
+  }
   *answer = std::move(result->response->body);
   return Attempt::answered;
 }
@@ -116,7 +121,9 @@ std::optional<HttpTaskSource::Reply> HttpTaskSource::call(const std::string& tar
   for (const auto index : candidates) {
     auto& gateway = *gateways_[index];
     std::string answer;
-    const auto outcome = attempt(gateway.endpoint, target, body, timeout, interruptible, &answer);
+    std::string leader;
+    const auto outcome =
+        attempt(gateway.endpoint, target, body, timeout, interruptible, &answer, &leader);
     std::lock_guard lock(mutex_);
     switch (outcome) {
       case Attempt::interrupted:
@@ -131,6 +138,9 @@ std::optional<HttpTaskSource::Reply> HttpTaskSource::call(const std::string& tar
         gateway.last_refusal.clear();
         if (!first) ++counters_.failovers;
         preferred_ = index;
+        for (std::size_t other = 0; other < gateways_.size() && !leader.empty(); ++other) {
+          if (gateways_[other]->endpoint.str() == leader) preferred_ = other;
+        }
         return Reply{std::move(answer)};
       case Attempt::unreachable:
         ++counters_.unreachable;

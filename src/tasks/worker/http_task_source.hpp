@@ -67,7 +67,8 @@ class HttpTaskSource final : public TaskSource {
   std::optional<Reply> call(const std::string& target, const std::string& body,
                             std::chrono::milliseconds timeout, bool interruptible);
   Attempt attempt(const core::Endpoint& gateway, const std::string& target, const std::string& body,
-                  std::chrono::milliseconds timeout, bool interruptible, std::string* answer);
+                  std::chrono::milliseconds timeout, bool interruptible, std::string* answer,
+                  std::string* leader = nullptr);
   std::vector<std::size_t> order();  // gateways to try now, best first
 
   HttpTaskSourceOptions options_;
