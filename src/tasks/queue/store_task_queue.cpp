@@ -340,6 +340,11 @@ asio::awaitable<QueueResult<Settled>> StoreTaskQueue::settle(
       }
       auto next = transition(current->record, i);
       if (!next) {
+        if (pass == 1) {
+          spdlog::info("task attempt lost id={} status={} lease_held={} revision={}", id,
+                       to_string(current->record.status), current->record.lease == token,
+                       current->revision);
+        }
         (pass == 0 ? again : lost_ids).push_back(i);
         continue;
       }
