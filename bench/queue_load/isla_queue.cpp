@@ -190,7 +190,17 @@ class DoneCounter {
       const auto* decision = data.as_object().if_contains("decision");
       const bool scale_up =
           decision && decision->is_string() && decision->as_string() == "scale_up";
-      if (scale_up && !first_scaling_) {
+      // Only a scale-up the load caused: one that merely brings the pool to its minimum
+      // (as the island starts) measures nothing.
+      const auto* numbers = data.as_object().if_contains("numbers");
+      const auto count = [&](const char* key) {
+        const auto* value =
+            numbers && numbers->is_object() ? numbers->as_object().if_contains(key) : nullptr;
+        return value && value->is_number() ? value->to_number<double>() : 0.0;
+      };
+      const bool load_driven =
+          count("workers") + count("starting") >= std::max(1.0, count("min_workers"));
+      if (scale_up && load_driven && !first_scaling_) {
         first_scaling_ = Clock::now();
         first_scaling_event_ = data;
       }
