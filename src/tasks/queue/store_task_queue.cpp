@@ -326,7 +326,11 @@ asio::awaitable<QueueResult<Settled>> StoreTaskQueue::settle(
       const auto& [id, token] = attempts[i];
       std::optional<Read> current = pass == 0 ? cached(id) : std::nullopt;
       if (!current) {
-        auto read = co_await this->read(id, Consistency::serializable, deadline);
+        // The second look decides what is lost, so it must see every committed write: a
+        // gateway that still believes it leads while its replica lags (a new leader was
+        // elected meanwhile) would otherwise refuse a report against an old record.
+        auto read = co_await this->read(
+            id, pass == 0 ? Consistency::serializable : Consistency::linearizable, deadline);
         if (!read.ok()) co_return failure<Settled>(read.error);
         current = std::move(*read.value);
       }
