@@ -335,6 +335,7 @@ asio::awaitable<QueueResult<Settled>> StoreTaskQueue::settle(
         current = std::move(*read.value);
       }
       if (!current) {
+        spdlog::info("task attempt lost id={}: no such task (pass {})", id, pass);
         settled.lost.push_back(id);
         continue;
       }
@@ -366,6 +367,7 @@ asio::awaitable<QueueResult<Settled>> StoreTaskQueue::settle(
       } else if (pass == 0) {
         pending.push_back(changed[k]);
       } else {
+        spdlog::info("task attempt lost id={}: another write came first twice", changes[k].id);
         settled.lost.push_back(changes[k].id);
       }
     }
