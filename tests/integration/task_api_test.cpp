@@ -8,6 +8,7 @@
 #include "net/http_stream.hpp"
 #include "support/island.hpp"
 #include "support/raw_http.hpp"
+#include "support/scope_exit.hpp"
 
 namespace isla::testing {
 namespace {
@@ -201,6 +202,61 @@ TEST_F(TaskApi, TheEventsFeedStreamsTaskChangesAndRefusesBadCursors) {
   if (submit.joinable()) submit.join();
   EXPECT_FALSE(seen.empty()) << "no task event for the task submitted after subscribing";
   EXPECT_NE(seen.find('.'), std::string::npos) << "the cursor is REVISION.EVENT: " << seen;
+}
+
+// A subscriber that stops reading is cut off once it is 1 MiB behind; the gateway goes on
+// serving everyone else.
+TEST_F(TaskApi, AnEventsSubscriberThatStopsReadingIsCutOffAndOthersAreServed) {
+  const std::string request =
+      "GET /api/events?topics=tasks HTTP/1.1\r\nHost: test\r\n"
+      "Authorization: Bearer " +
+      island_->token(security::Role::read) + "\r\n\r\n";
+  RawConnection stalled(island_->gateway(2), request, 4096);
+  ASSERT_TRUE(stalled.connected());
+  ASSERT_NE(stalled.read_until(": subscribed", 5s).find(": subscribed"), std::string::npos);
+
+  // Each queued task's event carries its 30,000 numbers (~150 KiB): a few dozen fill the
+  // kernel's buffers and then the gateway's allowance.
+  std::string values;
+  for (int i = 0; i < 30'000; ++i) values += (values.empty() ? "" : ",") + std::to_string(i);
+  const std::string body = R"({"type":"sort","params":{"values":[)" + values + "]}}";
+  const auto cut_off = [&] {
+    return island_->gateway_log(2).find("events subscriber cut off") != std::string::npos;
+  };
+  for (int i = 0; i < 200 && !cut_off(); ++i) {
+    auto submitted = settled_call(i % 3, "POST", "/api/tasks", body);
+    ASSERT_TRUE(submitted.ok() && submitted.response->status == 202);
+  }
+  ASSERT_TRUE(eventually(cut_off, 10s)) << "the stalled subscriber was never cut off";
+
+  // Reading at last, it finds the error event that ended its stream, and where to resume.
+  const auto reply = stalled.read_to_end(10s);
+  EXPECT_NE(reply.find("event: error"), std::string::npos);
+  EXPECT_NE(reply.find("subscriber too slow"), std::string::npos);
+  EXPECT_NE(reply.find("resume_from"), std::string::npos);
+
+  // Another subscriber on the same gateway is served as before.
+  net::HttpRequest follow;
+  follow.target = "/api/events?topics=tasks";
+  follow.headers.emplace_back("Authorization", "Bearer " + island_->token(security::Role::read));
+  bool seen = false;
+  std::thread submit;
+  net::StreamOptions options;
+  options.idle_timeout = 10s;
+  net::SseParser parser;
+  net::fetch_stream(island_->gateway(2), follow, options, [&](std::string_view bytes) {
+    if (!submit.joinable()) {
+      submit = std::thread(
+          [&] { call(0, "POST", "/api/tasks", R"({"type":"sum","params":{"values":[7,7,7]}})"); });
+    }
+    parser.feed(bytes, [&](const net::SseEvent& event) {
+      seen = seen || (event.type == "task" && event.data.find("[7,7,7]") != std::string::npos);
+      return !seen;
+    });
+    return !seen;
+  });
+  if (submit.joinable()) submit.join();
+  EXPECT_TRUE(seen);
 }
 
 }  // namespace
