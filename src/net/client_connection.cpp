@@ -59,6 +59,14 @@ void ClientConnection::close() {
   fail_all(ClientErrorKind::io, "connection closed", true);
 }
 
+void ClientConnection::abandon() {
+  auto self = shared_from_this();  // the handlers dropped may hold the last other reference
+  closed_ = true;
+  std::deque<Pending> dropped;
+  dropped.swap(pending_);
+  dropped.clear();
+}
+
 void ClientConnection::enqueue(std::string bytes, bool head, Clock::time_point deadline,
                                asio::any_completion_handler<void(Exchange)> handler) {
   if (closed_) {

@@ -44,6 +44,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   void start();
   // Closes it now; anything in flight fails as unanswered.
   void close();
+  // Its io_context is being destroyed (stopped with requests in flight): drops their
+  // handlers without calling them. A waiting request's coroutine holds this connection and
+  // the connection holds its handler; nothing else would ever break that cycle.
+  void abandon();
 
   // Sends a request (already serialized) and completes with its answer.
   template <class Token>

@@ -71,6 +71,17 @@ class ConnectionPool final : public asio::execution_context::service {
   }
 
   void shutdown() override {
+    // The context is going away, perhaps stopped with requests in flight: their handlers
+    // and connections would otherwise keep each other alive.
+    std::vector<std::shared_ptr<ClientConnection>> all;
+    for (auto& [depth, by_local] : open_) {
+      for (auto& [local, by_tls] : by_local) {
+        for (auto& [tls, by_endpoint] : by_tls) {
+          for (auto& [host, list] : by_endpoint) all.insert(all.end(), list.begin(), list.end());
+        }
+      }
+    }
+    for (auto& connection : all) connection->abandon();
     open_.clear();
     generation.fetch_add(1, std::memory_order_acq_rel);
   }
