@@ -43,11 +43,7 @@ std::string default_worker_id() {
   char host[256] = {};
   ::gethostname(host, sizeof(host) - 1);
   std::string id;
-  for (const char c : std::string(host)) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-    id.push_back(ok ? c : '-');
-  }
+  for (const char c : std::string(host)) id.push_back(core::is_short_name_char(c) ? c : '-');
   if (id.empty()) id = "worker";
   id = id.substr(0, 40) + "-" + std::to_string(::getpid());
   return id;

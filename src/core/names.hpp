@@ -15,14 +15,17 @@ inline bool valid_figure_name(std::string_view name) {
   return name.front() != '-';
 }
 
-// What an island or role name may be (in datagrams, catalogues, status): 1-64 of a-z, A-Z,
-// 0-9, '-', '_', '.'.
+inline bool is_short_name_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-' ||
+         c == '_' || c == '.';
+}
+
+// What an island or role name may be (in datagrams, catalogues, status), and a task
+// worker's id: 1-64 of a-z, A-Z, 0-9, '-', '_', '.'.
 inline bool valid_short_name(std::string_view name) {
   if (name.empty() || name.size() > 64) return false;
   for (char c : name) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '-' || c == '_' || c == '.';
-    if (!ok) return false;
+    if (!is_short_name_char(c)) return false;
   }
   return true;
 }

@@ -68,14 +68,10 @@ std::optional<Cursor> parse_cursor(std::string_view text) {
 
 // "tasks,membership", its comma maybe percent-encoded.
 std::optional<std::set<std::string, std::less<>>> parse_topics(std::string_view raw) {
-  std::string text(raw);
-  for (auto at = text.find("%2"); at != std::string::npos; at = text.find("%2", at + 1)) {
-    if (at + 2 < text.size() && (text[at + 2] == 'C' || text[at + 2] == 'c')) {
-      text.replace(at, 3, ",");
-    }
-  }
+  const auto text = net::percent_decode(raw);
+  if (!text) return std::nullopt;
   std::set<std::string, std::less<>> topics;
-  std::string_view rest = text;
+  std::string_view rest = *text;
   while (!rest.empty()) {
     const auto comma = rest.find(',');
     const std::string_view topic = rest.substr(0, comma);

@@ -13,6 +13,7 @@
 
 #include "chaos/figure_load.hpp"
 #include "chaos/two_islands.hpp"
+#include "support/measured.hpp"
 #include "support/raw_http.hpp"
 
 namespace isla::testing {
@@ -50,12 +51,6 @@ std::string counts(const std::map<std::string, std::uint64_t>& by) {
     out += (out.empty() ? "" : ", ") + name + "=" + std::to_string(count);
   }
   return out;
-}
-
-// A measured figure: printed for whoever runs the suite, and kept in the test's XML report.
-void report(const std::string& name, const std::string& value) {
-  std::cout << "[ MEASURED ] " << name << ": " << value << std::endl;
-  ::testing::Test::RecordProperty(name, value);
 }
 
 json::value body_json(const net::ClientResult& result) {

@@ -15,6 +15,7 @@
 
 #include "net/http_stream.hpp"
 #include "support/island.hpp"
+#include "support/measured.hpp"
 #include "support/raw_http.hpp"
 
 namespace isla::testing {
@@ -28,11 +29,6 @@ constexpr int kGateways = 3;
 constexpr int kWorkers = 4;
 constexpr int kTasks = 10'000;
 constexpr int kSubmitters = 8;
-
-void report(const std::string& name, const std::string& value) {
-  std::cout << "[ MEASURED ] " << name << ": " << value << std::endl;
-  ::testing::Test::RecordProperty(name, value);
-}
 
 class TaskChaos : public ::testing::Test {
  protected:

@@ -8,6 +8,7 @@
 #include <iostream>
 
 #include "support/island.hpp"
+#include "support/measured.hpp"
 #include "support/raw_http.hpp"
 
 namespace isla::testing {
@@ -19,11 +20,6 @@ using Clock = std::chrono::steady_clock;
 
 constexpr int kGateways = 3;
 constexpr int kMaxWorkers = 3;
-
-void report(const std::string& name, const std::string& value) {
-  std::cout << "[ MEASURED ] " << name << ": " << value << std::endl;
-  ::testing::Test::RecordProperty(name, value);
-}
 
 class Autoscale : public ::testing::Test {
  protected:

@@ -1,5 +1,7 @@
 #include "tasks/queue/worker_record.hpp"
 
+#include "core/names.hpp"
+
 namespace isla::tasks {
 
 namespace json = boost::json;
@@ -45,13 +47,7 @@ std::optional<WorkerState> decode_worker(std::string_view bytes) {
 }
 
 bool is_worker_id(std::string_view text) {
-  if (text.empty() || text.size() > 64) return false;
-  for (char c : text) {
-    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-                    c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
-  }
-  return true;
+  return core::valid_short_name(text);
 }
 
 }  // namespace isla::tasks
