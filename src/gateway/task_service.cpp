@@ -8,6 +8,7 @@
 
 #include <array>
 #include <deque>
+#include <functional>
 #include <mutex>
 
 #include "core/random.hpp"
@@ -36,8 +37,10 @@ prometheus::Histogram::BucketBoundaries latency_buckets() {
 // that dispatches, so that the island's merged log holds each once).
 class TaskMetrics final : public tasks::TaskObserver {
  public:
-  TaskMetrics(prometheus::Registry& registry, clocks::EventLog& events)
+  // `leads`: whether this gateway leads the store (and so dispatches) right now.
+  TaskMetrics(prometheus::Registry& registry, clocks::EventLog& events, std::function<bool()> leads)
       : events_(events),
+        leads_(std::move(leads)),
         finished_(prometheus::BuildCounter()
                       .Name("isla_tasks_finished_total")
                       .Help("Tasks that reached a final state, by that state")
@@ -92,13 +95,11 @@ class TaskMetrics final : public tasks::TaskObserver {
   }
 
   void on_worker(const tasks::WorkerState& state, bool gone) override {
-    if (!dispatching_) return;
+    if (!leads_()) return;
     events_.record_local(
         gone ? "worker_left" : (state.report.draining ? "worker_draining" : "worker_joined"),
         json::object{{"worker", state.report.worker}, {"concurrency", state.report.concurrency}});
   }
-
-  void set_dispatching(bool dispatching) { dispatching_ = dispatching; }
 
   double throughput(std::int64_t now_ms) {
     std::lock_guard lock(mutex_);
@@ -128,6 +129,7 @@ class TaskMetrics final : public tasks::TaskObserver {
 
  private:
   clocks::EventLog& events_;
+  std::function<bool()> leads_;
   prometheus::Family<prometheus::Counter>& finished_;
   prometheus::Family<prometheus::Counter>& attempts_;
   prometheus::Histogram& wait_;
@@ -135,7 +137,6 @@ class TaskMetrics final : public tasks::TaskObserver {
   prometheus::Family<prometheus::Gauge>& depth_;
   prometheus::Gauge& workers_;
   prometheus::Gauge& utilisation_;
-  std::atomic<bool> dispatching_{false};
   std::mutex mutex_;
   std::deque<std::int64_t> finishes_;
 };
@@ -156,7 +157,9 @@ struct TaskService::Parts {
         client(client_in),
         events(events_in),
         catalog(load_catalog(options.task_dir)),
-        metrics(std::make_shared<TaskMetrics>(registry, events_in)) {
+        metrics(std::make_shared<TaskMetrics>(registry, events_in, [this] {
+          return store.status().role == consensus::Role::leader;
+        })) {
     tasks::StoreTaskQueueOptions queue_options;
     queue_options.leadership = [this] {
       const auto status = store.status();
@@ -211,13 +214,11 @@ void TaskService::stop() {
 
 void TaskService::update_metrics() {
   const auto stats = parts_->queue->stats();
-  parts_->metrics->set_dispatching(stats.dispatching);
   parts_->metrics->update(stats);
 }
 
 json::object TaskService::status_json() const {
   const auto stats = parts_->queue->stats();
-  parts_->metrics->set_dispatching(stats.dispatching);
   json::object depth;
   for (auto status : kStatuses) {
     depth[tasks::to_string(status)] = stats.by_status[static_cast<int>(status)];
