@@ -198,6 +198,14 @@ void add_gateway_command(CLI::App& app) {
                    "one at a time")
       ->check(CLI::Range(std::size_t{4096}, std::size_t{16} << 20))
       ->capture_default_str();
+  auto commit_announce_us = std::make_shared<long>(options->store_commit_announce_delay.count());
+  command
+      ->add_option("--store-commit-announce-us", *commit_announce_us,
+                   "How long the store's leader waits for the next write's append to tell the "
+                   "followers of a commit before it tells them in a message of its own; 0: at "
+                   "once. Followers apply (and their watchers hear) up to this much later")
+      ->check(CLI::Range(0L, 1'000'000L))
+      ->capture_default_str();
   command->callback([=] {
     core::setup_logging("gateway " + flags->listen, flags->log_level);
     options->listen = parse_listen(flags->listen, 5235);
@@ -212,6 +220,7 @@ void add_gateway_command(CLI::App& app) {
     options->routing.figure_ttl = std::chrono::milliseconds(*figure_ttl_ms);
     options->datagrams.replay.max_skew = std::chrono::milliseconds(*datagram_skew_ms);
     options->overload.max_queue_delay = std::chrono::milliseconds(*max_queue_delay_ms);
+    options->store_commit_announce_delay = std::chrono::microseconds(*commit_announce_us);
     if (*probe_timeout_ms >= *probe_interval_ms) {
       throw CLI::ValidationError("--probe-timeout-ms",
                                  "must be less than --probe-interval-ms (" +

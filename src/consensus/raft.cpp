@@ -463,7 +463,8 @@ void Raft::handle_append_response(const Message& message) {
              progress.match >= progress.pending_snapshot) {
     progress.become_probe();
   }
-  if (maybe_commit()) {
+  const bool committed = maybe_commit();
+  if (committed && options_.announce_commit_at_once) {
     broadcast_append();
   } else if (was_paused) {
     send_append(message.from, false);
@@ -528,6 +529,9 @@ void Raft::answer_read(NodeId from, Index index, std::string context) {
     reads_.push_back({index, std::move(context)});
     return;
   }
+  // The follower serves the read once it has applied `index`: tell it the commit first (a
+  // safe read's heartbeat round has already; a lease-based answer comes without one).
+  if (commit_unannounced() && progress_.contains(from)) send_append(from, true);
   Message reply;
   reply.type = MessageType::read_index_response;
   reply.to = from;
@@ -618,6 +622,20 @@ void Raft::broadcast_append() {
   for (const auto& [node, progress] : progress_) {
     if (node != options_.id) send_append(node, true);
   }
+  // Followers paused now learn it from their next append or heartbeat.
+  announced_commit_ = log_.committed();
+}
+
+void Raft::commit_advanced() {
+  if (options_.announce_commit_at_once) broadcast_append();
+}
+
+bool Raft::commit_unannounced() const {
+  return role_ == Role::leader && log_.committed() > announced_commit_;
+}
+
+void Raft::announce_commit() {
+  if (commit_unannounced()) broadcast_append();
 }
 
 void Raft::broadcast_heartbeat(const std::string& context) {
@@ -709,7 +727,7 @@ ConfState Raft::apply_conf_change(const ConfChange& change) {
     if (!promotable()) {
       become_follower(term_, 0);
     } else if (maybe_commit()) {
-      broadcast_append();
+      commit_advanced();
     }
   }
   return conf_;
@@ -781,7 +799,7 @@ void Raft::advance(const Ready& ready) {
   if (!ready.committed.empty()) log_.applied_to(ready.committed.back().index);
   if (role_ == Role::leader) {
     auto& self = progress_.at(options_.id);
-    if (self.update(log_.stable()) && maybe_commit()) broadcast_append();
+    if (self.update(log_.stable()) && maybe_commit()) commit_advanced();
   }
 }
 

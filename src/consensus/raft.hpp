@@ -47,6 +47,10 @@ class Raft {
   void compact(Index index, std::string data);
   // The transport could not deliver to `node` (e.g. connection refused).
   void report_unreachable(NodeId node);
+  // With announce_commit_at_once off: whether the leader has committed entries that no
+  // append to all followers has carried yet, and the append that carries them.
+  bool commit_unannounced() const;
+  void announce_commit();
 
   bool has_ready() const;
   Ready ready();
@@ -96,6 +100,7 @@ class Raft {
 
   void send_append(NodeId to, bool allow_empty);
   void broadcast_append();
+  void commit_advanced();
   void broadcast_heartbeat(const std::string& context);
   bool maybe_commit();
   Index quorum_match() const;
@@ -123,6 +128,7 @@ class Raft {
   int randomized_timeout_ = 0;
   Index pending_conf_index_ = 0;
   NodeId transferee_ = 0;
+  Index announced_commit_ = 0;  // the commit index the last broadcast append carried
 
   std::vector<Message> outbox_;
   std::vector<ReadState> reads_;

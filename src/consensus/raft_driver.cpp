@@ -103,6 +103,7 @@ RaftDriver::RaftDriver(DriverOptions options, durability::FileSystem& fs, StateM
   // conf-change entries it replays), never from flags that may have changed since.
   const bool fresh =
       !persisted.snapshot && persisted.entries.empty() && persisted.hard_state.term == 0;
+  options_.raft.announce_commit_at_once = options_.commit_announce_delay.count() <= 0;
   raft_ = std::make_unique<Raft>(options_.raft, fresh ? options_.bootstrap : ConfState{},
                                  std::move(persisted), options_.addresses);
   tell_transport_addresses();
@@ -176,7 +177,18 @@ void RaftDriver::flush() {
     maybe_snapshot();
   }
   fail_waiters_after_role_change();
+  schedule_commit_announcement();
   if (on_flushed_) on_flushed_();
+}
+
+void RaftDriver::schedule_commit_announcement() {
+  if (announce_scheduled_ || !raft_->commit_unannounced()) return;
+  announce_scheduled_ = true;
+  executor_.post_after(options_.commit_announce_delay, [this] {
+    announce_scheduled_ = false;
+    raft_->announce_commit();
+    flush();
+  });
 }
 
 void RaftDriver::apply(const std::vector<Entry>& entries) {

@@ -34,6 +34,10 @@ struct DriverOptions {
   // answer may have been lost, and nothing else would ever retry it. 0: half an election
   // timeout (at least 2 ticks).
   int read_retry_ticks = 0;
+  // How long a leader waits for a proposal's append to carry a new commit index before it
+  // sends one of its own (0: at once, as etcd does). Followers then apply up to this much
+  // later; a follower's linearizable read is told the commit with its answer, unaffected.
+  std::chrono::microseconds commit_announce_delay{2000};
   durability::WalOptions wal;  // e.g. a hook that times each fsync, for /metrics
 };
 
@@ -135,6 +139,7 @@ class RaftDriver {
   };
 
   void schedule_flush();
+  void schedule_commit_announcement();
   void apply(const std::vector<Entry>& entries);
   void serve_reads(const std::vector<ReadState>& reads);
   void request_read_index();
@@ -157,6 +162,7 @@ class RaftDriver {
 
   bool snapshot_writing_ = false;
   bool flush_scheduled_ = false;
+  bool announce_scheduled_ = false;
   std::size_t applied_bytes_since_snapshot_ = 0;
 
   std::uint64_t incarnation_ = 0;  // tells this run's proposals from an earlier one's

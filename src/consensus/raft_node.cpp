@@ -10,6 +10,12 @@ class RaftNode::ThreadExecutor final : public DriverExecutor {
   ThreadExecutor(asio::io_context& loop, asio::io_context& disk) : loop_(loop), disk_(disk) {}
   void post(std::function<void()> work) override { asio::post(loop_, std::move(work)); }
   void post_disk(std::function<void()> work) override { asio::post(disk_, std::move(work)); }
+  void post_after(std::chrono::microseconds delay, std::function<void()> work) override {
+    auto timer = std::make_shared<asio::steady_timer>(loop_, delay);
+    timer->async_wait([timer, work = std::move(work)](boost::system::error_code error) {
+      if (!error) work();
+    });
+  }
   Time now() const override { return std::chrono::steady_clock::now(); }
 
  private:

@@ -42,6 +42,8 @@ class DriverExecutor {
   // Runs `work` off the driver's thread (a slow snapshot write); it posts back what the
   // driver's thread must finish.
   virtual void post_disk(std::function<void()> work) = 0;
+  // Runs `work` on the driver's thread once `delay` has passed.
+  virtual void post_after(std::chrono::microseconds delay, std::function<void()> work) = 0;
   virtual Time now() const = 0;
 };
 

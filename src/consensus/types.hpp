@@ -147,6 +147,11 @@ struct RaftOptions {
   std::size_t max_bytes_per_message = 1 << 20;
   std::size_t max_inflight_messages = 64;  // appends in flight per follower
   std::uint64_t random_seed = 1;
+  // A leader tells followers of a new commit index at once, in an append of its own (etcd);
+  // or, when false, leaves it to the driver to call announce_commit() a little later, so
+  // that the next proposal's append carries it. A lone writer then costs one append and one
+  // answer per follower instead of two of each.
+  bool announce_commit_at_once = true;
 };
 
 }  // namespace isla::consensus

@@ -224,6 +224,7 @@ class Gateway {
     store.tick = options_.store_tick;
     store.snapshot_every = options_.store_snapshot_entries;
     store.snapshot_chunk_bytes = options_.store_snapshot_chunk_bytes;
+    store.commit_announce_delay = options_.store_commit_announce_delay;
     store.snapshot_observer = snapshot_stream_metrics(host_.metrics());
     store.wal.on_sync = store_metrics_.fsync_observer();
     return store;

@@ -49,6 +49,7 @@ struct GatewayOptions {
   std::size_t store_snapshot_entries = 100'000;  // applied entries between snapshots
   // A replica that needs a snapshot gets it streamed in chunks of this size.
   std::size_t store_snapshot_chunk_bytes = 1024 * 1024;
+  std::chrono::microseconds store_commit_announce_delay{2000};
   store::KvLimits kv_limits;
   RoutingOptions routing;
   DatagramLimits datagrams;

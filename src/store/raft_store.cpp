@@ -81,6 +81,7 @@ RaftStore::RaftStore(RaftStoreOptions options, net::IoPool& pool, const net::Htt
   node.tick = options_.tick;
   node.dir = options_.dir;
   node.snapshot_every = options_.snapshot_every;
+  node.commit_announce_delay = options_.commit_announce_delay;
   node.wal = options_.wal;
   for (const auto& voter : options_.voters) {
     node.bootstrap.voters.push_back(node_id_for(voter));

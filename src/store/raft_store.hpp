@@ -33,6 +33,8 @@ struct RaftStoreOptions {
   std::size_t snapshot_every = 100'000;
   std::chrono::milliseconds lease_check_interval{250};
   std::size_t snapshot_chunk_bytes = 1024 * 1024;  // snapshots stream to peers in these
+  // See consensus::DriverOptions::commit_announce_delay.
+  std::chrono::microseconds commit_announce_delay{2000};
   std::shared_ptr<consensus::SnapshotStreamObserver> snapshot_observer;  // optional
   // A learner added through add_member() becomes a voter once its log is within this many
   // entries of the leader's commit index: promoted any earlier, it could hold up commits

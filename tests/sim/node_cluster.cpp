@@ -67,6 +67,9 @@ class NodeCluster::Executor final : public consensus::DriverExecutor {
   void post_disk(std::function<void()> work) override {
     run_later(std::uniform_int_distribution<int>(100, 20'000)(cluster_.random_), std::move(work));
   }
+  void post_after(std::chrono::microseconds delay, std::function<void()> work) override {
+    run_later(delay.count(), std::move(work));
+  }
   Time now() const override { return Time{} + std::chrono::microseconds(cluster_.now_us_); }
 
  private:

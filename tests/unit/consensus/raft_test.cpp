@@ -35,9 +35,10 @@ class Wire {
   std::map<NodeId, std::unique_ptr<Raft>> nodes;
   std::map<NodeId, std::vector<ReadState>> reads;  // served reads, by node
   std::function<bool(const Message&)> drop = [](const Message&) { return false; };
+  std::function<RaftOptions(NodeId)> make_options = options;
 
   void add(NodeId id, ConfState conf, PersistentState state = {}) {
-    nodes[id] = std::make_unique<Raft>(options(id), conf, state);
+    nodes[id] = std::make_unique<Raft>(make_options(id), conf, state);
   }
   Raft& operator[](NodeId id) { return *nodes.at(id); }
 
@@ -210,6 +211,64 @@ TEST(Raft, FollowerReadIsAnsweredByTheLeader) {
   Wire lonely;
   lonely.add(5, voters({5, 6, 7}));
   EXPECT_FALSE(lonely[5].read_index("nobody"));
+}
+
+// Three nodes whose leader leaves announcing a commit to announce_commit(), elected and
+// with the election's no-op announced.
+void elect_with_deferred_announcements(Wire& wire, ReadOnlyMode read_only = ReadOnlyMode::safe) {
+  wire.make_options = [read_only](NodeId id) {
+    auto raft = options(id);
+    raft.announce_commit_at_once = false;
+    raft.read_only = read_only;
+    return raft;
+  };
+  for (NodeId id : {1, 2, 3}) wire.add(id, voters({1, 2, 3}));
+  wire[1].campaign();
+  wire.settle();
+  wire[1].announce_commit();
+  wire.settle();
+}
+
+TEST(Raft, ADeferredCommitRidesTheNextAppendOrTheAnnouncement) {
+  Wire wire;
+  elect_with_deferred_announcements(wire);
+  ASSERT_EQ(wire[1].role(), Role::leader);
+  ASSERT_FALSE(wire[1].commit_unannounced());
+  ASSERT_EQ(wire[1].propose("a"), ProposeError::none);
+  wire.settle();
+  const Index a = wire[1].log().last_index();
+  ASSERT_EQ(wire[1].log().committed(), a);
+  // No append of its own told the followers: they hold "a" but do not know it committed.
+  EXPECT_TRUE(wire[1].commit_unannounced());
+  EXPECT_LT(wire[2].log().committed(), a);
+  EXPECT_LT(wire[3].log().committed(), a);
+  // The next proposal's append carries it.
+  ASSERT_EQ(wire[1].propose("b"), ProposeError::none);
+  wire.settle();
+  EXPECT_GE(wire[2].log().committed(), a);
+  EXPECT_GE(wire[3].log().committed(), a);
+  // With nothing more to send, the announcement tells them the rest.
+  wire[1].announce_commit();
+  wire.settle();
+  EXPECT_FALSE(wire[1].commit_unannounced());
+  for (NodeId id : {2, 3}) EXPECT_EQ(wire[id].log().committed(), wire[1].log().committed()) << id;
+}
+
+// In the safe mode the read's heartbeat round carries the commit; a lease-based read is
+// answered at once, so the answer must be preceded by the commit.
+TEST(Raft, AFollowersReadIsToldTheUnannouncedCommitBeforeItsAnswer) {
+  Wire wire;
+  elect_with_deferred_announcements(wire, ReadOnlyMode::lease_based);
+  ASSERT_EQ(wire[1].propose("v"), ProposeError::none);
+  wire.settle();
+  const Index committed = wire[1].log().committed();
+  ASSERT_LT(wire[2].log().committed(), committed);
+  ASSERT_TRUE(wire[2].read_index("f1"));
+  wire.settle();
+  ASSERT_EQ(wire.reads[2].size(), 1u);
+  EXPECT_EQ(wire.reads[2][0].index, committed);
+  // Without this the follower would wait for the next append or heartbeat to serve it.
+  EXPECT_GE(wire[2].log().committed(), committed);
 }
 
 TEST(Raft, LeadershipTransferElectsTheTarget) {
