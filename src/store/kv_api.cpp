@@ -236,10 +236,11 @@ class KvApi {
   template <class Describe>
   asio::awaitable<HttpResponse> write(HttpRequest& request, const Txn& txn, Describe describe) {
     if (touches_system_keys(txn) && !may_change_system_keys(request.principal)) {
-      co_return net::json_error(403, "keys under \"" + std::string(kSystemPrefix) +
-                                         "\" are isla's own (the token deny list): only an "
-                                         "admin token changes them, and a delete of every key "
-                                         "needs one too");
+      co_return net::json_error(
+          403, "keys under \"" + std::string(kSystemPrefix) +
+                   "\" are isla's own (the token deny list, the task queue, the store's "
+                   "promotion promises): only an admin token changes them, and a delete of "
+                   "every key needs one too");
     }
     auto result = co_await store_.txn(txn, request.deadline);
     if (!result.ok()) co_return co_await failed(request, result.error);

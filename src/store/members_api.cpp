@@ -31,9 +31,9 @@ json::object to_json(const StoreMember& member, consensus::Index commit) {
                    {"address", member.address},
                    {"role", member.voter ? "voter" : "learner"},
                    {"leader", member.leader}};
-  // Only the leader knows its promotions and each member's progress.
+  // Promises are in the store, so every replica knows them; progress only the leader.
+  if (!member.voter) out["promoting"] = member.promoting;
   if (member.progress) {
-    if (!member.voter) out["promoting"] = member.promoting;
     const auto& progress = *member.progress;
     out["match"] = progress.match;
     out["lag"] = commit > progress.match ? commit - progress.match : 0;

@@ -5,7 +5,6 @@
 // the leader revokes expired leases.
 #include <filesystem>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <set>
 #include <string>
@@ -19,6 +18,7 @@
 #include "net/io_pool.hpp"
 #include "store/cluster_identity.hpp"
 #include "store/kv_replica.hpp"
+#include "store/promotions.hpp"
 #include "store/store.hpp"
 
 namespace isla::store {
@@ -49,7 +49,7 @@ struct StoreMember {
   std::string address;
   bool voter = false;
   bool leader = false;
-  bool promoting = false;  // a learner the leader will make a voter once it has caught up
+  bool promoting = false;  // a learner promised promotion once it has caught up (in the store)
   std::optional<consensus::Progress> progress;  // the leader's view of its log
 };
 
@@ -93,9 +93,10 @@ class RaftStore final : public Store {
   // made by the leader: elsewhere these answer not_leader, for the API to forward.
   // members(linearizable) needs the leader, for its view of each member's progress.
   asio::awaitable<StoreResult<StoreMembers>> members(Consistency consistency);
-  // Adds `address` as a learner, unless it is a member already, and has the leader promote
-  // it to voter once it has caught up. Idempotent: asking again for a learner renews the
-  // promotion (the promise is the leader's, and a new leader does not know of it).
+  // Adds `address` as a learner, unless it is a member already, and promises, through the
+  // log (store/promotions.hpp), that whichever replica leads will promote it to voter once it
+  // has caught up. Answers once both are applied. Idempotent: asking again for a learner
+  // writes the same promise again.
   asio::awaitable<StoreResult<StoreMember>> add_member(const std::string& address,
                                                        Deadline deadline);
   // Removes a voter or a learner, never the last voter. A leader asked to remove itself
@@ -127,8 +128,17 @@ class RaftStore final : public Store {
   // Proposes the change and waits until it is applied here (the leader), or the deadline.
   asio::awaitable<StoreError> change_membership(const consensus::ConfChange& change,
                                                 Deadline deadline);
+  // The configuration, with what the promises in this replica's state say about it.
+  struct PlannedView {
+    consensus::MembershipView view;
+    PromotionPlan plan;
+  };
+  asio::awaitable<std::vector<KeyValue>> read_promises();
+  asio::awaitable<PlannedView> plan_view();
+  asio::awaitable<void> withdraw_promise(consensus::NodeId id, Deadline deadline);
   asio::awaitable<void> promote_caught_up_learners();
-  StoreMember member_of(const consensus::MembershipView& view, consensus::NodeId id) const;
+  StoreMember member_of(const consensus::MembershipView& view,
+                        const std::set<consensus::NodeId>& promised, consensus::NodeId id) const;
 
   RaftStoreOptions options_;
   net::IoPool& pool_;
@@ -141,9 +151,6 @@ class RaftStore final : public Store {
   std::unique_ptr<consensus::RaftNode> node_;
   std::atomic<Revision> revision_{0};
   std::shared_ptr<std::atomic<bool>> running_ = std::make_shared<std::atomic<bool>>(false);
-
-  mutable std::mutex promotions_mutex_;
-  std::set<consensus::NodeId> promotions_;  // learners to make voters once caught up
 };
 
 }  // namespace isla::store

@@ -1,14 +1,21 @@
 // RaftStore's membership changes at run time (docs/operations.md, "Changing the store's
-// members"): a new member joins as a learner and the leader promotes it once it has caught
-// up; a member is removed with a single change. Raft takes one change at a time and refuses
-// another until the first is applied.
+// members"): a new member joins as a learner and whichever replica leads promotes it once it
+// has caught up, as promised in the store (store/promotions.hpp); a member is removed with a
+// single change. Raft takes one change at a time and refuses another until the first is
+// applied.
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
 
+#include "store/command_codec.hpp"
+#include "store/promotions.hpp"
 #include "store/raft_store.hpp"
 
 namespace isla::store {
+
+// GCC 12's false -Wmismatched-new-delete on inlined Asio coroutine frames (as in
+// gateway/event_log_routes.cpp).
+#pragma GCC diagnostic ignored "-Wmismatched-new-delete"
 
 using consensus::ConfChange;
 using consensus::MembershipView;
@@ -18,12 +25,16 @@ using consensus::Role;
 
 namespace {
 
-// How long the leader waits for a promotion it proposes from its periodic loop.
+// How long the leader waits for a promotion (or a promise's withdrawal) it proposes from its
+// periodic loop.
 constexpr auto kPromotionTimeout = std::chrono::seconds(2);
 // A leader removing itself hands over first; longer than this means the transfer failed.
 constexpr auto kHandOverTimeout = std::chrono::seconds(2);
 // How long a change Raft refused waits for the changes before it to be applied.
 constexpr auto kSettleTimeout = std::chrono::seconds(1);
+// Stale promises are dropped a few a round, so that many of them (written by hand) cannot
+// hold up the lease checks that share the loop.
+constexpr std::size_t kStaleDropsPerRound = 16;
 
 bool contains(const std::vector<NodeId>& nodes, NodeId node) {
   return std::find(nodes.begin(), nodes.end(), node) != nodes.end();
@@ -48,7 +59,8 @@ StoreResult<T> failure(StoreError error) {
 
 }  // namespace
 
-StoreMember RaftStore::member_of(const MembershipView& view, NodeId id) const {
+StoreMember RaftStore::member_of(const MembershipView& view, const std::set<NodeId>& promised,
+                                 NodeId id) const {
   StoreMember member;
   member.id = id;
   if (auto address = view.addresses.find(id); address != view.addresses.end()) {
@@ -56,18 +68,30 @@ StoreMember RaftStore::member_of(const MembershipView& view, NodeId id) const {
   }
   member.voter = contains(view.conf.voters, id);
   member.leader = id == view.leader;
-  if (view.role == Role::leader && !member.voter) {
-    std::lock_guard lock(promotions_mutex_);
-    member.promoting = promotions_.contains(id);
-  }
+  member.promoting = !member.voter && promised.contains(id);
   if (auto progress = view.progress.find(id); progress != view.progress.end()) {
     member.progress = progress->second;
   }
   return member;
 }
 
+asio::awaitable<std::vector<KeyValue>> RaftStore::read_promises() {
+  const auto read = [this] { return replica_->kv.range(std::string(kPromotionPrefix)); };
+  co_return co_await node_->run(read);
+}
+
+asio::awaitable<RaftStore::PlannedView> RaftStore::plan_view() {
+  // Promises first, then the configuration: see plan_promotions.
+  auto promises = co_await read_promises();
+  auto view = co_await node_->membership();
+  auto plan = plan_promotions(promises, view, options_.promote_within);
+  co_return PlannedView{std::move(view), std::move(plan)};
+}
+
 asio::awaitable<StoreResult<StoreMembers>> RaftStore::members(Consistency consistency) {
-  const auto view = co_await node_->membership();
+  const auto planned = co_await plan_view();
+  const auto& view = planned.view;
+  const auto& plan = planned.plan;
   const bool leads = view.role == Role::leader;
   if (consistency == Consistency::linearizable && !leads) {
     co_return failure<StoreMembers>(not_leader());
@@ -79,35 +103,43 @@ asio::awaitable<StoreResult<StoreMembers>> RaftStore::members(Consistency consis
   }
   members.commit = view.commit;
   members.from_leader = leads;
-  for (NodeId id : view.conf.voters) members.members.push_back(member_of(view, id));
-  for (NodeId id : view.conf.learners) members.members.push_back(member_of(view, id));
+  for (NodeId id : view.conf.voters) {
+    members.members.push_back(member_of(view, plan.promised, id));
+  }
+  for (NodeId id : view.conf.learners) {
+    members.members.push_back(member_of(view, plan.promised, id));
+  }
   co_return StoreResult<StoreMembers>{std::move(members), {}};
 }
 
 asio::awaitable<StoreResult<StoreMember>> RaftStore::add_member(const std::string& address,
                                                                 Deadline deadline) {
   const NodeId id = node_id_for(address);
-  auto view = co_await node_->membership();
+  const auto view = co_await node_->membership();
   if (view.role != Role::leader) co_return failure<StoreMember>(not_leader());
-  if (contains(view.conf.voters, id)) co_return StoreResult<StoreMember>{member_of(view, id), {}};
+  if (contains(view.conf.voters, id)) {
+    co_return StoreResult<StoreMember>{member_of(view, {}, id), {}};
+  }
   if (!contains(view.conf.learners, id)) {
     const ConfChange change{ConfChange::Kind::add_learner, id, address};
     auto error = co_await change_membership(change, deadline);
     if (error.code != StoreErrorCode::ok) co_return failure<StoreMember>(std::move(error));
     spdlog::info("store member added as learner address={} id={}", address, id);
   }
-  {
-    std::lock_guard lock(promotions_mutex_);
-    promotions_.insert(id);
-  }
-  view = co_await node_->membership();
-  co_return StoreResult<StoreMember>{member_of(view, id), {}};
+  // Only now that the learner is in the configuration: a promise for a node that is none is
+  // dropped as overtaken (plan_promotions). Written again for a learner, it is the same.
+  const auto promise = encode_command(promise_txn(id, address));
+  auto written = co_await propose(promise, deadline);
+  if (!written.ok()) co_return failure<StoreMember>(std::move(written.error));
+  const auto now = co_await plan_view();
+  co_return StoreResult<StoreMember>{member_of(now.view, now.plan.promised, id), {}};
 }
 
 asio::awaitable<StoreResult<StoreMember>> RaftStore::remove_member(const std::string& address,
                                                                    Deadline deadline) {
   const NodeId id = node_id_for(address);
-  const auto view = co_await node_->membership();
+  const auto planned = co_await plan_view();
+  const auto& view = planned.view;
   if (view.role != Role::leader) co_return failure<StoreMember>(not_leader());
   const bool voter = contains(view.conf.voters, id);
   if (!voter && !contains(view.conf.learners, id)) {
@@ -134,14 +166,11 @@ asio::awaitable<StoreResult<StoreMember>> RaftStore::remove_member(const std::st
     }
     co_return failure<StoreMember>(not_leader());
   }
-  auto member = member_of(view, id);
+  auto member = member_of(view, planned.plan.promised, id);
   const ConfChange change{ConfChange::Kind::remove, id, address};
   auto error = co_await change_membership(change, deadline);
   if (error.code != StoreErrorCode::ok) co_return failure<StoreMember>(std::move(error));
-  {
-    std::lock_guard lock(promotions_mutex_);
-    promotions_.erase(id);
-  }
+  co_await withdraw_promise(id, deadline);
   spdlog::info("store member removed address={} was={}", address, voter ? "voter" : "learner");
   co_return StoreResult<StoreMember>{std::move(member), {}};
 }
@@ -191,41 +220,50 @@ asio::awaitable<StoreError> RaftStore::change_membership(const ConfChange& chang
   co_return StoreError{};
 }
 
-// From the leader's periodic loop: one learner a round, once its log has caught up.
-asio::awaitable<void> RaftStore::promote_caught_up_learners() {
-  std::vector<NodeId> wanted;
-  {
-    std::lock_guard lock(promotions_mutex_);
-    wanted.assign(promotions_.begin(), promotions_.end());
+// Removing the member makes its promise stale; if this fails, a leader's periodic loop
+// drops it later (and it promotes nothing meanwhile: its node is no learner).
+asio::awaitable<void> RaftStore::withdraw_promise(NodeId id, Deadline deadline) {
+  const auto promises = co_await read_promises();
+  const auto key = promotion_key(id);
+  for (const auto& promise : promises) {
+    if (promise.key != key) continue;
+    const auto command = encode_command(withdraw_txn(promise));
+    co_await propose(command, deadline);
   }
-  if (wanted.empty()) co_return;
-  const auto view = co_await node_->membership();
+}
+
+// From the leader's periodic loop: one learner a round, once its log has caught up; and
+// the promises nobody is to act on any more are dropped.
+asio::awaitable<void> RaftStore::promote_caught_up_learners() {
+  const auto planned = co_await plan_view();
+  const auto& view = planned.view;
+  const auto& plan = planned.plan;
   if (view.role != Role::leader) co_return;
-  for (NodeId id : wanted) {
-    if (!contains(view.conf.learners, id)) {
-      std::lock_guard lock(promotions_mutex_);
-      promotions_.erase(id);  // promoted, or removed
-      continue;
+  const auto give_up = std::chrono::steady_clock::now() + kPromotionTimeout;
+  for (std::size_t i = 0; i < plan.stale.size() && i < kStaleDropsPerRound; ++i) {
+    const auto& stale = plan.stale[i];
+    const auto command = encode_command(withdraw_txn(stale.promise));
+    const auto dropped = co_await propose(command, give_up);
+    if (dropped.ok() && dropped.value->succeeded) {
+      spdlog::info("store promotion promise dropped key={} reason=\"{}\"", stale.promise.key,
+                   stale.reason);
     }
-    const auto progress = view.progress.find(id);
-    const auto address = view.addresses.find(id);
-    if (progress == view.progress.end() || address == view.addresses.end()) continue;
-    const auto& log = progress->second;
-    const bool caught_up = log.state == consensus::Progress::State::replicate &&
-                           log.recent_active && log.match + options_.promote_within >= view.commit;
-    if (!caught_up) continue;
-    const ConfChange change{ConfChange::Kind::add_voter, id, address->second};
-    const auto error =
-        co_await change_membership(change, std::chrono::steady_clock::now() + kPromotionTimeout);
-    if (error.code == StoreErrorCode::ok) {
-      spdlog::info("store learner promoted to voter address={} match={} commit={}", address->second,
-                   log.match, view.commit);
-    } else {
-      spdlog::info("store learner promotion deferred address={} reason=\"{}\"", address->second,
-                   error.message);
-    }
+  }
+  if (!plan.promote) co_return;
+  const auto& promotion = *plan.promote;
+  const auto error = co_await change_membership(promotion.change, give_up);
+  if (error.code != StoreErrorCode::ok) {
+    spdlog::info("store learner promotion deferred address={} reason=\"{}\"",
+                 promotion.change.address, error.message);
     co_return;
   }
+  const auto progress = view.progress.find(promotion.change.node);
+  spdlog::info("store learner promoted to voter address={} match={} commit={}",
+               promotion.change.address, progress->second.match, view.commit);
+  // Kept, it would be dropped as stale next round; the promise is kept until the change is
+  // applied so that a leader lost before then leaves it to the next.
+  const auto command = encode_command(withdraw_txn(promotion.promise));
+  co_await propose(command, give_up);
 }
 
 asio::awaitable<bool> RaftStore::hand_over_leadership(Deadline give_up) {

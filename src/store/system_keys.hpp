@@ -1,8 +1,9 @@
 #pragma once
-// Keys under "_isla/" are isla's own (the token deny list now; more later). Through the KV
-// API they may be read by anyone who may read, but written only by an admin or a node: a
-// `write` token must not lift a revocation, and must not wipe them with a delete of every
-// key (a delete_range whose prefix covers "_isla/").
+// Keys under "_isla/" are isla's own (the token deny list, the task queue, the store's
+// promises to promote learners). Through the KV API they may be read by anyone who may read,
+// but written only by an admin or a node: a `write` token must not lift a revocation, or
+// promise a learner a vote (which only an admin may, with `isla store add`), and must not
+// wipe them with a delete of every key (a delete_range whose prefix covers "_isla/").
 #include <string_view>
 
 #include "store/kv_state_machine.hpp"

@@ -189,6 +189,9 @@ TEST_F(TrustBoundary, DeletingEveryKeyNeedsCredentialsAndSparesTheDenyList) {
   EXPECT_EQ(status(1, "POST", "/api/kv/txn", wipe, token(security::Role::read)), 403);
   EXPECT_EQ(status(1, "POST", "/api/kv/txn", wipe, writer), 403);
   EXPECT_EQ(status(2, "PUT", "/api/kv/_isla/revoked/x", R"({"value":"1"})", writer), 403);
+  // Nor may it promise a learner a vote: adding members is an admin's.
+  EXPECT_EQ(status(2, "PUT", "/api/kv/_isla/store/promote/1", R"({"value":"127.0.0.1:1"})", writer),
+            403);
   EXPECT_EQ(status(2, "GET", "/api/kv/keep"), 401);  // reads need a token too
   EXPECT_EQ(status(2, "GET", "/api/kv/keep", "", token(security::Role::read)), 200);
   // What stays open: figures, status, metrics, health.
