@@ -6,6 +6,7 @@
 #include "core/backoff.hpp"
 #include "core/random.hpp"
 #include "rpc/call.hpp"
+#include "security/crypto.hpp"
 
 namespace isla::consensus {
 
@@ -20,8 +21,14 @@ std::size_t approximate_size(const Message& message) {
 }  // namespace
 
 HttpTransport::HttpTransport(net::IoPool& pool, const net::HttpClient& client,
-                             HttpTransportOptions options, Unreachable on_unreachable)
-    : pool_(pool), client_(client), options_(options), on_unreachable_(std::move(on_unreachable)) {}
+                             HttpTransportOptions options, Unreachable on_unreachable,
+                             Answers on_answers)
+    : pool_(pool),
+      client_(client),
+      options_(std::move(options)),
+      on_unreachable_(std::move(on_unreachable)),
+      on_answers_(std::move(on_answers)),
+      nonce_prefix_(security::to_hex(security::random_bytes(8))) {}
 
 std::shared_ptr<HttpTransport::Peer> HttpTransport::peer(NodeId node) {
   std::lock_guard lock(peers_mutex_);
@@ -81,11 +88,33 @@ void HttpTransport::send(std::vector<Message> messages) {
                             target->queue.begin() + static_cast<std::ptrdiff_t>(excess));
         messages_dropped_ += excess;
       }
-      start = !target->sending;
-      target->sending = true;
+      // A response being prepared for this peer will carry them.
+      start = !target->sending && target->held == 0;
+      if (start) target->sending = true;
     }
     if (start) asio::co_spawn(*target->context, drain(target), asio::detached);
   }
+}
+
+void HttpTransport::hold(NodeId node) {
+  auto target = peer(node);
+  std::lock_guard lock(target->mutex);
+  ++target->held;
+}
+
+std::vector<Message> HttpTransport::release(NodeId node) {
+  auto target = peer(node);
+  std::vector<Message> answers;
+  bool start = false;
+  {
+    std::lock_guard lock(target->mutex);
+    if (target->held > 0) --target->held;
+    answers = take_batch(*target);
+    start = !target->queue.empty() && !target->sending && target->held == 0;
+    if (start) target->sending = true;
+  }
+  if (start) asio::co_spawn(*target->context, drain(target), asio::detached);
+  return answers;
 }
 
 std::vector<Message> HttpTransport::take_batch(Peer& peer) {
@@ -124,16 +153,55 @@ asio::awaitable<void> HttpTransport::drain(std::shared_ptr<Peer> target) {
       on_unreachable_(target->id);
       continue;
     }
-    rpc::CallOptions call;
-    call.deadline = std::chrono::steady_clock::now() + options_.request_timeout;
-    auto outcome = co_await rpc::exchange(client_, *endpoint, kSendRaftMessages, batch, call);
-    ++batches_sent_;
-    if (!outcome.ok()) {
-      spdlog::debug("raft messages to {} failed: {}", endpoint->str(), outcome.error.message);
+    if (!co_await exchange(*endpoint, batch)) {
       messages_dropped_ += batch.messages.size();
       on_unreachable_(target->id);
     }
   }
+}
+
+asio::awaitable<bool> HttpTransport::exchange(const core::Endpoint& endpoint, MessageBatch& batch) {
+  if (options_.answers_in_responses && on_answers_) {
+    batch.reply_nonce = fmt::format("{}{:x}", nonce_prefix_, ++nonces_);
+  }
+  rpc::CallOptions call;
+  call.deadline = std::chrono::steady_clock::now() + options_.request_timeout;
+  auto request = rpc::make_request(kSendRaftMessages.verb, kSendRaftMessages.path(batch),
+                                   encode_body(batch), call, kSendRaftMessages.content_type);
+  request.idempotent = kSendRaftMessages.idempotent;
+  const auto outcome = co_await client_.request(endpoint, request, call.deadline);
+  ++batches_sent_;
+  if (!outcome.ok() || outcome.response->status < 200 || outcome.response->status > 299) {
+    spdlog::debug("raft messages to {} failed: {}", endpoint.str(),
+                  outcome.ok() ? rpc::error_message_of(*outcome.response) : outcome.message);
+    co_return false;
+  }
+  if (outcome.response->status == 200 && !batch.reply_nonce.empty()) {
+    take_answers(*outcome.response, batch, endpoint);
+  }
+  co_return true;
+}
+
+// Answers whose MAC does not fit are dropped, not stepped: Raft resends what it needs, and a
+// forged append response could otherwise make the leader count entries nobody holds.
+void HttpTransport::take_answers(const net::HttpResponse& response, const MessageBatch& batch,
+                                 const core::Endpoint& from) {
+  if (!options_.reply_key.empty()) {
+    const auto mac = response.header(kReplyMacHeader);
+    const auto expected = reply_mac(options_.reply_key, batch.reply_nonce, response.body);
+    if (!mac || !security::equal_in_constant_time(*mac, expected)) {
+      ++answers_refused_;
+      spdlog::warn("raft answers from {} refused: their MAC does not fit the request", from.str());
+      return;
+    }
+  }
+  auto answers = decode_message_batch(response.body);
+  if (!answers) {
+    ++answers_refused_;
+    spdlog::warn("raft answers from {} refused: the body is not a Raft message batch", from.str());
+    return;
+  }
+  if (!answers->empty()) on_answers_(std::move(*answers));
 }
 
 // With the peer's mutex held. Returns whether the peer's stream must be started.

@@ -20,6 +20,8 @@
 
 namespace isla::consensus {
 
+struct MessageBatch;  // raft_rpc.hpp
+
 struct HttpTransportOptions {
   std::size_t max_batch_bytes = 4 * 1024 * 1024;  // beyond this a batch is split
   std::size_t max_queued_messages = 10'000;       // per peer; the oldest are dropped first
@@ -35,20 +37,34 @@ struct HttpTransportOptions {
   // lost, Raft's copies after this go through.
   std::chrono::milliseconds snapshot_resend_guard{10'000};
   std::shared_ptr<SnapshotStreamObserver> snapshot_observer;  // optional
+  // Ask receivers to answer in the response (raft_rpc.hpp). Their answers go to the
+  // `on_answers` given to the constructor; with an empty `reply_key` they are not checked
+  // (an island without a secret authenticates nothing).
+  bool answers_in_responses = true;
+  std::string reply_key;
 };
 
 class HttpTransport final : public Transport {
  public:
   using Unreachable = std::function<void(NodeId)>;
+  using Answers = std::function<void(std::vector<Message>)>;
 
   HttpTransport(net::IoPool& pool, const net::HttpClient& client, HttpTransportOptions options,
-                Unreachable on_unreachable);
+                Unreachable on_unreachable, Answers on_answers = {});
 
   void send(std::vector<Message> messages) override;
   void set_address(NodeId node, const std::string& address) override;
 
+  // The receiving side of answers in responses: between hold(peer) and release(peer),
+  // messages Raft sends to `peer` wait here instead of starting a request of their own;
+  // release() returns them for the response (at most one batch) and sends any rest.
+  void hold(NodeId peer);
+  std::vector<Message> release(NodeId peer);
+
   std::uint64_t batches_sent() const { return batches_sent_; }
   std::uint64_t messages_dropped() const { return messages_dropped_; }
+  // Answers in responses that were not stepped: a MAC that did not fit, or not a batch.
+  std::uint64_t answers_refused() const { return answers_refused_; }
 
  private:
   struct Peer {
@@ -59,6 +75,7 @@ class HttpTransport final : public Transport {
     std::vector<Message> queue;
     std::size_t queued_bytes = 0;  // approximate_size() of what is queued
     bool sending = false;
+    int held = 0;  // responses being prepared for this peer, which will carry its messages
     // The snapshot stream: one transfer at a time, on a coroutine of its own.
     bool streaming = false;
     std::optional<Message> offered;       // the latest snapshot Raft sent that is not streaming
@@ -68,6 +85,10 @@ class HttpTransport final : public Transport {
 
   std::shared_ptr<Peer> peer(NodeId node);
   asio::awaitable<void> drain(std::shared_ptr<Peer> peer);
+  // A batch's round trip; false if it did not arrive (the peer is then unreachable).
+  asio::awaitable<bool> exchange(const core::Endpoint& endpoint, MessageBatch& batch);
+  void take_answers(const net::HttpResponse& response, const MessageBatch& batch,
+                    const core::Endpoint& from);
   std::vector<Message> take_batch(Peer& peer);
   bool offer_snapshot(Peer& peer, Message message);
   void take_offer(Peer& peer, std::unique_ptr<SnapshotChunker>& transfer);
@@ -77,10 +98,14 @@ class HttpTransport final : public Transport {
   const net::HttpClient& client_;
   HttpTransportOptions options_;
   Unreachable on_unreachable_;
+  Answers on_answers_;
+  std::string nonce_prefix_;
+  std::atomic<std::uint64_t> nonces_{0};
   std::mutex peers_mutex_;
   std::map<NodeId, std::shared_ptr<Peer>> peers_;
   std::atomic<std::uint64_t> batches_sent_{0};
   std::atomic<std::uint64_t> messages_dropped_{0};
+  std::atomic<std::uint64_t> answers_refused_{0};
 };
 
 }  // namespace isla::consensus

@@ -179,6 +179,9 @@ void RaftDriver::flush() {
   fail_waiters_after_role_change();
   schedule_commit_announcement();
   if (on_flushed_) on_flushed_();
+  auto flushed = std::move(after_flush_);
+  after_flush_.clear();
+  for (auto& done : flushed) done();
 }
 
 void RaftDriver::schedule_commit_announcement() {

@@ -112,6 +112,9 @@ class RaftDriver {
   void flush();
   // Called after every flush, e.g. to publish the status to other threads.
   void on_flushed(std::function<void()> hook) { on_flushed_ = std::move(hook); }
+  // Runs `done` once, after the next flush: what Raft answered to the messages received so
+  // far has then been made durable and handed to the transport.
+  void after_next_flush(std::function<void()> done) { after_flush_.push_back(std::move(done)); }
 
   NodeStatus status() const;
   const Raft& raft() const { return *raft_; }
@@ -159,6 +162,7 @@ class RaftDriver {
   RaftStorage storage_;
   std::unique_ptr<Raft> raft_;
   std::function<void()> on_flushed_;
+  std::vector<std::function<void()>> after_flush_;
 
   bool snapshot_writing_ = false;
   bool flush_scheduled_ = false;

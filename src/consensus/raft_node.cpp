@@ -139,6 +139,18 @@ void RaftNode::receive(std::vector<Message> messages) {
   post([this, messages = std::move(messages)] { driver_->receive(messages); });
 }
 
+asio::awaitable<void> RaftNode::receive_and_flush(std::vector<Message> messages,
+                                                  std::chrono::steady_clock::time_point deadline) {
+  auto waiter = net::Completion<bool>::on(co_await asio::this_coro::executor);
+  post([this, waiter, messages = std::move(messages)]() mutable {
+    driver_->receive(messages);
+    driver_->after_next_flush([waiter = std::move(waiter)]() mutable {
+      net::Completion<bool>::complete(std::move(waiter), true);
+    });
+  });
+  co_await waiter->wait(deadline);
+}
+
 asio::awaitable<ProposeStatus> RaftNode::propose_conf_change(const ConfChange& change) {
   co_return co_await run([this, &change] { return driver_->propose_conf_change(change); });
 }

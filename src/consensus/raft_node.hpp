@@ -65,6 +65,10 @@ class RaftNode {
       const Fn& fn, std::chrono::steady_clock::time_point deadline, ReadStatus& status);
 
   void receive(std::vector<Message> messages);
+  // Steps `messages` and returns once the flush after them is done (or at `deadline`): the
+  // answers to them are then in the transport, where the caller can pick them up.
+  asio::awaitable<void> receive_and_flush(std::vector<Message> messages,
+                                          std::chrono::steady_clock::time_point deadline);
   asio::awaitable<ProposeStatus> propose_conf_change(const ConfChange& change);
   asio::awaitable<MembershipView> membership();
   void transfer_leadership(NodeId target);

@@ -26,6 +26,7 @@
 #include "membership/datagram.hpp"
 #include "node/node_host.hpp"
 #include "pieces/api.hpp"
+#include "security/island_secret.hpp"
 #include "security/request_auth.hpp"
 #include "store/kv_api.hpp"
 #include "store/members_api.hpp"
@@ -154,7 +155,10 @@ class Gateway {
           true);
     }
     add_routes();
-    store::add_kv_routes(host_.router(), *store_, client_, store::KvApiOptions{options.kv_limits});
+    store::KvApiOptions kv;
+    kv.limits = options.kv_limits;
+    kv.reply_key = raft_reply_key();
+    store::add_kv_routes(host_.router(), *store_, client_, kv);
     store::add_member_routes(host_.router(), *store_, client_);
     add_token_routes(host_.router(), *store_, client_, host_.audit());
     tasks_->add_routes(host_.router());
@@ -214,6 +218,11 @@ class Gateway {
     return tasks;
   }
 
+  std::string raft_reply_key() const {
+    return options_.secret.empty() ? std::string()
+                                   : security::derive_key(options_.secret, "raft-reply");
+  }
+
   store::RaftStoreOptions store_options() {
     store::RaftStoreOptions store;
     store.island = options_.island;
@@ -225,6 +234,7 @@ class Gateway {
     store.snapshot_every = options_.store_snapshot_entries;
     store.snapshot_chunk_bytes = options_.store_snapshot_chunk_bytes;
     store.commit_announce_delay = options_.store_commit_announce_delay;
+    store.reply_key = raft_reply_key();
     store.snapshot_observer = snapshot_stream_metrics(host_.metrics());
     store.wal.on_sync = store_metrics_.fsync_observer();
     return store;

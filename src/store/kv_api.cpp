@@ -16,6 +16,11 @@ namespace isla::store {
 namespace json = boost::json;
 using net::HttpRequest;
 using net::HttpResponse;
+using Clock = std::chrono::steady_clock;
+
+// How long a replica holds a Raft batch's response for Raft's answers (consensus/raft_rpc):
+// more than an fsync on a busy disk, far less than the sender's request timeout.
+constexpr auto kAnswerWait = std::chrono::milliseconds(500);
 
 namespace {
 
@@ -186,12 +191,31 @@ class KvApi {
       co_return net::json_error(409, "this replica belongs to store cluster " + ours + ", not " +
                                          std::string(cluster.value_or("(none)")));
     }
+    const auto nonce = net::query_param(request.query(), "reply");
+    if (nonce && !consensus::valid_reply_nonce(*nonce)) {
+      co_return net::json_error(400, "reply: not a nonce (1 to 64 lowercase hex digits)");
+    }
     auto messages = consensus::decode_message_batch(request.body);
     if (!messages) co_return net::json_error(400, "the body is not a Raft message batch");
-    store_.receive(std::move(*messages));
     HttpResponse response;
     response.status = 204;
     response.content_type.clear();
+    if (!nonce) {
+      store_.receive(std::move(*messages));
+      co_return response;
+    }
+    // Past this the sender is better served by answers in requests of their own.
+    const auto deadline = std::min(request.deadline, Clock::now() + kAnswerWait);
+    auto answers = co_await store_.receive_and_answer(std::move(*messages), deadline);
+    if (answers.empty()) co_return response;
+    response.status = 200;
+    response.content_type = "application/octet-stream";
+    response.body = consensus::encode_message_batch(answers);
+    if (!options_.reply_key.empty()) {
+      response.headers.emplace_back(
+          std::string(consensus::kReplyMacHeader),
+          consensus::reply_mac(options_.reply_key, *nonce, response.body));
+    }
     co_return response;
   }
 

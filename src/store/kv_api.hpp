@@ -13,6 +13,8 @@ struct KvApiOptions {
   KvLimits limits;
   int max_hops = 2;  // forwarding loops end here (Isla-Hops)
   std::chrono::seconds watch_keepalive{15};
+  // derive_key(secret, "raft-reply"); empty: Raft's answers in responses go unauthenticated.
+  std::string reply_key;
 };
 
 void add_kv_routes(net::Router& router, RaftStore& store, const net::HttpClient& client,

@@ -69,9 +69,14 @@ RaftStore::RaftStore(RaftStoreOptions options, net::IoPool& pool, const net::Htt
   transport.cluster_id = identity_.cluster_id;
   transport.snapshot_chunk_bytes = options_.snapshot_chunk_bytes;
   transport.snapshot_observer = options_.snapshot_observer;
-  transport_ =
-      std::make_unique<consensus::HttpTransport>(pool_, client_, transport, [this](NodeId node) {
+  transport.reply_key = options_.reply_key;
+  transport_ = std::make_unique<consensus::HttpTransport>(
+      pool_, client_, transport,
+      [this](NodeId node) {
         if (node_) node_->report_unreachable(node);
+      },
+      [this](std::vector<consensus::Message> answers) {
+        if (node_) node_->receive(std::move(answers));
       });
   consensus::RaftNodeOptions node;
   node.raft.id = node_id_for(options_.address);
@@ -245,6 +250,18 @@ asio::awaitable<StoreResult<TxnResult>> RaftStore::revoke_lease(LeaseId id, Dead
 
 void RaftStore::receive(std::vector<consensus::Message> messages) {
   node_->receive(std::move(messages));
+}
+
+asio::awaitable<std::vector<consensus::Message>> RaftStore::receive_and_answer(
+    std::vector<consensus::Message> messages, Deadline deadline) {
+  std::vector<consensus::Message> none;
+  if (messages.empty()) co_return none;
+  // A batch comes from one peer; a mixed one only loses its other senders' answers to the
+  // requests of their own they then take.
+  const auto sender = messages.front().from;
+  transport_->hold(sender);
+  co_await node_->receive_and_flush(std::move(messages), deadline);
+  co_return transport_->release(sender);
 }
 
 consensus::ChunkAnswer RaftStore::receive_snapshot_chunk(std::string_view query,

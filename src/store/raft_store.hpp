@@ -35,6 +35,8 @@ struct RaftStoreOptions {
   std::size_t snapshot_chunk_bytes = 1024 * 1024;  // snapshots stream to peers in these
   // See consensus::DriverOptions::commit_announce_delay.
   std::chrono::microseconds commit_announce_delay{2000};
+  // derive_key(secret, "raft-reply"): authenticates Raft's answers carried in responses.
+  std::string reply_key;
   std::shared_ptr<consensus::SnapshotStreamObserver> snapshot_observer;  // optional
   // A learner added through add_member() becomes a voter once its log is within this many
   // entries of the leader's commit index: promoted any earlier, it could hold up commits
@@ -85,6 +87,10 @@ class RaftStore final : public Store {
 
   // Raft's wire: messages from peers, and a non-voter's request to join as a learner.
   void receive(std::vector<consensus::Message> messages);
+  // Steps a batch and returns what Raft then answered to its sender, durable (see
+  // consensus/raft_rpc.hpp); waits no later than `deadline`.
+  asio::awaitable<std::vector<consensus::Message>> receive_and_answer(
+      std::vector<consensus::Message> messages, Deadline deadline);
   asio::awaitable<StoreError> add_learner(consensus::NodeId id, const std::string& address);
   // A chunk of a snapshot streamed by a peer; once it is whole, it goes to Raft.
   consensus::ChunkAnswer receive_snapshot_chunk(std::string_view query, std::string_view data);
@@ -108,7 +114,10 @@ class RaftStore final : public Store {
   asio::awaitable<bool> hand_over_leadership(Deadline give_up);
 
   consensus::NodeStatus status() const;
-  std::uint64_t messages_dropped() const { return transport_->messages_dropped(); }
+  // Including answers that came back in responses and were refused.
+  std::uint64_t messages_dropped() const {
+    return transport_->messages_dropped() + transport_->answers_refused();
+  }
   // Derived from the island and the bootstrap voters; every Raft message carries it.
   std::uint64_t cluster_id() const { return identity_.cluster_id; }
   Revision revision() const { return revision_.load(); }

@@ -203,6 +203,8 @@ TEST_F(StoreTest, BadInputGetsA4xxNamingTheProblem) {
       {"POST", "/internal/raft/messages", "garbage", 409, "store cluster"},
       {"POST", "/internal/raft/messages?cluster=0000000000000001", "garbage", 409, "store cluster"},
       {"POST", "/internal/raft/messages?cluster=" + cluster_id, "garbage", 400, "Raft message"},
+      {"POST", "/internal/raft/messages?cluster=" + cluster_id + "&reply=NOT-HEX", "", 400,
+       "reply: not a nonce"},
       {"PATCH", "/api/kv/k", "", 405, "not allowed"},
   };
   for (const auto& c : cases) {

@@ -10,6 +10,7 @@
 
 #include "consensus/codec.hpp"
 #include "consensus/http_transport.hpp"
+#include "consensus/raft_rpc.hpp"
 #include "snapshot_fixtures.hpp"
 #include "support/loopback_server.hpp"
 #include "support/raw_http.hpp"
@@ -37,6 +38,9 @@ class Receiver {
   std::atomic<int> chunk_requests{0};
   std::atomic<int> heartbeats{0};
   std::atomic<int> snapshots_in_batches{0};
+  // Answers a batch in its response instead of 204 (the nonce the request carried is given).
+  std::function<net::HttpResponse(std::string_view nonce)> answer_batch;
+  std::atomic<int> batches_asking_for_answers{0};
 
   std::vector<Message> delivered() const {
     std::lock_guard lock(mutex_);
@@ -51,6 +55,9 @@ class Receiver {
         if (message.type == MessageType::heartbeat) ++heartbeats;
         if (message.type == MessageType::snapshot) ++snapshots_in_batches;
       }
+      const auto nonce = net::query_param(request.query(), "reply");
+      if (nonce) ++batches_asking_for_answers;
+      if (nonce && answer_batch) co_return answer_batch(*nonce);
       co_return net::json_response(204, "");
     }
     const int number = chunk_requests++;
@@ -87,16 +94,27 @@ class HttpTransportTest : public ::testing::Test {
     options.cluster_id = kCluster;
     options.request_timeout = 300ms;
     options.snapshot_chunk_bytes = 1000;
-    transport_ = std::make_unique<HttpTransport>(pool_, client_, options, [this](NodeId node) {
-      std::lock_guard lock(mutex_);
-      unreachable_.push_back(node);
-    });
+    transport_ = std::make_unique<HttpTransport>(
+        pool_, client_, options,
+        [this](NodeId node) {
+          std::lock_guard lock(mutex_);
+          unreachable_.push_back(node);
+        },
+        [this](std::vector<Message> answers) {
+          std::lock_guard lock(mutex_);
+          answers_.insert(answers_.end(), answers.begin(), answers.end());
+        });
     transport_->set_address(kReceiver, receiver.str());
     runner_ = std::thread([this] { pool_.run(); });
   }
   void TearDown() override {
     pool_.stop();
     if (runner_.joinable()) runner_.join();
+  }
+
+  std::vector<Message> answers() {
+    std::lock_guard lock(mutex_);
+    return answers_;
   }
 
   int unreachable_reports() {
@@ -123,7 +141,100 @@ class HttpTransportTest : public ::testing::Test {
   std::thread runner_;
   std::mutex mutex_;
   std::vector<NodeId> unreachable_;
+  std::vector<Message> answers_;
 };
+
+constexpr std::string_view kReplyKey = "0123456789abcdef0123456789abcdef";
+
+Message append_response(Index index) {
+  Message message;
+  message.type = MessageType::append_response;
+  message.from = kReceiver;
+  message.to = kSender;
+  message.term = 7;
+  message.index = index;
+  return message;
+}
+
+// The receiver's answer to a batch: `answers` in the body, MAC'd with `key` over `nonce`.
+net::HttpResponse answered(const std::vector<Message>& answers, std::string_view key,
+                           std::string_view nonce) {
+  auto response = net::json_response(200, encode_message_batch(answers));
+  response.content_type = "application/octet-stream";
+  response.headers.emplace_back(std::string(kReplyMacHeader), reply_mac(key, nonce, response.body));
+  return response;
+}
+
+TEST_F(HttpTransportTest, AnswersInTheResponseReachRaftWhenTheirMacFits) {
+  Receiver receiver;
+  receiver.answer_batch = [](std::string_view nonce) {
+    return answered({append_response(5), append_response(6)}, kReplyKey, nonce);
+  };
+  HttpTransportOptions options;
+  options.reply_key = std::string(kReplyKey);
+  start(receiver.endpoint(), options);
+  transport_->send({heartbeat()});
+  ASSERT_TRUE(eventually([&] { return answers().size() == 2; }, 10s));
+  EXPECT_EQ(answers()[0], append_response(5));
+  EXPECT_EQ(answers()[1], append_response(6));
+  EXPECT_EQ(transport_->answers_refused(), 0u);
+  EXPECT_EQ(unreachable_reports(), 0);
+}
+
+TEST_F(HttpTransportTest, AnswersWithAForgedOrReplayedMacAreNotStepped) {
+  Receiver receiver;
+  std::atomic<int> batch{0};
+  std::string first_nonce;
+  std::mutex nonce_mutex;
+  receiver.answer_batch = [&](std::string_view nonce) {
+    switch (batch++) {
+      case 0: {  // the right MAC, remembered for a replay
+        std::lock_guard lock(nonce_mutex);
+        first_nonce = std::string(nonce);
+        return answered({append_response(1)}, kReplyKey, nonce);
+      }
+      case 1:  // a stranger without the key
+        return answered({append_response(2)}, "not the island's key", nonce);
+      case 2: {  // the first answer's MAC, on another request
+        std::lock_guard lock(nonce_mutex);
+        return answered({append_response(3)}, kReplyKey, first_nonce);
+      }
+      default: {  // no MAC at all
+        auto response = answered({append_response(4)}, kReplyKey, nonce);
+        response.headers.clear();
+        return response;
+      }
+    }
+  };
+  HttpTransportOptions options;
+  options.reply_key = std::string(kReplyKey);
+  start(receiver.endpoint(), options);
+  for (int i = 0; i < 4; ++i) {
+    transport_->send({heartbeat()});
+    ASSERT_TRUE(eventually([&] { return batch.load() > i; }, 10s)) << i;
+  }
+  ASSERT_TRUE(eventually([&] { return transport_->answers_refused() == 3; }, 10s));
+  ASSERT_EQ(answers().size(), 1u);
+  EXPECT_EQ(answers()[0], append_response(1));
+  // Refused answers are Raft's to resend; the peer itself answered.
+  EXPECT_EQ(unreachable_reports(), 0);
+}
+
+TEST_F(HttpTransportTest, MessagesForAPeerWhoseResponseIsBeingPreparedWaitForIt) {
+  Receiver receiver;
+  start(receiver.endpoint());
+  transport_->hold(kReceiver);
+  transport_->send({heartbeat(), heartbeat()});
+  // Nothing may start a request of its own while the response will carry them.
+  transport_->send({heartbeat()});
+  const auto carried = transport_->release(kReceiver);
+  EXPECT_EQ(carried.size(), 3u);
+  EXPECT_EQ(transport_->batches_sent(), 0u);
+  EXPECT_EQ(receiver.heartbeats, 0);
+  // Once released, they go as before.
+  transport_->send({heartbeat()});
+  ASSERT_TRUE(eventually([&] { return receiver.heartbeats == 1; }, 10s));
+}
 
 TEST_F(HttpTransportTest, ASnapshotTravelsInChunksAndArrivesAsRaftSentIt) {
   Receiver receiver;
