@@ -71,6 +71,7 @@ class NodeCluster {
   void cut(NodeId from, NodeId to);
   void heal();
   void set_faults(LinkFaults faults) { options_.faults = faults; }
+  const LinkFaults& faults() const { return options_.faults; }
   // The next fsync of `node` fails: like production, the node aborts (and later restarts).
   void fail_next_sync(NodeId node);
   // The node dies after `operations` more disk operations, part-way through whatever it

@@ -8,25 +8,43 @@ using consensus::Index;
 using consensus::Message;
 using consensus::Role;
 
-bool StaleTailEpisode::start(NodeId victim, StaleTailPlan plan) {
-  const auto leader = cluster_.leader();
-  if (running() || !leader || *leader == victim) return false;
-  for (NodeId id : cluster_.node_ids()) {
-    if (!cluster_.up(id)) return false;
-  }
+void StaleTailEpisode::start(StaleTailPlan plan) {
+  if (running()) return;
   plan_ = plan;
-  old_leader_ = *leader;
-  victim_ = victim;
-  old_term_ = cluster_.driver(old_leader_)->raft().term();
-  const Index before = cluster_.driver(old_leader_)->raft().log().last_index();
   ++started_;
   cluster_.stop_clients();
-  enter(Phase::tail);
+  // Every node up, and a network that loses what the episode chooses and nothing else: a
+  // lost acknowledgement of the agreed entries could only be repaired by resending them
+  // with the tail.
+  cluster_.heal();
+  cluster_.disarm_disks();
+  for (NodeId id : cluster_.node_ids()) cluster_.restart(id);
+  faults_ = cluster_.faults();
+  LinkFaults lossless = faults_;
+  lossless.drop = 0;
+  cluster_.set_faults(lossless);
+  enter(Phase::quiesce);
+}
+
+// Every follower holds the leader's whole log, which is committed, and is streamed to (a
+// probed follower would get one entry of the burst and the rest only with the tail).
+bool StaleTailEpisode::quiet(NodeId leader) const {
+  const auto& raft = cluster_.driver(leader)->raft();
+  if (raft.log().committed() < raft.log().last_index()) return false;
+  return std::all_of(raft.progress().begin(), raft.progress().end(), [&](const auto& entry) {
+    const consensus::Progress& progress = entry.second;
+    return entry.first == leader ||
+           (progress.state == consensus::Progress::State::replicate && progress.inflight.empty() &&
+            progress.match == raft.log().last_index());
+  });
+}
+
+void StaleTailEpisode::send_agreed() {
+  const Index before = cluster_.driver(old_leader_)->raft().log().last_index();
   for (int i = 0; i < plan_.agreed_writes; ++i) write(old_leader_, "agreed");
   const auto* driver = cluster_.driver(old_leader_);  // a disk fault may have killed it
   if (driver == nullptr || driver->raft().log().last_index() != before + plan_.agreed_writes) {
-    stop();
-    return true;
+    return stop();
   }
   agreed_ = before + plan_.agreed_writes;
   // The agreed entries travel in one batch per peer, this ms; the tail in the next. Batches
@@ -38,7 +56,7 @@ bool StaleTailEpisode::start(NodeId victim, StaleTailPlan plan) {
     return std::any_of(m.entries.begin(), m.entries.end(),
                        [agreed](const consensus::Entry& entry) { return entry.index > agreed; });
   });
-  return true;
+  enter(Phase::tail);
 }
 
 void StaleTailEpisode::step() {
@@ -52,16 +70,39 @@ void StaleTailEpisode::step() {
     case Phase::idle:
     case Phase::settle:
       return;
+    case Phase::quiesce: {
+      const auto leader = cluster_.leader();
+      if (!leader) return;
+      const auto& log = cluster_.driver(*leader)->raft().log();
+      if (log.committed() < log.last_index()) return;  // wait for what is in flight
+      if (!quiet(*leader)) {
+        // A follower left probing (after a lost batch) is streamed to again once it
+        // acknowledges an entry.
+        write(*leader, "warm-up");
+        return;
+      }
+      old_leader_ = *leader;
+      old_term_ = cluster_.driver(old_leader_)->raft().term();
+      const auto nodes = cluster_.node_ids();
+      do {
+        victim_ = nodes[std::uniform_int_distribution<std::size_t>(
+            0, nodes.size() - 1)(cluster_.random())];
+      } while (victim_ == old_leader_);
+      send_agreed();
+      return;
+    }
     case Phase::tail:
       if (!cluster_.up(old_leader_)) return stop();
       for (int i = 0; i < plan_.tail_writes; ++i) write(old_leader_, "tail");
       enter(Phase::commit);
       return;
     case Phase::commit:
+      // The others snapshotted at the agreed entries (a snapshot still being written puts the
+      // next one off until it is done).
       for (NodeId id : cluster_.node_ids()) {
         if (id == old_leader_ || id == victim_) continue;
         const auto* driver = cluster_.driver(id);
-        if (driver == nullptr || driver->raft().log().applied() < agreed_) return;
+        if (driver == nullptr || driver->raft().log().snapshot_index() < agreed_) return;
       }
       cluster_.crash(old_leader_);
       cluster_.partition({victim_});
@@ -103,6 +144,8 @@ void StaleTailEpisode::enter(Phase phase) {
 }
 
 void StaleTailEpisode::stop() {
+  if (phase_ == Phase::idle) return;
+  cluster_.set_faults(faults_);
   cluster_.drop_when({});
   cluster_.heal();
   cluster_.resume_clients();

@@ -10,16 +10,20 @@
 // log agrees with the leader's. So step 4 rewinds the probe (NodeCluster::rewind): a guess
 // of the leader's that safety must not depend on.
 //
-//  1. The leader A proposes `agreed_writes` entries, which reach everyone; a simulated ms
+//  0. The clients pause and every node comes up; the leader A writes one entry at a time
+//     until its log is committed and on every follower, and it streams to each of them.
+//  1. A proposes `agreed_writes` entries, which reach everyone; a simulated ms
 //     later `tail_writes` more, which reach only the victim B. B learns no commit index
 //     beyond what was committed before the first of them.
-//  2. Once the others applied the first entries (a snapshot interval of them, so that they
-//     snapshot there), A dies and B is cut off.
+//  2. Once the others applied the first entries and snapshotted there (they are a snapshot
+//     interval long), A dies and B is cut off.
 //  3. The others elect L, which commits its own entry and `new_leader_writes` more.
 //  4. B comes back and L's probe for B is rewound below L's snapshot.
 //
-// Clients pause for the episode so that the bursts travel as planned; other faults of the
-// run should wait too. The episode gives up (and heals) if a phase outlasts its timeout.
+// For the episode the clients pause, armed disk faults are cancelled, and the network heals
+// and loses only what the episode drops, so that the bursts travel as planned (delays, reordering
+// and duplicates go on); the run's other faults should wait too. The episode gives up (and heals)
+// if a phase outlasts its timeout.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -32,7 +36,9 @@ namespace isla::sim {
 struct StaleTailPlan {
   int agreed_writes = 5;  // make it the snapshot interval: the others snapshot at its end
   int tail_writes = 2;
-  int new_leader_writes = 3;  // at least tail_writes + 1, so that L's log is as long as B's
+  // At least tail_writes - 1 (with L's own entry, L's log is then as long as B's), and fewer
+  // than agreed_writes - 1 (L snapshots again after a snapshot interval).
+  int new_leader_writes = 2;
   std::int64_t phase_timeout_us = 600'000;
   std::int64_t settle_us = 100'000;  // after the rewind, before the episode ends
 };
@@ -41,12 +47,15 @@ class StaleTailEpisode {
  public:
   explicit StaleTailEpisode(NodeCluster& cluster) : cluster_(cluster) {}
 
-  // Starts with the current leader and the follower `victim` if every node is up and no
-  // episode runs; says whether it started.
-  bool start(NodeId victim, StaleTailPlan plan);
+  // Starts an episode unless one runs: every node comes up, and once the cluster is quiet
+  // its leader is A and a follower B, both picked then.
+  void start(StaleTailPlan plan);
   // Advances the schedule; call once per simulated ms (NodeCluster::run_until's each_ms).
   void step();
   bool running() const { return phase_ != Phase::idle; }
+  // Ends the episode now: lifts its filter, heals the network, gives back the run's losses,
+  // lets the clients go on.
+  void stop();
 
   // How many episodes reached the state at the rewind: the victim held the new leader's
   // snapshot entry, did not know it was committed, and had entries after it that the new
@@ -57,10 +66,11 @@ class StaleTailEpisode {
   std::vector<std::string> lost_writes() const;
 
  private:
-  enum class Phase { idle, tail, commit, elect, catch_up, settle };
+  enum class Phase { idle, quiesce, tail, commit, elect, catch_up, settle };
 
   void enter(Phase phase);
-  void stop();
+  bool quiet(NodeId leader) const;
+  void send_agreed();
   void write(NodeId node, const std::string& key);
   bool stale_tail_staged() const;
 
@@ -73,6 +83,7 @@ class StaleTailEpisode {
   NodeId new_leader_ = 0;
   consensus::Term old_term_ = 0;
   consensus::Index agreed_ = 0;
+  LinkFaults faults_;  // the run's, restored when the episode ends
   std::size_t started_ = 0;
   std::size_t staged_ = 0;
   std::size_t writes_ = 0;
