@@ -279,9 +279,9 @@ void NodeCluster::rewind(NodeId leader, NodeId follower, Index hint) {
   rejection.to = leader;
   rejection.term = raft.term();
   rejection.reject = true;
-  rejection.index = progress->second.next - 1;  // the probe in flight, or none is stale
+  // It answers the last probe; the leader takes an answer to any other index as stale.
+  rejection.index = progress->second.next - 1;
   rejection.reject_hint = std::min(hint, rejection.index);
-  ++forged_;
   run_on(leader, [&] { nodes_.at(leader)->driver->receive({rejection}); });
 }
 

@@ -21,9 +21,9 @@
 //  4. B comes back and L's probe for B is rewound below L's snapshot.
 //
 // For the episode the clients pause, armed disk faults are cancelled, and the network heals
-// and loses only what the episode drops, so that the bursts travel as planned (delays, reordering
-// and duplicates go on); the run's other faults should wait too. The episode gives up (and heals)
-// if a phase outlasts its timeout.
+// and loses only what the episode drops (delays, reordering and duplicates go on), so that
+// the bursts travel as planned; the run's other faults should wait too. The episode gives
+// up (and heals) if a phase outlasts its timeout.
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -61,7 +61,7 @@ class StaleTailEpisode {
   // snapshot entry, did not know it was committed, and had entries after it that the new
   // leader does not.
   std::size_t staged() const { return staged_; }
-  std::size_t started() const { return started_; }
+  std::size_t started() const { return started_; }  // episodes, staged or not
   // Acknowledged writes of the episodes that an up node does not hold.
   std::vector<std::string> lost_writes() const;
 
