@@ -271,6 +271,23 @@ void NodeCluster::crash_during_io(NodeId id, std::size_t operations) {
   if (up(id)) nodes_.at(id)->disk->crash_after_operations(operations);
 }
 
+void NodeCluster::rewind(NodeId leader, NodeId follower, Index hint) {
+  if (!up(leader) || nodes_.at(leader)->driver->raft().role() != Role::leader) return;
+  const auto& raft = nodes_.at(leader)->driver->raft();
+  const auto progress = raft.progress().find(follower);
+  if (progress == raft.progress().end() || follower == leader) return;
+  Message rejection;
+  rejection.type = consensus::MessageType::append_response;
+  rejection.from = follower;
+  rejection.to = leader;
+  rejection.term = raft.term();
+  rejection.reject = true;
+  // It answers the last probe; the leader takes an answer to any other index as stale.
+  rejection.index = progress->second.next - 1;
+  rejection.reject_hint = std::min(hint, rejection.index);
+  run_on(leader, [&] { nodes_.at(leader)->driver->receive({rejection}); });
+}
+
 void NodeCluster::partition(const std::set<NodeId>& side) {
   for (const auto& [a, _] : nodes_) {
     for (const auto& [b, __] : nodes_) {
@@ -570,6 +587,18 @@ void NodeCluster::attempt(int index) {
               return;
           }
         });
+  });
+}
+
+void NodeCluster::put(NodeId node, const std::string& key, std::function<void(bool)> done) {
+  const std::string command =
+      store::encode_command(single({store::RequestOp::Kind::put, key, key, 0}));
+  const auto deadline = consensus::DriverExecutor::Time{} +
+                        std::chrono::microseconds(now_us_ + options_.client_timeout_us);
+  on_node(node, [&](consensus::RaftDriver& driver) {
+    driver.propose(command, deadline, [done](consensus::ProposeResult result) {
+      if (done) done(result.status == consensus::ProposeStatus::ok);
+    });
   });
 }
 

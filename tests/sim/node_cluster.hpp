@@ -71,6 +71,7 @@ class NodeCluster {
   void cut(NodeId from, NodeId to);
   void heal();
   void set_faults(LinkFaults faults) { options_.faults = faults; }
+  const LinkFaults& faults() const { return options_.faults; }
   // The next fsync of `node` fails: like production, the node aborts (and later restarts).
   void fail_next_sync(NodeId node);
   // The node dies after `operations` more disk operations, part-way through whatever it
@@ -82,6 +83,12 @@ class NodeCluster {
   // Cancels disk faults armed but not yet fired, and frees full disks.
   void disarm_disks();
 
+  // A leader's next index for a follower is only a guess (Raft §5.3) and safety must not
+  // depend on it, so the network may make it guess low: `leader` hears that `follower`
+  // rejected its last probe with a log ending at `hint`, and probes from there or, having
+  // compacted past it, sends its snapshot. Nothing else can move a leader's probe below
+  // where the follower's log agrees with its own.
+  void rewind(NodeId leader, NodeId follower, consensus::Index hint);
   // Messages for which `drop` answers true are lost (with their whole batch, as a failed
   // call loses it); for tests that need one particular message to vanish.
   void drop_when(std::function<bool(const consensus::Message&)> drop) { drop_ = std::move(drop); }
@@ -94,6 +101,10 @@ class NodeCluster {
 
   void set_quiet(bool quiet) { quiet_ = quiet; }
   void stop_clients() { clients_enabled_ = false; }
+  void resume_clients() { clients_enabled_ = true; }
+  // A write of the harness's own through `node`, outside the clients' history: key = value,
+  // so that a later content check can look for it. `done` hears whether it was applied.
+  void put(NodeId node, const std::string& key, std::function<void(bool)> done = {});
 
   bool up(NodeId node) const;
   std::optional<NodeId> leader() const;

@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 
 #include "sim/node_cluster.hpp"
+#include "sim/stale_tail_episode.hpp"
 
 namespace isla::sim {
 namespace {
@@ -117,6 +118,38 @@ TEST(NodeCluster, RestartedMembersFindTheirPeersFromTheirOwnData) {
   });
   cluster.run_until(cluster.now_us() + 500'000);
   EXPECT_EQ(status, consensus::ProposeStatus::ok);
+}
+
+// Issue 9, bug 3: a follower whose log already held the entry of the leader's snapshot
+// answered with its last index, vouching for an old leader's uncommitted tail that the new
+// leader never had; the leader took those entries for its own and counted them towards
+// commit. The episode stages that state (stale_tail_episode.hpp); the leader's view of the
+// follower must stay true and nothing acknowledged may be lost.
+TEST(NodeCluster, AFollowerHoldingTheSnapshotsEntryVouchesOnlyForWhatItCovers) {
+  SimOptions options = quiet_cluster();
+  options.nodes = 5;
+  options.snapshot_every = 5;
+  // A round trip outlasts a simulated ms: the tail leaves before any acknowledgement is back.
+  options.faults.min_delay_us = 700;
+  options.faults.max_delay_us = 1'500;
+  NodeCluster cluster(options);
+  settle_leader(cluster);
+  StaleTailEpisode episode(cluster);
+  StaleTailPlan plan;
+  plan.agreed_writes = static_cast<int>(options.snapshot_every);
+  episode.start(plan);
+  cluster.run_until(cluster.now_us() + 2'000'000, [&] { episode.step(); });
+  EXPECT_FALSE(episode.running());
+  ASSERT_EQ(episode.staged(), 1u) << "the schedule no longer reaches the state it is about";
+  for (NodeId id : cluster.node_ids()) cluster.restart(id);  // the old leader died
+  cluster.run_until(cluster.now_us() + 1'000'000);
+  EXPECT_TRUE(cluster.violations().empty()) << cluster.violations().front();
+  const auto lost = episode.lost_writes();
+  EXPECT_TRUE(lost.empty()) << lost.front();
+  const NodeId leader = settle_leader(cluster);
+  for (NodeId id : cluster.node_ids()) {
+    EXPECT_EQ(cluster.content(id), cluster.content(leader)) << "node " << id;
+  }
 }
 
 }  // namespace
