@@ -12,8 +12,10 @@ For each write, within the client's [send, receive] window, it finds:
   B  the leader sends the append to a follower (start of a send to a follower's address of at
      least --append-bytes, so that a heartbeat is not taken for it)
   W  the leader writes its WAL, and its fdatasync (start, end)
-  FA a follower reads the append; its fdatasync (start, end); FB it sends the ack to the leader
-  C  the leader reads that follower's ack (end of a read on the follower's connection)
+  FA a follower reads the append; its fdatasync (start, end); FB it sends the ack to the leader:
+     in the response to the append (a write on that same connection), or, from a node that
+     does not answer in responses, in a request of its own to the leader
+  C  the leader reads that follower's ack (end of a read on the connection it came by)
   S2 a further fdatasync of the leader between C and D, if any (a WAL record of the commit)
   D  the leader sends the answer (start of a send on the client's connection)
 and prints the median (and p90) of each stage over the writes where all were found. The
@@ -181,10 +183,15 @@ def main():
             FA = t.first(B.t0, D.t0, lambda e, t=t: is_read(e) and e.local == t.addr
                          and e.ret >= args.append_bytes, key=lambda e: e.t1)
             FS = FA and t.first(FA.t1, D.t0, lambda e: e.name in SYNCS)
-            FB = FS and t.first(FS.t1, D.t0, lambda e: is_write(e) and e.remote == args.leader and e.local)
-            C = FB and leader.first(FB.t0, D.t0, lambda e, p=port(FB.local): is_read(e)
-                                    and e.local == args.leader and e.remote and port(e.remote) == p,
-                                    key=lambda e: e.t1)
+            FB = FS and t.first(FS.t1, D.t0, lambda e, t=t: is_write(e) and e.local and (
+                e.local == t.addr or e.remote == args.leader))
+            if FB and FB.local == t.addr:  # the answer to the append: read where it was sent
+                C = leader.first(FB.t0, D.t0, lambda e, t=t: is_read(e) and e.remote == t.addr,
+                                 key=lambda e: e.t1)
+            else:
+                C = FB and leader.first(FB.t0, D.t0, lambda e, p=port(FB.local): is_read(e)
+                                        and e.local == args.leader and e.remote
+                                        and port(e.remote) == p, key=lambda e: e.t1)
             if C and (best is None or C.t1 < best[4].t1):
                 best = (B, FA, FS, FB, C)
         if best is None:
