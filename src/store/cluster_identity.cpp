@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 #include <stdexcept>
 
+#include "core/stable_hash.hpp"
 #include "durability/atomic_file.hpp"
 
 namespace isla::store {
@@ -15,15 +16,6 @@ namespace json = boost::json;
 namespace {
 
 constexpr const char* kFileName = "cluster.json";
-
-std::uint64_t fnv1a(std::string_view text) {
-  std::uint64_t hash = 14695981039346656037ull;
-  for (unsigned char c : text) {
-    hash ^= c;
-    hash *= 1099511628211ull;
-  }
-  return hash;
-}
 
 std::string joined(const std::vector<std::string>& items) {
   return fmt::format("{}", fmt::join(items, ","));
@@ -36,7 +28,7 @@ ClusterIdentity identity_for(const std::string& island, std::vector<std::string>
   voters.erase(std::unique(voters.begin(), voters.end()), voters.end());
   ClusterIdentity identity;
   identity.island = island;
-  identity.cluster_id = fnv1a(island + "\n" + joined(voters)) | 1;
+  identity.cluster_id = core::fnv1a(island + "\n" + joined(voters)) | 1;
   identity.voters = std::move(voters);
   return identity;
 }
