@@ -1,0 +1,113 @@
+// Least connections and power of two choices: the pickers that weigh load.
+#include <gtest/gtest.h>
+
+#include "balancer/least_connections.hpp"
+#include "balancer/power_of_two.hpp"
+#include "fixtures.hpp"
+
+namespace isla::balancer {
+namespace {
+
+constexpr int kSteps = 4000;
+constexpr int kPerStep = 3;
+
+double share(const std::map<BackendId, int>& counts, BackendId id) {
+  int total = 0;
+  for (const auto& [_, count] : counts) total += count;
+  return static_cast<double>(counts.at(id)) / total;
+}
+
+void expect_even(const std::map<BackendId, int>& counts, const std::vector<BackendId>& ids,
+                 double tolerance) {
+  const double fair = 1.0 / static_cast<double>(ids.size());
+  for (const auto id : ids) {
+    EXPECT_NEAR(share(counts, id), fair, fair * tolerance) << "backend " << id;
+  }
+}
+
+class LeastLoaded : public ::testing::Test {
+ protected:
+  // Four backends; the last one's requests last four times as long.
+  void SetUp() override { ids_ = testing::add_backends(set_, 4); }
+  int mean_steps(BackendId id) const { return id == ids_.back() ? 40 : 10; }
+  static int even_steps(BackendId) { return 10; }
+
+  BackendSet set_;
+  std::vector<BackendId> ids_;
+  core::SeededRandom random_{11};
+};
+
+TEST_F(LeastLoaded, LeastConnectionsPicksTheFewestInFlight) {
+  LeastConnectionsPicker picker(set_, random_);
+  for (int i = 0; i < 3; ++i) picker.request_started(ids_[0]);
+  picker.request_started(ids_[1]);
+  for (int i = 0; i < 2; ++i) picker.request_started(ids_[2]);
+  for (int i = 0; i < 2; ++i) picker.request_started(ids_[3]);
+  EXPECT_EQ(testing::count_picks(picker, 50), (std::map<BackendId, int>{{ids_[1], 50}}));
+}
+
+TEST_F(LeastLoaded, LeastConnectionsWeighsRequestsPerUnitOfWeight) {
+  set_.set_weight(ids_[0], 2);
+  for (int i = 0; i < 2; ++i) set_.request_started(ids_[0]);                   // (2+1)/2 = 1.5
+  for (const auto id : {ids_[1], ids_[2], ids_[3]}) set_.request_started(id);  // (1+1)/1 = 2
+  LeastConnectionsPicker picker(set_, random_);
+  EXPECT_EQ(picker.pick(std::nullopt), ids_[0]);
+}
+
+TEST_F(LeastLoaded, LeastConnectionsBreaksTiesAtRandom) {
+  LeastConnectionsPicker picker(set_, random_);
+  // All idle, never started: every pick is a four-way tie.
+  expect_even(testing::count_picks(picker, 4000), ids_, 0.15);
+}
+
+TEST_F(LeastLoaded, LeastConnectionsSpreadsEvenlyUnderUnevenDurations) {
+  LeastConnectionsPicker picker(set_, random_);
+  expect_even(testing::simulate_load(picker, kSteps, kPerStep, even_steps, 1), ids_, 0.10);
+}
+
+TEST_F(LeastLoaded, LeastConnectionsSendsLessToASlowBackend) {
+  LeastConnectionsPicker picker(set_, random_);
+  const auto counts = testing::simulate_load(
+      picker, kSteps, kPerStep, [this](BackendId id) { return mean_steps(id); }, 2);
+  // In proportion to speed it would be 1/13 of the requests; round robin would give 1/4.
+  EXPECT_LT(share(counts, ids_.back()), 0.25 * 0.5);
+  std::map<BackendId, int> fast = counts;
+  fast.erase(ids_.back());
+  expect_even(fast, {ids_[0], ids_[1], ids_[2]}, 0.10);  // the rest share it evenly
+}
+
+TEST_F(LeastLoaded, PowerOfTwoTakesTheLessLoadedOfTwoRandomBackends) {
+  set_.remove(ids_[3]);
+  for (int i = 0; i < 5; ++i) {
+    set_.request_started(ids_[1]);
+    set_.request_started(ids_[2]);
+  }
+  PowerOfTwoPicker picker(set_, random_);
+  // The idle backend loses only when both draws are the two busy ones: one time in three.
+  // Least connections would pick it every time, a random pick one time in three.
+  const auto counts = testing::count_picks(picker, 3000);
+  EXPECT_NEAR(share(counts, ids_[0]), 2.0 / 3.0, 0.05);
+}
+
+TEST_F(LeastLoaded, PowerOfTwoWithOneBackendLeftPicksIt) {
+  set_.set_up(ids_[0], false);
+  set_.set_up(ids_[1], false);
+  set_.set_ejected(ids_[2], true);
+  PowerOfTwoPicker picker(set_, random_);
+  EXPECT_EQ(testing::count_picks(picker, 20), (std::map<BackendId, int>{{ids_[3], 20}}));
+}
+
+TEST_F(LeastLoaded, PowerOfTwoSpreadsEvenlyUnderUnevenDurations) {
+  PowerOfTwoPicker picker(set_, random_);
+  expect_even(testing::simulate_load(picker, kSteps, kPerStep, even_steps, 3), ids_, 0.10);
+}
+
+TEST_F(LeastLoaded, PowerOfTwoSendsLessToASlowBackend) {
+  PowerOfTwoPicker picker(set_, random_);
+  const auto counts = testing::simulate_load(
+      picker, kSteps, kPerStep, [this](BackendId id) { return mean_steps(id); }, 4);
+  EXPECT_LT(share(counts, ids_.back()), 0.25 * 0.75);
+}
+
+}  // namespace
+}  // namespace isla::balancer
