@@ -1,5 +1,6 @@
 #pragma once
 // Backend sets and a load simulation for the balancer's unit tests.
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -39,15 +40,22 @@ inline std::map<BackendId, int> count_picks(Picker& picker, int picks) {
   return counts;
 }
 
-// Requests arrive `per_step` at a time for `steps` steps; each lasts a random 1..2×mean steps,
-// where a backend's mean comes from `mean_steps` (uneven durations: a slow backend holds its
-// requests longer). Returns how many requests each backend was given.
-inline std::map<BackendId, int> simulate_load(Picker& picker, int steps, int per_step,
-                                              const std::function<int(BackendId)>& mean_steps,
-                                              std::uint64_t seed) {
+struct LoadResult {
+  std::map<BackendId, int> picks;  // requests given to each backend
+  // The largest gap in requests in flight between two backends, seen after any step:
+  // what a load-aware picker keeps small and a blind one lets drift.
+  int max_imbalance = 0;
+};
+
+// Requests arrive `per_step` at a time for `steps` steps; each lasts 1 to 2×mean steps at
+// random, where a backend's mean comes from `mean_steps` (a slow backend holds its requests
+// longer).
+inline LoadResult simulate_load(Picker& picker, const BackendSet& set, int steps, int per_step,
+                                const std::function<int(BackendId)>& mean_steps,
+                                std::uint64_t seed) {
   core::SeededRandom random(seed);
   std::multimap<int, BackendId> ends;  // step at which a running request ends
-  std::map<BackendId, int> counts;
+  LoadResult result;
   for (int step = 0; step < steps; ++step) {
     while (!ends.empty() && ends.begin()->first <= step) {
       picker.request_finished(ends.begin()->second);
@@ -57,13 +65,15 @@ inline std::map<BackendId, int> simulate_load(Picker& picker, int steps, int per
       const auto id = picker.pick(std::nullopt);
       if (!id) continue;
       picker.request_started(*id);
-      ++counts[*id];
-      const int mean = mean_steps(*id);
-      ends.emplace(step + mean + static_cast<int>(random.below(static_cast<std::uint64_t>(mean))),
-                   *id);
+      ++result.picks[*id];
+      const auto longest = static_cast<std::uint64_t>(2 * mean_steps(*id));
+      ends.emplace(step + 1 + static_cast<int>(random.below(longest)), *id);
     }
+    const auto [least, most] = std::ranges::minmax(set.backends(), {}, &Backend::active_requests);
+    result.max_imbalance =
+        std::max(result.max_imbalance, most.active_requests - least.active_requests);
   }
-  return counts;
+  return result;
 }
 
 }  // namespace isla::balancer::testing

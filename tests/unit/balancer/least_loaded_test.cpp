@@ -29,8 +29,15 @@ class LeastLoaded : public ::testing::Test {
  protected:
   // Four backends; the last one's requests last four times as long.
   void SetUp() override { ids_ = testing::add_backends(set_, 4); }
-  int mean_steps(BackendId id) const { return id == ids_.back() ? 40 : 10; }
-  static int even_steps(BackendId) { return 10; }
+
+  testing::LoadResult even_load(Picker& picker, std::uint64_t seed) {
+    return testing::simulate_load(
+        picker, set_, kSteps, kPerStep, [](BackendId) { return 10; }, seed);
+  }
+  std::map<BackendId, int> load_with_a_slow_backend(Picker& picker, std::uint64_t seed) {
+    const auto mean_steps = [this](BackendId id) { return id == ids_.back() ? 40 : 10; };
+    return testing::simulate_load(picker, set_, kSteps, kPerStep, mean_steps, seed).picks;
+  }
 
   BackendSet set_;
   std::vector<BackendId> ids_;
@@ -62,14 +69,17 @@ TEST_F(LeastLoaded, LeastConnectionsBreaksTiesAtRandom) {
 
 TEST_F(LeastLoaded, LeastConnectionsSpreadsEvenlyUnderUnevenDurations) {
   LeastConnectionsPicker picker(set_, random_);
-  expect_even(testing::simulate_load(picker, kSteps, kPerStep, even_steps, 1), ids_, 0.10);
+  const auto load = even_load(picker, 1);
+  expect_even(load.picks, ids_, 0.10);
+  // Measured 3 (4 at worst over 30 seeds); round robin or a random pick drift to 8-17.
+  EXPECT_LE(load.max_imbalance, 5);
 }
 
 TEST_F(LeastLoaded, LeastConnectionsSendsLessToASlowBackend) {
   LeastConnectionsPicker picker(set_, random_);
-  const auto counts = testing::simulate_load(
-      picker, kSteps, kPerStep, [this](BackendId id) { return mean_steps(id); }, 2);
-  // In proportion to speed it would be 1/13 of the requests; round robin would give 1/4.
+  const auto counts = load_with_a_slow_backend(picker, 2);
+  // In proportion to speed it would be 1/13 of the requests (measured 0.078); round robin
+  // would give 1/4.
   EXPECT_LT(share(counts, ids_.back()), 0.25 * 0.5);
   std::map<BackendId, int> fast = counts;
   fast.erase(ids_.back());
@@ -99,14 +109,16 @@ TEST_F(LeastLoaded, PowerOfTwoWithOneBackendLeftPicksIt) {
 
 TEST_F(LeastLoaded, PowerOfTwoSpreadsEvenlyUnderUnevenDurations) {
   PowerOfTwoPicker picker(set_, random_);
-  expect_even(testing::simulate_load(picker, kSteps, kPerStep, even_steps, 3), ids_, 0.10);
+  const auto load = even_load(picker, 3);
+  expect_even(load.picks, ids_, 0.10);
+  // Measured 8 (9 at worst over 30 seeds); a random pick on this seed drifts to 17.
+  EXPECT_LE(load.max_imbalance, 12);
 }
 
 TEST_F(LeastLoaded, PowerOfTwoSendsLessToASlowBackend) {
   PowerOfTwoPicker picker(set_, random_);
-  const auto counts = testing::simulate_load(
-      picker, kSteps, kPerStep, [this](BackendId id) { return mean_steps(id); }, 4);
-  EXPECT_LT(share(counts, ids_.back()), 0.25 * 0.75);
+  const auto counts = load_with_a_slow_backend(picker, 4);
+  EXPECT_LT(share(counts, ids_.back()), 0.25 * 0.75);  // measured 0.081
 }
 
 }  // namespace
