@@ -24,6 +24,27 @@ std::vector<core::Endpoint> placement(const BackendSet& set, Picker& picker) {
   return out;
 }
 
+struct Move {
+  core::Endpoint from;
+  core::Endpoint to;
+};
+
+std::vector<Move> moves(const std::vector<core::Endpoint>& before,
+                        const std::vector<core::Endpoint>& after) {
+  std::vector<Move> out;
+  for (std::size_t n = 0; n < before.size(); ++n) {
+    if (before[n] != after[n]) out.push_back({before[n], after[n]});
+  }
+  return out;
+}
+
+// About 1/backends of the keys moved: within [0.5, 1.6] of it.
+void expect_about_one_in(std::size_t moved, int backends) {
+  const double fraction = static_cast<double>(moved) / kKeys;
+  EXPECT_GE(fraction, 0.5 / backends);
+  EXPECT_LE(fraction, 1.6 / backends);
+}
+
 class ConsistentHash : public ::testing::Test {
  protected:
   void SetUp() override { ids_ = testing::add_backends(set_, kBackends); }
@@ -47,32 +68,18 @@ TEST_F(ConsistentHash, ABackendLeavingMovesOnlyItsKeysAboutOneInN) {
   const auto before = placement(set_, picker_);
   const core::Endpoint leaving = set_.find(ids_[3])->endpoint;
   set_.remove(ids_[3]);
-  const auto after = placement(set_, picker_);
-  int moved = 0;
-  for (int n = 0; n < kKeys; ++n) {
-    if (before[n] == after[n]) continue;
-    ++moved;
-    EXPECT_EQ(before[n], leaving) << key(n) << " moved though its backend stayed";
-  }
-  const double fraction = static_cast<double>(moved) / kKeys;
-  EXPECT_GE(fraction, 0.5 / kBackends);
-  EXPECT_LE(fraction, 1.6 / kBackends);
+  const auto moved = moves(before, placement(set_, picker_));
+  for (const auto& move : moved) EXPECT_EQ(move.from, leaving) << "a key moved off a stayer";
+  expect_about_one_in(moved.size(), kBackends);
 }
 
 TEST_F(ConsistentHash, ABackendJoiningTakesAboutOneInNAndOnlyForItself) {
   const auto before = placement(set_, picker_);
   const core::Endpoint joining = testing::endpoint(kBackends + 1);
   set_.add(joining);
-  const auto after = placement(set_, picker_);
-  int moved = 0;
-  for (int n = 0; n < kKeys; ++n) {
-    if (before[n] == after[n]) continue;
-    ++moved;
-    EXPECT_EQ(after[n], joining) << key(n) << " moved between backends that stayed";
-  }
-  const double fraction = static_cast<double>(moved) / kKeys;
-  EXPECT_GE(fraction, 0.5 / (kBackends + 1));
-  EXPECT_LE(fraction, 1.6 / (kBackends + 1));
+  const auto moved = moves(before, placement(set_, picker_));
+  for (const auto& move : moved) EXPECT_EQ(move.to, joining) << "a key moved between stayers";
+  expect_about_one_in(moved.size(), kBackends + 1);
 }
 
 TEST_F(ConsistentHash, ADownBackendsKeysGoToTheNextOnTheRingAndComeBack) {
