@@ -158,6 +158,7 @@ class Gateway {
     store::KvApiOptions kv;
     kv.limits = options.kv_limits;
     kv.reply_key = raft_reply_key();
+    kv.raft_answer_wait = options.store_tick;
     store::add_kv_routes(host_.router(), *store_, client_, kv);
     store::add_member_routes(host_.router(), *store_, client_);
     add_token_routes(host_.router(), *store_, client_, host_.audit());

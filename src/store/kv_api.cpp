@@ -18,10 +18,6 @@ using net::HttpRequest;
 using net::HttpResponse;
 using Clock = std::chrono::steady_clock;
 
-// How long a replica holds a Raft batch's response for Raft's answers (consensus/raft_rpc):
-// more than an fsync on a busy disk, far less than the sender's request timeout.
-constexpr auto kAnswerWait = std::chrono::milliseconds(500);
-
 namespace {
 
 constexpr auto kWatchPoll = std::chrono::seconds(1);
@@ -205,7 +201,7 @@ class KvApi {
       co_return response;
     }
     // Past this the sender is better served by answers in requests of their own.
-    const auto deadline = std::min(request.deadline, Clock::now() + kAnswerWait);
+    const auto deadline = std::min(request.deadline, Clock::now() + options_.raft_answer_wait);
     auto answers = co_await store_.receive_and_answer(std::move(*messages), deadline);
     if (answers.empty()) co_return response;
     response.status = 200;

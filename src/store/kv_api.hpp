@@ -15,6 +15,11 @@ struct KvApiOptions {
   std::chrono::seconds watch_keepalive{15};
   // derive_key(secret, "raft-reply"); empty: Raft's answers in responses go unauthenticated.
   std::string reply_key;
+  // How long a replica holds a Raft batch's response for Raft's answers (raft_rpc.hpp);
+  // after that they leave in requests of their own. The sender sends nothing else to this
+  // replica meanwhile, heartbeats included, so it must stay well inside an election timeout:
+  // one tick. A slow flush (a large batch, a busy disk) then costs the old way, not a vote.
+  std::chrono::milliseconds raft_answer_wait{50};
 };
 
 void add_kv_routes(net::Router& router, RaftStore& store, const net::HttpClient& client,
