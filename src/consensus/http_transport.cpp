@@ -161,7 +161,7 @@ asio::awaitable<void> HttpTransport::drain(std::shared_ptr<Peer> target) {
 }
 
 asio::awaitable<bool> HttpTransport::exchange(const core::Endpoint& endpoint, MessageBatch& batch) {
-  if (options_.answers_in_responses && on_answers_) {
+  if (on_answers_) {
     batch.reply_nonce = fmt::format("{}{:x}", nonce_prefix_, ++nonces_);
   }
   rpc::CallOptions call;

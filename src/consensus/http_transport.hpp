@@ -37,10 +37,9 @@ struct HttpTransportOptions {
   // lost, Raft's copies after this go through.
   std::chrono::milliseconds snapshot_resend_guard{10'000};
   std::shared_ptr<SnapshotStreamObserver> snapshot_observer;  // optional
-  // Ask receivers to answer in the response (raft_rpc.hpp). Their answers go to the
-  // `on_answers` given to the constructor; with an empty `reply_key` they are not checked
-  // (an island without a secret authenticates nothing).
-  bool answers_in_responses = true;
+  // Receivers are asked to answer in the response (raft_rpc.hpp) when the constructor was
+  // given `on_answers`, which then takes those answers; with an empty `reply_key` they are
+  // not checked (an island without a secret authenticates nothing).
   std::string reply_key;
 };
 
