@@ -42,6 +42,11 @@ std::shared_ptr<HttpTransport::Peer> HttpTransport::peer(NodeId node) {
   return slot;
 }
 
+void HttpTransport::start_draining(std::shared_ptr<Peer> target) {
+  auto& context = batches_context_ ? *batches_context_ : *target->context;
+  asio::co_spawn(context, drain(std::move(target)), asio::detached);
+}
+
 void HttpTransport::set_address(NodeId node, const std::string& address) {
   auto endpoint = core::parse_endpoint(address);
   if (!endpoint) spdlog::warn("raft peer {} has an unusable address \"{}\"", node, address);
@@ -92,7 +97,7 @@ void HttpTransport::send(std::vector<Message> messages) {
       start = !target->sending && target->held == 0;
       if (start) target->sending = true;
     }
-    if (start) asio::co_spawn(*target->context, drain(target), asio::detached);
+    if (start) start_draining(target);
   }
 }
 
@@ -113,7 +118,7 @@ std::vector<Message> HttpTransport::release(NodeId node) {
     start = !target->queue.empty() && !target->sending && target->held == 0;
     if (start) target->sending = true;
   }
-  if (start) asio::co_spawn(*target->context, drain(target), asio::detached);
+  if (start) start_draining(target);
   return answers;
 }
 

@@ -76,6 +76,9 @@ class RaftNode {
 
   NodeStatus status() const;
   NodeId id() const { return id_; }
+  // The context the node's thread runs; a transport may do its I/O there (see
+  // HttpTransport::send_batches_from). What runs there waits while the node writes its log.
+  asio::io_context& loop_context() { return loop_; }
   const durability::RecoveryReport& recovery() const { return driver_->recovery(); }
 
  private:

@@ -88,8 +88,14 @@ void ClientConnection::enqueue(std::string bytes, bool head, Clock::time_point d
 
 // Writing at the end of this turn of the event loop, not at once, lets every request
 // produced in the same turn (one per client whose request just arrived) join the batch.
+// Without pipelining nothing can join, and the end of the turn may be far: the Raft loop
+// sends its appends and then writes its own log before its turn ends.
 void ClientConnection::schedule_flush() {
   if (flush_scheduled_ || !connected_ || !writing_.empty()) return;
+  if (options_.pipeline_depth <= 1) {
+    write_batch();
+    return;
+  }
   flush_scheduled_ = true;
   asio::post(executor_, [self = shared_from_this()] {
     self->flush_scheduled_ = false;

@@ -99,6 +99,7 @@ RaftStore::RaftStore(RaftStoreOptions options, net::IoPool& pool, const net::Htt
   snapshots_ =
       std::make_unique<consensus::SnapshotAssembler>(assembler, options_.snapshot_observer);
   node_ = std::make_unique<consensus::RaftNode>(std::move(node), fs_, *replica_, *transport_);
+  transport_->send_batches_from(node_->loop_context());
 }
 
 RaftStore::~RaftStore() {
