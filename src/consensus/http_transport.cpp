@@ -171,36 +171,33 @@ asio::awaitable<bool> HttpTransport::exchange(const core::Endpoint& endpoint, Me
   }
   rpc::CallOptions call;
   call.deadline = std::chrono::steady_clock::now() + options_.request_timeout;
-  auto request = rpc::make_request(kSendRaftMessages.verb, kSendRaftMessages.path(batch),
-                                   encode_body(batch), call, kSendRaftMessages.content_type);
-  request.idempotent = kSendRaftMessages.idempotent;
-  const auto outcome = co_await client_.request(endpoint, request, call.deadline);
+  net::HttpResponse head;  // the answers' MAC travels in a header
+  auto outcome = co_await rpc::exchange(client_, endpoint, kSendRaftMessages, batch, call, &head);
   ++batches_sent_;
-  if (!outcome.ok() || outcome.response->status < 200 || outcome.response->status > 299) {
-    spdlog::debug("raft messages to {} failed: {}", endpoint.str(),
-                  outcome.ok() ? rpc::error_message_of(*outcome.response) : outcome.message);
+  if (!outcome.ok()) {
+    spdlog::debug("raft messages to {} failed: {}", endpoint.str(), outcome.error.message);
     co_return false;
   }
-  if (outcome.response->status == 200 && !batch.reply_nonce.empty()) {
-    take_answers(*outcome.response, batch, endpoint);
+  if (head.status == 200 && !batch.reply_nonce.empty()) {
+    take_answers(head, *outcome.value, batch, endpoint);
   }
   co_return true;
 }
 
 // Answers whose MAC does not fit are dropped, not stepped: Raft resends what it needs, and a
 // forged append response could otherwise make the leader count entries nobody holds.
-void HttpTransport::take_answers(const net::HttpResponse& response, const MessageBatch& batch,
-                                 const core::Endpoint& from) {
+void HttpTransport::take_answers(const net::HttpResponse& head, const std::string& body,
+                                 const MessageBatch& batch, const core::Endpoint& from) {
   if (!options_.reply_key.empty()) {
-    const auto mac = response.header(kReplyMacHeader);
-    const auto expected = reply_mac(options_.reply_key, batch.reply_nonce, response.body);
+    const auto mac = head.header(kReplyMacHeader);
+    const auto expected = reply_mac(options_.reply_key, batch.reply_nonce, body);
     if (!mac || !security::equal_in_constant_time(*mac, expected)) {
       ++answers_refused_;
       spdlog::warn("raft answers from {} refused: their MAC does not fit the request", from.str());
       return;
     }
   }
-  auto answers = decode_message_batch(response.body);
+  auto answers = decode_message_batch(body);
   if (!answers) {
     ++answers_refused_;
     spdlog::warn("raft answers from {} refused: the body is not a Raft message batch", from.str());

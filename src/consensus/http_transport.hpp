@@ -94,8 +94,8 @@ class HttpTransport final : public Transport {
   asio::awaitable<void> drain(std::shared_ptr<Peer> peer);
   // A batch's round trip; false if it did not arrive (the peer is then unreachable).
   asio::awaitable<bool> exchange(const core::Endpoint& endpoint, MessageBatch& batch);
-  void take_answers(const net::HttpResponse& response, const MessageBatch& batch,
-                    const core::Endpoint& from);
+  void take_answers(const net::HttpResponse& head, const std::string& body,
+                    const MessageBatch& batch, const core::Endpoint& from);
   std::vector<Message> take_batch(Peer& peer);
   bool offer_snapshot(Peer& peer, Message message);
   void take_offer(Peer& peer, std::unique_ptr<SnapshotChunker>& transfer);

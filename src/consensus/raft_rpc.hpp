@@ -32,11 +32,7 @@ inline constexpr std::string_view kReplyMacHeader = "Isla-Reply-Mac";
 
 // A nonce is what the sender made it, within these bounds; anything else is not one.
 inline bool valid_reply_nonce(std::string_view nonce) {
-  if (nonce.empty() || nonce.size() > 64) return false;
-  for (char c : nonce) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
+  return security::is_lower_hex(nonce, 1, 64);
 }
 
 inline std::string reply_mac(std::string_view key, std::string_view nonce, std::string_view body) {

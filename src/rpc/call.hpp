@@ -56,13 +56,14 @@ bool may_try_another_replica(const Method<Request, Response>& method, const Erro
   return method.idempotent || error.code == ErrorCode::unavailable;
 }
 
-// Sends the request and returns the 2xx response body, or the error.
+// Sends the request and returns the 2xx response body, or the error. `head`, when given,
+// receives the rest of a 2xx response: its status, content type and headers.
 template <class Request, class Response>
 asio::awaitable<Result<std::string>> exchange(const net::HttpClient& client,
                                               const core::Endpoint& to,
                                               const Method<Request, Response>& method,
                                               const Request& request, const CallOptions& options,
-                                              std::string* content_type = nullptr) {
+                                              net::HttpResponse* head = nullptr) {
   std::string body;
   if constexpr (EncodesOwnBody<Request>) {
     body = encode_body(request);
@@ -79,8 +80,9 @@ asio::awaitable<Result<std::string>> exchange(const net::HttpClient& client,
     co_return Result<std::string>{
         std::nullopt, Error{ErrorCode::remote, response.status, error_message_of(response)}};
   }
-  if (content_type != nullptr) *content_type = response.content_type;
-  co_return Result<std::string>{std::move(response.body), {}};
+  std::string answer = std::move(response.body);
+  if (head != nullptr) *head = std::move(response);
+  co_return Result<std::string>{std::move(answer), {}};
 }
 
 // Calls `method` and decodes the response into its typed form.
@@ -110,12 +112,12 @@ asio::awaitable<Result<std::string>> call_verbatim(const net::HttpClient& client
                                                    const Method<Request, Response>& method,
                                                    const Request& request,
                                                    const CallOptions& options) {
-  std::string content_type;
-  auto raw = co_await exchange(client, to, method, request, options, &content_type);
-  if (raw.ok() && !content_type.starts_with("application/json")) {
+  net::HttpResponse head;
+  auto raw = co_await exchange(client, to, method, request, options, &head);
+  if (raw.ok() && !head.content_type.starts_with("application/json")) {
     co_return Result<std::string>{std::nullopt, Error{ErrorCode::bad_response, 200,
                                                       std::string(method.name) + ": response is " +
-                                                          content_type + ", not JSON"}};
+                                                          head.content_type + ", not JSON"}};
   }
   co_return raw;
 }

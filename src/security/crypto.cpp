@@ -149,6 +149,12 @@ std::string to_hex(const Digest& digest) {
   return to_hex(std::string_view(reinterpret_cast<const char*>(digest.data()), digest.size()));
 }
 
+bool is_lower_hex(std::string_view text, std::size_t min_size, std::size_t max_size) {
+  if (text.size() < min_size || text.size() > max_size) return false;
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); });
+}
+
 std::optional<std::string> from_hex(std::string_view text) {
   if (text.size() % 2 != 0) return std::nullopt;
   std::string out;

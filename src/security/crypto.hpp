@@ -39,6 +39,9 @@ std::string random_bytes(std::size_t count);
 std::string to_hex(std::string_view bytes);
 std::string to_hex(const Digest& digest);
 std::optional<std::string> from_hex(std::string_view text);
+// Only the digits to_hex writes (0-9, a-f), and between min_size and max_size of them: what a
+// field that carries hex must look like before anything else reads it.
+bool is_lower_hex(std::string_view text, std::size_t min_size, std::size_t max_size);
 // RFC 4648 base64url without padding: tokens travel in headers and URLs.
 std::string to_base64url(std::string_view bytes);
 std::optional<std::string> from_base64url(std::string_view text);

@@ -21,14 +21,6 @@ std::optional<Integer> integer(std::string_view text) {
   return value;
 }
 
-bool lower_hex_of_size(std::string_view text, std::size_t size) {
-  if (text.size() != size) return false;
-  for (char c : text) {
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
-  }
-  return true;
-}
-
 std::int64_t distance(std::int64_t a, std::int64_t b) {
   return a > b ? a - b : b - a;
 }
@@ -67,10 +59,10 @@ std::optional<SignedFields> parse_auth_header(std::string_view value) {
       if (!parsed) return std::nullopt;
       fields.timestamp_ms = *parsed;
       bit = 8;
-    } else if (key == "body" && lower_hex_of_size(text, 64)) {
+    } else if (key == "body" && is_lower_hex(text, 64, 64)) {
       fields.body_sha256 = std::string(text);
       bit = 16;
-    } else if (key == "sig" && lower_hex_of_size(text, 64)) {
+    } else if (key == "sig" && is_lower_hex(text, 64, 64)) {
       fields.signature = std::string(text);
       bit = 32;
     } else {
