@@ -9,6 +9,15 @@
 //
 // Commands run through core::ChildProcess (argv, no shell). `ip` is waited for (a few ms);
 // arping runs in the background, since it paces its packets a second apart.
+//
+// Who holds the address when the process dies? With the address on the interface (the VRRP
+// way, keepalived's), nobody removes it: a process killed with SIGKILL leaves it there, and
+// once the standby takes over two hosts answer for it. With `owned_device` set, the VIP goes
+// on a TUN device that this process creates and keeps open instead (not persistent): the
+// kernel deletes the device, and the address with it, the moment the process dies however
+// it dies. The host still answers ARP for it on `interface` (Linux answers for any local
+// address, arp_ignore=0), and traffic to it arrives there. The device is made (and brought
+// up) at the first release, i.e. when the pair starts, so that a claim costs one command.
 #include <chrono>
 #include <memory>
 #include <optional>
@@ -23,7 +32,10 @@ namespace isla::balancer::pair {
 struct InterfaceAddressOptions {
   std::string address;     // the VIP, e.g. 10.77.3.100
   int prefix_length = 32;  // e.g. 24 to share the subnet's route
-  std::string interface;   // e.g. eth0
+  std::string interface;   // e.g. eth0: where the neighbours are (ARP)
+  // e.g. "isla-vip0": hold the VIP (as /32) on a TUN device owned by this process, which the
+  // kernel removes when the process dies. Empty: on `interface`, with `prefix_length`.
+  std::string owned_device;
   std::string ip_program = "ip";
   std::string arping_program = "arping";  // empty: no gratuitous ARP
   int arp_count = 2;
@@ -48,9 +60,15 @@ class InterfaceAddress final : public ServiceAddress {
  private:
   // Exit code of argv, or nullopt when it could not start or did not finish in time.
   std::optional<int> run(const std::vector<std::string>& argv);
+  // Creates the owned TUN device (if not open) and brings it up; false on failure.
+  bool open_device();
+  void close_device();
+  std::string device() const;
+  std::string prefix() const;
 
   InterfaceAddressOptions options_;
   std::optional<core::ChildProcess> announcer_;
+  int tun_fd_ = -1;
 };
 
 }  // namespace isla::balancer::pair

@@ -154,22 +154,23 @@ bool PairNode::peer_let_go() const {
   return !peer_alive_ || (peer_term_ >= elector_->term() && !peer_holds_);
 }
 
-void PairNode::persist_term() {
+bool PairNode::persist_term(Term term) {
   try {
-    terms_.store(elector_->term());
+    terms_.store(term);
     persist_failed_ = false;
+    return true;
   } catch (const std::exception& error) {
     if (!persist_failed_) {
       spdlog::error("event=pair_term_not_kept path={} error=\"{}\"", terms_.path().string(),
                     error.what());
     }
     persist_failed_ = true;
+    return false;
   }
 }
 
 void PairNode::reconcile() {
   const auto now = clock_.now();
-  persist_term();
   const bool leader = elector_->is_leader();
   const Term term = elector_->term();
 
@@ -195,12 +196,14 @@ void PairNode::reconcile() {
     lease_term_ = 0;
   }
 
-  // 2. What the elector has to say, with this node's state as it now is.
+  // 2. What the elector has to say, with this node's state as it now is. The term goes to
+  //    disk first (usually it is there already: see step 5).
+  const bool durable = persist_term(term);
   flush(now);
 
   // 3. Take over when it is safe: the peer has let go (or is dead), the term is on disk,
   //    and the store lease, if any, is ours for this term.
-  if (leader && !holds_ && !persist_failed_ && peer_let_go()) {
+  if (leader && !holds_ && durable && peer_let_go()) {
     if (!lease_) {
       claim_address();
     } else if (lease_state_ == LeaseState::held && lease_term_ == term) {
@@ -211,7 +214,11 @@ void PairNode::reconcile() {
     if (holds_) flush(now, /*force=*/true);
   }
 
-  // 4. The role as the balancer sees it.
+  // 5. The term this node would lead next, on disk ahead of time: a takeover then waits for
+  //    no fsync. On restart the node starts above it all the same.
+  persist_term(election::first_term_after(term, self_.id));
+
+  // 6. The role as the balancer sees it.
   PairRole role = PairRole::starting;
   if (holds_) {
     role = PairRole::active;

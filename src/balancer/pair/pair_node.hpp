@@ -14,6 +14,7 @@
 //   say it holds nothing at the new term: the old holder lets go first.
 // - The highest term known goes to the term file before the node acts on it (claims the
 //   address, sends a message carrying it), so after a restart its first term is above it.
+//   The term it would lead next is written ahead, so that a takeover waits for no fsync.
 // - Optionally (AddressLease), the leader claims only while it holds the store lease of the
 //   address for its term, and lets go when the lease is lost or lapses.
 //
@@ -81,7 +82,8 @@ class PairNode {
   void reconcile();
   // Sends the pending election messages, and a beat when one is due (or `force`).
   void flush(core::SteadyTime now, bool force = false);
-  void persist_term();
+  // True when `term` (or a higher one) is on disk.
+  bool persist_term(election::Term term);
   void release_address(const char* why);
   void claim_address();
   void ask_lease(election::Term term);
