@@ -49,7 +49,7 @@ int main(int argc, char** argv) {
   std::uint32_t priority = 100;
   int prefix = 24;
   long heartbeat_ms = 100;
-  long peer_timeout_ms = 250;
+  long peer_timeout_ms = 200;
   std::uint16_t port = 8080;
   app.add_option("--heartbeat", heartbeat, "own HOST:PORT for the pair's datagrams")->required();
   app.add_option("--peer", peer, "the other member's HOST:PORT")->required();
