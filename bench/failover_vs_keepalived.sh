@@ -9,7 +9,7 @@
 # isla's member answers itself (the balancer is what serves the VIP), keepalived's hosts run
 # `isla-vip-probe serve`. For each system and kill mode, TRIALS times:
 #   - a3 opens a new TCP connection to VIP:8080 every 10 ms (isla-vip-probe probe);
-#   - the active host is killed:  host     every process of it (testbed.sh kill) and its link
+#   - the active host is killed:  host     every process of it (kill -9) and then its link
 #                                          down, as when the machine dies; when it comes back
 #                                          ("reboots") the link is up and the VIP gone from it;
 #                                 process  only the pair's process (kill -9); the host, its
@@ -60,8 +60,12 @@ cleanup() {
 trap cleanup EXIT
 
 bash "$TESTBED_SH" up --name "$bed" --islands 1 --hosts-per-island 3 --owner-pid $$ >"$tmp/bed.env"
-# shellcheck disable=SC1090
-source "$tmp/bed.env"
+# KEY=VALUE lines; some values hold spaces (TESTBED_HOSTS), so no `source`.
+bed_value() { sed -n "s/^$1=//p" "$tmp/bed.env"; }
+ISLAND_a_SUBNET="$(bed_value ISLAND_a_SUBNET)"
+for h in a1 a2 a3; do
+  declare "HOST_${h}_NS=$(bed_value "HOST_${h}_NS")" "HOST_${h}_IP=$(bed_value "HOST_${h}_IP")"
+done
 subnet="${ISLAND_a_SUBNET%/*}"
 VIP="${subnet%.*}.100"
 declare -A NS=([a1]="$HOST_a1_NS" [a2]="$HOST_a2_NS" [a3]="$HOST_a3_NS")
@@ -82,6 +86,7 @@ start_isla_member() {
     --interface eth0 --serve "$PORT" --name "$h" --secret-file "$tmp/secret" \
     --term-file "$tmp/$h.term" >>"$tmp/$h.log" 2>&1 &
   echo $! >"$tmp/$h.pids"
+  disown
 }
 
 start_keepalived_member() {
@@ -111,11 +116,13 @@ CONF
   if [ ! -s "$tmp/$h.responder" ] || ! kill -0 "$(cat "$tmp/$h.responder")" 2>/dev/null; then
     ip netns exec "${NS[$h]}" "$PROBE" serve "$PORT" "$h" >>"$tmp/$h.log" 2>&1 &
     echo $! >"$tmp/$h.responder"
+    disown
   fi
   ip netns exec "${NS[$h]}" keepalived --dont-fork --log-console --vrrp \
     -f "$tmp/$h.keepalived.conf" -p "$tmp/$h.keepalived.pid" -r "$tmp/$h.vrrp.pid" \
     >>"$tmp/$h.log" 2>&1 &
   echo $! >"$tmp/$h.pids"
+  disown
 }
 
 start_member() {
@@ -134,9 +141,13 @@ kill_member_process() {
   done
 }
 
+# Every process of host $1 at once (their pids gathered first, so that the kill itself is
+# one builtin call right after the timestamp), then its link down: the machine is gone.
+host_pids() { ip netns pids "${NS[$1]}" | tr '\n' ' '; }
 kill_host() {
-  local h="$1"
-  bash "$TESTBED_SH" kill --name "$bed" "$h" >/dev/null
+  local h="$1" pids="$2"
+  # shellcheck disable=SC2086
+  kill -9 $pids 2>/dev/null || true
   ip -n "${NS[$h]}" link set eth0 down
   rm -f "$tmp/$h.responder"
 }
@@ -144,7 +155,9 @@ kill_host() {
 # A host that died comes back as after a reboot: link up, no VIP.
 revive_host() {
   local h="$1"
-  if [ "$(ip -n "${NS[$h]}" -o link show eth0 | grep -c 'state DOWN')" -gt 0 ]; then
+  local link
+  link="$(ip -n "${NS[$h]}" -o link show eth0)"
+  if [[ "$link" == *"state DOWN"* ]]; then
     ip -n "${NS[$h]}" addr del "$VIP/24" dev eth0 2>/dev/null || true
     ip -n "${NS[$h]}" link set eth0 up
   fi
@@ -166,15 +179,18 @@ stop_all() {
 
 # The host whose responder answers on the VIP now ("" when none).
 answering() {
-  ip netns exec "${NS[a3]}" "$PROBE" probe "$VIP:$PORT" 50 150 2>/dev/null |
-    sed -n 's/^answering //p' | head -1
+  local out
+  out="$(ip netns exec "${NS[a3]}" "$PROBE" probe "$VIP:$PORT" 50 150 2>/dev/null || true)"
+  sed -n 's/^answering //p' <<<"$out" | head -1
 }
 
+# (Output captured first: `ip … | grep -q` fails under pipefail when grep exits early.)
 holders() {
-  local h count=0
+  local h count=0 link addresses
   for h in a1 a2; do
-    if ip -n "${NS[$h]}" -o link show eth0 | grep -q 'state UP' &&
-      ip -n "${NS[$h]}" -o addr show | grep -q " $VIP/"; then
+    link="$(ip -n "${NS[$h]}" -o link show eth0)"
+    addresses="$(ip -n "${NS[$h]}" -o addr show)"
+    if [[ "$link" == *"state UP"* && "$addresses" == *" $VIP/"* ]]; then
       count=$((count + 1))
     fi
   done
@@ -215,9 +231,10 @@ for system in $SYSTEMS; do
       probe=$!
       for i in $(seq 1 100); do grep -q '^answering' "$tmp/probe.out" && break; sleep 0.02; done
       active="$(sed -n 's/^answering //p' "$tmp/probe.out")"
+      pids="$(host_pids "$active")"
       sleep 0.3
       killed_ms="$(date +%s%3N)"
-      if [ "$kill_mode" = host ]; then kill_host "$active"; else kill_member_process "$active"; fi
+      if [ "$kill_mode" = host ]; then kill_host "$active" "$pids"; else kill_member_process "$active"; fi
       wait "$probe" || true
       new_ms="$(sed -n 's/.*"first_new_ok_ms":\([0-9]*\).*/\1/p' "$tmp/probe.out")"
       gap=$([ -n "$new_ms" ] && echo $((new_ms - killed_ms)) || echo 99999)

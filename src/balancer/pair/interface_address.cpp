@@ -1,5 +1,7 @@
 #include "balancer/pair/interface_address.hpp"
 
+#include "balancer/pair/netlink_address.hpp"
+
 #include <fcntl.h>
 #include <linux/if.h>
 #include <linux/if_tun.h>
@@ -122,6 +124,20 @@ bool InterfaceAddress::claim(election::Term term) {
     spdlog::warn("event=pair_address_claim_failed address=\"{}\" term={}", describe(), term);
     return false;
   }
+  if (options_.in_process) {
+    const auto error =
+        netlink_set_address(true, device(), options_.address,
+                            options_.owned_device.empty() ? options_.prefix_length : 32);
+    if (error.empty()) {
+      if (const auto arp = send_gratuitous_arp(options_.interface, options_.address);
+          !arp.empty()) {
+        spdlog::warn("event=pair_arp_failed address=\"{}\" error=\"{}\"", describe(), arp);
+      }
+      announce();
+      return true;
+    }
+    spdlog::warn("event=pair_netlink_failed address=\"{}\" error=\"{}\"", describe(), error);
+  }
   const auto code = run(add_command());
   if (code != 0) {
     spdlog::warn("event=pair_address_claim_failed address=\"{}\" term={} exit={}", describe(), term,
@@ -129,32 +145,43 @@ bool InterfaceAddress::claim(election::Term term) {
     release();
     return false;
   }
-  if (!options_.arping_program.empty()) {
-    announcer_.reset();  // an announcement of an earlier claim still running
-    try {
-      announcer_.emplace(core::ChildProcess::spawn(announce_command(), options_.log_file));
-    } catch (const std::exception& error) {
-      // The address is ours all the same; neighbours learn it when their ARP entries expire.
-      spdlog::warn("event=pair_arp_failed address=\"{}\" error=\"{}\"", describe(), error.what());
-    }
-  }
+  announce();
   return true;
+}
+
+void InterfaceAddress::announce() {
+  if (options_.arping_program.empty()) return;
+  announcer_.reset();  // an announcement of an earlier claim still running
+  try {
+    announcer_.emplace(core::ChildProcess::spawn(announce_command(), options_.log_file));
+  } catch (const std::exception& error) {
+    // The address is ours all the same; neighbours learn it when their ARP entries expire.
+    spdlog::warn("event=pair_arp_failed address=\"{}\" error=\"{}\"", describe(), error.what());
+  }
 }
 
 void InterfaceAddress::release() {
   announcer_.reset();
   if (!options_.owned_device.empty()) {
     // Also a VIP that an older run (or a hand) put on the interface itself.
-    run({options_.ip_program, "addr", "del",
-         options_.address + "/" + std::to_string(options_.prefix_length), "dev",
-         options_.interface});
-    // The device stays (empty, up) for the next claim: one command then, not three. It goes,
-    // with whatever is on it, when the process ends.
-    if (open_device()) run(delete_command());
+    remove(options_.interface, options_.prefix_length);
+    // The device stays (empty, up) for the next claim, which then costs one request. It
+    // goes, with whatever is on it, when the process ends.
+    if (open_device()) remove(options_.owned_device, 32);
     return;
   }
+  remove(options_.interface, options_.prefix_length);
+}
+
+void InterfaceAddress::remove(const std::string& device, int prefix_length) {
+  if (options_.in_process) {
+    const auto error = netlink_set_address(false, device, options_.address, prefix_length);
+    if (error.empty()) return;
+    spdlog::debug("event=pair_netlink_failed device={} error=\"{}\"", device, error);
+  }
   // Exit 2 ("Cannot assign requested address") means it was not there: released all the same.
-  run(delete_command());
+  run({options_.ip_program, "addr", "del", options_.address + "/" + std::to_string(prefix_length),
+       "dev", device});
 }
 
 }  // namespace isla::balancer::pair

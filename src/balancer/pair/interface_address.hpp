@@ -8,7 +8,9 @@
 // run left on this host's interface.
 //
 // Commands run through core::ChildProcess (argv, no shell). `ip` is waited for (a few ms);
-// arping runs in the background, since it paces its packets a second apart.
+// arping runs in the background, since it paces its packets a second apart. On the claim's
+// hot path the same two steps first run in-process (netlink_address.hpp, `in_process`):
+// spawning costs 30-100 ms each on a loaded machine, a third of the failover budget.
 //
 // Who holds the address when the process dies? With the address on the interface (the VRRP
 // way, keepalived's), nobody removes it: a process killed with SIGKILL leaves it there, and
@@ -36,6 +38,10 @@ struct InterfaceAddressOptions {
   // e.g. "isla-vip0": hold the VIP (as /32) on a TUN device owned by this process, which the
   // kernel removes when the process dies. Empty: on `interface`, with `prefix_length`.
   std::string owned_device;
+  // The hot path in-process (netlink_address.hpp): the address with one rtnetlink request
+  // and one gratuitous ARP at once, the commands below only when that fails (and arping
+  // still, in the background, for its repeats). False: the commands alone (tests).
+  bool in_process = true;
   std::string ip_program = "ip";
   std::string arping_program = "arping";  // empty: no gratuitous ARP
   int arp_count = 2;
@@ -62,6 +68,10 @@ class InterfaceAddress final : public ServiceAddress {
   std::optional<int> run(const std::vector<std::string>& argv);
   // Creates the owned TUN device (if not open) and brings it up; false on failure.
   bool open_device();
+  // Gratuitous ARP by arping in the background (its repeats, a second apart).
+  void announce();
+  // Deletes the VIP from `device` (absent is fine).
+  void remove(const std::string& device, int prefix_length);
   void close_device();
   std::string device() const;
   std::string prefix() const;

@@ -64,6 +64,7 @@ class RecordingPrograms : public ::testing::Test {
     o.address = "10.9.9.100";
     o.prefix_length = 24;
     o.interface = "eth0";
+    o.in_process = false;  // the recording programs, never this machine's interfaces
     o.ip_program = (dir_ / "ip").string();
     o.arping_program = (dir_ / "arping").string();
     return o;
