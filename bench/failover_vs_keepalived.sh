@@ -133,12 +133,12 @@ start_member() {
   esac
 }
 
-# The pair's own processes on host $1 (not the responder): kill -9.
-kill_member_process() {
-  local h="$1" pid
-  for pid in $(cat "$tmp/$h.pids" 2>/dev/null) $(cat "$tmp/$h.vrrp.pid" 2>/dev/null); do
-    kill -9 "$pid" 2>/dev/null || true
-  done
+# The pair's own processes on host $1 (not the responder).
+member_pids() { { cat "$tmp/$1.pids" "$tmp/$1.vrrp.pid" 2>/dev/null || true; } | tr '\n' ' '; }
+kill_member_process() { # HOST [PIDS, gathered beforehand so the kill is one builtin call]
+  local pids="${2:-$(member_pids "$1")}"
+  # shellcheck disable=SC2086
+  [ -n "$pids" ] && kill -9 $pids 2>/dev/null || true
 }
 
 # Every process of host $1 at once (their pids gathered first, so that the kill itself is
@@ -231,10 +231,10 @@ for system in $SYSTEMS; do
       probe=$!
       for i in $(seq 1 100); do grep -q '^answering' "$tmp/probe.out" && break; sleep 0.02; done
       active="$(sed -n 's/^answering //p' "$tmp/probe.out")"
-      pids="$(host_pids "$active")"
+      if [ "$kill_mode" = host ]; then pids="$(host_pids "$active")"; else pids="$(member_pids "$active")"; fi
       sleep 0.3
       killed_ms="$(date +%s%3N)"
-      if [ "$kill_mode" = host ]; then kill_host "$active" "$pids"; else kill_member_process "$active"; fi
+      if [ "$kill_mode" = host ]; then kill_host "$active" "$pids"; else kill_member_process "$active" "$pids"; fi
       wait "$probe" || true
       new_ms="$(sed -n 's/.*"first_new_ok_ms":\([0-9]*\).*/\1/p' "$tmp/probe.out")"
       gap=$([ -n "$new_ms" ] && echo $((new_ms - killed_ms)) || echo 99999)
