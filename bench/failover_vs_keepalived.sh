@@ -16,7 +16,7 @@
 #                                          interfaces and the responder stay;
 #   - the silence: from the kill to the first answer from the other host;
 #   - 2 s later, the holders: the live hosts whose `ip -n NS addr` shows the VIP;
-#   - the killed member is started again, and the bench waits until one host answers.
+#   - the killed member is started again, and the bench waits until a1 answers again.
 # Systems: isla            isla-pair-member (PairDriver, heartbeat every 100 ms, peer timeout
 #                          200 ms), the VIP on a TUN device owned by the process;
 #          keepalived-v3   VRRPv3, advert_int 0.1 (unicast peers);
@@ -249,7 +249,10 @@ for system in $SYSTEMS; do
         ip -n "${NS[$active]}" addr del "$VIP/24" dev eth0 2>/dev/null || true
       fi
       start_member "$active"
-      sleep 2
+      # Every trial kills the preferred member once it leads again (a restarted VRRP backup
+      # takes over only after its master-down interval, 3.6 s at advert_int 1).
+      for i in $(seq 1 300); do [ "$(answering)" = a1 ] && break; sleep 0.1; done
+      sleep 1
     done
   done
 done

@@ -146,10 +146,14 @@ TEST_F(PairChaosTest, TheActiveHostDyingMovesTheAddressAndLeavesOneHolder) {
   start(1);
   ASSERT_TRUE(wait_until([&] { return answering() == "a1" && holders() == 1; }, 20s));
   start_probe();
-  const auto killed = core::wall_clock_ms();
+  const auto killing = core::wall_clock_ms();
   bed_->kill(host(0));  // every process of the host, as when it dies
-  const auto took = interruption_ms(killed);
-  std::cout << "[ measured ] host death: the VIP answered again after " << took << " ms\n";
+  const auto killed = core::wall_clock_ms();
+  const auto took = interruption_ms(killing);
+  // testbed.sh takes a while to find and kill the processes: the silence lies between
+  // these bounds (bench/failover_vs_keepalived.sh measures it precisely).
+  std::cout << "[ measured ] host death: the VIP answered again " << took - (killed - killing)
+            << "-" << took << " ms after the kill\n";
   EXPECT_GE(took, 0);
   EXPECT_LT(took, 3000) << "generous on a loaded machine; the benchmark reports the real figure";
   EXPECT_FALSE(holds(0));

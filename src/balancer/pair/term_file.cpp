@@ -61,6 +61,8 @@ LoadedTerm TermFile::load() {
       crc != crc_of(digits)) {
     return bad("checksum mismatch");
   }
+  // Only the line this code writes: no leading zeros, no upper-case hex, nothing extra.
+  if (*text != term_file_line(term)) return bad("not in the form written");
   stored_ = term;
   return {term, {}};
 }

@@ -49,9 +49,11 @@ TEST(TermFile, ACrashInTheMiddleOfAWriteLeavesTheOldTerm) {
 }
 
 TEST(TermFile, ADamagedFileIsReportedAndReadAsZero) {
-  for (const std::string text :
-       {"", "isla-pair-term 12\n", "isla-pair-term 12 00000000\n", "isla-pair-term x1 1234\n",
-        "hello\n", "isla-pair-term 99999999999999999999999 0\n"}) {
+  for (const std::string& text : std::vector<std::string>{
+           "", "isla-pair-term 12\n", "isla-pair-term 12 00000000\n", "isla-pair-term x1 1234\n",
+           "hello\n", "isla-pair-term 99999999999999999999999 0\n",
+           // the right checksum, but not the line written: a leading zero, trailing bytes
+           "isla-pair-term 012 " + term_file_line(12).substr(18), term_file_line(12) + "x"}) {
     durability::FaultInjectingFileSystem fs;
     fs.create_directories("/d");
     durability::write_atomically(fs, "/d/pair.term", text);
