@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "balancer/pair/heartbeat_codec.hpp"
+#include "balancer/pair/pair_metrics.hpp"
+#include "observability/metrics.hpp"
 
 namespace isla::balancer::pair {
 namespace {
@@ -95,6 +97,15 @@ TEST_F(PairDriverTest, ElectsOneServerHandsOverOnStopAndReportsItsStatus) {
   EXPECT_GT(drivers_[1]->status().beats_received, 0u);
   const auto json = to_json(active);
   EXPECT_EQ(json.at("role").as_string(), "active");
+  prometheus::Registry registry;
+  PairMetrics metrics(registry);
+  metrics.update(active);
+  metrics.update(drivers_[0]->status());  // counters advance by the difference only
+  const auto text = observability::render(registry);
+  EXPECT_NE(text.find("isla_balancer_pair_role{role=\"active\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("isla_balancer_pair_role{role=\"standby\"} 0"), std::string::npos);
+  EXPECT_NE(text.find("isla_balancer_pair_holds_address 1"), std::string::npos);
+  EXPECT_NE(text.find("isla_balancer_pair_takeovers_total 1"), std::string::npos) << text;
 
   const auto stopped = std::chrono::steady_clock::now();
   drivers_[0]->stop();
