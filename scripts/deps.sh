@@ -15,6 +15,7 @@ packages=(
   wrk nginx-light etcd-server etcd-client python3
   chromium chromium-driver
   bubblewrap nats-server libnats-dev
+  iputils-arping keepalived
 )
 
 missing=()
@@ -34,8 +35,8 @@ if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
 export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"
-# nginx and etcd are only benchmark comparators: they must not run as system services.
-for unit in nginx etcd nats-server; do
+# nginx, etcd, NATS and keepalived are only benchmark comparators: they must not run as system services.
+for unit in nginx etcd nats-server keepalived; do
   if command -v systemctl >/dev/null 2>&1; then $sudo systemctl disable --now "$unit" >/dev/null 2>&1 || true; fi
 done
 $sudo pkill -x nginx >/dev/null 2>&1 || true

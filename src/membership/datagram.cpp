@@ -289,28 +289,40 @@ std::optional<std::string> encode(const Datagram& datagram, std::string_view sec
   std::size_t gossip_count = std::min(datagram.gossip.size(), kMaxGossipPerDatagram);
   std::string body = body_of(datagram, gossip_count);
   while (body.size() > room && gossip_count > 0) body = body_of(datagram, --gossip_count);
-  std::string out(kMagic);
-  out += secret.empty() ? std::string("-") : mac_of(body, secret);
-  out += '\n';
-  out += body;
+  auto out = seal(body, secret);
   if (out.size() > net::kMaxDatagramBytes) return std::nullopt;
   return out;
 }
 
-Decoded decode(std::string_view bytes, std::string_view secret) {
-  if (bytes.size() > net::kMaxDatagramBytes) return reject("too_large");
-  if (!bytes.starts_with(kMagic)) return reject("bad_magic");
+std::string seal(std::string_view body, std::string_view secret) {
+  std::string out(kMagic);
+  out += secret.empty() ? std::string("-") : mac_of(body, secret);
+  out += '\n';
+  out += body;
+  return out;
+}
+
+Unsealed unseal(std::string_view bytes, std::string_view secret) {
+  if (bytes.size() > net::kMaxDatagramBytes) return {std::nullopt, "too_large"};
+  if (!bytes.starts_with(kMagic)) return {std::nullopt, "bad_magic"};
   const auto newline = bytes.find('\n');
-  if (newline == std::string_view::npos) return reject("no_body");
+  if (newline == std::string_view::npos) return {std::nullopt, "no_body"};
   const auto mac = bytes.substr(kMagic.size(), newline - kMagic.size());
   const auto body = bytes.substr(newline + 1);
   if (!secret.empty()) {
     const auto expected = mac_of(body, secret);
     if (mac.size() != expected.size() ||
         CRYPTO_memcmp(mac.data(), expected.data(), expected.size()) != 0) {
-      return reject("bad_signature");
+      return {std::nullopt, "bad_signature"};
     }
   }
+  return {body, {}};
+}
+
+Decoded decode(std::string_view bytes, std::string_view secret) {
+  const auto unsealed = unseal(bytes, secret);
+  if (!unsealed.body) return reject(unsealed.rejection);
+  const auto body = *unsealed.body;
   boost::system::error_code error;
   auto parsed = json::parse(body, error);
   if (error || !parsed.is_object()) return reject("bad_json");

@@ -94,6 +94,17 @@ struct Decoded {
   std::string rejection;  // why it was dropped, for logs and the drop counter's label
 };
 
+// The framing and signature alone, for other datagrams signed with the island secret (the
+// balancer pair's heartbeats): "isla1 <hex HMAC-SHA256 of body, or - without a secret>\n"
+// then the body. unseal() checks the size limit and the signature (required when `secret` is
+// non-empty) and returns the body, or why it refused.
+std::string seal(std::string_view body, std::string_view secret);
+struct Unsealed {
+  std::optional<std::string_view> body;  // points into the bytes given
+  std::string rejection;                 // "too_large", "bad_magic", "no_body", "bad_signature"
+};
+Unsealed unseal(std::string_view bytes, std::string_view secret);
+
 // Decodes and checks the signature (required when `secret` is non-empty) and every field.
 Decoded decode(std::string_view bytes, std::string_view secret);
 

@@ -97,16 +97,41 @@ asio::awaitable<StoreResult<WatchResult>> MemoryStore::watch(const std::string& 
   }
 }
 
-asio::awaitable<StoreResult<Lease>> MemoryStore::grant_lease(std::int64_t, Deadline) {
-  co_return StoreResult<Lease>{std::nullopt, {StoreErrorCode::rejected, "no leases here", {}}};
+// Leases never expire on their own here (no clock): revoke_lease ends one, with its keys.
+asio::awaitable<StoreResult<Lease>> MemoryStore::grant_lease(std::int64_t ttl_ms, Deadline) {
+  co_await delay();
+  std::lock_guard lock(mutex_);
+  if (!leader_) {
+    co_return StoreResult<Lease>{std::nullopt,
+                                 {StoreErrorCode::not_leader, "not the leader", leader_address_}};
+  }
+  const LeaseId id = ++last_lease_;
+  kv_.grant_lease(id, ttl_ms, 0);
+  co_return StoreResult<Lease>{Lease{id, ttl_ms}, {}};
 }
 
-asio::awaitable<StoreResult<Lease>> MemoryStore::keep_alive(LeaseId, Deadline) {
-  co_return StoreResult<Lease>{std::nullopt, {StoreErrorCode::rejected, "no leases here", {}}};
+asio::awaitable<StoreResult<Lease>> MemoryStore::keep_alive(LeaseId id, Deadline) {
+  co_await delay();
+  std::lock_guard lock(mutex_);
+  if (!leader_) {
+    co_return StoreResult<Lease>{std::nullopt,
+                                 {StoreErrorCode::not_leader, "not the leader", leader_address_}};
+  }
+  auto result = kv_.keep_alive(id, 0);
+  if (!result.error.empty()) {
+    co_return StoreResult<Lease>{std::nullopt, {StoreErrorCode::rejected, result.error, {}}};
+  }
+  co_return StoreResult<Lease>{Lease{id, 0}, {}};
 }
 
-asio::awaitable<StoreResult<TxnResult>> MemoryStore::revoke_lease(LeaseId, Deadline) {
-  co_return StoreResult<TxnResult>{std::nullopt, {StoreErrorCode::rejected, "no leases here", {}}};
+asio::awaitable<StoreResult<TxnResult>> MemoryStore::revoke_lease(LeaseId id, Deadline) {
+  co_await delay();
+  std::lock_guard lock(mutex_);
+  auto result = kv_.revoke_lease(id);
+  if (!result.error.empty()) {
+    co_return StoreResult<TxnResult>{std::nullopt, {StoreErrorCode::rejected, result.error, {}}};
+  }
+  co_return StoreResult<TxnResult>{std::move(result), {}};
 }
 
 }  // namespace isla::testing

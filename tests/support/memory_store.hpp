@@ -57,6 +57,7 @@ class MemoryStore final : public store::Store {
   bool leader_ = true;
   std::string leader_address_;
   std::atomic<std::int64_t> writes_applied_{0};
+  store::LeaseId last_lease_ = 0;
   std::vector<std::shared_ptr<net::Completion<bool>>> watchers_;
 };
 
