@@ -178,7 +178,10 @@ class OrderApi {
       auto parsed = orders::parse_add(request.body, deps_.service.options().limits);
       if (auto* error = std::get_if<orders::ApiError>(&parsed)) co_return bad_request(*error);
       const auto& add = std::get<orders::AddRequest>(parsed);
-      auto added = co_await deps_.service.add(*subject, path->id, add, request.deadline);
+      // A forwarded add was checked against the catalogue of the gateway that forwarded it.
+      const bool check_figure = !request.principal.starts_with(kNodePrefix);
+      auto added =
+          co_await deps_.service.add(*subject, path->id, add, request.deadline, check_figure);
       if (!added.ok()) co_return co_await failed(request, *subject, added.error);
       co_return json_ok(added.value->duplicate ? 200 : 201, stored_json(*added.value, true));
     }

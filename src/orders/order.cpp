@@ -72,7 +72,8 @@ std::string encode_order(const Order& order) {
     items.push_back(json::object{{"n", item.n},
                                  {"figure", item.figure},
                                  {"quantity", item.quantity},
-                                 {"added_ms", item.added_ms}});
+                                 {"added_ms", item.added_ms},
+                                 {"key", item.key}});
   }
   json::object applied;
   for (const auto& [key, add] : order.applied) {
@@ -123,7 +124,8 @@ std::optional<Order> decode_order(std::string_view bytes) {
     Item item;
     if (!read(fields, "n", item.n, 1) || item.n <= previous || item.n >= order.next_item ||
         !read(fields, "figure", item.figure) || !core::valid_figure_name(item.figure) ||
-        !read_quantity(fields, item.quantity) || !read(fields, "added_ms", item.added_ms)) {
+        !read_quantity(fields, item.quantity) || !read(fields, "added_ms", item.added_ms) ||
+        !read(fields, "key", item.key) || !is_idempotency_key(item.key)) {
       return std::nullopt;
     }
     previous = item.n;
@@ -179,7 +181,8 @@ Step add_item(const Order& order, const AddRequest& request, const OrderLimits& 
   step.verdict = Verdict::write;
   step.next = order;
   step.item = order.next_item;
-  step.next.items.push_back({order.next_item, request.figure, request.quantity, now_ms});
+  step.next.items.push_back(
+      {order.next_item, request.figure, request.quantity, now_ms, request.key});
   step.next.applied.emplace(request.key,
                             Applied{order.next_item, request.figure, request.quantity});
   step.next.next_item = order.next_item + 1;

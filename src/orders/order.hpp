@@ -22,6 +22,7 @@ struct Item {
   std::string figure;
   int quantity = 0;
   std::int64_t added_ms = 0;
+  std::string key;  // the idempotency key of the add that made it
   friend bool operator==(const Item&, const Item&) = default;
 };
 

@@ -161,7 +161,8 @@ boost::json::object order_json(const Order& order, std::int64_t revision) {
     items.push_back(json::object{{"n", item.n},
                                  {"figure", item.figure},
                                  {"quantity", item.quantity},
-                                 {"added_ms", item.added_ms}});
+                                 {"added_ms", item.added_ms},
+                                 {"idempotency_key", item.key}});
   }
   json::object out{{"id", order.id},
                    {"state", to_string(order.state)},

@@ -308,13 +308,13 @@ asio::awaitable<OrderResult<Stored>> OrderService::change(const std::string& sub
 
 asio::awaitable<OrderResult<Stored>> OrderService::add(const std::string& subject,
                                                        const std::string& id,
-                                                       const AddRequest& request,
-                                                       Deadline deadline) {
-  Rule rule = [this, &request](const Order& order) {
+                                                       const AddRequest& request, Deadline deadline,
+                                                       bool check_figure) {
+  Rule rule = [this, &request, check_figure](const Order& order) {
     Step step = add_item(order, request, options_.limits, now_ms());
     // Checked only for a new add: a retried one answers as it first did, whatever the
     // catalogue says now.
-    if (step.verdict == Verdict::write && options_.figure_known &&
+    if (step.verdict == Verdict::write && check_figure && options_.figure_known &&
         !options_.figure_known(request.figure)) {
       step.verdict = Verdict::unknown_figure;
       step.why = "figure '" + request.figure +

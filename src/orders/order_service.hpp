@@ -96,8 +96,12 @@ class OrderService {
                                            Deadline deadline);
   asio::awaitable<OrderResult<OrderPage>> list(const std::string& subject, const std::string& after,
                                                std::size_t limit, Deadline deadline);
+  // `check_figure` false: the gateway that took the request from the client checked the
+  // figure against its catalogue and forwarded it here (a gateway's view of the catalogue
+  // may lag another's by a heartbeat or two).
   asio::awaitable<OrderResult<Stored>> add(const std::string& subject, const std::string& id,
-                                           const AddRequest& request, Deadline deadline);
+                                           const AddRequest& request, Deadline deadline,
+                                           bool check_figure = true);
   asio::awaitable<OrderResult<Stored>> remove_item(const std::string& subject,
                                                    const std::string& id, std::int64_t n,
                                                    Deadline deadline);
