@@ -77,12 +77,13 @@ class OrderCounters final : public orders::OrderObserver {
   explicit OrderCounters(prometheus::Registry& registry)
       : created_(prometheus::BuildCounter()
                      .Name("isla_orders_created_total")
-                     .Help("Orders created through this gateway")
+                     .Help("Orders created by this gateway (the store leader's: followers forward "
+                           "changes)")
                      .Register(registry)
                      .Add({})),
         added_(prometheus::BuildCounter()
                    .Name("isla_order_items_added_total")
-                   .Help("Items added to orders through this gateway")
+                   .Help("Items added to orders by this gateway")
                    .Register(registry)
                    .Add({})),
         duplicates_(prometheus::BuildCounter()
@@ -92,7 +93,7 @@ class OrderCounters final : public orders::OrderObserver {
                         .Register(registry)),
         checkouts_(prometheus::BuildCounter()
                        .Name("isla_order_checkouts_total")
-                       .Help("Orders checked out through this gateway")
+                       .Help("Orders checked out by this gateway")
                        .Register(registry)
                        .Add({})),
         conflicts_(prometheus::BuildCounter()

@@ -90,7 +90,9 @@ TEST(OrderChaos, ConcurrentAddsAcrossGatewaysSurviveTheStoreLeadersDeath) {
   // Each acknowledged add's item number is the one in the order.
   for (const auto& item : order.at("items").as_array()) {
     const std::string key(item.at("idempotency_key").as_string());
-    if (acked.contains(key)) EXPECT_EQ(item.at("n").as_int64(), acked[key]) << key;
+    if (acked.contains(key)) {
+      EXPECT_EQ(item.at("n").as_int64(), acked[key]) << key;
+    }
   }
   int retried = 0;
   for (const auto& [attempts, count] : retried_elsewhere) retried += count;

@@ -9,6 +9,7 @@
 #include <csignal>
 #include <cstring>
 
+#include "security/crypto.hpp"
 #include "support/failover_client.hpp"
 #include "support/order_island.hpp"
 #include "support/raw_http.hpp"
@@ -168,7 +169,7 @@ TEST_F(OrderApi, AnOrderGoesFromGatewayToGatewayToItsCheckout) {
   client.use((created.gateway + 1) % kGateways);
   auto again = client.send("POST", "/api/orders", R"({"idempotency_key":"carol-1"})");
   ASSERT_EQ(again.status(), 200);
-  EXPECT_EQ(body_of(again.result).at("id"), id);
+  EXPECT_EQ(body_of(again.result).at("id").as_string(), id);
   EXPECT_EQ(body_of(again.result).at("duplicate"), true);
 
   for (int i = 0; i < 6; ++i) {
