@@ -41,6 +41,8 @@ TEST(OrderChaos, ConcurrentAddsAcrossGatewaysSurviveTheStoreLeadersDeath) {
   std::map<std::string, std::int64_t> acked;  // key -> the item number it was answered with
   std::vector<std::string> unacked;
   std::map<int, int> retried_elsewhere;  // adds answered by another gateway than the first tried
+  int duplicates = 0;                    // retries answered "applied before" (a lost answer)
+  std::chrono::steady_clock::duration slowest{};
   std::vector<std::thread> clients;
   for (int c = 0; c < kClients; ++c) {
     clients.emplace_back([&, c] {
@@ -50,10 +52,14 @@ TEST(OrderChaos, ConcurrentAddsAcrossGatewaysSurviveTheStoreLeadersDeath) {
         const std::string key = "c" + std::to_string(c) + "-" + std::to_string(i);
         const std::string body = json::serialize(
             json::object{{"figure", "owl"}, {"quantity", 1 + i % 7}, {"idempotency_key", key}});
+        const auto start = std::chrono::steady_clock::now();
         auto answer = client.send("POST", "/api/orders/" + id + "/items", body);
         std::lock_guard lock(mutex);
+        slowest = std::max(slowest, std::chrono::steady_clock::now() - start);
         if (answer.status() == 200 || answer.status() == 201) {
-          acked[key] = json::parse(answer.body()).at("item").as_int64();
+          const auto reply = json::parse(answer.body());
+          acked[key] = reply.at("item").as_int64();
+          if (reply.as_object().contains("duplicate")) ++duplicates;
           if (answer.attempts > 1) ++retried_elsewhere[answer.attempts];
           ++acknowledged;
         } else {
@@ -97,8 +103,10 @@ TEST(OrderChaos, ConcurrentAddsAcrossGatewaysSurviveTheStoreLeadersDeath) {
   int retried = 0;
   for (const auto& [attempts, count] : retried_elsewhere) retried += count;
   std::cout << "[ measured ] " << acked.size() << " adds acknowledged, " << retried
-            << " of them after trying more than one gateway; order holds " << keys.size()
-            << " items\n";
+            << " of them after trying more than one gateway, " << duplicates
+            << " answered as applied before; slowest add "
+            << std::chrono::duration_cast<std::chrono::milliseconds>(slowest).count()
+            << " ms; order holds " << keys.size() << " items\n";
 }
 
 }  // namespace
