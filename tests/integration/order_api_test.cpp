@@ -105,6 +105,26 @@ TEST_F(OrderApi, OrdersNeedATokenAndAnotherSubjectSeesNothing) {
   // themselves: only a node's signed request is believed.
   auto posing = call(1, "GET", "/api/orders/" + id + "?as=" + security::to_hex("alice"), "", bob);
   EXPECT_EQ(posing.response->status, 404);
+  // Nor through the store's KV API: the orders' keys are neither listed, read, watched nor
+  // read in a transaction by a client token (an admin's may).
+  const auto bob_reads = token_for(*island_, "bob", Role::read);
+  for (const std::string prefix : {"", "_isla%2F", "_isla%2Forders%2F"}) {
+    auto listed = call(1, "GET", "/api/kv?prefix=" + prefix, "", bob_reads);
+    ASSERT_EQ(listed.response->status, 200) << listed.response->body;
+    EXPECT_EQ(listed.response->body.find("_isla/orders/"), std::string::npos) << prefix;
+  }
+  EXPECT_EQ(call(1, "GET", "/api/kv/_isla%2Forders%2Fo%2Fx", "", bob_reads).response->status, 403);
+  EXPECT_EQ(
+      call(1, "GET", "/api/kv/watch?prefix=_isla%2Forders%2F", "", bob_reads).response->status,
+      403);
+  for (int g = 0; g < kGateways; ++g) {
+    auto txn = call(g, "POST", "/api/kv/txn", R"({"success":[{"op":"range","prefix":""}]})", bob);
+    EXPECT_EQ(txn.response->status, 403) << txn.response->body;
+  }
+  auto admin = call(1, "GET", "/api/kv?prefix=_isla%2Forders%2F", "",
+                    token_for(*island_, "root", Role::admin));
+  EXPECT_NE(admin.response->body.find("_isla/orders/"), std::string::npos);
+
   auto mine = send(alice, "GET", "/api/orders/" + id);
   EXPECT_EQ(items_by_key(json::parse(mine.body())), (std::map<std::string, int>{{"a1", 1}}));
 }

@@ -4,6 +4,9 @@
 
 #include <boost/json.hpp>
 
+#include "orders/order_keys.hpp"
+#include "store/system_keys.hpp"
+
 namespace isla::orders {
 namespace {
 
@@ -134,6 +137,37 @@ TEST(OrderCodec, RoundTripsAndRefusesWhatItDidNotWrite) {
   }));
   EXPECT_FALSE(mutate([](json::object& o) { o.erase("applied"); }));
   EXPECT_FALSE(mutate([](json::object& o) { o["create_key"] = "has space"; }));
+}
+
+// The KV API keeps clients away from the orders' keys (store/system_keys.hpp): every key the
+// service writes must be under the prefix it guards.
+TEST(OrderKeys, AreAllWhereTheKvApiHidesThem) {
+  const auto owner = owner_segment("alice");
+  EXPECT_EQ(owner.size(), 64u);
+  EXPECT_NE(owner, owner_segment("bob"));
+  for (const auto& key : {order_key(owner, "0123456789abcdef0123"),
+                          index_key(owner, "0123456789abcdef0123"), create_key(owner, "k")}) {
+    EXPECT_TRUE(store::is_private_key(key)) << key;
+  }
+  auto reading = [](store::RequestOp::Kind kind, std::string key) {
+    store::Txn txn;
+    store::RequestOp op;
+    op.kind = kind;
+    op.key = std::move(key);
+    txn.success.push_back(op);
+    return store::reads_private_keys(txn);
+  };
+  EXPECT_TRUE(reading(store::RequestOp::Kind::range, ""));
+  EXPECT_TRUE(reading(store::RequestOp::Kind::range, "_isla/"));
+  EXPECT_TRUE(reading(store::RequestOp::Kind::range, "_isla/orders/o/"));
+  EXPECT_TRUE(reading(store::RequestOp::Kind::get, order_key(owner, "x")));
+  EXPECT_FALSE(reading(store::RequestOp::Kind::range, "_isla/tasks/"));
+  EXPECT_FALSE(reading(store::RequestOp::Kind::get, "_isla/orders"));
+  store::Txn comparing;
+  store::Compare compare;
+  compare.key = order_key(owner, "x");
+  comparing.compares.push_back(compare);
+  EXPECT_TRUE(store::reads_private_keys(comparing));
 }
 
 }  // namespace
