@@ -14,6 +14,7 @@
 #include "gateway/island_bridge.hpp"
 #include "gateway/island_membership.hpp"
 #include "gateway/load_meter.hpp"
+#include "gateway/order_routes.hpp"
 #include "gateway/peer_forwarder.hpp"
 #include "gateway/peers.hpp"
 #include "gateway/registry.hpp"
@@ -148,6 +149,8 @@ class Gateway {
     store_ = std::make_unique<store::RaftStore>(store_options(), host_.pool(), client_);
     tasks_ =
         std::make_unique<TaskService>(*store_, client_, events_, host_.metrics(), task_options());
+    orders_ = std::make_unique<orders::OrderService>(
+        *store_, order_options(), std::make_unique<core::SeededRandom>(core::seed_from_device()));
     if (!options.discovery_broadcast.empty()) {
       // Shared: every gateway of the subnet on this host listens on the same address.
       broadcast_udp_ = std::make_unique<net::UdpEndpoint>(
@@ -163,6 +166,7 @@ class Gateway {
     store::add_member_routes(host_.router(), *store_, client_);
     add_token_routes(host_.router(), *store_, client_, host_.audit());
     tasks_->add_routes(host_.router());
+    add_order_routes(host_.router(), {*orders_, client_});
     bridge_.add_routes(host_.router());
     registry_.observe_with([this](const RoutingSnapshot& before, const RoutingSnapshot& after) {
       for (const auto& change : route_changes(before, after)) {
@@ -217,6 +221,19 @@ class Gateway {
           "w-" + options_.listen.host, (options_.data_dir / "workers").string()};
     }
     return tasks;
+  }
+
+  // Orders may name any figure the island's catalogue knows: held here, announced within
+  // the routing table's figure TTL (live or not), or held by another island.
+  orders::OrderServiceOptions order_options() {
+    orders::OrderServiceOptions orders;
+    orders.now_ms = [] { return core::wall_clock_ms(); };
+    orders.figure_known = [this](std::string_view figure) {
+      const std::string name(figure);
+      return registry_.snapshot()->known(name) || bridge_.remote().route(name).has_value();
+    };
+    orders.observer = order_metrics(host_.metrics());
+    return orders;
   }
 
   std::string raft_reply_key() const {
@@ -616,6 +633,7 @@ class Gateway {
   store::StoreMetrics store_metrics_;  // outlives store_, whose WAL reports to it
   std::unique_ptr<store::RaftStore> store_;
   std::unique_ptr<TaskService> tasks_;               // after the store it keeps its queue in
+  std::unique_ptr<orders::OrderService> orders_;     // after the store it keeps orders in
   std::unique_ptr<net::UdpEndpoint> broadcast_udp_;  // piece servers' broadcast hellos
   prometheus::Family<prometheus::Counter>& datagrams_;
   prometheus::Family<prometheus::Counter>& dropped_;

@@ -45,6 +45,9 @@ class KvApi {
     auto key = key_from(tail);
     if (auto* error = std::get_if<HttpResponse>(&key)) co_return std::move(*error);
     const auto& name = std::get<std::string>(key);
+    if (is_private_key(name) && !may_change_system_keys(request.principal)) {
+      co_return private_refusal();
+    }
     const auto consistency = consistency_of(request);
     auto result = co_await store_.range(name, false, consistency, request.deadline);
     if (!result.ok()) co_return error_response(result.error);
@@ -68,6 +71,9 @@ class KvApi {
     const auto consistency = consistency_of(request);
     auto result = co_await store_.range(*prefix, true, consistency, request.deadline);
     if (!result.ok()) co_return error_response(result.error);
+    if (!may_change_system_keys(request.principal)) {
+      std::erase_if(result.value->kvs, [](const KeyValue& kv) { return is_private_key(kv.key); });
+    }
     co_return ok_json({{"revision", result.value->revision},
                        {"count", result.value->kvs.size()},
                        {"kvs", to_json(result.value->kvs)}});
@@ -126,6 +132,9 @@ class KvApi {
       }
       from = std::max<Revision>(*parsed, 1);
     }
+    if (is_private_key(prefix) && !may_change_system_keys(request.principal)) {
+      co_return private_refusal();
+    }
     auto slot = take_watcher_slot();
     if (!slot) {
       auto busy = net::json_error(503, "this gateway serves " +
@@ -134,7 +143,8 @@ class KvApi {
       busy.headers.emplace_back("Retry-After", "1");
       co_return busy;
     }
-    co_return event_stream(std::move(prefix), from, store_.revision(), request.remote,
+    const bool hide_private = !may_change_system_keys(request.principal);
+    co_return event_stream(std::move(prefix), from, store_.revision(), request.remote, hide_private,
                            std::move(slot));
   }
 
@@ -255,7 +265,9 @@ class KvApi {
 
   template <class Describe>
   asio::awaitable<HttpResponse> write(HttpRequest& request, const Txn& txn, Describe describe) {
-    if (touches_system_keys(txn) && !may_change_system_keys(request.principal)) {
+    const bool trusted = may_change_system_keys(request.principal);
+    if (reads_private_keys(txn) && !trusted) co_return private_refusal();
+    if (touches_system_keys(txn) && !trusted) {
       co_return net::json_error(
           403, "keys under \"" + std::string(kSystemPrefix) +
                    "\" are isla's own (the token deny list, the task queue, the store's "
@@ -266,6 +278,12 @@ class KvApi {
     if (!result.ok()) co_return co_await failed(request, result.error);
     if (!result.value->error.empty()) co_return net::json_error(400, result.value->error);
     co_return ok_json(describe(*result.value));
+  }
+
+  static HttpResponse private_refusal() {
+    return net::json_error(403, "keys under \"" + std::string(kPrivatePrefix) +
+                                    "\" are each subject's orders: read them through "
+                                    "/api/orders (only an admin reads them here)");
   }
 
   // A follower hands writes to the leader as they came, one hop further.
@@ -286,19 +304,20 @@ class KvApi {
   }
 
   HttpResponse event_stream(std::string prefix, Revision from, Revision current, std::string remote,
-                            std::shared_ptr<void> slot) {
+                            bool hide_private, std::shared_ptr<void> slot) {
     struct State {
       std::string prefix;
       std::string remote;
+      bool hide_private;  // a prefix over the orders' keys, watched by a client
       std::shared_ptr<void> slot;
       Revision from;  // the first revision not yet handed to the server
       std::chrono::steady_clock::time_point next_keepalive;
       bool replaying = false;  // the last page stopped at a limit: more history is there
       bool done = false;
     };
-    auto state =
-        std::make_shared<State>(State{std::move(prefix), std::move(remote), std::move(slot), from,
-                                      std::chrono::steady_clock::now() + options_.watch_keepalive});
+    auto state = std::make_shared<State>(
+        State{std::move(prefix), std::move(remote), hide_private, std::move(slot), from,
+              std::chrono::steady_clock::now() + options_.watch_keepalive});
     HttpResponse response;
     response.content_type = "text/event-stream";
     response.headers.emplace_back("Cache-Control", "no-cache");
@@ -328,6 +347,7 @@ class KvApi {
       }
       std::string chunk;
       for (const auto& event : result.value->events) {
+        if (state->hide_private && is_private_key(event.kv.key)) continue;
         chunk += "id: " + std::to_string(event.kv.mod_revision) +
                  "\nevent: " + (event.type == Event::Type::put ? "put" : "delete") +
                  "\ndata: " + json::serialize(to_json(event.kv)) + "\n\n";

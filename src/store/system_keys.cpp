@@ -27,6 +27,22 @@ bool touches_system_keys(const Txn& txn) {
   return false;
 }
 
+bool reads_private_keys(const Txn& txn) {
+  for (const auto& compare : txn.compares) {
+    if (is_private_key(compare.key)) return true;
+  }
+  for (const auto* ops : {&txn.success, &txn.failure}) {
+    for (const auto& op : *ops) {
+      if (op.kind == RequestOp::Kind::get && is_private_key(op.key)) return true;
+      if (op.kind == RequestOp::Kind::range &&
+          (is_private_key(op.key) || kPrivatePrefix.starts_with(op.key))) {
+        return true;
+      }
+    }
+  }
+  return false;
+}
+
 bool may_change_system_keys(std::string_view principal) {
   return principal.empty() || principal.starts_with("node:") || principal.ends_with("/admin");
 }

@@ -161,7 +161,7 @@ core::Endpoint Island::start_pieces(int index, const std::vector<std::string>& f
   std::vector<std::string> argv = {
       ISLA_BINARY,  "pieces",
       "--listen",   address.str(),
-      "--gateway",  gateway_.str(),
+      "--gateway",  pieces_gateways_.empty() ? gateway_.str() : pieces_gateways_,
       "--catalog",  catalog_dir().string(),
       "--figures",  list,
       "--data-dir", (dir_ / ("pieces-" + std::to_string(index))).string()};
@@ -171,6 +171,13 @@ core::Endpoint Island::start_pieces(int index, const std::vector<std::string>& f
   pieces_.emplace(index, core::ChildProcess::spawn(
                              argv, (dir_ / ("pieces-" + std::to_string(index) + ".log")).string()));
   return address;
+}
+
+void Island::announce_pieces_to(int count) {
+  pieces_gateways_.clear();
+  for (int index = 0; index < count; ++index) {
+    pieces_gateways_ += (pieces_gateways_.empty() ? "" : ",") + gateway(index).str();
+  }
 }
 
 void Island::wait_for_servers(std::size_t count) {

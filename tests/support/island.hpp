@@ -38,6 +38,9 @@ class Island {
                                    const std::vector<std::string>& extra = {});
   core::ChildProcess& worker_process(int index) { return workers_.at(index); }
   std::string worker_log(int index) const;
+  // Piece servers started from now on announce to gateways 0..count-1, not only gateway 0
+  // (as `isla up` starts them), so that every gateway knows the island's figures.
+  void announce_pieces_to(int count);
   // Waits until the gateway routes to `count` piece servers; fails the test otherwise.
   void wait_for_servers(std::size_t count);
 
@@ -68,6 +71,7 @@ class Island {
   std::string subnet_;  // "127.A.B"
   std::filesystem::path dir_;
   core::Endpoint gateway_;
+  std::string pieces_gateways_;  // --gateway of piece servers; empty: gateway 0
   void start_gateway_process(int index, std::vector<std::string> extra);
   std::string gateway_name(int index) const;
 
