@@ -122,6 +122,17 @@ void add_balancer_command(CLI::App& app) {
                    "Idle keep-alive connections kept per backend and I/O thread")
       ->check(CLI::Range(std::size_t{1}, std::size_t{100'000}))
       ->capture_default_str();
+  command
+      ->add_option("--upstream-pipeline", options->upstream_pipeline,
+                   "Idempotent requests in flight on one connection to a backend (HTTP/1.1 "
+                   "pipelining) once --upstream-connections are busy; 1: one at a time")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{256}))
+      ->capture_default_str();
+  command
+      ->add_option("--upstream-connections", options->upstream_connections,
+                   "Connections per backend and I/O thread before pipelined requests share them")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
+      ->capture_default_str();
   auto standby = std::make_shared<bool>(false);
   command->add_flag("--standby", *standby,
                     "Start without binding --listen (the pair binds it when active)");

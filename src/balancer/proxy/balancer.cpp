@@ -103,8 +103,10 @@ Balancer::Balancer(BalancerOptions options)
   client.connect_timeout = options_.connect_timeout;
   client.max_idle_per_endpoint = options_.max_idle_per_backend;
   client.tls = options_.backend_tls;
-  client_ = net::HttpClient(client);
   check_client_ = net::HttpClient(client);
+  client.pipeline_depth = options_.upstream_pipeline;
+  client.connections_per_endpoint = options_.upstream_connections;
+  client_ = net::HttpClient(client);
   if (!options_.secret.empty()) {
     signer_ = std::make_unique<security::ForwardedSigner>(options_.secret);
   }

@@ -60,8 +60,14 @@ struct BalancerOptions {
   std::chrono::milliseconds attempt_timeout{15'000};
   std::chrono::milliseconds connect_timeout{1000};
   std::size_t max_idle_per_backend = 64;  // pooled keep-alive connections per backend and thread
-  net::HttpServerOptions http;            // the service listener: limits, timeouts, TLS
-  net::HttpServerOptions admin_http;      // the admin listener
+  // HTTP/1.1 pipelining to the backends (net::HttpClientOptions): with more than 1, once
+  // `upstream_connections` connections to a backend are busy on a thread, idempotent requests
+  // queue behind others on the least loaded one and leave together in one send. 1: one
+  // request per connection at a time, as HAProxy and nginx do.
+  std::size_t upstream_pipeline = 1;
+  std::size_t upstream_connections = 4;
+  net::HttpServerOptions http;                   // the service listener: limits, timeouts, TLS
+  net::HttpServerOptions admin_http;             // the admin listener
   std::shared_ptr<net::TlsContext> backend_tls;  // HTTPS to the backends when set
   // The island secret (raw bytes): signs X-Forwarded-For for the gateways and checks admin
   // tokens. Empty: nothing is signed and the admin API is open (loopback only).
