@@ -6,11 +6,15 @@
 
 #include <atomic>
 #include <boost/json.hpp>
+#include <csignal>
+#include <filesystem>
 #include <future>
 #include <map>
 #include <mutex>
 #include <set>
 #include <thread>
+
+#include <unistd.h>
 
 #include "app/commands.hpp"
 #include "balancer/proxy/balancer.hpp"
@@ -20,6 +24,7 @@
 #include "security/island_secret.hpp"
 #include "support/island.hpp"
 #include "support/raw_http.hpp"
+#include "support/run_command.hpp"
 
 namespace isla::balancer {
 namespace {
@@ -599,6 +604,48 @@ TEST(BalancerGatewayTest, AGatewayBelievesTheBalancersForwardedForAndNotAClients
   auto figures = get(service, "/api/figures");
   ASSERT_TRUE(figures.ok());
   EXPECT_EQ(figures.response->status, 200);
+}
+
+}  // namespace
+}  // namespace isla::balancer
+
+namespace isla::balancer {
+namespace {
+
+// The command: bad flags are refused with exit 2; SIGTERM finishes the request in flight and
+// exits 0.
+TEST(BalancerCommandTest, RefusesBadFlagsAndStopsGracefullyOnSigterm) {
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"balancer", "--listen", "127.0.0.1:0"},
+        std::vector<std::string>{"balancer", "--backends", "127.0.0.1:1", "--algorithm", "random"},
+        std::vector<std::string>{"balancer", "--backends", "127.0.0.1:1", "--hash-key", "cookie:s"},
+        std::vector<std::string>{"balancer", "--backends", "127.0.0.1:1=999"},
+        std::vector<std::string>{"balancer", "--backends", "127.0.0.1:1", "--check-interval",
+                                 "soon"}}) {
+    auto result = testing::run_isla(args);
+    EXPECT_EQ(result.exit_code, app::kExitUsage) << result.output;
+  }
+
+  const auto subnet = testing::unique_subnet();
+  Backend backend("b", {subnet + ".11", 0});
+  const core::Endpoint service{subnet + ".1", 18090};
+  const auto log = std::filesystem::temp_directory_path() /
+                   ("isla-balancer-" + std::to_string(::getpid()) + ".log");
+  auto process = core::ChildProcess::spawn(
+      {ISLA_BINARY, "balancer", "--listen", service.str(), "--backends", backend.endpoint().str(),
+       "--admin", subnet + ".1:18091", "--data-dir",
+       (std::filesystem::temp_directory_path() / ("isla-balancer-" + std::to_string(::getpid())))
+           .string()},
+      log.string());
+  ASSERT_TRUE(eventually([&] { return get(service, "/x").ok(); }, kPatience))
+      << testing::read_file(log);
+  auto pending = std::async(std::launch::async, [&] { return get(service, "/slow"); });
+  ASSERT_TRUE(eventually([&] { return backend.in_flight() == 1; }, kPatience));
+  process.signal(SIGTERM);
+  auto finished = pending.get();
+  ASSERT_TRUE(finished.ok()) << finished.message;
+  EXPECT_EQ(finished.response->status, 200);
+  EXPECT_EQ(process.wait_for(kPatience), 0) << testing::read_file(log);
 }
 
 }  // namespace
