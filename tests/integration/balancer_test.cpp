@@ -21,6 +21,7 @@
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
 #include "net/io_pool.hpp"
+#include "net/tls.hpp"
 #include "security/island_secret.hpp"
 #include "support/island.hpp"
 #include "support/raw_http.hpp"
@@ -645,6 +646,48 @@ TEST(BalancerCommandTest, RefusesBadFlagsAndStopsGracefullyOnSigterm) {
   auto finished = pending.get();
   ASSERT_TRUE(finished.ok()) << finished.message;
   EXPECT_EQ(finished.response->status, 200);
+  EXPECT_EQ(process.wait_for(kPatience), 0) << testing::read_file(log);
+}
+
+}  // namespace
+}  // namespace isla::balancer
+
+namespace isla::balancer {
+namespace {
+
+// TLS termination with the island's certificates: HTTPS from the client to the balancer and
+// from the balancer to a gateway that serves HTTPS only.
+TEST(BalancerTlsTest, TerminatesHttpsAndCallsHttpsGateways) {
+  testing::Island island;
+  const auto subnet = island.gateway().host.substr(0, island.gateway().host.rfind('.'));
+  const core::Endpoint service{subnet + ".90", 18443};
+  const auto certs = island.dir() / "tls";
+  auto made = testing::run_isla({"certs", "init", "--dir", certs.string(), "--hosts",
+                                 island.gateway().host + "," + service.host});
+  ASSERT_EQ(made.exit_code, 0) << made.output;
+  net::HttpClientOptions trusting;
+  trusting.tls = net::make_client_tls(certs / "ca.pem");
+  island.set_client_options(trusting);
+  island.start_gateway({"--tls-dir", certs.string()});
+  const auto log = island.dir() / "balancer.log";
+  auto process = core::ChildProcess::spawn(
+      {ISLA_BINARY, "balancer", "--listen", service.str(), "--backends", island.gateway().str(),
+       "--tls-dir", certs.string(), "--secret-file", island.secret_file().string(), "--data-dir",
+       (island.dir() / "balancer").string()},
+      log.string());
+  net::HttpRequest request;
+  request.target = "/api/figures";
+  ASSERT_TRUE(eventually(
+      [&] {
+        auto result = net::fetch(service, request, 1s, trusting);
+        return result.ok() && result.response->status == 200;
+      },
+      kPatience))
+      << testing::read_file(log);
+  // The gateway was reached over HTTPS (it speaks nothing else) and the client over HTTPS:
+  // plain HTTP to the service address gets no answer.
+  EXPECT_FALSE(net::fetch(service, request, 1s).ok());
+  process.signal(SIGTERM);
   EXPECT_EQ(process.wait_for(kPatience), 0) << testing::read_file(log);
 }
 
