@@ -26,6 +26,7 @@
 #include "support/island.hpp"
 #include "support/raw_http.hpp"
 #include "support/run_command.hpp"
+#include "support/scope_exit.hpp"
 
 namespace isla::balancer {
 namespace {
@@ -689,6 +690,70 @@ TEST(BalancerTlsTest, TerminatesHttpsAndCallsHttpsGateways) {
   EXPECT_FALSE(net::fetch(service, request, 1s).ok());
   process.signal(SIGTERM);
   EXPECT_EQ(process.wait_for(kPatience), 0) << testing::read_file(log);
+}
+
+}  // namespace
+}  // namespace isla::balancer
+
+namespace isla::balancer {
+namespace {
+
+// --discover-from: the backends follow what a gateway's /api/status lists (itself and its
+// peers that are not dead); backends given otherwise stay.
+TEST_F(BalancerTest, DiscoveryFollowsTheGatewaysAGatewayLists) {
+  std::mutex mutex;
+  boost::json::object listed;
+  auto list = [&](int count, bool last_dead) {
+    boost::json::array peers;
+    for (int i = 1; i < count; ++i) {
+      peers.push_back({{"address", backends_[i]->endpoint().str()},
+                       {"state", (last_dead && i == count - 1) ? "dead" : "alive"}});
+    }
+    std::lock_guard lock(mutex);
+    listed = {{"node", backends_[0]->endpoint().str()}, {"peers", std::move(peers)}};
+  };
+  list(2, false);
+  net::IoPool pool(1);
+  net::HttpServer status(pool, {subnet_ + ".50", 0}, {},
+                         [&](net::HttpRequest& request) -> asio::awaitable<net::HttpResponse> {
+                           if (request.path() != "/api/status") {
+                             co_return net::json_error(404, "no");
+                           }
+                           std::string body;
+                           {
+                             std::lock_guard lock(mutex);
+                             body = boost::json::serialize(listed);
+                           }
+                           co_return net::json_response(200, std::move(body));
+                         });
+  status.start();
+  std::thread status_thread([&] { pool.run(); });
+  testing::ScopeExit stop_status([&] {
+    pool.stop();
+    status_thread.join();
+  });
+
+  auto opts = options();
+  opts.backends = {};
+  opts.discover_from = core::Endpoint{subnet_ + ".50", status.port()};
+  opts.discover_interval = 100ms;
+  RunningBalancer balancer(opts);
+  auto addresses = [&] {
+    std::set<std::string> out;
+    for (const auto& backend : balancer->backends_json()) {
+      out.insert(std::string(backend.as_object().at("address").as_string()));
+    }
+    return out;
+  };
+  const std::set<std::string> two{backends_[0]->endpoint().str(), backends_[1]->endpoint().str()};
+  ASSERT_TRUE(eventually([&] { return addresses() == two; }, kPatience));
+  list(3, false);
+  ASSERT_TRUE(eventually([&] { return addresses().size() == 3; }, kPatience));
+  for (int i = 0; i < 9; ++i) ASSERT_TRUE(get(service(balancer), "/x").ok());
+  for (const auto& backend : backends_) EXPECT_EQ(backend->requests(), 3);
+  // The third declared dead: removed.
+  list(3, true);
+  EXPECT_TRUE(eventually([&] { return addresses() == two; }, kPatience));
 }
 
 }  // namespace
