@@ -20,7 +20,8 @@
 # the measured run, from /proc/PID/stat).
 #
 # Knobs (environment): DURATION (s, default 10), CONNECTIONS (default 64), THREADS (balancer
-# threads, default 1), WRK_THREADS (default 2), ISLA_BIN (default build/isla).
+# threads, default 1), WRK_THREADS (default 2), ROUNDS (interleaved rounds of (b)-(d), default
+# 3; medians compared), ISLA_BIN (default build/isla).
 # Only loopback addresses in 127.0.4.0/24 are used; all state lives in a temp dir.
 set -euo pipefail
 
@@ -33,6 +34,7 @@ THREADS="${THREADS:-1}"
 WRK_THREADS="${WRK_THREADS:-2}"
 ISLA_BIN="${ISLA_BIN:-build/isla}"
 WARMUP=2
+ROUNDS="${ROUNDS:-3}"
 PATH_Q=/api/figures
 
 BACKENDS=(127.0.4.11:8090 127.0.4.12:8090 127.0.4.13:8090)
@@ -153,15 +155,27 @@ run() {
 
 echo "machine: $(nproc) cores, $(awk -F': ' '/model name/ {print $2; exit}' /proc/cpuinfo)"
 echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s, balancer threads $THREADS, $(haproxy -v | head -1)"
+# On a shared machine the load of the moment moves every figure: the three balancers are
+# measured in ROUNDS interleaved rounds, and the median of each is compared.
 run "(a) backend alone" "http://${BACKENDS[0]}$PATH_Q" "$(pgrep -P "${pids[0]}" | head -1)"
-run "(b) isla balancer" "http://$ISLA_ADDR$PATH_Q" "$isla_pid"
-run "(c) isla balancer, pipelined" "http://$ISLA_PIPELINED_ADDR$PATH_Q" "$isla_pipelined_pid"
-run "(d) haproxy" "http://$HAPROXY_ADDR$PATH_Q" "$haproxy_pid"
-
-field() { awk -v n="$2" '{ print $(NF - n) }' <<<"${rows[$1]}"; }
-for i in 1 2; do
-  awk -v name="${rows[$i]% * *}" -v a="$(field "$i" 1)" -v b="$(field 3 1)" -v pa="$(field "$i" 0)" \
-    -v pb="$(field 3 0)" 'BEGIN {
+rows=()
+for round in $(seq 1 "$ROUNDS"); do
+  run "(b) isla balancer" "http://$ISLA_ADDR$PATH_Q" "$isla_pid"
+  run "(c) isla balancer, pipelined" "http://$ISLA_PIPELINED_ADDR$PATH_Q" "$isla_pipelined_pid"
+  run "(d) haproxy" "http://$HAPROXY_ADDR$PATH_Q" "$haproxy_pid"
+done
+# median NAME COLUMN(1: req/s, 0: p99): over the rounds of one row.
+median() {
+  for row in "${rows[@]}"; do [[ "$row" == "$1 "* ]] && awk -v n="$2" '{ print $(NF - n) }' <<<"$row"; done |
+    sort -g | awk '{ v[NR] = $1 } END { print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+echo "medians over $ROUNDS rounds:"
+for name in "(b) isla balancer" "(c) isla balancer, pipelined" "(d) haproxy"; do
+  printf '%-34s %10s req/s   p99 %8s ms\n' "$name" "$(median "$name" 1)" "$(median "$name" 0)"
+done
+for name in "(b) isla balancer" "(c) isla balancer, pipelined"; do
+  awk -v name="$name" -v a="$(median "$name" 1)" -v b="$(median "(d) haproxy" 1)" \
+    -v pa="$(median "$name" 0)" -v pb="$(median "(d) haproxy" 0)" 'BEGIN {
     printf "%s / haproxy: %.2fx req/s (goal >= 1.10), p99 %.3f ms vs %.3f ms (goal: no worse)\n",
       name, a / b, pa, pb }'
 done
