@@ -105,7 +105,8 @@ class Balancer {
   // Binds (true) or unbinds (false) the service address at run time. Unbinding closes the
   // listener at once and lets the requests in flight finish (their connections close after
   // the answer). Idempotent. False when binding failed (the address is taken; logged). Any
-  // thread; on another than the pool's main one it waits for the main one to do it.
+  // thread; on another than the pool's main one it waits for the main one to do it, so the
+  // pool must be running (before start(), call it from the constructing thread only).
   bool serve_service_address(bool serve);
   bool serving() const { return serving_.load(); }
   std::uint16_t service_port() const { return service_port_.load(); }
