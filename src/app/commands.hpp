@@ -14,10 +14,11 @@ void add_client_commands(CLI::App& app);
 void add_kv_command(CLI::App& app);
 void add_store_command(CLI::App& app);
 void add_up_command(CLI::App& app);
-void add_secret_commands(CLI::App& app);  // isla secret, isla token
-void add_worker_command(CLI::App& app);   // isla worker
-void add_task_command(CLI::App& app);     // isla task
-void add_order_command(CLI::App& app);    // isla order
+void add_secret_commands(CLI::App& app);   // isla secret, isla token
+void add_worker_command(CLI::App& app);    // isla worker
+void add_task_command(CLI::App& app);      // isla task
+void add_balancer_command(CLI::App& app);  // isla balancer
+void add_order_command(CLI::App& app);     // isla order
 
 // Writes `text` to `path` with mode 0600, atomically (tokens, secrets).
 void write_private_file(const std::filesystem::path& path, const std::string& text);

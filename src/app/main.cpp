@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   isla::app::add_worker_command(app);
   isla::app::add_task_command(app);
   isla::app::add_order_command(app);
+  isla::app::add_balancer_command(app);
   // After every command has added its flags, wherever it did.
   isla::app::add_env_names(app);
   isla::app::hide_secret_defaults(app);

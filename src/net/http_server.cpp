@@ -286,7 +286,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       connection.deadline.expire_at(connection.read_deadline);
       if (!co_await fill(connection, Progress::head)) break;
       std::string principal;
-      if (options.admit && !admit(connection, remote, &principal)) break;
+      // The client as admit() names it: the peer, or whom a trusted proxy in front says it
+      // is forwarding for (a gateway behind `isla balancer`).
+      std::string client = remote;
+      if (options.admit && !admit(connection, remote, &principal, &client)) break;
       connection.handling = true;
       ++in_flight;
       if (!co_await fill(connection, Progress::done)) {
@@ -296,7 +299,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       connection.deadline.expire_never();  // the handler has its own deadline
       auto received = connection.reader.take();
       received.request.principal = std::move(principal);
-      const bool keep_alive = co_await answer(connection, std::move(received), remote);
+      const bool keep_alive = co_await answer(connection, std::move(received), client);
       connection.handling = false;
       --in_flight;
       if (!keep_alive) break;
@@ -310,12 +313,14 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 
   // Lets the request whose head was just read in, or queues its refusal; a refused
   // request's body is never read, so its connection closes after the answer.
-  bool admit(Connection& connection, const std::string& remote, std::string* principal) {
+  bool admit(Connection& connection, const std::string& remote, std::string* principal,
+             std::string* client) {
     auto head = connection.reader.head();
     head.remote = remote;
     auto refusal = options.admit(head);
     if (!refusal) {
       *principal = std::move(head.principal);
+      *client = std::move(head.remote);
       return true;
     }
     auto message = to_beast(std::move(*refusal), 11, false);
@@ -524,6 +529,11 @@ std::size_t HttpServer::stream_unsent_bytes() const {
 }
 bool HttpServer::draining() const {
   return impl_->draining;
+}
+
+void HttpServer::close_listener() {
+  beast::error_code ignored;
+  if (impl_->acceptor) impl_->acceptor->close(ignored);
 }
 
 asio::awaitable<bool> HttpServer::drain() {

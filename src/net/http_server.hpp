@@ -32,7 +32,8 @@ struct HttpServerOptions {
   std::chrono::milliseconds drain_timeout{10'000};  // how long drain() waits for in-flight work
   // Called with each request's head (no body yet) as soon as it is read: an answer refuses
   // the request (the connection then closes, its body unread), nullopt lets it in. What it
-  // sets in the head's `principal` is kept for the whole request.
+  // sets in the head's `principal` is kept for the whole request, and so is its `remote`,
+  // which it may change to the client a trusted proxy forwards for.
   std::function<std::optional<HttpResponse>(HttpRequest& head)> admit;
   // Open connections beyond which new ones are closed as soon as they are accepted. An idle
   // connection costs a descriptor and ~20 KB, so the listener cap keeps a flood well inside
@@ -70,6 +71,11 @@ class HttpServer {
   // Bytes of streamed bodies produced and not yet taken by their sockets, over all streams.
   std::size_t stream_unsent_bytes() const;
   bool draining() const;
+
+  // Stops accepting now, so that the address can be bound again at once (the balancer's
+  // service address moving to its standby); what is open goes on until drain(). Call it on
+  // the pool's main context, where the listener lives.
+  void close_listener();
 
   // Stops accepting, closes idle connections, answers in-flight requests with
   // "Connection: close", and completes when every connection is gone or drain_timeout

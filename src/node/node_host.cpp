@@ -20,7 +20,14 @@ NodeHost::NodeHost(NodeOptions options)
   });
   // Without a secret every route is open: no head is copied out for a check.
   if (!options_.secret.empty()) {
-    options_.http.admit = [this](net::HttpRequest& head) { return router_.admit(head); };
+    options_.http.admit = [this](net::HttpRequest& head) {
+      // Behind `isla balancer` the peer is the balancer: the client it signs for is believed
+      // (logs, audit), a client's own X-Forwarded-For is not.
+      if (auto client = forwarded_->trusted_client(head, security::wall_clock_ms())) {
+        head.remote = std::move(*client);
+      }
+      return router_.admit(head);
+    };
   }
   server_ = std::make_unique<net::HttpServer>(
       pool_, options_.listen, options_.http,
@@ -70,6 +77,8 @@ void NodeHost::guard_routes() {
     audit_ = std::make_unique<observability::AuditLog>(options_.audit_log, options_.listen.str());
   }
   if (options_.secret.empty()) return;
+  forwarded_ =
+      std::make_unique<security::ForwardedVerifier>(options_.secret, audience_of(options_.listen));
   auto& failures = prometheus::BuildCounter()
                        .Name("isla_auth_failures_total")
                        .Help("Requests refused by the trust boundary, by reason")

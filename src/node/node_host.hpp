@@ -20,6 +20,7 @@
 #include "observability/audit_log.hpp"
 #include "observability/metrics.hpp"
 #include "observability/node_status.hpp"
+#include "security/forwarded_auth.hpp"
 #include "security/guard.hpp"
 
 namespace isla::node {
@@ -75,6 +76,7 @@ class NodeHost {
   std::vector<std::function<void()>> scrape_hooks_;
   std::unique_ptr<observability::AuditSink> audit_;
   std::shared_ptr<security::RevocationList> revoked_ = std::make_shared<security::RevocationList>();
+  std::unique_ptr<security::ForwardedVerifier> forwarded_;  // with a secret only
   net::Router router_;
   std::unique_ptr<net::HttpServer> server_;
   std::unique_ptr<net::UdpEndpoint> udp_;
