@@ -1,5 +1,6 @@
 #include <spdlog/spdlog.h>
 
+#include "app/balancer_pair.hpp"
 #include "app/commands.hpp"
 #include "app/listener_flags.hpp"
 #include "app/node_security.hpp"
@@ -135,7 +136,9 @@ void add_balancer_command(CLI::App& app) {
       ->capture_default_str();
   auto standby = std::make_shared<bool>(false);
   command->add_flag("--standby", *standby,
-                    "Start without binding --listen (the pair binds it when active)");
+                    "Start without binding --listen (bind it later through the pair)");
+  auto pair = std::make_shared<PairFlags>();
+  add_pair_flags(*command, *pair);
   command->callback([=] {
     core::setup_logging("balancer " + flags->listen, flags->log_level);
     options->listen = parse_listen(flags->listen, 8080);
@@ -177,9 +180,12 @@ void add_balancer_command(CLI::App& app) {
     options->check_timeout = duration_flag("--check-timeout", *check_timeout);
     options->attempt_timeout = duration_flag("--attempt-timeout", *attempt_timeout);
     options->backend_tls = apply_tls_dir(*tls_dir, options->listen, options->http);
-    options->serve_at_start = !*standby;
+    // In a pair on loopback the active member binds --listen when it wins.
+    options->serve_at_start = !*standby && (!pair->enabled() || pair->moves_an_interface_address());
     balancer::Balancer balancer(*options);
     balancer.start();
+    std::unique_ptr<BalancerPair> member;
+    if (pair->enabled()) member = start_pair(*pair, balancer, options->secret, flags->data_dir);
     exit_with(balancer.run());
   });
 }

@@ -371,9 +371,9 @@ std::uint16_t Balancer::admin_port() const {
   return admin_ ? admin_->port() : 0;
 }
 
-void Balancer::set_pair_status(std::function<boost::json::value()> status) {
+void Balancer::set_pair(PairHooks hooks) {
   std::lock_guard lock(pair_mutex_);
-  pair_status_ = std::move(status);
+  pair_ = std::move(hooks);
 }
 
 void Balancer::start() {
@@ -421,6 +421,12 @@ asio::awaitable<bool> Balancer::drain() {
 
 int Balancer::run() {
   net::stop_on_signals(pool_.main(), [this]() -> asio::awaitable<void> {
+    std::function<void()> hand_over;
+    {
+      std::lock_guard lock(pair_mutex_);
+      hand_over = pair_.before_drain;
+    }
+    if (hand_over) hand_over();
     const bool clean = co_await drain();
     if (!clean) spdlog::warn("drain timed out with requests still in flight");
     spdlog::info("stopped");
@@ -605,7 +611,7 @@ boost::json::object Balancer::status() const {
   out["backends"] = backends_json();
   {
     std::lock_guard lock(pair_mutex_);
-    out["pair"] = pair_status_ ? pair_status_() : boost::json::value(nullptr);
+    out["pair"] = pair_.status ? pair_.status() : boost::json::value(nullptr);
   }
   return out;
 }
@@ -615,6 +621,10 @@ std::string Balancer::metrics_text() {
     std::lock_guard lock(service_mutex_);
     connections_->Set(service_ ? static_cast<double>(service_->connections()) : 0.0);
     in_flight_->Set(service_ ? static_cast<double>(service_->in_flight()) : 0.0);
+  }
+  {
+    std::lock_guard lock(pair_mutex_);
+    if (pair_.before_scrape) pair_.before_scrape(*registry_);
   }
   return observability::render(*registry_);
 }

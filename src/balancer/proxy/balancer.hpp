@@ -101,6 +101,7 @@ class Balancer {
   // checks and discovery. Throws std::runtime_error naming the address that cannot be bound.
   void start();
   net::IoPool& pool() { return pool_; }
+  const BalancerOptions& options() const { return options_; }
 
   // Binds (true) or unbinds (false) the service address at run time. Unbinding closes the
   // listener at once and lets the requests in flight finish (their connections close after
@@ -112,8 +113,16 @@ class Balancer {
   std::uint16_t service_port() const { return service_port_.load(); }
   std::uint16_t admin_port() const;
 
-  // The pair adds its role and term to /api/status under "pair" (null until set).
-  void set_pair_status(std::function<boost::json::value()> status);
+  // The active/standby pair beside the proxy (balancer/pair/): what it adds to /api/status
+  // under "pair" (null without one), a chance to bring its /metrics series up to date at
+  // each scrape, and, on SIGINT/SIGTERM, a call before the drain so that it hands the
+  // service address to its peer while the requests in flight here finish.
+  struct PairHooks {
+    std::function<boost::json::value()> status;
+    std::function<void(prometheus::Registry&)> before_scrape;
+    std::function<void()> before_drain;
+  };
+  void set_pair(PairHooks hooks);
 
   // Graceful stop: unbinds the service address, finishes in-flight requests (within the
   // drain timeout), stops the checks and closes the admin listener. True when nothing was
@@ -190,7 +199,7 @@ class Balancer {
   std::atomic<bool> serving_{false};
   std::atomic<std::uint16_t> service_port_{0};
   std::atomic<bool> stopping_{false};
-  std::function<boost::json::value()> pair_status_;
+  PairHooks pair_;
   mutable std::mutex pair_mutex_;
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
 };
