@@ -5,6 +5,7 @@
 
 #include "orders/order_keys.hpp"
 #include "security/crypto.hpp"
+#include "store/txn_ops.hpp"
 
 namespace isla::orders {
 
@@ -25,6 +26,12 @@ std::string owner_segment(std::string_view subject) {
 
 namespace {
 
+using store::absent;
+using store::delete_op;
+using store::get_op;
+using store::put_op;
+using store::revision_is;
+
 template <class T>
 OrderResult<T> failure(OrderErrorCode code, std::string message) {
   return {std::nullopt, {code, std::move(message), {}}};
@@ -42,44 +49,6 @@ OrderResult<T> store_failure(StoreError error, bool uncertain) {
   }
   std::string message = error.message;
   return {std::nullopt, {OrderErrorCode::store, std::move(message), std::move(error)}};
-}
-
-RequestOp put_op(std::string key, std::string value) {
-  RequestOp op;
-  op.kind = RequestOp::Kind::put;
-  op.key = std::move(key);
-  op.value = std::move(value);
-  return op;
-}
-
-RequestOp delete_op(std::string key) {
-  RequestOp op;
-  op.kind = RequestOp::Kind::del;
-  op.key = std::move(key);
-  return op;
-}
-
-RequestOp get_op(std::string key) {
-  RequestOp op;
-  op.kind = RequestOp::Kind::get;
-  op.key = std::move(key);
-  return op;
-}
-
-Compare revision_is(std::string key, store::Revision revision) {
-  Compare compare;
-  compare.key = std::move(key);
-  compare.target = Compare::Target::mod_revision;
-  compare.number = revision;
-  return compare;
-}
-
-Compare absent(std::string key) {
-  Compare compare;
-  compare.key = std::move(key);
-  compare.target = Compare::Target::create_revision;
-  compare.number = 0;
-  return compare;
 }
 
 OrderErrorCode code_of(Verdict verdict) {

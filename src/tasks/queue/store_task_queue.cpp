@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "store/txn_ops.hpp"
 #include "tasks/queue/task_keys.hpp"
 #include "tasks/queue/worker_record.hpp"
 
@@ -25,6 +26,10 @@ using SteadyClock = std::chrono::steady_clock;
 
 namespace {
 
+using store::absent;
+using store::put_op;
+using store::revision_is;
+
 template <class T>
 QueueResult<T> failure(StoreError error) {
   return {std::nullopt, std::move(error)};
@@ -33,30 +38,6 @@ QueueResult<T> failure(StoreError error) {
 template <class T>
 QueueResult<T> success(T value) {
   return {std::move(value), {}};
-}
-
-RequestOp put_op(std::string key, std::string value) {
-  RequestOp op;
-  op.kind = RequestOp::Kind::put;
-  op.key = std::move(key);
-  op.value = std::move(value);
-  return op;
-}
-
-Compare revision_is(std::string key, store::Revision revision) {
-  Compare compare;
-  compare.key = std::move(key);
-  compare.target = Compare::Target::mod_revision;
-  compare.number = revision;
-  return compare;
-}
-
-Compare absent(std::string key) {
-  Compare compare;
-  compare.key = std::move(key);
-  compare.target = Compare::Target::create_revision;
-  compare.number = 0;
-  return compare;
 }
 
 constexpr std::size_t kScalingKept = 20;
