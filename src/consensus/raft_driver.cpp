@@ -38,7 +38,11 @@ std::optional<Framed> unframe(std::string_view data) {
 // node restored from it can still reach members whose conf-change entries it covers.
 std::string wrap_snapshot(const std::map<NodeId, std::string>& addresses,
                           const std::string& machine) {
-  Writer out;
+  // Sized at once: the state machine's part can be hundreds of MiB, and growing the buffer
+  // by doubling would copy it again on the Raft thread, where it holds up heartbeats.
+  std::size_t size = 16 + machine.size();
+  for (const auto& entry : addresses) size += 16 + entry.second.size();
+  Writer out(size);
   out.u64(addresses.size());
   for (const auto& [node, address] : addresses) out.u64(node).bytes(address);
   return out.bytes(machine).take();
