@@ -396,8 +396,17 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       co_return false;
     }
     const bool keep_alive = client_keep_alive && !draining;
+    // A HEAD answer has no body, but announces the length a GET's would have (RFC 9110,
+    // 9.3.2) when its handler knows it: a proxy passes on its backend's.
+    std::optional<std::uint64_t> announced;
+    if (head_request && response.body.empty()) {
+      if (auto length = response.header("Content-Length")) {
+        announced = core::parse_integer<std::uint64_t>(*length);
+      }
+    }
     auto message = to_beast(std::move(response), version, keep_alive);
     if (head_request) {
+      if (announced) message.content_length(*announced);
       append_serialized_head(message, connection.output);
     } else {
       append_serialized(message, connection.output);

@@ -219,6 +219,27 @@ TEST_F(BalancerTest, RoundRobinTakesTurnsOverThreeBackends) {
   for (const auto& backend : backends_) EXPECT_EQ(backend->requests(), 10);
 }
 
+TEST_F(BalancerTest, AHeadAnswerCarriesTheBackendsContentLengthAndKeepsFraming) {
+  RunningBalancer balancer(options());
+  // A HEAD then a GET on one connection: the HEAD's answer announces the length of the
+  // backend's body ("bN:0", 4 bytes) but carries none, so the GET's answer is read right.
+  const auto reply =
+      testing::raw_exchange(service(balancer),
+                            "HEAD /api/figures HTTP/1.1\r\nHost: x\r\n\r\n"
+                            "GET /api/figures HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+                            std::chrono::milliseconds(10000));
+  const auto second = reply.find("HTTP/1.1", 1);
+  ASSERT_NE(second, std::string::npos) << reply;
+  const auto head_answer = reply.substr(0, second);
+  EXPECT_EQ(testing::status_of(head_answer), 200) << reply;
+  EXPECT_NE(head_answer.find("Content-Length: 4\r\n"), std::string::npos) << reply;
+  EXPECT_TRUE(head_answer.ends_with("\r\n\r\n")) << reply;  // no body
+  const auto get_answer = reply.substr(second);
+  EXPECT_EQ(testing::status_of(get_answer), 200) << reply;
+  EXPECT_NE(get_answer.find("Content-Length: 4\r\n"), std::string::npos) << reply;
+  EXPECT_TRUE(get_answer.ends_with(":0")) << reply;
+}
+
 class AlgorithmTest : public BalancerTest, public ::testing::WithParamInterface<Algorithm> {};
 
 TEST_P(AlgorithmTest, EveryBackendTakesAShareOfConcurrentRequests) {

@@ -266,11 +266,17 @@ void Balancer::record(const Picked& picked, const net::ClientResult& result, int
 
 asio::awaitable<net::HttpResponse> Balancer::proxy(net::HttpRequest& request) {
   total_requests_.fetch_add(1, std::memory_order_relaxed);
+  // The key is kept as text: the request's headers move into the upstream request.
+  std::optional<std::string> key_text;
+  if (options_.hash_key) {
+    if (auto found = hash_key(request, *options_.hash_key)) key_text.emplace(*found);
+  }
   std::optional<std::string_view> key;
-  if (options_.hash_key) key = hash_key(request, *options_.hash_key);
+  if (key_text) key = *key_text;
   const bool may_repeat = repeatable(request);
+  const bool head_request = request.method == "HEAD";
   ForwardedFrom from{client_ip(request.remote), proto_};
-  auto upstream = upstream_request(request, from, security::kForwardedAuthHeader);
+  auto upstream = upstream_request(std::move(request), from, security::kForwardedAuthHeader);
   // With an Idempotency-Key the client may resend it on a fresh connection too.
   if (may_repeat) upstream.idempotent = true;
   if (signer_) upstream.headers.emplace_back(security::kForwardedAuthHeader, std::string());
@@ -310,7 +316,7 @@ asio::awaitable<net::HttpResponse> Balancer::proxy(net::HttpRequest& request) {
   }
   if (last->response) {
     auto response = std::move(*last->response);
-    clean_response(response);
+    clean_response(response, head_request);
     co_return response;
   }
   auto failed = failed_response(*last, last_backend, static_cast<int>(tried.size()));

@@ -40,14 +40,25 @@ std::string client_ip(std::string_view remote) {
 
 net::HttpRequest upstream_request(const net::HttpRequest& client, const ForwardedFrom& from,
                                   std::string_view drop) {
+  net::HttpRequest copy;
+  copy.method = client.method;
+  copy.target = client.target;
+  copy.headers = client.headers;
+  copy.body = client.body;
+  copy.deadline = client.deadline;
+  return upstream_request(std::move(copy), from, drop);
+}
+
+net::HttpRequest upstream_request(net::HttpRequest&& client, const ForwardedFrom& from,
+                                  std::string_view drop) {
   net::HttpRequest out;
   out.method = client.method;
   out.target = client.target;
-  out.body = client.body;
+  out.body = std::move(client.body);
   out.deadline = client.deadline;
   out.headers.reserve(client.headers.size() + 3);
   std::string forwarded_for;
-  for (const auto& [name, value] : client.headers) {
+  for (auto& [name, value] : client.headers) {
     if (net::same_header_name(name, kForwardedForHeader)) {
       // Several X-Forwarded-For lines are one comma-separated list (RFC 9110, 5.3).
       if (!forwarded_for.empty()) forwarded_for += ", ";
@@ -59,7 +70,7 @@ net::HttpRequest upstream_request(const net::HttpRequest& client, const Forwarde
         (!drop.empty() && net::same_header_name(name, drop))) {
       continue;
     }
-    out.headers.emplace_back(name, value);
+    out.headers.emplace_back(std::move(name), std::move(value));
   }
   if (!forwarded_for.empty()) forwarded_for += ", ";
   forwarded_for += from.client_ip;
@@ -69,8 +80,11 @@ net::HttpRequest upstream_request(const net::HttpRequest& client, const Forwarde
   return out;
 }
 
-void clean_response(net::HttpResponse& response) {
-  std::erase_if(response.headers, [](const auto& header) { return hop_by_hop(header.first); });
+void clean_response(net::HttpResponse& response, bool head_request) {
+  std::erase_if(response.headers, [head_request](const auto& header) {
+    return hop_by_hop(header.first) &&
+           !(head_request && net::same_header_name(header.first, "Content-Length"));
+  });
 }
 
 }  // namespace isla::balancer

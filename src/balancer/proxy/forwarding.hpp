@@ -32,8 +32,14 @@ struct ForwardedFrom {
 // a client must not be able to supply) are removed whatever their case.
 net::HttpRequest upstream_request(const net::HttpRequest& client, const ForwardedFrom& from,
                                   std::string_view drop = {});
+// The same, taking the client's headers and body instead of copying them (the proxy's path:
+// the client's request is not needed afterwards); its method and target are kept.
+net::HttpRequest upstream_request(net::HttpRequest&& client, const ForwardedFrom& from,
+                                  std::string_view drop = {});
 
-// The backend's answer, fit to send to the client: hop-by-hop headers removed.
-void clean_response(net::HttpResponse& response);
+// The backend's answer, fit to send to the client: hop-by-hop headers removed. The answer
+// to a HEAD keeps its Content-Length: the length of what a GET would bring, not of its own
+// (empty) body, and the server sends it on as it is.
+void clean_response(net::HttpResponse& response, bool head_request = false);
 
 }  // namespace isla::balancer

@@ -65,5 +65,29 @@ TEST(ForwardingTest, CleanResponseDropsFramingOfTheBackendConnection) {
   EXPECT_EQ(response.headers[0].first, "Set-Cookie");
 }
 
+TEST(ForwardingTest, CleanResponseKeepsTheLengthAHeadAnswerAnnounces) {
+  net::HttpResponse response;
+  response.headers = {{"Connection", "keep-alive"}, {"content-length", "1234"}};
+  clean_response(response, true);
+  ASSERT_EQ(response.headers.size(), 1u);
+  EXPECT_EQ(response.headers[0].second, "1234");
+}
+
+TEST(ForwardingTest, TheMovingUpstreamRequestIsTheCopyingOne) {
+  net::HttpRequest client;
+  client.method = "POST";
+  client.target = "/api/orders?x=1";
+  client.body = std::string(1000, 'b');
+  client.headers = {{"Connection", "close"}, {"Cookie", "s=1"}, {"X-Forwarded-For", "1.2.3.4"}};
+  const auto copied = upstream_request(client, {"10.0.0.7", "http"});
+  const auto moved = upstream_request(std::move(client), {"10.0.0.7", "http"});
+  EXPECT_EQ(moved.method, copied.method);
+  EXPECT_EQ(moved.target, copied.target);
+  EXPECT_EQ(moved.body, copied.body);
+  EXPECT_EQ(moved.headers, copied.headers);
+  EXPECT_EQ(values_of(moved.headers, "X-Forwarded-For"),
+            std::vector<std::string>{"1.2.3.4, 10.0.0.7"});
+}
+
 }  // namespace
 }  // namespace isla::balancer
