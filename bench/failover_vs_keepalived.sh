@@ -242,6 +242,12 @@ for system in $SYSTEMS; do
       probe=$!
       for i in $(seq 1 100); do grep -q '^answering' "$tmp/probe.out" && break; sleep 0.02; done
       active="$(sed -n 's/^answering //p' "$tmp/probe.out")"
+      if [ -z "$active" ]; then # nobody answered the probe in 2 s: no trial this time
+        note "$system $kill_mode trial $trial: the probe got no answer, skipped"
+        kill "$probe" 2>/dev/null || true
+        wait "$probe" 2>/dev/null || true
+        continue
+      fi
       if [ "$kill_mode" = host ]; then pids="$(host_pids "$active")"; else pids="$(member_pids "$active")"; fi
       sleep 0.3
       killed_ms="$(date +%s%3N)"

@@ -25,6 +25,7 @@
 #include <fcntl.h>
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -183,6 +184,8 @@ int probe(const std::string& target_text, int interval_ms, int limit_ms, bool ht
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A probe that gave up resets its connection: answering it must not kill the responder.
+  std::signal(SIGPIPE, SIG_IGN);
   const std::string mode = argc > 1 ? argv[1] : "";
   const bool http = mode.rfind("http-", 0) == 0;
   if ((mode == "serve" || mode == "http-serve") && argc == 4) {
