@@ -59,8 +59,12 @@ class HeartbeatCut {
   void heal() {
     if (healed_) return;
     healed_ = true;
-    rule("-D", a_, b_);
-    rule("-D", b_, a_);
+    for (const auto& [from, to] : {std::pair{a_, b_}, std::pair{b_, a_}}) {
+      if (auto result = rule("-D", from, to); result.exit_code != 0) {
+        ADD_FAILURE() << "could not remove the rule dropping " << from << " -> " << to
+                      << " (iptables -D OUTPUT ... isla-test-pair-cut): " << result.output;
+      }
+    }
   }
 
  private:
