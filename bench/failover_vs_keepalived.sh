@@ -5,10 +5,13 @@
 # keepalived's with VRRPv3 advert_int 0.1; exactly one holder after every trial.
 #
 # A test bed of one subnet (scripts/testbed/testbed.sh, docs/testbed.md): a1 and a2 are the
-# pair (a1 preferred), a3 the client. Behind the VIP, port 8080 answers with the host's name:
-# isla's member answers itself (the balancer is what serves the VIP), keepalived's hosts run
-# `isla-vip-probe serve`. For each system and kill mode, TRIALS times:
-#   - a3 opens a new TCP connection to VIP:8080 every 10 ms (isla-vip-probe probe);
+# pair (a1 preferred), a3 the client. Behind the VIP, port 8080 answers HTTP requests with
+# the host's name: on isla's hosts `isla balancer` listens on 0.0.0.0:8080 and proxies to a
+# responder on the host (`isla-vip-probe http-serve 9090 NAME`, the host's web server); on
+# keepalived's hosts the responder listens on 8080 itself. For each system and kill mode,
+# TRIALS times:
+#   - a3 opens a new TCP connection to VIP:8080 every 10 ms and sends GET / on it
+#     (isla-vip-probe http-probe): only a 200 naming a host counts as an answer;
 #   - the active host is killed:  host     every process of it (kill -9) and then its link
 #                                          down, as when the machine dies; when it comes back
 #                                          ("reboots") the link is up and the VIP gone from it;
@@ -17,15 +20,15 @@
 #   - the silence: from the kill to the first answer from the other host;
 #   - 2 s later, the holders: the live hosts whose `ip -n NS addr` shows the VIP;
 #   - the killed member is started again, and the bench waits until a1 answers again.
-# Systems: isla            isla-pair-member (PairDriver, heartbeat every 100 ms, peer timeout
-#                          200 ms), the VIP on a TUN device owned by the process;
+# Systems: isla            `isla balancer --vip VIP --vip-interface eth0` (the pair's default
+#                          heartbeat every 100 ms, peer timeout 200 ms), the VIP on a TUN
+#                          device owned by the process (--vip-device isla-vip0);
 #          keepalived-v3   VRRPv3, advert_int 0.1 (unicast peers);
 #          keepalived-v2   VRRPv2, advert_int 1 (unicast peers).
 #
 # Knobs (environment): TRIALS (10), SYSTEMS ("isla keepalived-v3 keepalived-v2"), KILLS
-# ("host process"), PAIR_MEMBER (build/isla-pair-member), PROBE (build/isla-vip-probe),
-# KEEP_TMP=1 keeps the logs. Needs root (namespaces), keepalived and iputils-arping
-# (scripts/deps.sh). When `isla balancer` drives the pair, only start_isla_member changes.
+# ("host process"), ISLA (build/isla), PROBE (build/isla-vip-probe), KEEP_TMP=1 keeps the
+# logs. Needs root (namespaces), keepalived and iputils-arping (scripts/deps.sh).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -34,7 +37,7 @@ cd "$root"
 TRIALS="${TRIALS:-10}"
 SYSTEMS="${SYSTEMS:-isla keepalived-v3 keepalived-v2}"
 KILLS="${KILLS:-host process}"
-PAIR_MEMBER="$(realpath -m "${PAIR_MEMBER:-build/isla-pair-member}")"
+ISLA="$(realpath -m "${ISLA:-build/isla}")"
 PROBE="$(realpath -m "${PROBE:-build/isla-vip-probe}")"
 KEEP_TMP="${KEEP_TMP:-0}"
 TESTBED_SH="$root/scripts/testbed/testbed.sh"
@@ -47,7 +50,7 @@ die() {
 }
 
 [ "$(id -u)" -eq 0 ] || die "needs root (network namespaces)"
-[ -x "$PAIR_MEMBER" ] && [ -x "$PROBE" ] || die "build first: ninja -C build isla-pair-member isla-vip-probe"
+[ -x "$ISLA" ] && [ -x "$PROBE" ] || die "build first: ninja -C build isla isla-vip-probe"
 command -v keepalived >/dev/null || die "keepalived missing: bash scripts/deps.sh"
 command -v arping >/dev/null || die "arping missing: bash scripts/deps.sh"
 
@@ -72,19 +75,32 @@ declare -A NS=([a1]="$HOST_a1_NS" [a2]="$HOST_a2_NS" [a3]="$HOST_a3_NS")
 declare -A IP=([a1]="$HOST_a1_IP" [a2]="$HOST_a2_IP")
 declare -A PEER=([a1]=a2 [a2]=a1)
 declare -A PRIORITY=([a1]=200 [a2]=100)
-echo "pair-failover-bench-secret-$$" >"$tmp/secret"
+openssl rand -hex 32 >"$tmp/secret"  # the island secret: 64 hex digits
 chmod 600 "$tmp/secret"
 
 # ---- starting and killing a pair member: the one place that knows each system ----
 
-# isla: one pair member. To be switched to
-#   isla balancer --listen $VIP:$PORT --heartbeat ${IP[$h]}:7946 --peer ... --priority ...
+# The host's web server, answering HTTP on port $2 with the host's name: it runs beside the
+# pair's process, so a process kill spares it.
+start_responder() {
+  local h="$1" port="$2"
+  if [ ! -s "$tmp/$h.responder" ] || ! kill -0 "$(cat "$tmp/$h.responder")" 2>/dev/null; then
+    ip netns exec "${NS[$h]}" "$PROBE" http-serve "$port" "$h" >>"$tmp/$h.log" 2>&1 &
+    echo $! >"$tmp/$h.responder"
+    disown
+  fi
+}
+
+# isla: one balancer of the pair, in front of the host's responder.
 start_isla_member() {
   local h="$1"
-  ip netns exec "${NS[$h]}" "$PAIR_MEMBER" --heartbeat "${IP[$h]}:7946" \
-    --peer "${IP[${PEER[$h]}]}:7946" --priority "${PRIORITY[$h]}" --vip "$VIP" \
-    --interface eth0 --serve "$PORT" --name "$h" --secret-file "$tmp/secret" \
-    --term-file "$tmp/$h.term" >>"$tmp/$h.log" 2>&1 &
+  start_responder "$h" 9090
+  ip netns exec "${NS[$h]}" "$ISLA" balancer --listen "0.0.0.0:$PORT" \
+    --backends 127.0.0.1:9090 --admin "${IP[$h]}:8081" --threads 1 \
+    --heartbeat "${IP[$h]}:7946" --peer "${IP[${PEER[$h]}]}:7946" \
+    --priority "${PRIORITY[$h]}" --vip "$VIP" --vip-interface eth0 \
+    --secret-file "$tmp/secret" --data-dir "$tmp/$h.data" \
+    --pair-term-file "$tmp/$h.term" >>"$tmp/$h.log" 2>&1 &
   echo $! >"$tmp/$h.pids"
   disown
 }
@@ -112,12 +128,7 @@ vrrp_instance VI_1 {
   }
 }
 CONF
-  # The responder runs beside keepalived, as a web server would: a process kill spares it.
-  if [ ! -s "$tmp/$h.responder" ] || ! kill -0 "$(cat "$tmp/$h.responder")" 2>/dev/null; then
-    ip netns exec "${NS[$h]}" "$PROBE" serve "$PORT" "$h" >>"$tmp/$h.log" 2>&1 &
-    echo $! >"$tmp/$h.responder"
-    disown
-  fi
+  start_responder "$h" "$PORT"
   ip netns exec "${NS[$h]}" keepalived --dont-fork --log-console --vrrp \
     -f "$tmp/$h.keepalived.conf" -p "$tmp/$h.keepalived.pid" -r "$tmp/$h.vrrp.pid" \
     >>"$tmp/$h.log" 2>&1 &
@@ -180,7 +191,7 @@ stop_all() {
 # The host whose responder answers on the VIP now ("" when none).
 answering() {
   local out
-  out="$(ip netns exec "${NS[a3]}" "$PROBE" probe "$VIP:$PORT" 50 150 2>/dev/null || true)"
+  out="$(ip netns exec "${NS[a3]}" "$PROBE" http-probe "$VIP:$PORT" 50 150 2>/dev/null || true)"
   sed -n 's/^answering //p' <<<"$out" | head -1
 }
 
@@ -227,10 +238,16 @@ for system in $SYSTEMS; do
     sleep 2
     for trial in $(seq 1 "$TRIALS"); do
       active="$(wait_for_one_answering)" || die "$system: nobody answers before trial $trial"
-      ip netns exec "${NS[a3]}" "$PROBE" probe "$VIP:$PORT" 10 20000 >"$tmp/probe.out" 2>&1 &
+      ip netns exec "${NS[a3]}" "$PROBE" http-probe "$VIP:$PORT" 10 20000 >"$tmp/probe.out" 2>&1 &
       probe=$!
       for i in $(seq 1 100); do grep -q '^answering' "$tmp/probe.out" && break; sleep 0.02; done
       active="$(sed -n 's/^answering //p' "$tmp/probe.out")"
+      if [ -z "$active" ]; then # nobody answered the probe in 2 s: no trial this time
+        note "$system $kill_mode trial $trial: the probe got no answer, skipped"
+        kill "$probe" 2>/dev/null || true
+        wait "$probe" 2>/dev/null || true
+        continue
+      fi
       if [ "$kill_mode" = host ]; then pids="$(host_pids "$active")"; else pids="$(member_pids "$active")"; fi
       sleep 0.3
       killed_ms="$(date +%s%3N)"

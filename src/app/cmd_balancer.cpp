@@ -134,6 +134,9 @@ void add_balancer_command(CLI::App& app) {
                    "Connections per backend and I/O thread before pipelined requests share them")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
       ->capture_default_str();
+  command->add_flag("--name-backend", options->name_backend,
+                    "Name the backend that answered in an Isla-Backend response header "
+                    "(debugging, tests; it shows internal addresses to clients)");
   auto standby = std::make_shared<bool>(false);
   command->add_flag("--standby", *standby,
                     "Start without binding --listen (bind it later through the pair)");

@@ -1,6 +1,9 @@
 #include "net/client_connection.hpp"
 
 #include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <boost/asio/write.hpp>
 
@@ -192,6 +195,14 @@ asio::awaitable<boost::system::error_code> ClientConnection::connect_to(const tc
   }
   if (!error) std::tie(error) = co_await socket.async_connect(peer, use_nothrow);
   co_return error;
+}
+
+bool ClientConnection::peer_closed() {
+  if (closed_ || !connected_) return false;
+  char byte = 0;
+  const auto got = ::recv(socket_.socket().native_handle(), &byte, 1, MSG_PEEK | MSG_DONTWAIT);
+  // Bytes waiting are not a close (TLS 1.3 session tickets arrive after the handshake).
+  return got == 0 || (got < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR);
 }
 
 // Started when a request has left, not when it is queued: Asio tries every read at once

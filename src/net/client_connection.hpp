@@ -67,6 +67,10 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   // When it last had nothing in flight: idle connections are dropped when next looked at
   // after HttpClientOptions::pool_idle_timeout, not by a timer.
   Clock::time_point idle_since() const { return idle_since_; }
+  // Whether the peer has closed this connection while it was idle (no read is pending then,
+  // so nothing else would notice before the next request is written into it and lost: a
+  // backend killed with SIGKILL leaves exactly that). One non-blocking peek, no wait.
+  bool peer_closed();
 
  private:
   struct Pending {

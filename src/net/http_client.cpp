@@ -47,6 +47,10 @@ class ConnectionPool final : public asio::execution_context::service {
       }
     }
     for (const auto& connection : surplus) connection->close();
+    if (idle && idle->peer_closed()) {
+      idle->close();  // a request written into it would be lost: take a new connection
+      idle.reset();
+    }
     if (!fresh) {
       if (idle) return idle;
       const bool may_share = repeatable && options.pipeline_depth > 1 &&

@@ -240,6 +240,26 @@ TEST_F(BalancerTest, AHeadAnswerCarriesTheBackendsContentLengthAndKeepsFraming) 
   EXPECT_TRUE(get_answer.ends_with(":0")) << reply;
 }
 
+TEST_F(BalancerTest, NameBackendSaysWhichBackendAnsweredAndIsOffByDefault) {
+  {
+    RunningBalancer quiet(options());
+    auto result = get(service(quiet), "/api/figures");
+    ASSERT_TRUE(result.ok()) << result.message;
+    EXPECT_FALSE(result.response->header(kBackendHeader).has_value());
+  }
+  auto named = options();
+  named.name_backend = true;
+  RunningBalancer balancer(named);
+  for (int i = 0; i < 6; ++i) {
+    auto result = get(service(balancer), "/api/figures");
+    ASSERT_TRUE(result.ok()) << result.message;
+    const auto header = result.response->header(kBackendHeader);
+    ASSERT_TRUE(header.has_value());
+    const auto which = backend_of(result);  // "bN", the backend's own name
+    EXPECT_EQ(*header, backends_.at(std::stoi(which.substr(1)))->endpoint().str());
+  }
+}
+
 class AlgorithmTest : public BalancerTest, public ::testing::WithParamInterface<Algorithm> {};
 
 TEST_P(AlgorithmTest, EveryBackendTakesAShareOfConcurrentRequests) {

@@ -317,6 +317,7 @@ asio::awaitable<net::HttpResponse> Balancer::proxy(net::HttpRequest& request) {
   if (last->response) {
     auto response = std::move(*last->response);
     clean_response(response, head_request);
+    if (options_.name_backend) response.headers.emplace_back(kBackendHeader, last_backend.str());
     co_return response;
   }
   auto failed = failed_response(*last, last_backend, static_cast<int>(tried.size()));

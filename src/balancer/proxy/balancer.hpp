@@ -79,7 +79,12 @@ struct BalancerOptions {
   std::optional<core::Endpoint> discover_from;
   std::chrono::milliseconds discover_interval{2000};
   std::uint64_t seed = 0;  // the pickers' randomness; 0: from the device
+  // Add kBackendHeader (the backend's HOST:PORT) to every answer a backend gave: for tests
+  // and debugging (which gateway served this?). Off by default: it shows internal addresses.
+  bool name_backend = false;
 };
+
+inline constexpr std::string_view kBackendHeader = "Isla-Backend";
 
 // The counts of one backend the status page shows beside the core's view.
 struct BackendCounters {
