@@ -28,9 +28,10 @@ function renderBalancers(body) {
   const active = typeof body.active === "string" ? body.active : "";
   card.dataset.active = active;
   card.dataset.term = typeof body.term === "number" ? String(body.term) : "";
+  const single = list.some((b) => b.role === "single");
   setText($("balancers-summary"), active
     ? `active ${active} · term ${fmtInt(body.term)}`
-    : "no active balancer");
+    : (single ? "one balancer, no pair" : "no active balancer"));
   syncKeyed($("balancers-list"), list, (b) => b.admin, createBalancer, updateBalancer);
 }
 
