@@ -1,5 +1,7 @@
 #include "gateway/balancer_routes.hpp"
 
+#include <boost/asio/deferred.hpp>
+#include <boost/asio/experimental/parallel_group.hpp>
 #include <memory>
 
 #include "gateway/balancer_view.hpp"
@@ -39,6 +41,9 @@ class BalancerRoutes {
   asio::awaitable<net::HttpResponse> balancers() const;
 
  private:
+  asio::awaitable<net::ClientResult> ask_status(
+      core::Endpoint admin, std::chrono::steady_clock::time_point deadline) const;
+
   std::vector<core::Endpoint> admins_;
   net::HttpClient client_;  // unsigned: the admin /api/status is open to anyone
 };
@@ -47,23 +52,43 @@ class BalancerRoutes {
 // event_log_routes.cpp.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmismatched-new-delete"
-// One balancer after the other: a refused connection (a dead balancer on this host) costs
-// nothing, a silent one at most kBalancerStatusTimeout.
+// All balancers at once: a refused connection (a dead balancer on this host) costs nothing,
+// a silent one at most kBalancerStatusTimeout, however many there are.
 asio::awaitable<net::HttpResponse> BalancerRoutes::balancers() const {
-  json::array summaries;
+  if (admins_.empty()) {
+    auto none = json::serialize(balancers_view({}));
+    co_return net::json_response(200, std::move(none));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + kBalancerStatusTimeout;
+  auto executor = co_await asio::this_coro::executor;
+  using Ask =
+      decltype(asio::co_spawn(executor, asio::awaitable<net::ClientResult>(), asio::deferred));
+  std::vector<Ask> asks;
   for (const auto& admin : admins_) {
-    net::HttpRequest ask;
-    ask.target = "/api/status";
-    const auto deadline = std::chrono::steady_clock::now() + kBalancerStatusTimeout;
-    auto result = co_await client_.request(admin, ask, deadline);
-    if (result.ok() && result.response->status == 200) {
-      summaries.push_back(summarise_balancer(admin.str(), result.response->body));
+    asks.push_back(asio::co_spawn(executor, ask_status(admin, deadline), asio::deferred));
+  }
+  // Named locals: GCC 12 mishandles temporaries inside a co_await expression.
+  auto group = asio::experimental::make_parallel_group(std::move(asks));
+  const asio::experimental::wait_for_all all;
+  auto [order, errors, results] = co_await group.async_wait(all, asio::use_awaitable);
+  json::array summaries;
+  for (std::size_t k = 0; k < admins_.size(); ++k) {
+    const auto& result = results[k];
+    if (errors[k] == nullptr && result.ok() && result.response->status == 200) {
+      summaries.push_back(summarise_balancer(admins_[k].str(), result.response->body));
     } else {
-      summaries.push_back(unreachable_balancer(admin.str(), describe(result)));
+      summaries.push_back(unreachable_balancer(admins_[k].str(), describe(result)));
     }
   }
   auto body = json::serialize(balancers_view(std::move(summaries)));
   co_return net::json_response(200, std::move(body));
+}
+
+asio::awaitable<net::ClientResult> BalancerRoutes::ask_status(
+    core::Endpoint admin, std::chrono::steady_clock::time_point deadline) const {
+  net::HttpRequest ask;
+  ask.target = "/api/status";
+  co_return co_await client_.request(admin, ask, deadline);
 }
 #pragma GCC diagnostic pop
 
