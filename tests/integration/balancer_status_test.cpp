@@ -6,7 +6,14 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <boost/json.hpp>
+
+#include "support/loopback_server.hpp"
 
 #include "support/balancer_pair_processes.hpp"
 #include "support/island.hpp"
@@ -105,6 +112,69 @@ TEST(BalancerStatus, ShowsThePairAndFollowsATakeoverWhileOtherAddressesAreHarmle
       kPatience))
       << json::serialize(view) << "\n"
       << read_file(pair.log(1));
+}
+
+// A TCP listener that never accepts: connections complete in the kernel's backlog and no
+// answer ever comes, as from a hung balancer.
+class SilentListener {
+ public:
+  SilentListener() : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    ::bind(fd_, reinterpret_cast<sockaddr*>(&address), length);
+    ::listen(fd_, 16);
+    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length);
+    port_ = ntohs(address.sin_port);
+  }
+  ~SilentListener() { ::close(fd_); }
+  std::string address() const { return "127.0.0.1:" + std::to_string(port_); }
+
+ private:
+  int fd_;
+  std::uint16_t port_ = 0;
+};
+
+// Hung balancers and one that answers nonsense: the route still answers, promptly (they are
+// asked at once, 300 ms at most), with each listed as unreachable or in error.
+TEST(BalancerStatus, HungAndLyingBalancersNeverBreakTheRoute) {
+  // Seven hung ones and the liar: the most --balancer-admin takes (8).
+  std::vector<std::unique_ptr<SilentListener>> hung_ones;
+  std::string hung;
+  for (int k = 0; k < 7; ++k) {
+    hung_ones.push_back(std::make_unique<SilentListener>());
+    hung += hung_ones.back()->address() + ",";
+  }
+  LoopbackServer liar(1, [](net::HttpRequest&) -> asio::awaitable<net::HttpResponse> {
+    net::HttpResponse response;
+    response.body = R"({"role":"balancer","pair":{"role":"active","term":"seven"},"backends":7)";
+    co_return response;
+  });
+  Island island;
+  island.start_gateway({"--balancer-admin", hung + liar.endpoint().str()});
+  json::object view;
+  ASSERT_TRUE(eventually(
+      [&] {
+        view = balancers(island);
+        return view.contains("balancers");
+      },
+      kPatience));
+  const auto started = std::chrono::steady_clock::now();
+  view = balancers(island);
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_TRUE(view.contains("balancers")) << "the route did not answer";
+  // One after the other they would take 7 x 300 ms.
+  EXPECT_LT(took, 1800ms) << "seven hung balancers should cost one timeout, not seven";
+  for (const auto& silent : hung_ones) {
+    const auto* found = entry(view, silent->address());
+    ASSERT_NE(found, nullptr) << json::serialize(view);
+    EXPECT_EQ(found->at("reachable"), false) << json::serialize(view);
+  }
+  const auto* lying = entry(view, liar.endpoint().str());
+  ASSERT_NE(lying, nullptr);
+  EXPECT_TRUE(lying->contains("error")) << json::serialize(view);
+  EXPECT_TRUE(view.at("active").is_null()) << "a balancer that is not one named active";
 }
 
 TEST(BalancerStatus, WithoutBalancersTheListIsEmpty) {
