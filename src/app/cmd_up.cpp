@@ -157,8 +157,7 @@ int run_up(const UpFlags& flags) {
   auto service = flags.service.empty() ? std::optional(default_service_address(*gateway))
                                        : core::parse_endpoint(flags.service, 8080);
   if (!service) throw std::invalid_argument("--service: not a HOST:PORT address");
-  // The balancers do not speak TLS to the gateways' dashboard route yet: none with --tls.
-  const auto plan = plan_balancers(*service, flags.tls ? 0 : flags.balancers);
+  const auto plan = plan_balancers(*service, flags.balancers);
 
   // Signals are taken synchronously below; children get the default mask back.
   sigset_t stop_signals;
@@ -201,6 +200,7 @@ int run_up(const UpFlags& flags) {
     for (const auto& address : pieces_addresses) {
       hosts.push_back(core::parse_endpoint(address)->host);
     }
+    if (!plan.balancers.empty()) hosts.push_back(plan.service.host);
     for (const auto& path : net::init_certificates(tls_dir, hosts)) {
       std::cout << "isla up: created " << path.string() << "\n";
     }
@@ -250,14 +250,14 @@ int run_up(const UpFlags& flags) {
     return kExitFailed;
   }
   for (std::size_t k = 0; k < plan.balancers.size(); ++k) {
-    members.push_back(
-        {"balancer", plan.balancers[k].admin, "",
-         core::ChildProcess::spawn(balancer_argv(self, plan, k, gateways, data, secret_path)),
-         false});
+    members.push_back({"balancer", plan.balancers[k].admin, "",
+                       core::ChildProcess::spawn(
+                           with_tls(balancer_argv(self, plan, k, gateways, data, secret_path))),
+                       false});
   }
   if (!plan.balancers.empty() &&
-      !wait_until_service_answers(plan.service,
-                                  std::chrono::milliseconds(flags.ready_timeout_ms))) {
+      !wait_until_service_answers(plan.service, std::chrono::milliseconds(flags.ready_timeout_ms),
+                                  client)) {
     std::cerr << "isla up: the service address " << plan.service.str() << " did not answer within "
               << flags.ready_timeout_ms << " ms; see the logs above. Stopping.\n";
     stop_all(members);
@@ -270,7 +270,8 @@ int run_up(const UpFlags& flags) {
             << "  secret     " << secret_path.string()
             << "  (admin token for the CLI: " << (data / "admin.token").string() << ")\n";
   if (!plan.balancers.empty()) {
-    std::cout << "  service    http://" << plan.service.str() << "/  (clients' address: the "
+    std::cout << "  service    " << (flags.tls ? "https://" : "http://") << plan.service.str()
+              << "/  (clients' address: the "
               << (plan.balancers.size() == 2 ? "active balancer of the pair" : "balancer")
               << " in front of the gateways)\n";
     for (const auto& balancer : plan.balancers) {
@@ -281,8 +282,6 @@ int run_up(const UpFlags& flags) {
                         : "")
                 << "\n";
     }
-  } else if (flags.tls && flags.balancers > 0) {
-    std::cout << "  balancers  none with --tls (not supported yet)\n";
   }
   for (const auto& member : members) {
     if (member.role == "pieces") {

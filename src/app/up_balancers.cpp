@@ -3,8 +3,6 @@
 #include <stdexcept>
 #include <thread>
 
-#include "net/http_client.hpp"
-
 namespace isla::app {
 
 namespace {
@@ -73,12 +71,13 @@ std::string admin_list(const UpBalancerPlan& plan) {
   return out;
 }
 
-bool wait_until_service_answers(const core::Endpoint& service, std::chrono::milliseconds timeout) {
+bool wait_until_service_answers(const core::Endpoint& service, std::chrono::milliseconds timeout,
+                                const net::HttpClientOptions& client) {
   const auto give_up = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < give_up) {
     net::HttpRequest request;
     request.target = "/api/status";
-    if (net::fetch(service, request, std::chrono::milliseconds(500)).ok()) return true;
+    if (net::fetch(service, request, std::chrono::milliseconds(500), client).ok()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));  // a poll interval, not a sync
   }
   return false;

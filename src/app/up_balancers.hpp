@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "core/endpoint.hpp"
+#include "net/http_client.hpp"
 
 namespace isla::app {
 
@@ -43,6 +44,7 @@ std::string admin_list(const UpBalancerPlan& plan);
 
 // Polls the service address until a request through it is answered (any HTTP status), or
 // the timeout passes.
-bool wait_until_service_answers(const core::Endpoint& service, std::chrono::milliseconds timeout);
+bool wait_until_service_answers(const core::Endpoint& service, std::chrono::milliseconds timeout,
+                                const net::HttpClientOptions& client);
 
 }  // namespace isla::app
