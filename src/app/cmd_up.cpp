@@ -310,9 +310,10 @@ int run_up(const UpFlags& flags) {
     for (auto& member : members) {
       if (member.role == "balancer" && !member.exited) {
         if (auto code = member.process.try_wait()) {
-          member.exited = true;  // its peer takes the service address over: not fatal
-          std::cerr << "isla up: balancer " << member.address << " exited (code " << *code
-                    << "); the other one serves " << plan.service.str() << "\n";
+          member.exited = true;  // its peer, if any, takes the address over: not fatal
+          std::cerr << "isla up: balancer " << member.address << " exited (code " << *code << "); "
+                    << (plan.balancers.size() == 2 ? "the other one serves " : "nothing serves ")
+                    << plan.service.str() << "\n";
         }
         continue;
       }
