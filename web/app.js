@@ -6,11 +6,13 @@ import {
 import { markUnreachable, renderTopology, setRemoteFigures } from "./topology.js";
 import { noteGateway, refreshEvents } from "./events.js";
 import { renderTasks } from "./tasks.js";
+import { refreshBalancers } from "./balancers.js";
 
 const STATUS_MS = 1000;
 const FIGURES_MS = 2000;
 const MEMBERS_MS = 2000;
 const EVENTS_MS = 1000;
+const BALANCERS_MS = 1000;
 
 const NODE_STATES = new Set(["serving", "draining", "starting", "stopping"]);
 const STORE_ROLES = new Set(["leader", "follower", "candidate", "pre_candidate"]);
@@ -422,3 +424,4 @@ poll(refreshStatus, STATUS_MS);
 poll(refreshFigures, FIGURES_MS);
 poll(refreshMembers, MEMBERS_MS);
 poll(refreshEvents, EVENTS_MS);
+poll(refreshBalancers, BALANCERS_MS);

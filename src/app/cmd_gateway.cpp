@@ -164,6 +164,12 @@ void add_gateway_command(CLI::App& app) {
                    "Gateways of other islands, HOST:PORT,...: this island's elected bridge "
                    "exchanges catalogues with them and forwards requests for their figures")
       ->envname("ISLA_ISLAND_PEERS");
+  auto balancer_admins = std::make_shared<std::string>();
+  command
+      ->add_option("--balancer-admin", *balancer_admins,
+                   "Admin addresses of the balancers in front of the island, HOST:PORT,...: "
+                   "GET /api/balancers (and the dashboard) shows their state")
+      ->envname("ISLA_BALANCER_ADMIN");
   auto voters = std::make_shared<std::string>();
   command
       ->add_option("--store-voters", *voters,
@@ -232,6 +238,10 @@ void add_gateway_command(CLI::App& app) {
     options->store_voters = parse_voters(*voters);
     options->seeds = parse_endpoint_flag("--seeds", *seeds);
     options->island_peers = parse_endpoint_flag("--island-peers", *island_peers);
+    options->balancer_admins = parse_endpoint_flag("--balancer-admin", *balancer_admins);
+    if (options->balancer_admins.size() > 8) {
+      throw CLI::ValidationError("--balancer-admin", "at most 8 balancers");
+    }
     options->peer_tls = apply_tls_dir(*tls_dir, options->listen, options->http);
     options->proxy.tls = options->peer_tls;
     exit_with(gateway::run_gateway(*options));

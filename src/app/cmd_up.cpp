@@ -7,6 +7,7 @@
 
 #include "app/commands.hpp"
 #include "app/server_flags.hpp"
+#include "app/up_balancers.hpp"
 #include "core/child_process.hpp"
 #include "net/http_client.hpp"
 #include "net/tls_certificates.hpp"
@@ -33,6 +34,10 @@ struct UpFlags {
   int workers = 2;       // the autoscaler's minimum: started at once by the store leader
   int max_workers = 8;   // and its maximum
   std::string task_dir;  // external task types; default: tasks.d beside the binary, if any
+  // The balancer pair in front of the gateways: 2 by default, so that the service address
+  // and its failover are part of every island; 0 leaves clients to the gateways.
+  int balancers = 2;
+  std::string service;  // default: the gateways' /24, host .100, port 8080
 };
 
 // The sample external tasks CMake builds beside the binary (tasks.d/), when they are there.
@@ -46,6 +51,7 @@ struct Member {
   std::string address;
   std::string figures;
   core::ChildProcess process;
+  bool exited = false;  // seen to have exited (balancers only: the island goes on)
 };
 
 // Figure j goes to servers j and j+1 (mod n): every figure on two servers when n >= 2.
@@ -105,13 +111,15 @@ bool wait_until_ready(const core::Endpoint& gateway, std::size_t expected,
 
 int stop_all(std::vector<Member>& members) {
   int worst = 0;
-  // Piece servers first, so the gateway sees their byes; the gateway last.
-  for (const bool gateways : {false, true}) {
+  // Balancers first (no new requests reach the gateways), then piece servers, so the
+  // gateways see their byes; the gateways last.
+  for (const std::string role : {"balancer", "pieces", "gateway"}) {
     for (auto& member : members) {
-      if ((member.role == "gateway") == gateways) member.process.signal(SIGINT);
+      if (member.role == role) member.process.signal(SIGINT);
     }
     for (auto& member : members) {
-      if ((member.role == "gateway") != gateways) continue;
+      if (member.role != role) continue;
+      if (member.exited) continue;  // a balancer that died earlier, already reported
       auto code = member.process.wait_for(std::chrono::seconds(15));
       if (!code) {
         std::cerr << "isla up: " << member.role << " " << member.address
@@ -146,6 +154,10 @@ int run_up(const UpFlags& flags) {
       static_cast<std::size_t>(flags.gateways % 2 == 1 ? flags.gateways : flags.gateways - 1);
   const std::vector<std::string> voters(
       gateways.begin(), gateways.begin() + static_cast<std::ptrdiff_t>(voter_count));
+  auto service = flags.service.empty() ? std::optional(default_service_address(*gateway))
+                                       : core::parse_endpoint(flags.service, 8080);
+  if (!service) throw std::invalid_argument("--service: not a HOST:PORT address");
+  const auto plan = plan_balancers(*service, flags.balancers);
 
   // Signals are taken synchronously below; children get the default mask back.
   sigset_t stop_signals;
@@ -188,6 +200,7 @@ int run_up(const UpFlags& flags) {
     for (const auto& address : pieces_addresses) {
       hosts.push_back(core::parse_endpoint(address)->host);
     }
+    if (!plan.balancers.empty()) hosts.push_back(plan.service.host);
     for (const auto& path : net::init_certificates(tls_dir, hosts)) {
       std::cout << "isla up: created " << path.string() << "\n";
     }
@@ -197,6 +210,7 @@ int run_up(const UpFlags& flags) {
   // --max-workers (the worker does not speak TLS to gateways yet: none with --tls).
   const std::string task_dir = flags.task_dir.empty() ? default_task_dir(self) : flags.task_dir;
   const auto with_tasks = [&](std::vector<std::string> argv) {
+    if (!plan.balancers.empty()) argv.insert(argv.end(), {"--balancer-admin", admin_list(plan)});
     if (!task_dir.empty()) argv.insert(argv.end(), {"--task-dir", task_dir});
     if (flags.workers > 0 && !flags.tls) {
       argv.insert(argv.end(), {"--autoscale", "--min-workers", std::to_string(flags.workers),
@@ -211,7 +225,8 @@ int run_up(const UpFlags& flags) {
          core::ChildProcess::spawn(with_tasks(
              with_tls({self, "gateway", "--listen", gateways[k], "--island", flags.island,
                        "--data-dir", (data / ("gateway-" + std::to_string(k + 1))).string(),
-                       "--store-voters", join(voters), "--secret-file", secret_path.string()})))});
+                       "--store-voters", join(voters), "--secret-file", secret_path.string()}))),
+         false});
   }
   const auto assignment = spread(catalog, flags.pieces);
   for (int i = 0; i < flags.pieces; ++i) {
@@ -222,7 +237,8 @@ int run_up(const UpFlags& flags) {
                            {self, "pieces", "--listen", address, "--gateway", join(gateways),
                             "--catalog", flags.catalog, "--figures", figures, "--data-dir",
                             (data / ("pieces-" + std::to_string(i + 1))).string(), "--secret-file",
-                            secret_path.string()}))});
+                            secret_path.string()})),
+                       false});
   }
 
   if (!wait_until_ready(*gateway, static_cast<std::size_t>(flags.pieces),
@@ -233,12 +249,40 @@ int run_up(const UpFlags& flags) {
     stop_all(members);
     return kExitFailed;
   }
+  for (std::size_t k = 0; k < plan.balancers.size(); ++k) {
+    members.push_back({"balancer", plan.balancers[k].admin, "",
+                       core::ChildProcess::spawn(
+                           with_tls(balancer_argv(self, plan, k, gateways, data, secret_path))),
+                       false});
+  }
+  if (!plan.balancers.empty() &&
+      !wait_until_service_answers(plan.service, std::chrono::milliseconds(flags.ready_timeout_ms),
+                                  client)) {
+    std::cerr << "isla up: the service address " << plan.service.str() << " did not answer within "
+              << flags.ready_timeout_ms << " ms; see the logs above. Stopping.\n";
+    stop_all(members);
+    return kExitFailed;
+  }
   std::cout << "\nisla island '" << flags.island << "' is up\n"
             << "  dashboard  " << (flags.tls ? "https://" : "http://") << gateway->str() << "/"
             << (flags.tls ? "  (trust " + (tls_dir / "ca.pem").string() + ")" : "") << "\n"
             << "  gateways   " << join(gateways) << "  (store voters: " << join(voters) << ")\n"
             << "  secret     " << secret_path.string()
             << "  (admin token for the CLI: " << (data / "admin.token").string() << ")\n";
+  if (!plan.balancers.empty()) {
+    std::cout << "  service    " << (flags.tls ? "https://" : "http://") << plan.service.str()
+              << "/  (clients' address: the "
+              << (plan.balancers.size() == 2 ? "active balancer of the pair" : "balancer")
+              << " in front of the gateways)\n";
+    for (const auto& balancer : plan.balancers) {
+      std::cout << "  balancer   admin http://" << balancer.admin << "/api/status"
+                << (plan.balancers.size() == 2
+                        ? "  heartbeat " + balancer.heartbeat + "  priority " +
+                              std::to_string(balancer.priority)
+                        : "")
+                << "\n";
+    }
+  }
   for (const auto& member : members) {
     if (member.role == "pieces") {
       std::cout << "  pieces     " << member.address << "  " << member.figures << "\n";
@@ -264,13 +308,22 @@ int run_up(const UpFlags& flags) {
     const int signal_number = sigtimedwait(&stop_signals, nullptr, &tick);
     if (signal_number == SIGINT || signal_number == SIGTERM) break;
     for (auto& member : members) {
+      if (member.role == "balancer" && !member.exited) {
+        if (auto code = member.process.try_wait()) {
+          member.exited = true;  // its peer, if any, takes the address over: not fatal
+          std::cerr << "isla up: balancer " << member.address << " exited (code " << *code << "); "
+                    << (plan.balancers.size() == 2 ? "the other one serves " : "nothing serves ")
+                    << plan.service.str() << "\n";
+        }
+        continue;
+      }
       if (auto code = member.process.try_wait(); code && member.role == "gateway") {
         std::cerr << "isla up: the gateway exited (code " << *code << "); stopping the island\n";
         return std::max(stop_all(members), kExitFailed);
       }
     }
   }
-  std::cout << "\nstopping the island gracefully (piece servers, then the gateway)\n";
+  std::cout << "\nstopping the island gracefully (balancers, piece servers, then the gateways)\n";
   return stop_all(members);
 }
 
@@ -305,6 +358,14 @@ void add_up_command(CLI::App& app) {
       ->add_option("--max-workers", flags->max_workers, "Task workers the autoscaler may grow to")
       ->check(CLI::Range(1, 64))
       ->capture_default_str();
+  command
+      ->add_option("--balancers", flags->balancers,
+                   "Balancers in front of the gateways: 2 (an active/standby pair), 1 or 0")
+      ->check(CLI::Range(0, 2))
+      ->capture_default_str();
+  command->add_option("--service", flags->service,
+                      "The balancers' service address (default: host .100 of the gateways' "
+                      "/24, port 8080)");
   command->add_option("--task-dir", flags->task_dir,
                       "External task types (TOML manifests); default: tasks.d beside the binary");
   command->add_flag("--tls", flags->tls,

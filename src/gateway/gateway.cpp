@@ -10,6 +10,7 @@
 #include "clocks/event_json.hpp"
 #include "core/parse.hpp"
 #include "core/random.hpp"
+#include "gateway/balancer_routes.hpp"
 #include "gateway/event_log_routes.hpp"
 #include "gateway/island_bridge.hpp"
 #include "gateway/island_membership.hpp"
@@ -177,6 +178,7 @@ class Gateway {
       }
     });
     membership_.add_routes(host_.router());
+    add_balancer_routes(host_.router(), options.balancer_admins);
     add_event_log_routes(host_.router(),
                          EventLogSource{events_, client_, host_.address(), incarnation_,
                                         [this] { return live_peers(); }});

@@ -43,6 +43,8 @@ struct GatewayOptions {
   std::string secret_file;  // handed on to the workers the autoscaler starts
   // Gateways of other islands the elected bridge exchanges catalogues with.
   std::vector<core::Endpoint> island_peers;
+  // The balancers' admin addresses: GET /api/balancers asks them for their status.
+  std::vector<core::Endpoint> balancer_admins;
   // The failure detector among this island's gateways (probe interval and timeout, suspicion).
   membership::SwimOptions swim;
   std::chrono::milliseconds store_tick{50};

@@ -131,6 +131,14 @@ TEST(TlsUp, IslaUpTlsMakesCertificatesAndTheCliFindsItsIslandOverHttps) {
                                  (dir / "tls" / "ca.pem").string()});
   EXPECT_EQ(figures.exit_code, 0) << figures.output;
   EXPECT_NE(figures.output.find("giraffe"), std::string::npos) << figures.output;
+  // The balancers' service address speaks HTTPS too, with a certificate of the island CA.
+  const auto service = "https://" + gateway.substr(0, gateway.rfind('.')) + ".100:8080";
+  EXPECT_NE(read_file(log).find("service    " + service + "/"), std::string::npos)
+      << read_file(log);
+  const auto through =
+      run_isla({"figures", "--gateway", service, "--tls-ca", (dir / "tls" / "ca.pem").string()});
+  EXPECT_EQ(through.exit_code, 0) << through.output;
+  EXPECT_NE(through.output.find("giraffe"), std::string::npos) << through.output;
   // Secure by default: a secret only its owner reads, an admin token the CLI finds in the
   // data dir, and nothing written without one.
   EXPECT_EQ(fs::status(dir / "secret").permissions() & fs::perms::all,
