@@ -10,6 +10,7 @@
 
 #include <unistd.h>
 
+#include "app/commands.hpp"
 #include "core/child_process.hpp"
 #include "net/http_client.hpp"
 #include "security/island_secret.hpp"
@@ -18,6 +19,7 @@
 #include "support/island.hpp"
 #include "support/loopback_server.hpp"
 #include "support/raw_http.hpp"
+#include "support/run_command.hpp"
 #include "support/store_cluster.hpp"
 
 namespace isla::store {
@@ -258,6 +260,26 @@ TEST_F(BalancerLeaseTest, AnActiveThatCannotReachTheStoreGivesTheAddressUp) {
   EXPECT_GE(Clock::now() - cut, 2s) << "A held on for about its TTL";
   // And nobody takes it while the store cannot say who may.
   EXPECT_FALSE(eventually([&] { return served(); }, 3s));
+}
+
+// Bad --store-lease flags are refused with the usage exit code, naming the flag.
+TEST(BalancerLeaseFlagsTest, BadStoreLeaseFlagsAreRefused) {
+  const auto subnet = testing::unique_subnet();
+  const std::vector<std::string> pair = {
+      "balancer",           "--listen", subnet + ".10:18080", "--backends",
+      subnet + ".20:1",     "--admin",  subnet + ".11:18091", "--heartbeat",
+      subnet + ".11:17000", "--peer",   subnet + ".12:17000"};
+  for (const std::vector<std::string>& extra :
+       {std::vector<std::string>{"--store-lease", "not a host:port:x"},
+        std::vector<std::string>{"--store-lease", ","},
+        std::vector<std::string>{"--store-lease", subnet + ".1:5235", "--store-lease-ttl-ms",
+                                 "500"}}) {
+    auto args = pair;
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto result = testing::run_isla(args);
+    EXPECT_EQ(result.exit_code, app::kExitUsage) << extra.back() << ": " << result.output;
+    EXPECT_NE(result.output.find("store-lease"), std::string::npos) << result.output;
+  }
 }
 
 }  // namespace
