@@ -7,6 +7,9 @@
 #include "balancer/pair/pair_metrics.hpp"
 #include "balancer/pair/pair_status.hpp"
 #include "balancer/pair/service_address.hpp"
+#include "balancer/pair/store_address_lease.hpp"
+#include "security/request_auth.hpp"
+#include "store/remote_store.hpp"
 
 namespace isla::app {
 
@@ -18,11 +21,20 @@ core::Endpoint required_endpoint(const std::string& flag, const std::string& tex
   return *endpoint;
 }
 
+// The store lease (--store-lease): the store client and the lease on it, kept together.
+struct StoreFencing {
+  std::unique_ptr<store::RemoteStore> store;
+  std::unique_ptr<balancer::pair::StoreAddressLease> lease;
+};
+
 class RunningPair final : public BalancerPair {
  public:
   RunningPair(balancer::pair::PairOptions options,
-              std::unique_ptr<balancer::pair::ServiceAddress> address, balancer::Balancer& proxy)
-      : address_(std::move(address)), driver_(proxy.pool().main(), options, *address_) {
+              std::unique_ptr<balancer::pair::ServiceAddress> address, StoreFencing fencing,
+              balancer::Balancer& proxy)
+      : address_(std::move(address)),
+        fencing_(std::move(fencing)),
+        driver_(proxy.pool().main(), options, *address_, fencing_.lease.get()) {
     balancer::Balancer::PairHooks hooks;
     hooks.status = [this] { return boost::json::value(balancer::pair::to_json(driver_.status())); };
     hooks.before_scrape = [this](prometheus::Registry& registry) {
@@ -39,6 +51,7 @@ class RunningPair final : public BalancerPair {
 
  private:
   std::unique_ptr<balancer::pair::ServiceAddress> address_;
+  StoreFencing fencing_;  // before the driver, which uses it until destroyed
   balancer::pair::PairDriver driver_;
   std::once_flag metrics_made_;
   std::unique_ptr<balancer::pair::PairMetrics> metrics_;
@@ -89,6 +102,18 @@ void add_pair_flags(CLI::App& command, PairFlags& flags) {
   command.add_option("--vip-prefix", flags.vip_prefix, "Prefix length of --vip")
       ->check(CLI::Range(1, 32))
       ->capture_default_str();
+  command
+      .add_option("--store-lease", flags.store_lease,
+                  "GATEWAY[,GATEWAY...]: the active member must also hold the service address's "
+                  "lease in the island store (key _isla/balancer/vip/ADDRESS), renewed every "
+                  "500 ms; a member that cannot renew it for its TTL gives the address up")
+      ->envname("ISLA_STORE_LEASE");
+  command
+      .add_option("--store-lease-ttl-ms", flags.store_lease_ttl_ms,
+                  "The store lease's TTL: after the active member's death the other takes over "
+                  "once it lapses")
+      ->check(CLI::Range(1000L, 600'000L))
+      ->capture_default_str();
 }
 
 std::unique_ptr<BalancerPair> start_pair(const PairFlags& flags, balancer::Balancer& proxy,
@@ -130,9 +155,45 @@ std::unique_ptr<BalancerPair> start_pair(const PairFlags& flags, balancer::Balan
         },
         "listener " + proxy.options().listen.str());
   }
+  StoreFencing fencing;
+  if (!flags.store_lease.empty()) {
+    store::RemoteStoreOptions remote;
+    try {
+      remote.gateways = core::parse_endpoint_list(flags.store_lease, 5235);
+    } catch (const std::invalid_argument& error) {
+      throw CLI::ValidationError("--store-lease", error.what());
+    }
+    if (remote.gateways.empty()) throw CLI::ValidationError("--store-lease", "names no gateway");
+    if (options.lease_renew_interval * 2 > std::chrono::milliseconds(flags.store_lease_ttl_ms)) {
+      throw CLI::ValidationError("--store-lease-ttl-ms",
+                                 "must be at least twice the renew interval (500 ms)");
+    }
+    remote.client.connect_timeout = std::chrono::milliseconds(300);
+    if (secret.empty()) {
+      spdlog::warn(
+          "--store-lease without an island secret: the store's calls are not signed, "
+          "and gateways with a secret refuse them");
+    } else {
+      remote.client.signer = security::make_node_signer(secret, "balancer/" + flags.heartbeat);
+    }
+    balancer::pair::StoreLeaseOptions lease;
+    const std::string held =
+        flags.moves_an_interface_address() ? flags.vip : proxy.options().listen.str();
+    // Under isla's own prefix: only nodes and admin tokens write there, so a client with a
+    // write token cannot squat on the address.
+    lease.key = "_isla/balancer/vip/" + held;
+    lease.holder = flags.heartbeat;
+    lease.ttl = std::chrono::milliseconds(flags.store_lease_ttl_ms);
+    fencing.store = std::make_unique<store::RemoteStore>(std::move(remote));
+    fencing.lease = std::make_unique<balancer::pair::StoreAddressLease>(
+        proxy.pool().main().get_executor(), *fencing.store, lease);
+    spdlog::info("balancer pair store lease key={} gateways={} ttl_ms={}", lease.key,
+                 flags.store_lease, flags.store_lease_ttl_ms);
+  }
   spdlog::info("balancer pair heartbeat={} peer={} priority={} address={}", flags.heartbeat,
                flags.peer, flags.priority, address->describe());
-  return std::make_unique<RunningPair>(std::move(options), std::move(address), proxy);
+  return std::make_unique<RunningPair>(std::move(options), std::move(address), std::move(fencing),
+                                       proxy);
 }
 
 }  // namespace isla::app

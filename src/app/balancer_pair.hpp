@@ -21,6 +21,9 @@ struct PairFlags {
   std::string vip_interface;
   std::string vip_device = "isla-vip0";
   int vip_prefix = 32;
+  // Gateways of the island store: the active member must also hold the address's lease there.
+  std::string store_lease;
+  long store_lease_ttl_ms = 3000;
 
   bool enabled() const { return !heartbeat.empty(); }
   // With --vip the proxy listens from the start and the pair moves the address; without it

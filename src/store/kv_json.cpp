@@ -200,6 +200,145 @@ json::object to_json(const Event& event) {
   return {{"type", event.type == Event::Type::put ? "put" : "delete"}, {"kv", to_json(event.kv)}};
 }
 
+namespace {
+
+const char* name_of(Compare::Target target) {
+  switch (target) {
+    case Compare::Target::value:
+      return "value";
+    case Compare::Target::version:
+      return "version";
+    case Compare::Target::create_revision:
+      return "create_revision";
+    case Compare::Target::mod_revision:
+      return "mod_revision";
+  }
+  return "value";
+}
+
+const char* name_of(Compare::Result result) {
+  switch (result) {
+    case Compare::Result::equal:
+      return "equal";
+    case Compare::Result::not_equal:
+      return "not_equal";
+    case Compare::Result::less:
+      return "less";
+    case Compare::Result::greater:
+      return "greater";
+  }
+  return "equal";
+}
+
+json::object to_json(const RequestOp& op) {
+  switch (op.kind) {
+    case RequestOp::Kind::get:
+      return {{"op", "get"}, {"key", op.key}};
+    case RequestOp::Kind::range:
+      return {{"op", "range"}, {"prefix", op.key}};
+    case RequestOp::Kind::put:
+      return {{"op", "put"}, {"key", op.key}, {"value", op.value}, {"lease", op.lease}};
+    case RequestOp::Kind::del:
+      return {{"op", "delete"}, {"key", op.key}};
+    case RequestOp::Kind::del_range:
+      return {{"op", "delete_range"}, {"prefix", op.key}};
+  }
+  return {};
+}
+
+json::array to_json(const std::vector<RequestOp>& ops) {
+  json::array out;
+  for (const auto& op : ops) out.push_back(to_json(op));
+  return out;
+}
+
+std::optional<std::int64_t> integer_of(const json::object& object, std::string_view name) {
+  const auto* value = object.if_contains(name);
+  if (value == nullptr) return std::nullopt;
+  if (value->is_int64()) return value->as_int64();
+  if (value->is_uint64() && value->as_uint64() <= INT64_MAX) {
+    return static_cast<std::int64_t>(value->as_uint64());
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+json::object to_json(const Txn& txn) {
+  json::array compares;
+  for (const auto& compare : txn.compares) {
+    json::object out{{"key", compare.key},
+                     {"target", name_of(compare.target)},
+                     {"result", name_of(compare.result)}};
+    if (compare.target == Compare::Target::value) {
+      out["value"] = compare.value;
+    } else {
+      out["value"] = compare.number;
+    }
+    compares.push_back(std::move(out));
+  }
+  return {{"compare", std::move(compares)},
+          {"success", to_json(txn.success)},
+          {"failure", to_json(txn.failure)}};
+}
+
+std::optional<KeyValue> key_value_from_json(const json::value& value) {
+  if (!value.is_object()) return std::nullopt;
+  const auto& object = value.as_object();
+  const auto* key = object.if_contains("key");
+  const auto* text = object.if_contains("value");
+  if (key == nullptr || !key->is_string() || text == nullptr || !text->is_string()) {
+    return std::nullopt;
+  }
+  auto create = integer_of(object, "create_revision");
+  auto mod = integer_of(object, "mod_revision");
+  auto version = integer_of(object, "version");
+  auto lease = integer_of(object, "lease");
+  if (!create || !mod || !version || !lease) return std::nullopt;
+  return KeyValue{std::string(key->as_string()),
+                  std::string(text->as_string()),
+                  *create,
+                  *mod,
+                  *version,
+                  *lease};
+}
+
+std::optional<std::vector<KeyValue>> key_values_from_json(const json::value& value) {
+  if (!value.is_array()) return std::nullopt;
+  std::vector<KeyValue> out;
+  for (const auto& item : value.as_array()) {
+    auto kv = key_value_from_json(item);
+    if (!kv) return std::nullopt;
+    out.push_back(std::move(*kv));
+  }
+  return out;
+}
+
+std::optional<TxnResult> txn_result_from_json(const json::value& value) {
+  if (!value.is_object()) return std::nullopt;
+  const auto& object = value.as_object();
+  const auto* succeeded = object.if_contains("succeeded");
+  const auto revision = integer_of(object, "revision");
+  const auto* results = object.if_contains("results");
+  if (succeeded == nullptr || !succeeded->is_bool() || !revision || results == nullptr ||
+      !results->is_array()) {
+    return std::nullopt;
+  }
+  TxnResult out;
+  out.succeeded = succeeded->as_bool();
+  out.revision = *revision;
+  for (const auto& item : results->as_array()) {
+    if (!item.is_object()) return std::nullopt;
+    const auto* kvs = item.as_object().if_contains("kvs");
+    auto deleted = integer_of(item.as_object(), "deleted");
+    if (kvs == nullptr || !deleted) return std::nullopt;
+    auto decoded = key_values_from_json(*kvs);
+    if (!decoded) return std::nullopt;
+    out.results.push_back(OpResult{std::move(*decoded), *deleted});
+  }
+  return out;
+}
+
 std::optional<KvRequestError> check_key(std::string_view key, const KvLimits& limits) {
   if (key.empty()) return bad("the key is empty");
   if (key.size() > limits.max_key_bytes) {

@@ -31,6 +31,13 @@ boost::json::array to_json(const std::vector<KeyValue>& kvs);
 boost::json::object to_json(const TxnResult& result);
 boost::json::object to_json(const Event& event);
 
+// The client side (RemoteStore): a transaction as parse_txn reads it, and the answers back.
+// The decoders return nullopt for a shape the KV API does not produce.
+boost::json::object to_json(const Txn& txn);
+std::optional<KeyValue> key_value_from_json(const boost::json::value& value);
+std::optional<std::vector<KeyValue>> key_values_from_json(const boost::json::value& value);
+std::optional<TxnResult> txn_result_from_json(const boost::json::value& value);
+
 // Validates a key (from a path or a body): non-empty, within the limit, valid UTF-8.
 std::optional<KvRequestError> check_key(std::string_view key, const KvLimits& limits);
 std::optional<KvRequestError> check_value(std::string_view value, const KvLimits& limits);

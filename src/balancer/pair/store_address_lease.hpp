@@ -1,6 +1,6 @@
 #pragma once
 // AddressLease on the island store (store::Store: the embedded Raft store, or any other
-// backend). The key (e.g. "balancer/vip/10.77.3.100:80") holds "<term, 16 hex digits>
+// backend). The key (e.g. "_isla/balancer/vip/10.77.3.100:80") holds "<term, 16 hex digits>
 // <holder>" and is attached to a store lease of `ttl`, so it disappears when its holder stops
 // renewing. A member takes the key only when it is absent (created with a compare on
 // create_revision 0) or already its own (compare-and-swap on mod_revision): while another
@@ -17,7 +17,7 @@
 namespace isla::balancer::pair {
 
 struct StoreLeaseOptions {
-  std::string key;     // e.g. "balancer/vip/" + the service address
+  std::string key;     // e.g. "_isla/balancer/vip/" + the service address
   std::string holder;  // this member's --heartbeat address
   std::chrono::milliseconds ttl{3000};
   std::chrono::milliseconds request_timeout{1000};
