@@ -88,7 +88,6 @@ std::string joined(const boost::json::value& list);
 // `value[key]`, or null when `value` is no object or lacks the key.
 const boost::json::value& at(const boost::json::value& value, std::string_view key);
 
-// `text` with every byte but A-Z a-z 0-9 - . _ ~ as %XX, for a path segment or a query.
-std::string percent_encode(std::string_view text);
+using net::percent_encode;
 
 }  // namespace isla::app

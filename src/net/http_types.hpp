@@ -101,6 +101,8 @@ bool is_valid_utf8(std::string_view text);
 
 // Decodes %XX escapes; nullopt for malformed escapes or a decoded NUL byte.
 std::optional<std::string> percent_decode(std::string_view text);
+// `text` with every byte but A-Z a-z 0-9 - . _ ~ as %XX, for a path segment or a query.
+std::string percent_encode(std::string_view text);
 
 // The value of one query parameter (undecoded), if present.
 std::optional<std::string_view> query_param(std::string_view query, std::string_view name);

@@ -74,25 +74,6 @@ std::optional<std::int64_t> integer_in(const json::object& object, std::string_v
 
 }  // namespace
 
-std::string percent_encode_component(std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  out.reserve(text.size());
-  for (const char c : text) {
-    const auto byte = static_cast<unsigned char>(c);
-    const bool unreserved = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
-                            (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~';
-    if (unreserved) {
-      out.push_back(c);
-    } else {
-      out.push_back('%');
-      out.push_back(kHex[byte >> 4]);
-      out.push_back(kHex[byte & 0xf]);
-    }
-  }
-  return out;
-}
-
 RemoteStore::RemoteStore(RemoteStoreOptions options)
     : options_(std::move(options)), client_(options_.client) {
   if (options_.gateways.empty()) throw std::invalid_argument("RemoteStore needs a gateway");
@@ -175,8 +156,8 @@ asio::awaitable<StoreResult<RangeResult>> RemoteStore::range(const std::string& 
                                                              Consistency consistency,
                                                              Deadline deadline) {
   const bool by_prefix = prefix || is_reserved(key);
-  std::string target = by_prefix ? "/api/kv?prefix=" + percent_encode_component(key)
-                                 : "/api/kv/" + percent_encode_component(key);
+  std::string target = by_prefix ? "/api/kv?prefix=" + net::percent_encode(key)
+                                 : "/api/kv/" + net::percent_encode(key);
   if (consistency == Consistency::serializable) {
     target += by_prefix ? "&serializable=true" : "?serializable=true";
   }

@@ -61,7 +61,4 @@ class RemoteStore final : public Store {
   std::atomic<std::size_t> preferred_{0};
 };
 
-// "%XX" for every byte but A-Z a-z 0-9 - . _ ~ (a key in a path or a query).
-std::string percent_encode_component(std::string_view text);
-
 }  // namespace isla::store
