@@ -60,13 +60,11 @@ class RunningPair final : public BalancerPair {
 }  // namespace
 
 void add_pair_flags(CLI::App& command, PairFlags& flags) {
-  command
-      .add_option("--heartbeat", flags.heartbeat,
-                  "This balancer's UDP address for the pair's heartbeats (and its id in the "
-                  "pair); with --peer, only the pair's active member serves the service address")
-      ->envname("ISLA_HEARTBEAT");
-  command.add_option("--peer", flags.peer, "The other balancer's --heartbeat address")
-      ->envname("ISLA_PEER");
+  command.add_option(
+      "--heartbeat", flags.heartbeat,
+      "This balancer's UDP address for the pair's heartbeats (and its id in the "
+      "pair); with --peer, only the pair's active member serves the service address");
+  command.add_option("--peer", flags.peer, "The other balancer's --heartbeat address");
   command
       .add_option("--priority", flags.priority,
                   "The higher priority is active (then the greater address); a higher one "
@@ -86,12 +84,10 @@ void add_pair_flags(CLI::App& command, PairFlags& flags) {
       ->capture_default_str();
   command.add_option("--pair-term-file", flags.term_file,
                      "The highest term known, kept across restarts (default DATA-DIR/pair.term)");
-  command
-      .add_option("--vip", flags.vip,
-                  "With --vip-interface: the service address is held on an interface (network "
-                  "namespaces, hosts) and announced with gratuitous ARP; --listen is then bound "
-                  "from the start (e.g. 0.0.0.0:8080)")
-      ->envname("ISLA_VIP");
+  command.add_option("--vip", flags.vip,
+                     "With --vip-interface: the service address is held on an interface (network "
+                     "namespaces, hosts) and announced with gratuitous ARP; --listen is then bound "
+                     "from the start (e.g. 0.0.0.0:8080)");
   command.add_option("--vip-interface", flags.vip_interface,
                      "Where the neighbours are: gratuitous ARP goes out there");
   command
@@ -102,12 +98,10 @@ void add_pair_flags(CLI::App& command, PairFlags& flags) {
   command.add_option("--vip-prefix", flags.vip_prefix, "Prefix length of --vip")
       ->check(CLI::Range(1, 32))
       ->capture_default_str();
-  command
-      .add_option("--store-lease", flags.store_lease,
-                  "GATEWAY[,GATEWAY...]: the active member must also hold the service address's "
-                  "lease in the island store (key _isla/balancer/vip/ADDRESS), renewed every "
-                  "500 ms; a member that cannot renew it for its TTL gives the address up")
-      ->envname("ISLA_STORE_LEASE");
+  command.add_option("--store-lease", flags.store_lease,
+                     "GATEWAY[,GATEWAY...]: the active member must also hold the service address's "
+                     "lease in the island store (key _isla/balancer/vip/ADDRESS), renewed every "
+                     "500 ms; a member that cannot renew it for its TTL gives the address up");
   command
       .add_option("--store-lease-ttl-ms", flags.store_lease_ttl_ms,
                   "The store lease's TTL: after the active member's death the other takes over "
