@@ -9,58 +9,35 @@
 
 #include <boost/json.hpp>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
 #include <thread>
 
+#include "chaos/vip_pair_bed.hpp"
 #include "core/clock.hpp"
 #include "net/http_client.hpp"
+#include "support/island.hpp"
 #include "support/measured.hpp"
 #include "support/raw_http.hpp"
-#include "support/testbed.hpp"
 
 namespace isla::testing {
 namespace {
 
 using namespace std::chrono_literals;
 
-constexpr const char* kPort = "8080";
 constexpr const char* kBackendPort = "9090";
 
-std::string slurp(const std::filesystem::path& path) {
-  std::ifstream in(path);
-  std::stringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
-class BalancerVipChaos : public ::testing::Test {
+class BalancerVipChaos : public VipPairBed {
  protected:
-  void SetUp() override {
-    if (!std::filesystem::exists("/dev/net/tun")) GTEST_SKIP() << "needs /dev/net/tun";
-    std::string why_not;
-    bed_ = Testbed::create(1, 3, why_not);
-    if (!bed_) GTEST_SKIP() << "needs a multi-host test bed: " << why_not;
-    const auto& subnet = bed_->island(0).subnet;
-    vip_ = subnet.substr(0, subnet.rfind('.')) + ".100";
-    dir_ = std::filesystem::temp_directory_path() / ("isla-" + bed_->name());
-    std::filesystem::create_directories(dir_);
-    std::ofstream(dir_ / "secret")
-        << "6b2f1c0e9d8a7b6c5d4e3f201918171615141312111009080706050403020100\n";
-    std::filesystem::permissions(
-        dir_ / "secret", std::filesystem::perms::owner_read | std::filesystem::perms::owner_write);
-  }
+  BalancerVipChaos() : VipPairBed("http-probe") {}
   void TearDown() override {
     for (auto& process : processes_) process.reset();
-    if (HasFailure() && !dir_.empty()) {
+    if (HasFailure()) {
       for (int i = 0; i < 2; ++i) {
-        std::cerr << "--- " << host(i).name << " ---\n" << slurp(log(i)) << "\n";
+        std::cerr << "--- " << host(i).name << " ---\n" << read_file(log(i)) << "\n";
       }
     }
-    if (!HasFailure() && !dir_.empty()) std::filesystem::remove_all(dir_);
+    VipPairBed::TearDown();
   }
 
-  const TestbedHost& host(int i) const { return bed_->host(0, i); }
   std::filesystem::path log(int i) const { return dir_ / (host(i).name + ".log"); }
 
   void start(int i) {
@@ -83,25 +60,6 @@ class BalancerVipChaos : public ::testing::Test {
                     log(i).string()));
   }
 
-  bool holds(int i) const {
-    const auto shown = bed_->run(host(i), {"ip", "-o", "addr", "show"});
-    return shown.output.find(" " + vip_ + "/") != std::string::npos;
-  }
-  int holders() const { return int(holds(0)) + int(holds(1)); }
-
-  // The host whose web server answers GET / through VIP:8080 from a3 now, or "".
-  std::string answering() const {
-    const auto probed =
-        bed_->run(host(2), {ISLA_VIP_PROBE, "http-probe", vip_ + ":" + kPort, "50", "150"}, 5s);
-    const auto line = probed.output.find("answering ");
-    if (line == std::string::npos) return "";
-    const auto end = probed.output.find('\n', line);
-    return probed.output.substr(line + 10, end - line - 10);
-  }
-
-  std::optional<Testbed> bed_;
-  std::string vip_;
-  std::filesystem::path dir_;
   std::optional<core::ChildProcess> processes_[4];  // per host: web server, balancer
 };
 
@@ -109,21 +67,14 @@ TEST_F(BalancerVipChaos, TheActiveHostDyingMovesTheAddressAndEveryLaterRequestIs
   start(0);
   start(1);
   ASSERT_TRUE(eventually([&] { return answering() == "a1" && holders() == 1; }, 30s));
-  const auto probe_log = dir_ / "probe.log";
-  auto probe =
-      bed_->spawn(host(2), {ISLA_VIP_PROBE, "http-probe", vip_ + ":" + kPort, "10", "20000"},
-                  probe_log.string());
-  ASSERT_TRUE(
-      eventually([&] { return slurp(probe_log).find("answering a1") != std::string::npos; }, 10s));
+  start_probe();
   const auto killing = core::wall_clock_ms();
   bed_->kill(host(0));
   const auto killed = core::wall_clock_ms();
-  ASSERT_TRUE(probe.wait_for(30s).has_value());
-  const auto text = slurp(probe_log);
-  const auto verdict = boost::json::parse(text.substr(text.find('{'))).as_object();
-  ASSERT_FALSE(verdict.at("new").is_null()) << text;
-  EXPECT_EQ(verdict.at("new").as_string(), "a2");
-  const auto took = verdict.at("first_new_ok_ms").to_number<std::int64_t>() - killing;
+  const auto takeover = await_probe();
+  ASSERT_FALSE(takeover.new_name.empty()) << takeover.log;
+  EXPECT_EQ(takeover.new_name, "a2");
+  const auto took = takeover.first_new_ok_ms - killing;
   // The kill of a whole namespace takes a while: the silence lies between these bounds.
   report("balancer pair, VIP in namespaces: answered again after the active host's death (ms)",
          std::to_string(std::max<std::int64_t>(0, took - (killed - killing))) + "-" +
@@ -158,17 +109,7 @@ TEST_F(BalancerVipChaos, APartitionedPairHealsToExactlyOneHolder) {
   start(0);
   start(1);
   ASSERT_TRUE(eventually([&] { return answering() == "a1" && holders() == 1; }, 30s));
-  bed_->partition(host(0), {host(1)});
-  // Apart, each half takes the address (VRRP does the same; two members have no majority).
-  ASSERT_TRUE(eventually([&] { return holders() == 2; }, 10s));
-  bed_->heal(host(0));
-  ASSERT_TRUE(eventually([&] { return holders() == 1; }, 10s));
-  for (int i = 0; i < 10; ++i) {
-    EXPECT_EQ(holders(), 1);
-    std::this_thread::sleep_for(200ms);
-  }
-  EXPECT_TRUE(holds(0)) << "the higher priority holds it in the end";
-  EXPECT_TRUE(eventually([&] { return answering() == "a1"; }, 10s));
+  expect_partition_heals_to_one_holder();
 }
 
 }  // namespace
