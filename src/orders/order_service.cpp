@@ -18,7 +18,9 @@ using store::Consistency;
 using store::RequestOp;
 using store::StoreError;
 using store::StoreErrorCode;
+using store::StoreResult;
 using store::Txn;
+using store::TxnResult;
 
 std::string owner_segment(std::string_view subject) {
   return security::to_hex(security::sha256(subject));
@@ -49,6 +51,28 @@ OrderResult<T> store_failure(StoreError error, bool uncertain) {
   }
   std::string message = error.message;
   return {std::nullopt, {OrderErrorCode::store, std::move(message), std::move(error)}};
+}
+
+// What a conditional write's answer means to a compare-and-swap loop.
+enum class CasOutcome {
+  applied,
+  lost_race,  // the compare failed: someone else wrote first
+  unknown,    // the write may or may not have been applied
+  failed
+};
+
+CasOutcome outcome_of(const StoreResult<TxnResult>& written) {
+  if (!written.ok()) {
+    return written.error.code == StoreErrorCode::unknown_outcome ? CasOutcome::unknown
+                                                                 : CasOutcome::failed;
+  }
+  if (!written.value->error.empty()) return CasOutcome::failed;
+  return written.value->succeeded ? CasOutcome::applied : CasOutcome::lost_race;
+}
+
+StoreError error_of(const StoreResult<TxnResult>& written) {
+  if (!written.ok()) return written.error;
+  return {StoreErrorCode::rejected, written.value->error, {}};
 }
 
 OrderErrorCode code_of(Verdict verdict) {
@@ -164,19 +188,16 @@ asio::awaitable<OrderResult<Stored>> OrderService::create(const std::string& sub
     txn.success.push_back(put_op(order_key(owner, order.id), encode_order(order)));
     txn.success.push_back(put_op(index_key(owner, order.id), encode_summary(summary_of(order))));
     auto written = co_await store_.txn(txn, deadline);
-    if (!written.ok()) {
-      // With a key, the next round finds out whether this write was applied.
-      if (written.error.code == StoreErrorCode::unknown_outcome && !key.empty()) {
-        uncertain = true;
-        continue;
-      }
-      co_return store_failure<Stored>(written.error, uncertain);
+    const auto outcome = outcome_of(written);
+    // With a key, the next round finds out whether a write of unknown outcome was applied.
+    if (outcome == CasOutcome::unknown && !key.empty()) {
+      uncertain = true;
+      continue;
     }
-    if (!written.value->error.empty()) {
-      co_return store_failure<Stored>({StoreErrorCode::rejected, written.value->error, {}},
-                                      uncertain);
+    if (outcome == CasOutcome::unknown || outcome == CasOutcome::failed) {
+      co_return store_failure<Stored>(error_of(written), uncertain);
     }
-    if (written.value->succeeded) {
+    if (outcome == CasOutcome::applied) {
       if (options_.observer) options_.observer->on_created();
       co_return OrderResult<Stored>{Stored{std::move(order), written.value->revision, false, 0},
                                     {}};
@@ -249,20 +270,17 @@ asio::awaitable<OrderResult<Stored>> OrderService::change(const std::string& sub
     txn.success.push_back(put_op(key, encode_order(step.next)));
     txn.success.push_back(put_op(index_key(owner, id), encode_summary(summary_of(step.next))));
     auto written = co_await store_.txn(txn, deadline);
-    if (!written.ok()) {
-      if (written.error.code == StoreErrorCode::unknown_outcome) {
-        // Applied or not, the next read tells: the write was conditional on revision R, so
-        // it and any later one cannot both apply.
-        uncertain = true;
-        continue;
-      }
-      co_return store_failure<Stored>(written.error, uncertain);
+    const auto outcome = outcome_of(written);
+    if (outcome == CasOutcome::unknown) {
+      // Applied or not, the next read tells: the write was conditional on revision R, so
+      // it and any later one cannot both apply.
+      uncertain = true;
+      continue;
     }
-    if (!written.value->error.empty()) {
-      co_return store_failure<Stored>({StoreErrorCode::rejected, written.value->error, {}},
-                                      uncertain);
+    if (outcome == CasOutcome::failed) {
+      co_return store_failure<Stored>(error_of(written), uncertain);
     }
-    if (written.value->succeeded) {
+    if (outcome == CasOutcome::applied) {
       co_return OrderResult<Stored>{
           Stored{std::move(step.next), written.value->revision, false, step.item}, {}};
     }
@@ -334,14 +352,15 @@ asio::awaitable<OrderResult<Stored>> OrderService::remove(const std::string& sub
       txn.success.push_back(delete_op(create_key(owner, current.order.create_key)));
     }
     auto written = co_await store_.txn(txn, deadline);
-    if (!written.ok()) {
-      if (written.error.code == StoreErrorCode::unknown_outcome) {
-        uncertain = true;
-        continue;
-      }
-      co_return store_failure<Stored>(written.error, uncertain);
+    const auto outcome = outcome_of(written);
+    if (outcome == CasOutcome::unknown) {
+      uncertain = true;  // conditional on the revision read: the next read tells
+      continue;
     }
-    if (written.value->succeeded) {
+    if (outcome == CasOutcome::failed) {
+      co_return store_failure<Stored>(error_of(written), uncertain);
+    }
+    if (outcome == CasOutcome::applied) {
       co_return OrderResult<Stored>{
           Stored{std::move(current.order), written.value->revision, false, 0}, {}};
     }
