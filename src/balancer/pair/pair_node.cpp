@@ -361,25 +361,12 @@ PairStatus PairNode::status() const {
   if (!lease_) {
     status.lease = "off";
   } else if (lease_unavailable_ && lease_state_ == LeaseState::held) {
+    // Held as far as we know, but the store did not answer the last renewal.
     status.lease = "unavailable";
   } else {
-    switch (lease_state_) {
-      case LeaseState::off:
-        status.lease = "none";
-        break;
-      case LeaseState::pending:
-        status.lease = "pending";
-        break;
-      case LeaseState::held:
-        status.lease = "held";
-        break;
-      case LeaseState::lost:
-        status.lease = "lost";
-        break;
-      case LeaseState::unavailable:
-        status.lease = "unavailable";
-        break;
-    }
+    // Indexed by LeaseState; `off` with a lease configured means none is wanted now.
+    static constexpr const char* kNames[] = {"none", "pending", "held", "lost", "unavailable"};
+    status.lease = kNames[static_cast<int>(lease_state_)];
   }
   status.last_change_ms = last_change_ms_;
   status.term_file_problem = term_file_problem_;

@@ -127,6 +127,7 @@ class PairNode {
   bool persist_failed_ = false;                     // the term could not be kept: claim nothing
 
   // The store lease.
+  // Keep in step with the names in PairNode::status().
   enum class LeaseState { off, pending, held, lost, unavailable };
   LeaseState lease_state_ = LeaseState::off;
   election::Term lease_term_ = 0;  // the term the state is about
