@@ -47,7 +47,10 @@ class ConnectionPool final : public asio::execution_context::service {
       }
     }
     for (const auto& connection : surplus) connection->close();
-    if (idle && idle->peer_closed()) {
+    // Only a request that cannot be sent twice pays a syscall to learn whether the server
+    // closed the idle connection: a repeatable one written into a dead connection comes back
+    // unanswered, and request() sends it again on a fresh one.
+    if (idle && !repeatable && idle->peer_closed()) {
       idle->close();  // a request written into it would be lost: take a new connection
       idle.reset();
     }
