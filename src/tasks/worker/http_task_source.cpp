@@ -43,6 +43,24 @@ void HttpTaskSource::interrupt_leasing() {
   if (polling_ != nullptr) polling_->stop();
 }
 
+std::unique_ptr<asio::io_context> HttpTaskSource::borrow_context() {
+  {
+    std::lock_guard lock(mutex_);
+    if (!idle_contexts_.empty()) {
+      auto context = std::move(idle_contexts_.back());
+      idle_contexts_.pop_back();
+      context->restart();
+      return context;
+    }
+  }
+  return std::make_unique<asio::io_context>(1);
+}
+
+void HttpTaskSource::give_back(std::unique_ptr<asio::io_context> context) {
+  std::lock_guard lock(mutex_);
+  idle_contexts_.push_back(std::move(context));
+}
+
 std::vector<std::size_t> HttpTaskSource::order() {
   std::lock_guard lock(mutex_);
   const auto now = Clock::now();
@@ -71,29 +89,33 @@ HttpTaskSource::Attempt HttpTaskSource::attempt(const core::Endpoint& gateway,
   // Every Worker API call names the lease or worker it is about, so a resend is harmless,
   // except a lease, whose lost answer costs its tasks a visibility timeout: not resent.
   request.idempotent = !interruptible;
-  asio::io_context context(1);
+  auto context = borrow_context();
   {
     std::lock_guard lock(mutex_);
     if (interruptible) {
-      if (interrupted_) return Attempt::interrupted;
-      polling_ = &context;
+      if (interrupted_) {
+        idle_contexts_.push_back(std::move(context));
+        return Attempt::interrupted;
+      }
+      polling_ = context.get();
     }
   }
   net::HttpClient client(options_.client);
   std::optional<net::ClientResult> result;
   asio::co_spawn(
-      context,
+      *context,
       [&]() -> asio::awaitable<void> {
         result = co_await client.request(gateway, request, call_options.deadline);
       },
       asio::detached);
-  context.run();
+  context->run();
   if (interruptible) {
     std::lock_guard lock(mutex_);
     polling_ = nullptr;
   }
   // Stopped before the answer came: the connection closes with the context.
   if (!result) return Attempt::interrupted;
+  give_back(std::move(context));
   if (!result->ok()) {
     *answer = result->message;
     return Attempt::unreachable;

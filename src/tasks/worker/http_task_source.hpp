@@ -70,6 +70,12 @@ class HttpTaskSource final : public TaskSource {
                   std::chrono::milliseconds timeout, bool interruptible, std::string* answer,
                   std::string* leader = nullptr);
   std::vector<std::size_t> order();  // gateways to try now, best first
+  // Each call runs on an io_context of its own, in the calling thread, borrowed from these:
+  // a context keeps its client connections open between calls (a new TCP connection per
+  // call cost every task two handshakes). A stopped long poll's context is dropped, and its
+  // connection closes with it, so the gateway sees the worker hang up.
+  std::unique_ptr<asio::io_context> borrow_context();
+  void give_back(std::unique_ptr<asio::io_context> context);
 
   HttpTaskSourceOptions options_;
   core::SeededRandom random_;
@@ -79,6 +85,7 @@ class HttpTaskSource final : public TaskSource {
   SourceCounters counters_;
   bool interrupted_ = false;
   asio::io_context* polling_ = nullptr;  // the long poll in progress, to stop it
+  std::vector<std::unique_ptr<asio::io_context>> idle_contexts_;
 };
 
 }  // namespace isla::tasks

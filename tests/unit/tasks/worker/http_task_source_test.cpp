@@ -8,6 +8,7 @@
 #include <atomic>
 #include <future>
 #include <mutex>
+#include <set>
 
 #include "core/clock.hpp"
 #include "security/island_secret.hpp"
@@ -103,6 +104,20 @@ TEST(HttpTaskSource, FailsOverFromAGatewayThatRefusesAndSticksToTheOneThatAnswer
   ASSERT_TRUE(source.extend({{"a", "la"}}, milliseconds(30'000)));
   EXPECT_EQ(source.counters().unreachable, 1u);
   EXPECT_EQ(live.received().size(), 3u);
+}
+
+TEST(HttpTaskSource, CallsInTurnShareOneConnection) {
+  FakeGateway gateway;
+  HttpTaskSource source(options_for({gateway.endpoint()}));
+  for (int i = 0; i < 10; ++i) {
+    ASSERT_TRUE(source.heartbeat(WorkerStats{}).has_value());
+    ASSERT_TRUE(source.lease(LeaseRequest{1, milliseconds(0), seconds(30)}).has_value());
+  }
+  std::set<std::string> connections;
+  for (const auto& request : gateway.received()) connections.insert(request.remote);
+  EXPECT_EQ(gateway.received().size(), 20u);
+  // A connection per call would cost every task two handshakes; both kinds of call share one.
+  EXPECT_EQ(connections.size(), 1u);
 }
 
 TEST(HttpTaskSource, MovesOnFromAGatewayAnswering503) {
