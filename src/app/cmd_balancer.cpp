@@ -134,6 +134,12 @@ void add_balancer_command(CLI::App& app) {
                    "Connections per backend and I/O thread before pipelined requests share them")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1024}))
       ->capture_default_str();
+  command
+      ->add_option("--stream-paths", options->stream_paths,
+                   "GET paths whose answers pass through as they arrive (server-sent events); "
+                   "any GET accepting text/event-stream streams too")
+      ->delimiter(',')
+      ->capture_default_str();
   command->add_flag("--name-backend", options->name_backend,
                     "Name the backend that answered in an Isla-Backend response header "
                     "(debugging, tests; it shows internal addresses to clients)");

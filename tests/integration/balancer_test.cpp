@@ -20,6 +20,7 @@
 #include "balancer/proxy/balancer.hpp"
 #include "net/http_client.hpp"
 #include "net/http_server.hpp"
+#include "net/http_stream.hpp"
 #include "net/io_pool.hpp"
 #include "net/tls.hpp"
 #include "security/island_secret.hpp"
@@ -95,6 +96,7 @@ class Backend {
       forwarded_auth_ = std::string(request.header("Isla-Forwarded-Auth").value_or(""));
       targets_.push_back(request.method + " " + request.target);
     }
+    if (request.path() == "/api/events") co_return events();
     if (request.path() == "/slow") {
       ++in_flight_;
       asio::steady_timer timer(co_await asio::this_coro::executor, 800ms);
@@ -109,6 +111,40 @@ class Backend {
     co_return response;
   }
 
+  // Server-sent events as the gateway sends them: an event at once, then one more only once
+  // the test says the first one reached the client (at most 5 s), then the end.
+  net::HttpResponse events() {
+    net::HttpResponse response;
+    response.content_type = "text/event-stream";
+    stream_open_ = true;
+    response.stream =
+        [this,
+         sent = 0](net::StreamBacklog&) mutable -> asio::awaitable<std::optional<std::string>> {
+      if (sent == 0) {
+        ++sent;
+        co_return std::optional<std::string>("id: 1\ndata: first\n\n");
+      }
+      if (sent == 1) {
+        ++sent;
+        asio::steady_timer timer(co_await asio::this_coro::executor);
+        const auto give_up = std::chrono::steady_clock::now() + 5s;
+        while (!first_seen_ && std::chrono::steady_clock::now() < give_up) {
+          timer.expires_after(10ms);
+          co_await timer.async_wait(net::use_nothrow);
+        }
+        co_return std::optional<std::string>("id: 2\ndata: second\n\n");
+      }
+      stream_open_ = false;
+      co_return std::nullopt;
+    };
+    return response;
+  }
+
+ public:
+  std::atomic<bool> stream_open_{false};
+  std::atomic<bool> first_seen_{false};
+
+ private:
   std::string name_;
   core::Endpoint listen_;
   std::unique_ptr<net::IoPool> pool_;
@@ -741,6 +777,32 @@ namespace {
 
 // --discover-from: the backends follow what a gateway's /api/status lists (itself and its
 // peers that are not dead); backends given otherwise stay.
+TEST_F(BalancerTest, ServerSentEventsPassThroughAsTheyArriveNotWhenTheStreamEnds) {
+  RunningBalancer balancer(options());
+  net::HttpRequest request;
+  request.target = "/api/events?topics=tasks";
+  std::vector<std::string> events;
+  bool open_at_first = false;
+  net::SseParser parser;
+  const auto result =
+      net::fetch_stream(service(balancer), request, {}, [&](std::string_view bytes) {
+        return parser.feed(bytes, [&](const net::SseEvent& event) {
+          if (events.empty()) {
+            for (const auto& backend : backends_) open_at_first |= backend->stream_open_.load();
+            for (const auto& backend : backends_) backend->first_seen_ = true;
+          }
+          events.push_back(event.id + ":" + event.data);
+          return true;
+        });
+      });
+  ASSERT_TRUE(result.head.has_value()) << result.message;
+  EXPECT_EQ(result.head->status, 200);
+  EXPECT_EQ(result.head->content_type, "text/event-stream");
+  EXPECT_EQ(result.error, net::ClientErrorKind::none) << result.message;
+  EXPECT_EQ(events, (std::vector<std::string>{"1:first", "2:second"}));
+  EXPECT_TRUE(open_at_first) << "the first event came only after the backend's stream ended";
+}
+
 TEST_F(BalancerTest, DiscoveryFollowsTheGatewaysAGatewayLists) {
   std::mutex mutex;
   boost::json::object listed;

@@ -22,6 +22,9 @@ namespace {
 // The longest the check loop sleeps: a backend added meanwhile waits at most this for its
 // first check.
 constexpr auto kMaxCheckSleep = std::chrono::milliseconds(100);
+// What a streamed answer may have waiting for a slow client before the balancer stops
+// reading from the backend.
+constexpr std::size_t kStreamBacklogBytes = 256 * 1024;
 
 std::int64_t wall_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -275,6 +278,7 @@ asio::awaitable<net::HttpResponse> Balancer::proxy(net::HttpRequest& request) {
   if (key_text) key = *key_text;
   const bool may_repeat = repeatable(request);
   const bool head_request = request.method == "HEAD";
+  const bool stream = streams(request);
   ForwardedFrom from{client_ip(request.remote), proto_};
   auto upstream = upstream_request(std::move(request), from, security::kForwardedAuthHeader);
   // With an Idempotency-Key the client may resend it on a fresh connection too.
@@ -284,6 +288,7 @@ asio::awaitable<net::HttpResponse> Balancer::proxy(net::HttpRequest& request) {
   std::vector<BackendId> tried;
   std::optional<net::ClientResult> last;
   core::Endpoint last_backend;
+  std::unique_ptr<net::StreamCall> opened;
   for (int attempt = 0;; ++attempt) {
     auto picked = pick(key, tried);
     if (!picked) break;
@@ -296,7 +301,7 @@ asio::awaitable<net::HttpResponse> Balancer::proxy(net::HttpRequest& request) {
     if (signer_) upstream.headers.back().second = signer_->sign(upstream, destination, wall_ms());
     const auto started = Clock::now();
     const auto deadline = std::min(request.deadline, started + options_.attempt_timeout);
-    auto result = co_await client_.request(picked->endpoint, upstream, deadline);
+    auto result = co_await exchange(picked->endpoint, upstream, stream, deadline, opened);
     const std::chrono::duration<double> took = Clock::now() - started;
     record(*picked, result, attempt, took.count());
     const auto classified = classify(result);
@@ -318,10 +323,53 @@ asio::awaitable<net::HttpResponse> Balancer::proxy(net::HttpRequest& request) {
     auto response = std::move(*last->response);
     clean_response(response, head_request);
     if (options_.name_backend) response.headers.emplace_back(kBackendHeader, last_backend.str());
+    if (opened) {
+      response.stream =
+          [call = std::shared_ptr<net::StreamCall>(std::move(opened))](
+              net::StreamBacklog& backlog) -> asio::awaitable<std::optional<std::string>> {
+        // A client slower than the backend holds the backend back (TCP's window), not
+        // the balancer's memory; the gateway cuts off subscribers that fall too far behind.
+        co_await backlog.wait_unsent_at_most(kStreamBacklogBytes);
+        auto piece = co_await call->next();
+        co_return piece;
+      };
+    }
     co_return response;
   }
   auto failed = failed_response(*last, last_backend, static_cast<int>(tried.size()));
   co_return failed;
+}
+
+bool Balancer::streams(const net::HttpRequest& request) const {
+  if (request.method != "GET") return false;
+  if (auto accept = request.header("Accept")) {
+    if (accept->find("text/event-stream") != std::string_view::npos) return true;
+  }
+  const auto path = request.path();
+  return std::find(options_.stream_paths.begin(), options_.stream_paths.end(), path) !=
+         options_.stream_paths.end();
+}
+
+asio::awaitable<net::ClientResult> Balancer::exchange(const core::Endpoint& backend,
+                                                      const net::HttpRequest& upstream, bool stream,
+                                                      Clock::time_point deadline,
+                                                      std::unique_ptr<net::StreamCall>& opened) {
+  if (!stream) {
+    auto answer = co_await client_.request(backend, upstream, deadline);
+    co_return answer;
+  }
+  net::StreamOptions stream_options;
+  stream_options.head_timeout =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+  stream_options.idle_timeout = options_.stream_idle_timeout;
+  stream_options.tls = options_.backend_tls;
+  auto call = co_await net::StreamCall::open(backend, upstream, stream_options);
+  const auto& started = call->result();
+  net::ClientResult answer{started.head, started.error, started.message};
+  if (answer.ok() && answer.response->status >= 200 && answer.response->status <= 299) {
+    opened = std::move(call);
+  }
+  co_return answer;
 }
 
 // --- the service address ---

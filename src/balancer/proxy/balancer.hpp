@@ -40,6 +40,7 @@
 #include "net/http_server.hpp"
 #include "net/io_pool.hpp"
 #include "net/router.hpp"
+#include "net/stream_call.hpp"
 #include "observability/audit_log.hpp"
 #include "security/forwarded_auth.hpp"
 
@@ -82,6 +83,11 @@ struct BalancerOptions {
   // Add kBackendHeader (the backend's HOST:PORT) to every answer a backend gave: for tests
   // and debugging (which gateway served this?). Off by default: it shows internal addresses.
   bool name_backend = false;
+  // Answers passed on as they arrive instead of whole: GETs of these paths (exactly; the
+  // query aside) and any GET that accepts text/event-stream. The gateways' server-sent
+  // events never end, so buffering them would hold every event until the attempt timed out.
+  std::vector<std::string> stream_paths{"/api/events", "/api/kv/watch"};
+  std::chrono::milliseconds stream_idle_timeout{120'000};  // longest silence in a stream
 };
 
 inline constexpr std::string_view kBackendHeader = "Isla-Backend";
@@ -150,6 +156,13 @@ class Balancer {
   struct Picked;
 
   asio::awaitable<net::HttpResponse> proxy(net::HttpRequest& request);
+  bool streams(const net::HttpRequest& request) const;
+  // One attempt at a backend: the whole answer, or for a stream its head, with the open
+  // stream in `opened` when the head is a 2xx.
+  asio::awaitable<net::ClientResult> exchange(const core::Endpoint& backend,
+                                              const net::HttpRequest& upstream, bool stream,
+                                              std::chrono::steady_clock::time_point deadline,
+                                              std::unique_ptr<net::StreamCall>& opened);
   std::optional<Picked> pick(std::optional<std::string_view> key,
                              const std::vector<BackendId>& tried);
   void record(const Picked& picked, const net::ClientResult& result, int outcome_index,
