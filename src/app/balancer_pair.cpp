@@ -163,6 +163,9 @@ std::unique_ptr<BalancerPair> start_pair(const PairFlags& flags, balancer::Balan
                                  "must be at least twice the renew interval (500 ms)");
     }
     remote.client.connect_timeout = std::chrono::milliseconds(300);
+    // From the member's own address (its heartbeat host), not whichever the kernel picks:
+    // a firewall, or a test, can then tell the two members' store calls apart.
+    if (auto self = core::parse_endpoint(flags.heartbeat)) remote.client.local_address = self->host;
     if (secret.empty()) {
       spdlog::warn(
           "--store-lease without an island secret: the store's calls are not signed, "
