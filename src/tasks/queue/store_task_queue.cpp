@@ -368,13 +368,24 @@ std::optional<StoreTaskQueue::Read> StoreTaskQueue::cached(const std::string& id
 asio::awaitable<QueueResult<Submitted>> StoreTaskQueue::submit(const SubmitSpec& spec,
                                                                Deadline deadline) {
   if (!options_.leadership().leading) co_return failure<Submitted>(not_leader());
+  TaskRecord record = prepare(spec);
+  auto submitted = co_await submit_prepared(spec, std::move(record), deadline);
+  co_return submitted;
+}
+
+TaskRecord StoreTaskQueue::prepare(const SubmitSpec& spec) {
   const std::int64_t now = options_.now_ms();
   std::uint64_t random = 0;
   {
     std::lock_guard lock(mutex_);
     random = random_->next();
   }
-  TaskRecord record = new_task(spec, make_task_id(now, random), now);
+  return new_task(spec, make_task_id(now, random), now);
+}
+
+asio::awaitable<QueueResult<Submitted>> StoreTaskQueue::submit_prepared(const SubmitSpec& spec,
+                                                                        TaskRecord record,
+                                                                        Deadline deadline) {
   Txn txn;
   if (!spec.idempotency_key.empty()) {
     const std::string key = idempotency_key(spec.idempotency_key);
