@@ -18,6 +18,15 @@ constexpr int kClusterPort = 6222;
 constexpr int kMonitorPort = 8222;
 constexpr int kFirstHost = 71;  // 127.A.B.71, .72, ...
 
+// Debian installs it in /usr/sbin, which a test's PATH may lack (and execv takes a path).
+std::string nats_server_binary() {
+  for (const char* path : {"/usr/sbin/nats-server", "/usr/bin/nats-server",
+                           "/usr/local/bin/nats-server", "/usr/local/sbin/nats-server"}) {
+    if (::access(path, X_OK) == 0) return path;
+  }
+  return "/usr/sbin/nats-server";  // absent: spawning it fails and says so
+}
+
 }  // namespace
 
 NatsCluster::NatsCluster(int nodes) : nodes_(nodes), subnet_(unique_subnet()) {
@@ -83,12 +92,18 @@ void NatsCluster::start(int node) {
   }
   const auto store = dir_ / ("store" + std::to_string(node));
   std::filesystem::create_directories(store);
-  std::vector<std::string> argv{"nats-server", "-js",
-                                "-a",          host,
-                                "-p",          std::to_string(kClientPort),
-                                "-m",          std::to_string(kMonitorPort),
-                                "-n",          "n" + std::to_string(node),
-                                "-sd",         store.string()};
+  std::vector<std::string> argv{nats_server_binary(),
+                                "-js",
+                                "-a",
+                                host,
+                                "-p",
+                                std::to_string(kClientPort),
+                                "-m",
+                                std::to_string(kMonitorPort),
+                                "-n",
+                                "n" + std::to_string(node),
+                                "-sd",
+                                store.string()};
   if (nodes_ > 1) {
     argv.insert(argv.end(),
                 {"--cluster_name", "isla-test", "--cluster",
