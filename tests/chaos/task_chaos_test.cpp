@@ -108,7 +108,8 @@ class TaskChaos : public ::testing::TestWithParam<std::string> {
   std::set<int> dead_;
 };
 
-INSTANTIATE_TEST_SUITE_P(Queues, TaskChaos, ::testing::Values("embedded", "nats"));
+INSTANTIATE_TEST_SUITE_P(Queues, TaskChaos, ::testing::Values("embedded", "nats"),
+                         [](const auto& info) { return info.param; });
 
 TEST_P(TaskChaos, KilledWorkerAndLeaderLoseNoTaskAndRecordEachResultOnce) {
   // The events feed, from a gateway that is not the leader (the one to be killed).

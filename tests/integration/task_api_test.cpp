@@ -75,7 +75,8 @@ class TaskApi : public ::testing::TestWithParam<std::string> {
 std::map<std::string, std::unique_ptr<Island>> TaskApi::islands_;
 std::unique_ptr<NatsCluster> TaskApi::nats_;
 
-INSTANTIATE_TEST_SUITE_P(Queues, TaskApi, ::testing::Values("embedded", "nats"));
+INSTANTIATE_TEST_SUITE_P(Queues, TaskApi, ::testing::Values("embedded", "nats"),
+                         [](const auto& info) { return info.param; });
 
 TEST_P(TaskApi, AnonymousCallersAndReadTokensCannotSubmitAndStrangersCannotLease) {
   auto anonymous =
