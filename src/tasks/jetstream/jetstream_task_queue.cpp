@@ -63,9 +63,21 @@ StoreError JetStreamTaskQueue::not_leader() const {
 void JetStreamTaskQueue::start(asio::any_io_executor executor,
                                std::chrono::milliseconds connect_timeout) {
   executor_ = executor;
-  blocking_ = std::make_unique<asio::thread_pool>(options_.publish_threads);
+  blocking_ = std::make_unique<asio::thread_pool>(options_.blocking_threads);
   nc_ = connect(options_.servers, "isla-gateway", connect_timeout);
   js_ = jetstream(nc_.get(), std::chrono::milliseconds(5000));
+  {
+    jsOptions async;
+    jsOptions_Init(&async);
+    async.Wait = 5000;
+    async.PublishAsync.MaxPending = options_.max_publishing;
+    async.PublishAsync.AckHandler = &JetStreamTaskQueue::on_publish_ack;
+    async.PublishAsync.AckHandlerClosure = this;
+    async.PublishAsync.StallWait = 1000;
+    jsCtx* raw = nullptr;
+    check(natsConnection_JetStream(&raw, nc_.get(), &async), "natsConnection_JetStream");
+    publisher_.reset(raw);
+  }
   ensure_stream(js_.get(), options_.stream, connect_timeout);
   sub_ = pull_subscribe(js_.get(), options_.stream);
   const std::string advisory = max_deliveries_subject(options_.stream);
@@ -117,6 +129,7 @@ void JetStreamTaskQueue::stop() {
   if (nc_) natsConnection_FlushTimeout(nc_.get(), 1000);
   if (blocking_) blocking_->join();
   sub_.reset();
+  publisher_.reset();
   js_.reset();
   nc_.reset();
 }
@@ -297,32 +310,58 @@ void JetStreamTaskQueue::housekeep(std::int64_t now) {
 
 // --- clients -------------------------------------------------------------------------------
 
+// Asynchronous: libnats pipelines the publishes of every submission in flight on one
+// connection, and on_publish_ack completes each one's wait.
 asio::awaitable<bool> JetStreamTaskQueue::publish(const TaskRecord& record, Deadline deadline) {
   const std::string subject = priority_subject(options_.stream.subject_prefix, record.priority);
-  std::function<bool()> work = [this, subject, id = record.id, type = record.type] {
-    natsMsg* raw = nullptr;
-    if (natsMsg_Create(&raw, subject.c_str(), nullptr, id.data(), static_cast<int>(id.size())) !=
-        NATS_OK) {
-      return false;
+  natsMsg* raw = nullptr;
+  if (natsMsg_Create(&raw, subject.c_str(), nullptr, record.id.data(),
+                     static_cast<int>(record.id.size())) != NATS_OK) {
+    co_return false;
+  }
+  natsMsgHeader_Set(raw, kTypeHeader, record.type.c_str());
+  auto done = net::Completion<bool>::on(co_await asio::this_coro::executor);
+  {
+    std::lock_guard lock(mutex_);
+    publishing_[record.id] = done;
+  }
+  jsPubOptions options;
+  jsPubOptions_Init(&options);
+  options.MsgId = record.id.c_str();  // a publish sent twice is stored once
+  options.ExpectStream = options_.stream.stream.c_str();
+  const auto status = js_PublishMsgAsync(publisher_.get(), &raw, &options);
+  if (status != NATS_OK) {
+    natsMsg_Destroy(raw);  // still ours when the call failed
+    spdlog::warn("task queue: publishing task {} failed: {}", record.id,
+                 natsStatus_GetText(status));
+    std::lock_guard lock(mutex_);
+    publishing_.erase(record.id);
+    co_return false;
+  }
+  auto acked = co_await done->wait(deadline);
+  std::lock_guard lock(mutex_);
+  publishing_.erase(record.id);
+  co_return acked.value_or(false);
+}
+
+void JetStreamTaskQueue::on_publish_ack(jsCtx*, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error,
+                                        void* closure) {
+  auto* self = static_cast<JetStreamTaskQueue*>(closure);
+  const char* id = nullptr;
+  if (natsMsgHeader_Get(msg, "Nats-Msg-Id", &id) == NATS_OK && id != nullptr) {
+    const bool stored = ack != nullptr && error == nullptr;
+    if (!stored && error != nullptr) {
+      spdlog::warn("task queue: JetStream did not store task {}: {}", id,
+                   error->ErrText != nullptr ? error->ErrText : natsStatus_GetText(error->Err));
     }
-    Message msg(raw);
-    natsMsgHeader_Set(raw, kTypeHeader, type.c_str());
-    jsPubOptions options;
-    jsPubOptions_Init(&options);
-    options.MsgId = id.c_str();  // a publish retried by libnats is stored once
-    options.ExpectStream = options_.stream.stream.c_str();
-    jsPubAck* ack = nullptr;
-    jsErrCode code = static_cast<jsErrCode>(0);
-    const auto status = js_PublishMsg(&ack, js_.get(), raw, &options, &code);
-    jsPubAck_Destroy(ack);
-    if (status != NATS_OK) {
-      spdlog::warn("task queue: publishing task {} failed: {} ({})", id, natsStatus_GetText(status),
-                   static_cast<int>(code));
+    std::lock_guard lock(self->mutex_);
+    auto found = self->publishing_.find(id);
+    if (found != self->publishing_.end()) {
+      auto waiter = found->second;
+      net::Completion<bool>::complete(std::move(waiter), stored);
     }
-    return status == NATS_OK;
-  };
-  auto published = co_await off_thread<bool>(*blocking_, std::move(work), deadline);
-  co_return published.value_or(false);
+  }
+  natsMsg_Destroy(msg);
 }
 
 asio::awaitable<QueueResult<Submitted>> JetStreamTaskQueue::submit(const SubmitSpec& spec,

@@ -41,7 +41,8 @@ struct JetStreamQueueOptions {
   // Messages pulled ahead of the workers' requests (the window within which priorities
   // are honoured and type limits are applied).
   std::size_t prefetch = 512;
-  std::size_t publish_threads = 16;  // blocking publishes in flight at once
+  std::size_t blocking_threads = 4;    // stream lookups and deletes (dead letters)
+  std::int64_t max_publishing = 8192;  // asynchronous publishes awaiting their acks
   std::chrono::milliseconds tick{100};
   // The store's leader, the limits per type, the clock: as StoreTaskQueue's.
   std::function<Leadership()> leadership;
@@ -123,6 +124,9 @@ class JetStreamTaskQueue final : public TaskQueue,
   void on_max_deliveries(std::string_view advisory);
   asio::awaitable<void> dead_letter_seq(std::uint64_t seq, std::int64_t deliveries);
   asio::awaitable<bool> publish(const TaskRecord& record, Deadline deadline);
+  // libnats's thread: a publish's acknowledgement (or its failure) for the submit waiting.
+  static void on_publish_ack(jsCtx* js, natsMsg* msg, jsPubAck* ack, jsPubAckErr* error,
+                             void* closure);
   void wake_leases();
   bool leading() const { return options_.leadership().leading; }
   store::StoreError not_leader() const;
@@ -134,6 +138,7 @@ class JetStreamTaskQueue final : public TaskQueue,
 
   Connection nc_;
   JetStream js_;
+  JetStream publisher_;  // asynchronous publishes, acks to on_publish_ack
   Subscription sub_;
   natsSubscription* advisories_ = nullptr;
   std::thread pump_thread_;
@@ -142,7 +147,8 @@ class JetStreamTaskQueue final : public TaskQueue,
   std::condition_variable pump_cv_;
   std::map<std::string, Held> held_;
   std::set<ReadyKey> ready_;
-  std::set<std::string> submitting_;               // published, record write not ended yet
+  std::set<std::string> submitting_;  // published, record write not ended yet
+  std::map<std::string, std::shared_ptr<net::Completion<bool>>> publishing_;  // awaiting acks
   std::map<std::string, std::int64_t> abandoned_;  // published, never to get a record
   std::map<std::string, int> leased_by_type_;
   std::vector<std::shared_ptr<Wake>> lease_waiters_;
