@@ -19,7 +19,8 @@ void check(natsStatus status, const std::string& what, jsErrCode code) {
 
 namespace {
 
-void on_disconnected(natsConnection*, void* name) {
+void on_disconnected(natsConnection* nc, void* name) {
+  if (natsConnection_IsClosed(nc)) return;  // closed on purpose (the gateway stops)
   spdlog::warn("nats {}: disconnected; reconnecting", static_cast<const char*>(name));
 }
 void on_reconnected(natsConnection* nc, void* name) {
