@@ -645,7 +645,9 @@ asio::awaitable<void> JetStreamTaskQueue::dead_letter_seq(std::uint64_t seq,
       deadline);
   spdlog::warn("task {} dead-lettered: JetStream delivered it {} times (recorded: {})", *id,
                deliveries, settled.ok() && !settled.value->done.empty());
-  // The message stays in a work-queue stream after its last delivery: removed here.
+  // The message stays in a work-queue stream after its last delivery: removed here once
+  // the record is final (dead now, or finished before), never while the store did not answer.
+  if (!settled.ok()) co_return;
   std::function<bool()> remove = [this, seq] {
     jsErrCode code = static_cast<jsErrCode>(0);
     return js_DeleteMsg(js_.get(), options_.stream.stream.c_str(), seq, nullptr, &code) == NATS_OK;
