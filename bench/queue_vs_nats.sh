@@ -25,10 +25,15 @@
 # (--autoscale, off in the runs above), its reaction: gateways restarted with it on, one worker to
 # begin with, a burst of AUTOSCALE_TASKS; the time from the first submission to its first
 # scale_up event (the Kubernetes HPA's sync period, 15 s, is the yardstick).
+#   isla-on-nats (SYSTEMS word `islanats`, issue 14): isla's queue on JetStream: the same 3
+#          gateways started with `--queue nats://...` on the same 3-node nats-server cluster
+#          (stream ISLA_TASKS beside the direct run's TASKS: R3, file storage, work-queue
+#          retention, explicit acks), the same workers and load as `isla`; its tasks/s over
+#          the direct `nats` run's is the goal's ratio (>= 0.8, reported, not asserted).
 # It reports; it never asserts a goal.
 #
 # Knobs (environment): TASKS (20000), PRODUCERS (8), WINDOW (32), WORKERS (4), CONCURRENCY (8),
-# FETCH (8), DISPATCH_SAMPLES (200), AUTOSCALE_TASKS (10000), SYSTEMS ("nats isla"), TIMEOUT (s per run, 180),
+# FETCH (8), DISPATCH_SAMPLES (200), AUTOSCALE_TASKS (10000), SYSTEMS ("nats isla islanats"), TIMEOUT (s per run, 180),
 # ISLA_BIN (build/isla), BENCH_DIR (build/bench), NATS_BIN (nats-server),
 # WORKER_FLAGS (extra flags for every `isla worker`), KEEP_TMP (1 keeps the temp dir and logs).
 # Only loopback addresses are used; all state lives in a temp dir removed on exit.
@@ -45,7 +50,7 @@ CONCURRENCY="${CONCURRENCY:-8}"
 FETCH="${FETCH:-8}"
 DISPATCH_SAMPLES="${DISPATCH_SAMPLES:-200}"
 AUTOSCALE_TASKS="${AUTOSCALE_TASKS:-10000}"
-SYSTEMS="${SYSTEMS:-nats isla}"
+SYSTEMS="${SYSTEMS:-nats isla islanats}"
 TIMEOUT="${TIMEOUT:-180}"
 ISLA_BIN="${ISLA_BIN:-build/isla}"
 BENCH_DIR="${BENCH_DIR:-build/bench}"
@@ -65,24 +70,25 @@ source "$root/bench/lib/proxy_bench.sh"
 for knob in TASKS PRODUCERS WINDOW WORKERS CONCURRENCY FETCH DISPATCH_SAMPLES AUTOSCALE_TASKS TIMEOUT; do
   [[ "${!knob}" =~ ^[0-9]+$ && "${!knob}" -gt 0 ]] || die "$knob must be a positive integer"
 done
-want_nats=0 want_isla=0
+want_nats=0 want_isla=0 want_islanats=0
 for s in $SYSTEMS; do
   case "$s" in
     nats) want_nats=1 ;;
     isla) want_isla=1 ;;
-    *) die "SYSTEMS may only name nats and isla (got '$s')" ;;
+    islanats) want_islanats=1 ;;
+    *) die "SYSTEMS may only name nats, isla and islanats (got '$s')" ;;
   esac
 done
-((want_nats + want_isla > 0)) || die "SYSTEMS is empty"
+((want_nats + want_isla + want_islanats > 0)) || die "SYSTEMS is empty"
 for tool in curl python3; do
   command -v "$tool" >/dev/null 2>&1 || die "'$tool' not found; run 'make deps' first"
 done
-if ((want_nats)); then
+if ((want_nats || want_islanats)); then
   command -v "$NATS_BIN" >/dev/null 2>&1 || die "'$NATS_BIN' not found; run 'make deps' (package nats-server)"
   [[ -x "$BENCH_DIR/nats_queue_bench" ]] ||
     die "$BENCH_DIR/nats_queue_bench not built: cmake --build build --target nats_queue_bench (needs libnats-dev)"
 fi
-if ((want_isla)); then
+if ((want_isla || want_islanats)); then
   [[ -x "$ISLA_BIN" ]] || die "isla binary '$ISLA_BIN' not found; run 'make build' (or set ISLA_BIN)"
   [[ -x "$BENCH_DIR/isla_queue_bench" ]] ||
     die "$BENCH_DIR/isla_queue_bench not built: cmake --build build --target isla_queue_bench"
@@ -132,6 +138,7 @@ NATS_IDLE_NOTE=""
 NATS_NOTE=""  # read as ${!note_var} in the report
 nats_healthy() { [[ "$(http_code "http://127.0.0.1:$1/healthz")" == 200 ]]; }
 
+NATS_SERVERS=""
 run_nats() {
   local ports client=() cluster=() monitor=() i routes servers
   read -r -a ports <<<"$(free_ports 9)"
@@ -153,6 +160,8 @@ run_nats() {
       nats_healthy "${monitor[i]}"
   done
   servers="nats://127.0.0.1:${client[0]},nats://127.0.0.1:${client[1]},nats://127.0.0.1:${client[2]}"
+  NATS_SERVERS="$servers"
+  if ((!want_nats)); then return 0; fi
   note "nats: ${TASKS} tasks, ${PRODUCERS} producers x window ${WINDOW}, ${WORKERS} x ${CONCURRENCY} consumers (fetch ${FETCH})"
   # shellcheck disable=SC2034 # NATS_NOTE is read as ${!note_var} in the report
   "$BENCH_DIR/nats_queue_bench" --servers "$servers" --tasks "$TASKS" --producers "$PRODUCERS" \
@@ -166,7 +175,10 @@ run_nats() {
     --window 1 --workers 1 --concurrency 1 --fetch 1 --one-at-a-time --timeout-s "$TIMEOUT" \
     >"$tmp/nats-idle.json" 2>"$tmp/nats-idle.log" || NATS_IDLE_NOTE="exited $? ($(tail -n 1 "$tmp/nats-idle.log"))"
   NATS_VERSION="$("$NATS_BIN" --version 2>&1 | head -n 1)"
-  stop_pids "${nats_pid[@]}" || true  # the last one's exit status, which is not ours to judge
+}
+
+stop_nats() {
+  if ((${#nats_pid[@]})); then stop_pids "${nats_pid[@]}" || true; fi  # not ours to judge
   nats_pid=()
 }
 
@@ -208,13 +220,14 @@ stop_workers() {
 
 # start_gateways FLAGS...: the 3 gateways (same data dirs every time) with these extra flags,
 # then waits until each knows its store's leader.
+GW_DIR=gw  # the gateways' data dirs: $tmp/${GW_DIR}0..2
 start_gateways() {
   local i voters
   voters="$(IFS=,; echo "${ISLA_GATEWAYS[*]}")"
   for i in 0 1 2; do
-    mkdir -p "$tmp/gw$i"
-    "$ISLA_BIN" gateway --listen "${ISLA_GATEWAYS[i]}" --island queue-bench --data-dir "$tmp/gw$i" \
-      --store-voters "$voters" --secret-file "$tmp/island.secret" "$@" >>"$tmp/gw$i.log" 2>&1 &
+    mkdir -p "$tmp/$GW_DIR$i"
+    "$ISLA_BIN" gateway --listen "${ISLA_GATEWAYS[i]}" --island queue-bench --data-dir "$tmp/$GW_DIR$i" \
+      --store-voters "$voters" --secret-file "$tmp/island.secret" "$@" >>"$tmp/$GW_DIR$i.log" 2>&1 &
     gw_pid[i]=$!
   done
   for i in 0 1 2; do
@@ -227,13 +240,18 @@ stop_gateways() {
   gw_pid=()
 }
 
-run_isla() {
-  local voters status autoscaler=0
+make_credentials() {
+  [[ -s "$tmp/write.token" ]] && return 0
   "$ISLA_BIN" secret init --out "$tmp/island.secret" >"$tmp/secret.log" 2>&1 ||
     die "isla secret init failed: $(cat "$tmp/secret.log")"
   "$ISLA_BIN" token create --secret-file "$tmp/island.secret" --role write --ttl 1h \
     --subject queue-bench --out "$tmp/write.token" >>"$tmp/secret.log" 2>&1 ||
     die "isla token create failed: $(cat "$tmp/secret.log")"
+}
+
+run_isla() {
+  local voters status autoscaler=0
+  make_credentials
   voters="$(IFS=,; echo "${ISLA_GATEWAYS[*]}")"
   # The gateways' autoscaler (--autoscale) stays off for the fixed-pool runs, so that both
   # systems run the same consumers; it gets a run of its own afterwards.
@@ -282,9 +300,32 @@ run_isla() {
   stop_gateways
 }
 
+# isla's queue on JetStream: the direct run's cluster, fresh gateways with --queue, the same
+# workers and load as run_isla's fixed-pool run.
+ISLANATS_NOTE=""
+run_islanats() {
+  local voters
+  make_credentials
+  voters="$(IFS=,; echo "${ISLA_GATEWAYS[*]}")"
+  GW_DIR=gwnats
+  start_gateways --queue "$NATS_SERVERS"
+  start_workers "$WORKERS" "$CONCURRENCY"
+  note "isla on nats: ${TASKS} tasks, ${PRODUCERS} producers x window ${WINDOW}, ${WORKERS} workers x ${CONCURRENCY}"
+  "$BENCH_DIR/isla_queue_bench" --gateways "$voters" --token-file "$tmp/write.token" \
+    --timeout-s "$TIMEOUT" load --tasks "$TASKS" --producers "$PRODUCERS" --window "$WINDOW" \
+    --server-pids "$(IFS=,; echo "${gw_pid[*]} ${nats_pid[*]}" | tr ' ' ',')" \
+    --worker-pids "$(IFS=,; echo "${worker_pid[*]}")" >"$tmp/islanats.json" 2>"$tmp/islanats-bench.log" ||
+    ISLANATS_NOTE="isla_queue_bench load exited $? ($(tail -n 1 "$tmp/islanats-bench.log"))"
+  stop_workers
+  stop_gateways
+  GW_DIR=gw
+}
+
 load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 NATS_VERSION=""
-if ((want_nats)); then run_nats; fi
+if ((want_nats || want_islanats)); then run_nats; fi
+if ((want_islanats)); then run_islanats; fi
+stop_nats
 if ((want_isla)); then run_isla; fi
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
 
@@ -316,7 +357,7 @@ printf '%-10s %7s %8s %9s %8s %8s %8s %8s %7s %11s %11s %11s\n' system tasks sec
 printf '%-10s %7s %8s %9s %8s %8s %8s %8s %7s %11s %11s %11s\n' "" "" s "" ms ms ms ms "" "us/task" \
   "us/task" "us/task"
 declare -A TPS=() E50=() E99=() A50=() CPU=()
-for s in nats isla; do
+for s in nats isla islanats; do
   want="want_$s"
   ((${!want})) || continue
   f="$tmp/$s.json"
@@ -330,7 +371,7 @@ for s in nats isla; do
   A50[$s]="$(json "$f" 'd["accept"]["p50_ms"]')"
   CPU[$s]="$(per_task "$f" server_cpu_s)"
   consumer="n/a (in bench)"
-  [[ "$s" == isla ]] && consumer="$(per_task "$f" worker_cpu_s)"
+  [[ "$s" == isla* ]] && consumer="$(per_task "$f" worker_cpu_s)"
   printf '%-10s %7s %8s %9s %8s %8s %8s %8s %7s %11s %11s %11s\n' "$s" \
     "$(json "$f" 'd["tasks"]')" "$(num "$(json "$f" 'd["seconds"]')" 2)" "$(num "${TPS[$s]}" 0)" \
     "$(num "${E50[$s]}" 2)" "$(num "${E99[$s]}" 2)" "$(num "${A50[$s]}" 2)" \
@@ -345,6 +386,15 @@ if [[ -n "${TPS[nats]:-}" && -n "${TPS[isla]:-}" ]]; then
     "$(ratio "${TPS[isla]}" "${TPS[nats]}")" "$(ratio "${E50[isla]}" "${E50[nats]}")" \
     "$(ratio "${E99[isla]}" "${E99[nats]}")" "$(ratio "${A50[isla]}" "${A50[nats]}")" "" "" \
     "$(ratio "${CPU[isla]}" "${CPU[nats]}")"
+fi
+if [[ -n "${TPS[nats]:-}" && -n "${TPS[islanats]:-}" ]]; then
+  printf '%-13s %4s %8s %9s %8s %8s %8s %8s %7s %11s\n' "islanats/nats" "" "" \
+    "$(ratio "${TPS[islanats]}" "${TPS[nats]}")" "$(ratio "${E50[islanats]}" "${E50[nats]}")" \
+    "$(ratio "${E99[islanats]}" "${E99[nats]}")" "$(ratio "${A50[islanats]}" "${A50[nats]}")" "" "" \
+    "$(ratio "${CPU[islanats]}" "${CPU[nats]}")"
+  echo "islanats: isla's queue on JetStream (gateways --queue nats://..., the same 3 nats-servers);"
+  echo "  its server CPU counts the gateways and the nats-servers. Goal (issue 14, reported, not asserted):"
+  echo "  tasks/s >= 0.8x JetStream driven directly: $(awk -v v="$(ratio "${TPS[islanats]}" "${TPS[nats]}")" 'BEGIN { if (v !~ /^[0-9.]+$/) print "n/a"; else if (v >= 0.8) print "met"; else print "not met" }')"
 fi
 echo "seconds: first submission to last completion. e2e: submission to recorded completion (isla: the"
 echo "record's finished_ms - submitted_ms, whole ms; nats: publish call to AckSync's return). acc: a"

@@ -7,6 +7,7 @@
 #include "core/logging.hpp"
 #include "gateway/gateway.hpp"
 #include "tasks/autoscale/autoscale_flags.hpp"
+#include "tasks/jetstream/jetstream_mapping.hpp"
 
 namespace isla::app {
 
@@ -158,6 +159,14 @@ void add_gateway_command(CLI::App& app) {
                  "worker` processes by the queue's load (docs/tasks.md#autoscaler)")
       ->envname("ISLA_AUTOSCALE");
   tasks::autoscale::add_autoscale_flags(*command, options->autoscale_flags);
+  auto queue = std::make_shared<std::string>("embedded");
+  command
+      ->add_option("--queue", *queue,
+                   "Where tasks wait for workers: 'embedded' (in the island store) or "
+                   "nats://HOST:PORT[,HOST:PORT...], a NATS JetStream cluster (work-queue "
+                   "stream, R=min(3, servers); docs/tasks.md#queue-on-nats-jetstream)")
+      ->capture_default_str()
+      ->envname("ISLA_QUEUE");
   auto island_peers = std::make_shared<std::string>();
   command
       ->add_option("--island-peers", *island_peers,
@@ -236,6 +245,11 @@ void add_gateway_command(CLI::App& app) {
     options->swim.probe_interval = std::chrono::milliseconds(*probe_interval_ms);
     options->swim.probe_timeout = std::chrono::milliseconds(*probe_timeout_ms);
     options->store_voters = parse_voters(*voters);
+    if (*queue != "embedded") {
+      std::string error;
+      options->nats_servers = tasks::jetstream::parse_server_list(*queue, error);
+      if (options->nats_servers.empty()) throw CLI::ValidationError("--queue", error);
+    }
     options->seeds = parse_endpoint_flag("--seeds", *seeds);
     options->island_peers = parse_endpoint_flag("--island-peers", *island_peers);
     options->balancer_admins = parse_endpoint_flag("--balancer-admin", *balancer_admins);

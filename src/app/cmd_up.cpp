@@ -1,5 +1,6 @@
 // isla up: a whole island on loopback, stopped gracefully with Ctrl+C.
 #include <signal.h>
+#include <unistd.h>
 
 #include <boost/json.hpp>
 #include <filesystem>
@@ -38,7 +39,19 @@ struct UpFlags {
   // and its failover are part of every island; 0 leaves clients to the gateways.
   int balancers = 2;
   std::string service;  // default: the gateways' /24, host .100, port 8080
+  // "embedded", or "nats": a local 3-node nats-server -js cluster (on the first three
+  // gateways' hosts, ports 4222/6222/8222) that the gateways' queue runs on (issue 14).
+  std::string queue = "embedded";
 };
+
+// Debian's nats-server (scripts/deps.sh), in /usr/sbin, which PATH may lack.
+std::string nats_server_binary() {
+  for (const char* path : {"/usr/sbin/nats-server", "/usr/bin/nats-server",
+                           "/usr/local/bin/nats-server", "/usr/local/sbin/nats-server"}) {
+    if (::access(path, X_OK) == 0) return path;
+  }
+  throw std::runtime_error("--queue nats: nats-server not found (make deps installs it)");
+}
 
 // The sample external tasks CMake builds beside the binary (tasks.d/), when they are there.
 std::string default_task_dir(const std::string& self) {
@@ -113,7 +126,7 @@ int stop_all(std::vector<Member>& members) {
   int worst = 0;
   // Balancers first (no new requests reach the gateways), then piece servers, so the
   // gateways see their byes; the gateways last.
-  for (const std::string role : {"balancer", "pieces", "gateway"}) {
+  for (const std::string role : {"balancer", "pieces", "gateway", "nats"}) {
     for (auto& member : members) {
       if (member.role == role) member.process.signal(SIGINT);
     }
@@ -209,9 +222,11 @@ int run_up(const UpFlags& flags) {
   // Workers: the store leader's autoscaler starts --workers of them and scales within
   // --max-workers (the worker does not speak TLS to gateways yet: none with --tls).
   const std::string task_dir = flags.task_dir.empty() ? default_task_dir(self) : flags.task_dir;
+  std::string nats_urls;  // --queue nats: the local cluster's servers
   const auto with_tasks = [&](std::vector<std::string> argv) {
     if (!plan.balancers.empty()) argv.insert(argv.end(), {"--balancer-admin", admin_list(plan)});
     if (!task_dir.empty()) argv.insert(argv.end(), {"--task-dir", task_dir});
+    if (!nats_urls.empty()) argv.insert(argv.end(), {"--queue", nats_urls});
     if (flags.workers > 0 && !flags.tls) {
       argv.insert(argv.end(), {"--autoscale", "--min-workers", std::to_string(flags.workers),
                                "--max-workers", std::to_string(flags.max_workers)});
@@ -219,6 +234,31 @@ int run_up(const UpFlags& flags) {
     return argv;
   };
   std::vector<Member> members;
+  if (flags.queue == "nats") {
+    // Three JetStream servers routed to each other; the gateways create the stream (R3).
+    std::vector<std::string> hosts;
+    for (std::size_t k = 0; k < 3; ++k) hosts.push_back(gateway_address(*gateway, k).host);
+    std::string urls;
+    for (std::size_t k = 0; k < hosts.size(); ++k) {
+      std::string routes;
+      for (std::size_t other = 0; other < hosts.size(); ++other) {
+        if (other != k)
+          routes += (routes.empty() ? "" : ",") + ("nats://" + hosts[other] + ":6222");
+      }
+      const auto dir = data / ("nats-" + std::to_string(k + 1));
+      std::filesystem::create_directories(dir);
+      members.push_back({"nats", hosts[k] + ":4222", "",
+                         core::ChildProcess::spawn(
+                             {nats_server_binary(), "-js", "-a", hosts[k], "-p", "4222", "-m",
+                              "8222", "-n", "isla-nats-" + std::to_string(k + 1), "-sd",
+                              dir.string(), "--cluster_name", "isla-" + flags.island, "--cluster",
+                              "nats://" + hosts[k] + ":6222", "--routes", routes},
+                             (dir / "nats-server.log").string()),
+                         false});
+      urls += (urls.empty() ? "" : ",") + ("nats://" + hosts[k] + ":4222");
+    }
+    nats_urls = urls;
+  }
   for (std::size_t k = 0; k < gateways.size(); ++k) {
     members.push_back(
         {"gateway", gateways[k], "",
@@ -294,6 +334,10 @@ int run_up(const UpFlags& flags) {
                  "dir's workers/)"
               << (task_dir.empty() ? "" : "; external tasks from " + task_dir) << "\n";
   }
+  if (!nats_urls.empty()) {
+    std::cout << "  queue      NATS JetStream " << nats_urls << "  (stream ISLA_TASKS, R3; data in "
+              << (data / "nats-N").string() << ")\n";
+  }
   if (flags.tls) {
     std::cout << "TLS: give the CLI  --gateway https://" << gateway->str() << " --tls-ca "
               << (tls_dir / "ca.pem").string() << "  (or ISLA_GATEWAY, ISLA_TLS_CA)\n";
@@ -368,6 +412,12 @@ void add_up_command(CLI::App& app) {
                       "/24, port 8080)");
   command->add_option("--task-dir", flags->task_dir,
                       "External task types (TOML manifests); default: tasks.d beside the binary");
+  command
+      ->add_option("--queue", flags->queue,
+                   "Where tasks wait: embedded (the island store) or nats (a local 3-node "
+                   "nats-server -js cluster the gateways' queue runs on)")
+      ->check(CLI::IsMember({"embedded", "nats"}))
+      ->capture_default_str();
   command->add_flag("--tls", flags->tls,
                     "HTTPS on every listener and between nodes; the island CA and the nodes' "
                     "certificates are created in --data-dir/tls when missing");

@@ -213,7 +213,7 @@ class Gateway {
 
  private:
   TaskServiceOptions task_options() const {
-    TaskServiceOptions tasks{options_.task_dir, std::nullopt};
+    TaskServiceOptions tasks{options_.task_dir, std::nullopt, options_.nats_servers};
     if (options_.autoscale) {
       std::vector<std::string> gateways = options_.store_voters;
       if (gateways.empty()) gateways.push_back(options_.listen.str());

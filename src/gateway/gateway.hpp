@@ -40,6 +40,8 @@ struct GatewayOptions {
   // leads the island store.
   bool autoscale = false;
   tasks::autoscale::AutoscaleFlags autoscale_flags;
+  // --queue nats://...: the NATS servers whose JetStream dispatches tasks; empty: embedded.
+  std::vector<std::string> nats_servers;
   std::string secret_file;  // handed on to the workers the autoscaler starts
   // Gateways of other islands the elected bridge exchanges catalogues with.
   std::vector<core::Endpoint> island_peers;

@@ -13,6 +13,7 @@
 
 #include "core/random.hpp"
 #include "gateway/task_routes.hpp"
+#include "tasks/jetstream/jetstream_task_queue.hpp"
 #include "tasks/queue/store_task_queue.hpp"
 #include "tasks/queue/worker_record.hpp"
 
@@ -171,9 +172,19 @@ struct TaskService::Parts {
       return found == nullptr ? 0 : found->limits().max_running;
     };
     queue_options.observer = metrics;
-    queue = std::make_shared<tasks::StoreTaskQueue>(
-        store, std::move(queue_options),
-        std::make_unique<core::SeededRandom>(core::seed_from_device()));
+    records = std::make_shared<tasks::StoreTaskQueue>(
+        store, queue_options, std::make_unique<core::SeededRandom>(core::seed_from_device()));
+    queue = records;
+    if (!options.nats_servers.empty()) {
+      tasks::jetstream::JetStreamQueueOptions nats;
+      nats.servers = options.nats_servers;
+      nats.stream.replicas = static_cast<int>(std::min<std::size_t>(3, nats.servers.size()));
+      nats.leadership = queue_options.leadership;
+      nats.now_ms = queue_options.now_ms;
+      nats.max_running = queue_options.max_running;
+      jetstream = std::make_shared<tasks::jetstream::JetStreamTaskQueue>(records, std::move(nats));
+      queue = jetstream;
+    }
   }
 
   store::RaftStore& store;
@@ -181,7 +192,9 @@ struct TaskService::Parts {
   clocks::EventLog& events;
   tasks::TaskCatalog catalog;
   std::shared_ptr<TaskMetrics> metrics;
-  std::shared_ptr<tasks::StoreTaskQueue> queue;
+  std::shared_ptr<tasks::StoreTaskQueue> records;  // the tasks' records (and the embedded queue)
+  std::shared_ptr<tasks::jetstream::JetStreamTaskQueue> jetstream;  // with --queue nats://...
+  std::shared_ptr<tasks::TaskQueue> queue;                          // the one the routes use
   std::unique_ptr<TaskAutoscaler> autoscaler;
 };
 
@@ -203,13 +216,19 @@ void TaskService::add_routes(net::Router& router) {
 }
 
 void TaskService::start(asio::any_io_executor executor) {
-  parts_->queue->start(executor);
+  if (parts_->jetstream) {
+    // Throws when NATS cannot be reached: the gateway does not start without its queue.
+    parts_->jetstream->start(executor, std::chrono::seconds(30));
+  } else {
+    parts_->records->start(executor);
+  }
   if (parts_->autoscaler) parts_->autoscaler->start(executor);
 }
 
 void TaskService::stop() {
   if (parts_->autoscaler) parts_->autoscaler->stop();
-  parts_->queue->stop();
+  if (parts_->jetstream) parts_->jetstream->stop();
+  parts_->records->stop();
 }
 
 void TaskService::update_metrics() {

@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "clocks/event_log.hpp"
 #include "gateway/task_autoscaler.hpp"
@@ -23,6 +24,9 @@ struct TaskServiceOptions {
   std::string task_dir;  // external task manifests; empty: compiled-in types only
   // Runs the autoscaler where this gateway leads the store (isla up asks for it).
   std::optional<TaskAutoscaleOptions> autoscale;
+  // NATS servers (nats://host:port each) whose JetStream dispatches the tasks (issue 14);
+  // empty: the embedded queue in the island store.
+  std::vector<std::string> nats_servers;
 };
 
 class TaskService {

@@ -3,7 +3,8 @@
 // (and so runs the queue) are killed with SIGKILL. Every task must end done, none lost and
 // none submitted twice (each submission carries an idempotency key and is retried on
 // another gateway until acknowledged); the events feed must show exactly one recorded result
-// per task. Executions repeated because of the kills are counted and reported.
+// per task. Executions repeated because of the kills are counted and reported. It runs on
+// both queue back ends; on NATS JetStream one of the three nats-servers is killed as well.
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -16,6 +17,7 @@
 #include "net/http_stream.hpp"
 #include "support/island.hpp"
 #include "support/measured.hpp"
+#include "support/nats_cluster.hpp"
 #include "support/raw_http.hpp"
 
 namespace isla::testing {
@@ -30,10 +32,17 @@ constexpr int kWorkers = 4;
 constexpr int kTasks = 10'000;
 constexpr int kSubmitters = 8;
 
-class TaskChaos : public ::testing::Test {
+// Both queue back ends (issue 14): embedded, and NATS JetStream on a real 3-node
+// nats-server -js cluster, one of whose servers is killed too.
+class TaskChaos : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    island_.start_gateways(kGateways);
+    std::vector<std::string> flags;
+    if (GetParam() == "nats") {
+      nats_ = std::make_unique<NatsCluster>(3);
+      flags = {"--queue", nats_->urls()};
+    }
+    island_.start_gateways(kGateways, flags);
     token_ = island_.token(security::Role::admin);
     ASSERT_TRUE(eventually([&] { return !leader().empty(); }, 15s)) << island_.gateway_log(0);
     for (int w = 0; w < kWorkers; ++w) island_.start_worker(w, kGateways, 8);
@@ -93,12 +102,16 @@ class TaskChaos : public ::testing::Test {
     return false;
   }
 
+  std::unique_ptr<NatsCluster> nats_;  // before the island: its gateways go first
   Island island_;
   std::string token_;
   std::set<int> dead_;
 };
 
-TEST_F(TaskChaos, KilledWorkerAndLeaderLoseNoTaskAndRecordEachResultOnce) {
+INSTANTIATE_TEST_SUITE_P(Queues, TaskChaos, ::testing::Values("embedded", "nats"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(TaskChaos, KilledWorkerAndLeaderLoseNoTaskAndRecordEachResultOnce) {
   // The events feed, from a gateway that is not the leader (the one to be killed).
   const std::string first_leader = leader();
   int watcher = 0;
@@ -150,6 +163,11 @@ TEST_F(TaskChaos, KilledWorkerAndLeaderLoseNoTaskAndRecordEachResultOnce) {
   // A worker dies with tasks leased; later the queue's own gateway dies.
   ASSERT_TRUE(eventually([&] { return accepted >= kTasks * 3 / 10; }, 120s));
   island_.worker_process(0).signal(SIGKILL);
+  if (nats_) {
+    // A NATS server dies too: the stream and its consumer (R3) keep a quorum of two.
+    ASSERT_TRUE(eventually([&] { return accepted >= kTasks * 45 / 100; }, 120s));
+    nats_->kill(1);
+  }
   ASSERT_TRUE(eventually([&] { return accepted >= kTasks * 6 / 10; }, 120s));
   const std::string killed_leader = leader();
   int killed = -1;

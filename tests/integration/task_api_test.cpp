@@ -7,6 +7,7 @@
 
 #include "net/http_stream.hpp"
 #include "support/island.hpp"
+#include "support/nats_cluster.hpp"
 #include "support/raw_http.hpp"
 #include "support/scope_exit.hpp"
 
@@ -16,15 +17,27 @@ namespace {
 namespace json = boost::json;
 using namespace std::chrono_literals;
 
-class TaskApi : public ::testing::Test {
+// Every test runs on both queue back ends (issue 14): the embedded one, and NATS JetStream
+// (a real 3-node nats-server -js cluster, the gateways started with --queue nats://...).
+// One island per back end, shared by the suite's tests.
+class TaskApi : public ::testing::TestWithParam<std::string> {
  protected:
-  static void SetUpTestSuite() {
-    island_ = new Island();
-    island_->start_gateways(3);
+  void SetUp() override {
+    auto& island = islands_[GetParam()];
+    if (!island) {
+      std::vector<std::string> flags;
+      if (GetParam() == "nats") {
+        nats_ = std::make_unique<NatsCluster>(3);
+        flags = {"--queue", nats_->urls()};
+      }
+      island = std::make_unique<Island>();
+      island->start_gateways(3, flags);
+    }
+    island_ = island.get();
   }
   static void TearDownTestSuite() {
-    delete island_;
-    island_ = nullptr;
+    islands_.clear();
+    nats_.reset();
   }
 
   net::ClientResult call(int gateway, std::string method, std::string target, std::string body,
@@ -54,12 +67,18 @@ class TaskApi : public ::testing::Test {
     return json::parse(result.response->body).as_object();
   }
 
-  static Island* island_;
+  Island* island_ = nullptr;
+  static std::map<std::string, std::unique_ptr<Island>> islands_;
+  static std::unique_ptr<NatsCluster> nats_;
 };
 
-Island* TaskApi::island_ = nullptr;
+std::map<std::string, std::unique_ptr<Island>> TaskApi::islands_;
+std::unique_ptr<NatsCluster> TaskApi::nats_;
 
-TEST_F(TaskApi, AnonymousCallersAndReadTokensCannotSubmitAndStrangersCannotLease) {
+INSTANTIATE_TEST_SUITE_P(Queues, TaskApi, ::testing::Values("embedded", "nats"),
+                         [](const auto& info) { return info.param; });
+
+TEST_P(TaskApi, AnonymousCallersAndReadTokensCannotSubmitAndStrangersCannotLease) {
   auto anonymous =
       call(0, "POST", "/api/tasks", R"({"type":"sum","params":{"values":[1]}})", std::nullopt);
   ASSERT_TRUE(anonymous.ok());
@@ -75,7 +94,7 @@ TEST_F(TaskApi, AnonymousCallersAndReadTokensCannotSubmitAndStrangersCannotLease
   EXPECT_EQ(call(0, "GET", "/api/task-types", "", std::nullopt).response->status, 401);
 }
 
-TEST_F(TaskApi, BadSubmissionsNameTheFieldAndTheRule) {
+TEST_P(TaskApi, BadSubmissionsNameTheFieldAndTheRule) {
   struct Case {
     std::string body;
     std::string field;
@@ -107,7 +126,7 @@ TEST_F(TaskApi, BadSubmissionsNameTheFieldAndTheRule) {
   }
 }
 
-TEST_F(TaskApi, ATaskIsAcceptedReadListedAndCancelledFromAnyGateway) {
+TEST_P(TaskApi, ATaskIsAcceptedReadListedAndCancelledFromAnyGateway) {
   auto submitted =
       settled_call(0, "POST", "/api/tasks", R"({"type":"primes","params":{"limit":1000}})");
   ASSERT_TRUE(submitted.ok()) << submitted.message << island_->gateway_log(0);
@@ -140,7 +159,7 @@ TEST_F(TaskApi, ATaskIsAcceptedReadListedAndCancelledFromAnyGateway) {
   EXPECT_EQ(call(1, "GET", "/api/tasks?limit=0", "", security::Role::read).response->status, 400);
 }
 
-TEST_F(TaskApi, AResubmissionWithTheSameKeyAnswersWithTheFirstTask) {
+TEST_P(TaskApi, AResubmissionWithTheSameKeyAnswersWithTheFirstTask) {
   const std::string body =
       R"({"type":"sum","params":{"values":[4,5]},"idempotency_key":"api-test-once"})";
   auto first = settled_call(0, "POST", "/api/tasks", body);
@@ -154,7 +173,7 @@ TEST_F(TaskApi, AResubmissionWithTheSameKeyAnswersWithTheFirstTask) {
   EXPECT_EQ(body_of(again).at("params").at("values").as_array().size(), 2u);
 }
 
-TEST_F(TaskApi, ASyncSubmissionWithNoWorkerAnswers202WithTheTaskAtItsWait) {
+TEST_P(TaskApi, ASyncSubmissionWithNoWorkerAnswers202WithTheTaskAtItsWait) {
   const auto started = std::chrono::steady_clock::now();
   auto result = settled_call(2, "POST", "/api/tasks",
                              R"({"type":"sum","params":{"values":[1]},"sync":true,"wait_ms":300})");
@@ -164,7 +183,7 @@ TEST_F(TaskApi, ASyncSubmissionWithNoWorkerAnswers202WithTheTaskAtItsWait) {
   EXPECT_GE(std::chrono::steady_clock::now() - started, 300ms);
 }
 
-TEST_F(TaskApi, TheEventsFeedStreamsTaskChangesAndRefusesBadCursors) {
+TEST_P(TaskApi, TheEventsFeedStreamsTaskChangesAndRefusesBadCursors) {
   EXPECT_EQ(call(0, "GET", "/api/events?topics=weather", "", security::Role::read).response->status,
             400);
   net::HttpRequest bad_cursor;
@@ -206,7 +225,7 @@ TEST_F(TaskApi, TheEventsFeedStreamsTaskChangesAndRefusesBadCursors) {
 
 // A subscriber that stops reading is cut off once it is 1 MiB behind; the gateway goes on
 // serving everyone else.
-TEST_F(TaskApi, AnEventsSubscriberThatStopsReadingIsCutOffAndOthersAreServed) {
+TEST_P(TaskApi, AnEventsSubscriberThatStopsReadingIsCutOffAndOthersAreServed) {
   const std::string request =
       "GET /api/events?topics=tasks HTTP/1.1\r\nHost: test\r\n"
       "Authorization: Bearer " +

@@ -78,6 +78,20 @@ class StoreTaskQueue final : public TaskQueue, public std::enable_shared_from_th
                                                    Deadline deadline) override;
   QueueStats stats() const override;
 
+  // For a queue that dispatches elsewhere (JetStreamTaskQueue) and keeps its records here.
+  // submit() in two steps: the new record (its id), then its write (idempotency included).
+  TaskRecord prepare(const SubmitSpec& spec);
+  asio::awaitable<QueueResult<Submitted>> submit_prepared(const SubmitSpec& spec, TaskRecord record,
+                                                          Deadline deadline);
+  // Leases these tasks to ask.worker where their records allow it; answers those leased.
+  asio::awaitable<std::vector<TaskRecord>> grant(const std::vector<std::string>& ids,
+                                                 const LeaseAsk& ask, Deadline deadline);
+  // Reads each attempt's record and applies `transition` to it with a compare-and-swap.
+  asio::awaitable<QueueResult<Settled>> settle(
+      const std::vector<std::pair<std::string, std::string>>& attempts,
+      const std::function<std::optional<TaskRecord>(const TaskRecord&, std::size_t)>& transition,
+      Deadline deadline);
+
  private:
   using Wake = net::Completion<bool>;
   struct Read {
@@ -109,13 +123,6 @@ class StoreTaskQueue final : public TaskQueue, public std::enable_shared_from_th
   std::optional<Read> cached(const std::string& id) const;
   asio::awaitable<QueueResult<std::vector<bool>>> write(const std::vector<Change>& changes,
                                                         Deadline deadline);
-  // Reads each attempt's record and applies `transition` to it with a compare-and-swap.
-  asio::awaitable<QueueResult<Settled>> settle(
-      const std::vector<std::pair<std::string, std::string>>& attempts,
-      const std::function<std::optional<TaskRecord>(const TaskRecord&, std::size_t)>& transition,
-      Deadline deadline);
-  asio::awaitable<std::vector<TaskRecord>> grant(const std::vector<std::string>& ids,
-                                                 const LeaseAsk& ask, Deadline deadline);
   asio::awaitable<void> sleep_until_woken(std::vector<std::shared_ptr<Wake>>& list, Deadline until);
   void wake(std::vector<std::shared_ptr<Wake>>& list);
   store::StoreError not_leader() const;
