@@ -549,7 +549,7 @@ class Gateway {
         // Unwelcomed, a sender that was refused goes back to hello instead of believing it
         // is routed to.
         if (!registry_.on_announce(datagram)) return count_drop("superseded", from);
-        welcome(from, datagram.seq);
+        welcome(from, datagram.seq, registry_.assignment(datagram.node));
         break;
       case DatagramType::bye:
         if (!registry_.on_bye(datagram)) return count_drop("stale_bye", from);
@@ -574,10 +574,22 @@ class Gateway {
     return datagram;
   }
 
-  void welcome(const core::Endpoint& to, std::uint64_t seq) {
+  // `assigned`: in a partitioned island, the figures the piece server is to hold.
+  void welcome(const core::Endpoint& to, std::uint64_t seq,
+               std::optional<std::vector<std::string>> assigned) {
     auto datagram = describe(DatagramType::welcome);
     datagram.ack = seq;
-    if (auto bytes = membership::encode(datagram, options_.secret)) host_.udp().send(to, *bytes);
+    datagram.assigned = std::move(assigned);
+    auto bytes = membership::encode(datagram, options_.secret);
+    if (!bytes && datagram.assigned) {
+      // Too many figures for one datagram: the server keeps what it holds (it never drops
+      // a figure without an assignment), and the island needs more piece servers.
+      spdlog::warn("assignment does not fit in a welcome server={} figures={}", to.str(),
+                   datagram.assigned->size());
+      datagram.assigned.reset();
+      bytes = membership::encode(datagram, options_.secret);
+    }
+    if (bytes) host_.udp().send(to, *bytes);
   }
 
   asio::awaitable<void> expire_loop() {
