@@ -295,7 +295,8 @@ int run_up(const UpFlags& flags) {
     if (member.role != "pieces") continue;
     const auto found = placed.find(member.address);
     const auto figures = found == placed.end() ? std::vector<std::string>{} : found->second;
-    member.figures = std::to_string(figures.size()) + " figures  " + join(figures);
+    member.figures = std::to_string(figures.size()) +
+                     (figures.size() == 1 ? " figure   " : " figures  ") + join(figures);
   }
   for (std::size_t k = 0; k < plan.balancers.size(); ++k) {
     members.push_back({"balancer", plan.balancers[k].admin, "",

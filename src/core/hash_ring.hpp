@@ -27,7 +27,7 @@ using KeyHash = std::function<std::uint64_t(std::string_view)>;
 
 struct HashRingOptions {
   int points_per_weight = 160;  // ring points per unit of a node's weight
-  KeyHash hash;                 // of keys and points; empty: core::spread_hash (stable)
+  KeyHash hash{};               // of keys and points; empty: core::spread_hash (stable)
 };
 
 class HashRing {

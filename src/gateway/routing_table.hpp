@@ -53,8 +53,8 @@ struct RoutingOptions {
   // A partitioned catalogue (issue 14): these figures are spread over the piece servers that
   // are not draining, each on `placement.replicas` of them (consistent hashing), and every
   // welcome tells a server what to hold. Empty: each server serves what it was started with.
-  std::vector<std::string> catalogue;
-  partition::PlacementOptions placement;
+  std::vector<std::string> catalogue{};
+  partition::PlacementOptions placement{};
 };
 
 // What an announcement did to the table.

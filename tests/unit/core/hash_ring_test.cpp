@@ -15,7 +15,7 @@ TEST(HashRing, AnEmptyRingFindsNothing) {
 }
 
 TEST(HashRing, WeightMultipliesTheNodesPoints) {
-  HashRing ring({.points_per_weight = 10});
+  HashRing ring({.points_per_weight = 10, .hash = {}});
   ring.add("a:1", 1);
   ring.add("b:1", 2, 3);
   EXPECT_EQ(ring.points(), 40u);

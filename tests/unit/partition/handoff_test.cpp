@@ -40,7 +40,8 @@ TEST(Handoff, AFormerOwnerKeepsAFigureUntilEveryOwnerServesIt) {
 
 TEST(Handoff, AFigureGoneFromTheCatalogueIsNotKept) {
   Island island;
-  EXPECT_TRUE(figures_to_hold("a", {"dodo"}, kOwners, island.serves()).empty());
+  EXPECT_EQ(figures_to_hold("a", {"dodo", "giraffe"}, kOwners, island.serves()),
+            (std::vector<std::string>{"giraffe"}));
 }
 
 }  // namespace

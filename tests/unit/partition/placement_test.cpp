@@ -10,7 +10,7 @@
 namespace isla::partition {
 namespace {
 
-constexpr int kFigures = 10'000;
+constexpr int kFigures = 5'000;
 
 std::string figure(int n) {
   return "figure-" + std::to_string(n);
@@ -52,7 +52,7 @@ Movement movement(const std::vector<std::vector<std::string>>& before,
 TEST(Placement, EveryFigureHasReplicasDistinctOwnersOrEveryServer) {
   for (std::size_t replicas : {1u, 2u, 3u}) {
     for (int count = 1; count <= 6; ++count) {
-      const Placement placement(servers(count), {.replicas = replicas});
+      const Placement placement(servers(count), {.replicas = replicas, .points_per_server = 160});
       for (int n = 0; n < 500; ++n) {
         const auto owners = placement.owners(figure(n));
         EXPECT_EQ(owners.size(), std::min<std::size_t>(replicas, static_cast<std::size_t>(count)));
@@ -82,7 +82,7 @@ TEST(Placement, IsDeterministicWhateverTheOrderOrTheProcess) {
 
 TEST(Placement, SpreadsTheFiguresEvenly) {
   for (int count : {3, 10, 30}) {
-    const Placement placement(servers(count), {.replicas = 2});
+    const Placement placement(servers(count), {.replicas = 2, .points_per_server = 160});
     std::map<std::string, int> owned;
     for (const auto& owners : owners_of_all(placement)) {
       for (const auto& owner : owners) ++owned[owner];
@@ -105,8 +105,10 @@ TEST(Placement, AJoinOrALeaveMovesAboutReplicasOverNOfTheFigures) {
       auto without = with;
       const auto changed = without[static_cast<std::size_t>(count) / 2];
       without.erase(without.begin() + count / 2);
-      const auto before = owners_of_all(Placement(without, {.replicas = replicas}));
-      const auto after = owners_of_all(Placement(with, {.replicas = replicas}));
+      const auto before =
+          owners_of_all(Placement(without, {.replicas = replicas, .points_per_server = 160}));
+      const auto after =
+          owners_of_all(Placement(with, {.replicas = replicas, .points_per_server = 160}));
       const double expected = static_cast<double>(replicas) / count;
       const auto joined = movement(before, after, changed);
       const auto left = movement(after, before, changed);
