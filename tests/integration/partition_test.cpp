@@ -94,7 +94,8 @@ TEST_F(PartitionedIsland, EachFigureIsHeldByItsTwoOwnersAndApiFiguresShowsThem) 
     auto answer = net::fetch(address, request, 5s);
     ASSERT_TRUE(answer.ok()) << answer.message;
     std::set<std::string> held;
-    for (const auto& figure : json::parse(answer.response->body).at("figures").as_array()) {
+    const auto body = json::parse(answer.response->body);
+    for (const auto& figure : body.at("figures").as_array()) {
       held.insert(std::string(figure.at("name").as_string()));
     }
     EXPECT_EQ(held, share[address.str()]) << address.str();
