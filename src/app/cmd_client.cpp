@@ -15,13 +15,23 @@ namespace {
 void show_figures(const ClientFlags& flags) {
   auto body = get_json(flags, "/api/figures");
   std::vector<std::vector<std::string>> rows;
+  bool partitioned = false;  // an OWNERS column only when the gateway partitions its catalogue
   for (const auto& figure : at(body, "figures").as_array()) {
     const auto& servers = at(figure, "servers");
     const auto count = servers.is_array() ? servers.as_array().size() : 0;
     rows.push_back({text(at(figure, "name")), std::to_string(count),
                     count == 0 ? "(none alive)" : joined(servers), text(at(figure, "island"))});
+    const auto* owners = figure.is_object() ? figure.as_object().if_contains("owners") : nullptr;
+    rows.back().push_back(owners ? joined(*owners) : "");
+    partitioned = partitioned || owners != nullptr;
   }
-  print_table(std::cout, {"FIGURE", "REPLICAS", "SERVERS", "ISLAND"}, rows);
+  std::vector<std::string> header = {"FIGURE", "REPLICAS", "SERVERS", "ISLAND"};
+  if (partitioned) {
+    header.push_back("OWNERS");
+  } else {
+    for (auto& row : rows) row.pop_back();
+  }
+  print_table(std::cout, header, rows);
 }
 
 void show_figure(const ClientFlags& flags, const std::string& name) {

@@ -6,6 +6,7 @@
 #include "app/server_flags.hpp"
 #include "core/logging.hpp"
 #include "gateway/gateway.hpp"
+#include "pieces/catalog.hpp"
 #include "tasks/autoscale/autoscale_flags.hpp"
 #include "tasks/jetstream/jetstream_mapping.hpp"
 
@@ -80,6 +81,17 @@ void add_gateway_command(CLI::App& app) {
                    "A figure no piece server has announced for this long is forgotten (404 "
                    "instead of 503)")
       ->check(CLI::Range(100L, 86'400'000L))
+      ->capture_default_str();
+  auto partition_catalog = std::make_shared<std::string>();
+  command->add_option("--partition-catalog", *partition_catalog,
+                      "Partition this catalogue directory's figures over the piece servers "
+                      "by consistent hashing (piece servers started with --partitioned hold "
+                      "what the gateways assign them); empty: each piece server serves the "
+                      "figures it was started with");
+  command
+      ->add_option("--replicas", options->routing.placement.replicas,
+                   "With --partition-catalog: how many piece servers hold each figure")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{16}))
       ->capture_default_str();
   command
       ->add_option("--max-figures-per-server", options->datagrams.max_figures_per_server,
@@ -233,6 +245,15 @@ void add_gateway_command(CLI::App& app) {
     options->proxy.attempt_timeout = std::chrono::milliseconds(*attempt_ms);
     options->routing.heartbeat_timeout = std::chrono::milliseconds(*heartbeat_timeout_ms);
     options->routing.figure_ttl = std::chrono::milliseconds(*figure_ttl_ms);
+    if (!partition_catalog->empty()) {
+      try {
+        for (const auto& figure : pieces::load_catalog(*partition_catalog)) {
+          options->routing.catalogue.push_back(figure.name);
+        }
+      } catch (const pieces::CatalogError& error) {
+        throw CLI::ValidationError("--partition-catalog", error.what());
+      }
+    }
     options->datagrams.replay.max_skew = std::chrono::milliseconds(*datagram_skew_ms);
     options->overload.max_queue_delay = std::chrono::milliseconds(*max_queue_delay_ms);
     options->store_commit_announce_delay = std::chrono::microseconds(*commit_announce_us);

@@ -37,6 +37,10 @@ void add_pieces_command(CLI::App& app) {
       ->add_option("--figures", options->figures,
                    "Figures to serve, comma-separated (default: the whole catalogue)")
       ->delimiter(',');
+  command->add_flag("--partitioned", options->partitioned,
+                    "Hold the figures the gateways assign (a partitioned island, gateways "
+                    "started with --partition-catalog), acquired from --catalog; excludes "
+                    "--figures");
   command->add_option("--heartbeat-ms", *heartbeat_ms, "Interval between heartbeats")
       ->check(CLI::Range(10L, 60'000L))
       ->capture_default_str();
@@ -54,6 +58,11 @@ void add_pieces_command(CLI::App& app) {
       if (!options->announce.broadcast) {
         throw CLI::ValidationError("--discover", "not a HOST:PORT address: " + *discover);
       }
+    }
+    if (options->partitioned && !options->figures.empty()) {
+      throw CLI::ValidationError("--partitioned",
+                                 "excludes --figures: a partitioned piece server holds what the "
+                                 "gateways assign");
     }
     options->catalog = *catalog;
     options->data_dir = flags->data_dir;

@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 #include <filesystem>
 #include <iostream>
+#include <map>
+#include <set>
 
 #include "app/commands.hpp"
 #include "app/server_flags.hpp"
@@ -23,6 +25,7 @@ constexpr std::int64_t kAdminTokenTtlMs = 30LL * 24 * 3600 * 1000;
 
 struct UpFlags {
   int pieces = 3;
+  int replicas = 2;  // piece servers holding each figure of the partitioned catalogue
   int gateways = 3;  // the first at --gateway, the others at the next addresses
   std::string catalog = "data/figures";
   std::string data_dir = ".isla-data";
@@ -67,18 +70,6 @@ struct Member {
   bool exited = false;  // seen to have exited (balancers only: the island goes on)
 };
 
-// Figure j goes to servers j and j+1 (mod n): every figure on two servers when n >= 2.
-std::vector<std::vector<std::string>> spread(const std::vector<pieces::Figure>& catalog, int n) {
-  std::vector<std::vector<std::string>> out(static_cast<std::size_t>(n));
-  for (std::size_t j = 0; j < catalog.size(); ++j) {
-    const int replicas = std::min(n, 2);
-    for (int r = 0; r < replicas; ++r) {
-      out[(j + static_cast<std::size_t>(r)) % out.size()].push_back(catalog[j].name);
-    }
-  }
-  return out;
-}
-
 std::string join(const std::vector<std::string>& items) {
   std::string out;
   for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
@@ -122,6 +113,50 @@ bool wait_until_ready(const core::Endpoint& gateway, std::size_t expected,
   return false;
 }
 
+// The partitioned catalogue settles once every figure is held by its owners and no one else
+// (piece servers acquire their share, then drop what they held only until the owners had
+// it). Returns each piece server's figures then, or as they are when `timeout` passes.
+std::map<std::string, std::vector<std::string>> wait_until_placed(
+    const core::Endpoint& gateway, std::chrono::milliseconds timeout,
+    const net::HttpClientOptions& client) {
+  const auto give_up = std::chrono::steady_clock::now() + timeout;
+  std::map<std::string, std::vector<std::string>> held;
+  for (;;) {
+    net::HttpRequest request;
+    request.target = "/api/figures";
+    auto result = net::fetch(gateway, request, std::chrono::milliseconds(500), client);
+    bool settled = false;
+    if (result.ok() && result.response->status == 200) {
+      boost::system::error_code error;
+      auto body = boost::json::parse(result.response->body, error);
+      const auto* figures =
+          error || !body.is_object() ? nullptr : body.as_object().if_contains("figures");
+      if (figures && figures->is_array()) {
+        held.clear();
+        settled = true;
+        for (const auto& figure : figures->as_array()) {
+          const auto& entry = figure.as_object();
+          std::set<std::string> servers;
+          std::set<std::string> owners;
+          for (const auto& server : entry.at("servers").as_array()) {
+            servers.insert(std::string(server.as_string()));
+            held[std::string(server.as_string())].push_back(
+                std::string(entry.at("name").as_string()));
+          }
+          if (const auto* listed = entry.if_contains("owners")) {
+            for (const auto& owner : listed->as_array())
+              owners.insert(std::string(owner.as_string()));
+          }
+          settled = settled && !owners.empty() && servers == owners;
+        }
+      }
+    }
+    if (settled || std::chrono::steady_clock::now() >= give_up) return held;
+    timespec pause{0, 100'000'000};
+    nanosleep(&pause, nullptr);
+  }
+}
+
 int stop_all(std::vector<Member>& members) {
   int worst = 0;
   // Balancers first (no new requests reach the gateways), then piece servers, so the
@@ -152,7 +187,10 @@ int run_up(const UpFlags& flags) {
   if (flags.pieces < 1 || flags.pieces > 200) {
     throw std::invalid_argument("--pieces must be between 1 and 200");
   }
-  const auto catalog = pieces::load_catalog(flags.catalog);
+  if (flags.replicas < 1 || flags.replicas > 16) {
+    throw std::invalid_argument("--replicas must be between 1 and 16");
+  }
+  pieces::load_catalog(flags.catalog);  // a bad catalogue fails here, before anything starts
   if (flags.gateways < 1 || flags.gateways > 7) {
     throw std::invalid_argument("--gateways must be between 1 and 7");
   }
@@ -262,20 +300,22 @@ int run_up(const UpFlags& flags) {
   for (std::size_t k = 0; k < gateways.size(); ++k) {
     members.push_back(
         {"gateway", gateways[k], "",
-         core::ChildProcess::spawn(with_tasks(
-             with_tls({self, "gateway", "--listen", gateways[k], "--island", flags.island,
-                       "--data-dir", (data / ("gateway-" + std::to_string(k + 1))).string(),
-                       "--store-voters", join(voters), "--secret-file", secret_path.string()}))),
+         core::ChildProcess::spawn(with_tasks(with_tls(
+             {self, "gateway", "--listen", gateways[k], "--island", flags.island, "--data-dir",
+              (data / ("gateway-" + std::to_string(k + 1))).string(), "--store-voters",
+              join(voters), "--secret-file", secret_path.string(), "--partition-catalog",
+              flags.catalog, "--replicas", std::to_string(flags.replicas)}))),
          false});
   }
-  const auto assignment = spread(catalog, flags.pieces);
+  // The catalogue is partitioned: the gateways spread it over the piece servers by
+  // consistent hashing, --replicas of them per figure, and each piece server acquires its
+  // share from the catalogue (docs/architecture.md, "The partitioned catalogue").
   for (int i = 0; i < flags.pieces; ++i) {
     const auto& address = pieces_addresses[static_cast<std::size_t>(i)];
-    const auto figures = join(assignment[static_cast<std::size_t>(i)]);
-    members.push_back({"pieces", address, figures,
+    members.push_back({"pieces", address, "",
                        core::ChildProcess::spawn(with_tls(
                            {self, "pieces", "--listen", address, "--gateway", join(gateways),
-                            "--catalog", flags.catalog, "--figures", figures, "--data-dir",
+                            "--catalog", flags.catalog, "--partitioned", "--data-dir",
                             (data / ("pieces-" + std::to_string(i + 1))).string(), "--secret-file",
                             secret_path.string()})),
                        false});
@@ -288,6 +328,15 @@ int run_up(const UpFlags& flags) {
               << " ms; see the logs above. Stopping.\n";
     stop_all(members);
     return kExitFailed;
+  }
+  const auto placed =
+      wait_until_placed(*gateway, std::chrono::milliseconds(flags.ready_timeout_ms), client);
+  for (auto& member : members) {
+    if (member.role != "pieces") continue;
+    const auto found = placed.find(member.address);
+    const auto figures = found == placed.end() ? std::vector<std::string>{} : found->second;
+    member.figures = std::to_string(figures.size()) +
+                     (figures.size() == 1 ? " figure   " : " figures  ") + join(figures);
   }
   for (std::size_t k = 0; k < plan.balancers.size(); ++k) {
     members.push_back({"balancer", plan.balancers[k].admin, "",
@@ -377,6 +426,11 @@ void add_up_command(CLI::App& app) {
   auto flags = std::make_shared<UpFlags>();
   auto* command = app.add_subcommand("up", "Start a whole island on loopback (Ctrl+C stops it)");
   command->add_option("--pieces", flags->pieces, "Number of piece servers")->capture_default_str();
+  command
+      ->add_option("--replicas", flags->replicas,
+                   "Piece servers holding each figure (the catalogue is spread over the piece "
+                   "servers by consistent hashing)")
+      ->capture_default_str();
   command->add_option("--catalog", flags->catalog, "Directory of figure files")
       ->capture_default_str();
   command->add_option("--data-dir", flags->data_dir, "Where the nodes keep their state")

@@ -144,7 +144,13 @@ json::array FigureProxy::figures() const {
     if (auto found = snapshot->routable.find(name); found != snapshot->routable.end()) {
       for (const auto& backend : found->second) servers.emplace_back(backend->address);
     }
-    list.push_back({{"name", name}, {"servers", std::move(servers)}, {"island", island_}});
+    json::object figure{{"name", name}, {"servers", std::move(servers)}, {"island", island_}};
+    // Partitioned catalogue: where the figure belongs, which `servers` (those that hold it
+    // now) match once a move is over.
+    if (auto owned = snapshot->owners.find(name); owned != snapshot->owners.end()) {
+      figure["owners"] = json::array(owned->second.begin(), owned->second.end());
+    }
+    list.push_back(std::move(figure));
   }
   return list;
 }

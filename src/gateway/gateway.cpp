@@ -549,7 +549,7 @@ class Gateway {
         // Unwelcomed, a sender that was refused goes back to hello instead of believing it
         // is routed to.
         if (!registry_.on_announce(datagram)) return count_drop("superseded", from);
-        welcome(from, datagram.seq);
+        welcome(from, datagram.seq, assignment_for(datagram.node));
         break;
       case DatagramType::bye:
         if (!registry_.on_bye(datagram)) return count_drop("stale_bye", from);
@@ -574,10 +574,30 @@ class Gateway {
     return datagram;
   }
 
-  void welcome(const core::Endpoint& to, std::uint64_t seq) {
+  // Partitioned catalogue: what the piece server is to hold. None in this gateway's first
+  // heartbeat timeout: until it has heard every live piece server, a restarted gateway would
+  // see a small island and assign each server far more than its share.
+  std::optional<std::vector<std::string>> assignment_for(const std::string& server) const {
+    if (std::chrono::steady_clock::now() < assign_after_) return std::nullopt;
+    return registry_.assignment(server);
+  }
+
+  // `assigned`: in a partitioned island, the figures the piece server is to hold.
+  void welcome(const core::Endpoint& to, std::uint64_t seq,
+               std::optional<std::vector<std::string>> assigned) {
     auto datagram = describe(DatagramType::welcome);
     datagram.ack = seq;
-    if (auto bytes = membership::encode(datagram, options_.secret)) host_.udp().send(to, *bytes);
+    datagram.assigned = std::move(assigned);
+    auto bytes = membership::encode(datagram, options_.secret);
+    if (!bytes && datagram.assigned) {
+      // Too many figures for one datagram: the server keeps what it holds (it never drops
+      // a figure without an assignment), and the island needs more piece servers.
+      spdlog::warn("assignment does not fit in a welcome server={} figures={}", to.str(),
+                   datagram.assigned->size());
+      datagram.assigned.reset();
+      bytes = membership::encode(datagram, options_.secret);
+    }
+    if (bytes) host_.udp().send(to, *bytes);
   }
 
   asio::awaitable<void> expire_loop() {
@@ -610,6 +630,8 @@ class Gateway {
   core::SeededRandom random_;
   std::uint64_t incarnation_;
   std::chrono::steady_clock::time_point warm_until_ = std::chrono::steady_clock::now() + kWarmUp;
+  const std::chrono::steady_clock::time_point assign_after_ =
+      std::chrono::steady_clock::now() + options_.routing.heartbeat_timeout;
   Registry registry_;
   DatagramGate gate_;                                 // on the UDP receive loop only
   mutable std::atomic<std::uint64_t> seq_{0};         // of the datagrams this gateway sends

@@ -65,6 +65,11 @@ std::size_t Registry::routable_count() const {
   return table_.routable_count();
 }
 
+std::optional<std::vector<std::string>> Registry::assignment(const std::string& address) const {
+  std::lock_guard lock(mutex_);
+  return table_.assignment(address);
+}
+
 std::vector<core::Endpoint> Registry::endpoints() const {
   std::lock_guard lock(mutex_);
   std::vector<core::Endpoint> out;

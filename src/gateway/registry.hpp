@@ -32,6 +32,8 @@ class Registry {
   std::vector<ServerView> servers() const;
   std::vector<DepartedView> departed() const;
   std::size_t routable_count() const;
+  // Partitioned catalogue: what the server at `address` is to hold (RoutingTable::assignment).
+  std::optional<std::vector<std::string>> assignment(const std::string& address) const;
   // Addresses of every server in the table, for saying bye when the gateway leaves.
   std::vector<core::Endpoint> endpoints() const;
 

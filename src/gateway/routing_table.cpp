@@ -21,14 +21,31 @@ const char* to_string(ServerState state) {
 std::shared_ptr<Backend> RoutingSnapshot::pick(const std::string& figure,
                                                const std::vector<const Backend*>& tried,
                                                core::Random& random) const {
+  if (auto owner = pick_among(figure, tried, random, true)) return owner;
+  return pick_among(figure, tried, random, false);
+}
+
+std::shared_ptr<Backend> RoutingSnapshot::pick_among(const std::string& figure,
+                                                     const std::vector<const Backend*>& tried,
+                                                     core::Random& random, bool owners_only) const {
   auto found = routable.find(figure);
   if (found == routable.end()) return nullptr;
+  const std::vector<std::string>* figure_owners = nullptr;
+  if (owners_only) {
+    auto owned = owners.find(figure);
+    if (owned == owners.end()) return nullptr;  // not partitioned: one pass over all replicas
+    figure_owners = &owned->second;
+  }
   const auto& replicas = found->second;
   std::shared_ptr<Backend> best;
   int best_load = 0;
   std::uint64_t ties = 0;
   for (const auto& replica : replicas) {
     if (std::find(tried.begin(), tried.end(), replica.get()) != tried.end()) continue;
+    if (figure_owners &&
+        std::ranges::find(*figure_owners, replica->address) == figure_owners->end()) {
+      continue;
+    }
     const int load = replica->outstanding.load(std::memory_order_relaxed);
     if (!best || load < best_load) {
       best = replica;
@@ -168,10 +185,43 @@ bool RoutingTable::forget_figures(core::SteadyTime now) {
   return forgotten > 0;
 }
 
+const partition::Owners& RoutingTable::owners() const {
+  std::vector<std::string> members;
+  for (const auto& [address, entry] : entries_) {
+    // Ejection is about requests failing for a while, not membership: an ejected server
+    // keeps its share, or a short outage would move figures twice.
+    if (!entry.draining) members.push_back(address);
+  }
+  if (!placement_ || placement_->servers() != members) {
+    placement_.emplace(std::move(members), options_.placement);
+    owners_.clear();
+    for (const auto& figure : options_.catalogue) owners_[figure] = placement_->owners(figure);
+  }
+  return owners_;
+}
+
+std::optional<std::vector<std::string>> RoutingTable::assignment(const std::string& address) const {
+  if (!partitioned()) return std::nullopt;
+  auto entry = entries_.find(address);
+  if (entry == entries_.end()) return std::nullopt;
+  const auto serves = [this](std::string_view server, std::string_view figure) {
+    auto holder = entries_.find(std::string(server));
+    return holder != entries_.end() && state_of(holder->second) == ServerState::alive &&
+           std::ranges::find(holder->second.figures, figure) != holder->second.figures.end();
+  };
+  return partition::figures_to_hold(address, entry->second.figures, owners(), serves);
+}
+
 std::shared_ptr<const RoutingSnapshot> RoutingTable::snapshot() const {
   auto snapshot = std::make_shared<RoutingSnapshot>();
   for (const auto& [figure, last_announced] : known_figures_) {
     snapshot->known_figures.insert(snapshot->known_figures.end(), figure);
+  }
+  if (partitioned()) {
+    // The catalogue's figures are known whoever holds them: a figure between owners is a
+    // 503 for a moment at worst, never a 404.
+    snapshot->known_figures.insert(options_.catalogue.begin(), options_.catalogue.end());
+    snapshot->owners = owners();
   }
   for (const auto& [address, entry] : entries_) {
     if (state_of(entry) != ServerState::alive) continue;

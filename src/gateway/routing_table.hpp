@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -14,6 +15,8 @@
 #include "core/endpoint.hpp"
 #include "core/random.hpp"
 #include "membership/datagram.hpp"
+#include "partition/handoff.hpp"
+#include "partition/placement.hpp"
 
 namespace isla::gateway {
 
@@ -47,6 +50,11 @@ struct RoutingOptions {
   // A figure no server has announced for this long is forgotten (404 instead of 503), so
   // that names announced once, by mistake or by a flood, do not stay listed for ever.
   std::chrono::milliseconds figure_ttl{30'000};
+  // A partitioned catalogue (issue 14): these figures are spread over the piece servers that
+  // are not draining, each on `placement.replicas` of them (consistent hashing), and every
+  // welcome tells a server what to hold. Empty: each server serves what it was started with.
+  std::vector<std::string> catalogue{};
+  partition::PlacementOptions placement{};
 };
 
 // What an announcement did to the table.
@@ -78,12 +86,20 @@ struct DepartedView {
 struct RoutingSnapshot {
   std::unordered_map<std::string, std::vector<std::shared_ptr<Backend>>> routable;
   std::set<std::string> known_figures;  // announced within figure_ttl, live or not
+  // Partitioned catalogue only: each figure's owners (primary first), held or not yet.
+  partition::Owners owners;
 
   bool known(const std::string& figure) const { return known_figures.count(figure) > 0; }
   // The routable replica of `figure` with the fewest outstanding requests, skipping
-  // `tried`; ties are broken at random so equal replicas share the load.
+  // `tried`; ties are broken at random so equal replicas share the load. Owners come first:
+  // a server that holds the figure only until its new owners have it is the fallback.
   std::shared_ptr<Backend> pick(const std::string& figure, const std::vector<const Backend*>& tried,
                                 core::Random& random) const;
+
+ private:
+  std::shared_ptr<Backend> pick_among(const std::string& figure,
+                                      const std::vector<const Backend*>& tried,
+                                      core::Random& random, bool owners_only) const;
 };
 
 class RoutingTable {
@@ -100,6 +116,11 @@ class RoutingTable {
   std::vector<ServerView> servers(core::SteadyTime now) const;
   std::vector<DepartedView> departed(core::SteadyTime now) const;
   std::size_t routable_count() const;
+
+  bool partitioned() const { return !options_.catalogue.empty(); }
+  // Partitioned catalogue: what the server at `address` is to hold (partition::figures_to_hold
+  // over this table's view); nullopt when the catalogue is not partitioned.
+  std::optional<std::vector<std::string>> assignment(const std::string& address) const;
 
  private:
   struct Entry {
@@ -126,11 +147,17 @@ class RoutingTable {
   bool overtaken_by_bye(const membership::Datagram& datagram, core::SteadyTime now) const;
   bool forget_figures(core::SteadyTime now);
   static ServerState state_of(const Entry& entry);
+  // Each catalogue figure's owners under the placement over the servers that are not
+  // draining; recomputed only when those servers change.
+  const partition::Owners& owners() const;
 
   RoutingOptions options_;
   std::map<std::string, Entry> entries_;
   std::map<std::string, core::SteadyTime> known_figures_;  // figure -> last announced
   std::deque<Departure> departed_;
+  // Caches of owners(); the table is used under the registry's lock only.
+  mutable std::optional<partition::Placement> placement_;
+  mutable partition::Owners owners_;
 };
 
 }  // namespace isla::gateway

@@ -89,13 +89,13 @@ Announcer::Seed* Announcer::seed_for(const Datagram& datagram, const core::Endpo
   return &seeds_.back();
 }
 
-void Announcer::on_datagram(const Datagram& datagram, const core::Endpoint& from) {
+bool Announcer::on_datagram(const Datagram& datagram, const core::Endpoint& from) {
   auto* seed = seed_for(datagram, from);
-  if (seed == nullptr) return;
+  if (seed == nullptr) return false;
   if (!options_.secret.empty() &&
       replay_.check(from.str(), datagram.incarnation, datagram.seq, datagram.ts, wall_clock_ms()) !=
           ReplayVerdict::fresh) {
-    return;
+    return false;
   }
   if (datagram.type == DatagramType::welcome) {
     const bool was_answering = answering(*seed);
@@ -114,6 +114,7 @@ void Announcer::on_datagram(const Datagram& datagram, const core::Endpoint& from
     seed->answered = false;
     spdlog::info("gateway said bye gateway={}", from.str());
   }
+  return true;
 }
 
 asio::awaitable<bool> Announcer::announce_draining() {

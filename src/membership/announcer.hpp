@@ -46,8 +46,9 @@ class Announcer {
 
   void start();
   // Feeds a datagram received on the node's UDP port (decoded, its MAC checked); call on the
-  // announcer's context.
-  void on_datagram(const Datagram& datagram, const core::Endpoint& from);
+  // announcer's context. True when it was taken: from one of our gateways, and (with a
+  // secret) not a replay.
+  bool on_datagram(const Datagram& datagram, const core::Endpoint& from);
   // Marks the node draining at once and waits (bounded) until every answering seed has
   // acknowledged it, so that no gateway picks this node for new work afterwards.
   asio::awaitable<bool> announce_draining();

@@ -214,6 +214,22 @@ std::optional<std::string> decode_gossip(const json::object& object, Datagram& d
   return std::nullopt;
 }
 
+// A list of figure names ("figures", "assigned"); the reason it is refused, if it is.
+std::optional<std::string> decode_figure_names(const json::value& value, const std::string& key,
+                                               std::vector<std::string>& out) {
+  if (!value.is_array()) return "bad_" + key;
+  if (value.as_array().size() > kMaxFiguresPerDatagram) return "too_many_" + key;
+  for (const auto& figure : value.as_array()) {
+    // The same grammar as figure names in URLs (1-64 of a-z, 0-9, '-'): a name no client
+    // could ask for is never worth a place in the table.
+    if (!figure.is_string() || !core::valid_figure_name(figure.as_string())) {
+      return std::string("bad_figure_name");
+    }
+    out.emplace_back(figure.as_string());
+  }
+  return std::nullopt;
+}
+
 // The JSON body with at most `gossip_count` gossip entries.
 std::string body_of(const Datagram& datagram, std::size_t gossip_count) {
   json::object object;
@@ -230,6 +246,11 @@ std::string body_of(const Datagram& datagram, std::size_t gossip_count) {
     json::array figures;
     for (const auto& figure : datagram.figures) figures.emplace_back(figure);
     object["figures"] = std::move(figures);
+  }
+  if (datagram.assigned) {
+    json::array assigned;
+    for (const auto& figure : *datagram.assigned) assigned.emplace_back(figure);
+    object["assigned"] = std::move(assigned);
   }
   object["load"] = load_json(datagram.load);
   if (datagram.probe != 0) object["probe"] = datagram.probe;
@@ -360,15 +381,15 @@ Decoded decode(std::string_view bytes, std::string_view secret) {
     datagram.draining = draining->as_bool();
   }
   if (const auto* figures = field(object, "figures")) {
-    if (!figures->is_array()) return reject("bad_figures");
-    if (figures->as_array().size() > kMaxFiguresPerDatagram) return reject("too_many_figures");
-    for (const auto& figure : figures->as_array()) {
-      // The same grammar as figure names in URLs (1-64 of a-z, 0-9, '-'): a name no client
-      // could ask for is never worth a place in the table.
-      if (!figure.is_string() || !core::valid_figure_name(figure.as_string())) {
-        return reject("bad_figure_name");
-      }
-      datagram.figures.emplace_back(figure.as_string());
+    if (auto why = decode_figure_names(*figures, "figures", datagram.figures)) {
+      return reject(std::move(*why));
+    }
+  }
+  if (const auto* assigned = field(object, "assigned")) {
+    if (datagram.type != DatagramType::welcome) return reject("bad_assigned");
+    datagram.assigned.emplace();
+    if (auto why = decode_figure_names(*assigned, "assigned", *datagram.assigned)) {
+      return reject(std::move(*why));
     }
   }
   if (const auto* load = field(object, "load")) {

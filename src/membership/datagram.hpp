@@ -67,6 +67,10 @@ struct Datagram {
   std::uint64_t ts = 0;           // the sender's wall clock when sent, ms since the Unix epoch
   bool draining = false;          // the sender is leaving: route nothing new to it
   std::vector<std::string> figures;
+  // welcome, in a partitioned island only: the figures the piece server is to hold (its
+  // share of the catalogue, plus those it must keep until their new owners hold them).
+  // Absent: the piece server serves the figures it was started with.
+  std::optional<std::vector<std::string>> assigned;
   Load load;
   // The failure detector's fields. ping, ack, ping_req and nack carry the probe id they
   // belong to (never 0). ping_req and nack name the member probed on the requester's

@@ -2,12 +2,15 @@
 
 #include <spdlog/spdlog.h>
 
+#include <fmt/ranges.h>
+
 #include <boost/json.hpp>
 #include <map>
 #include <set>
 
 #include "core/random.hpp"
 #include "node/node_host.hpp"
+#include "partition/assignments.hpp"
 #include "pieces/api.hpp"
 #include "pieces/catalog.hpp"
 #include "pieces/stock_store.hpp"
@@ -33,10 +36,21 @@ std::vector<Figure> select_figures(std::vector<Figure> catalog,
   return out;
 }
 
-// Answers for the figures are serialised once per island name, not once per request.
-struct AnswerCache {
+// What the server answers for, published as one immutable snapshot: request threads read it
+// without a lock; the main context replaces it. Answers are serialised once per change (of
+// figures or island name), not once per request.
+struct Served {
   std::string island;
+  std::map<std::string, Figure> held;  // announced to the gateways
+  // Answers: for the held figures, and (partitioned) for those dropped less than
+  // drop_grace ago.
   std::map<std::string, std::string, std::less<>> bodies;
+};
+
+// Partitioned: a figure dropped from `held`, answered until `until`.
+struct Leaving {
+  Figure figure;
+  core::SteadyTime until;
 };
 
 class PieceServer {
@@ -46,10 +60,16 @@ class PieceServer {
         random_(core::seed_from_device()),
         incarnation_(static_cast<std::uint64_t>(core::wall_clock_ms())),
         host_(node::NodeOptions{options.listen, "pieces", "local", options.threads, options.http,
-                                options.secret, options.audit_log}) {
+                                options.secret, options.audit_log}),
+        assignments_(options.announce.seed_timeout) {
+    if (options.partitioned && !options.figures.empty()) {
+      throw std::runtime_error(
+          "--figures and --partitioned exclude each other: a partitioned piece server holds "
+          "what the gateways assign");
+    }
     load_figures();
     if (!membership::encode(describe(), options.secret)) {
-      throw std::runtime_error(std::to_string(figures_.size()) +
+      throw std::runtime_error(std::to_string(served()->held.size()) +
                                " figure names do not fit in one membership datagram (1200 "
                                "bytes); spread them over more piece servers with --figures");
     }
@@ -63,7 +83,8 @@ class PieceServer {
         [this](const std::string& island) {
           // Off the request path: the answers are re-serialised once per island change.
           host_.set_island(island);
-          cache_.store(build_cache(island));
+          const auto current = served();
+          publish(island, current->held);
         });
     add_routes();
   }
@@ -72,38 +93,136 @@ class PieceServer {
     host_.udp().start([this](std::string_view bytes, const core::Endpoint& from) {
       auto decoded = membership::decode(bytes, options_.secret);
       if (!decoded.datagram) return;
-      announcer_->on_datagram(*decoded.datagram, from);
+      const auto& datagram = *decoded.datagram;
+      if (!announcer_->on_datagram(datagram, from)) return;
+      if (options_.partitioned && datagram.type == membership::DatagramType::welcome &&
+          datagram.assigned) {
+        const auto now = core::SteadyClock::instance().now();
+        if (assignments_.update(datagram.node, datagram.incarnation, datagram.seq,
+                                *datagram.assigned, now)) {
+          rebalance(now);
+        }
+      }
     });
     announcer_->start();
+    if (options_.partitioned) asio::co_spawn(host_.pool().main(), rebalance_loop(), asio::detached);
     return host_.run([this]() -> asio::awaitable<void> { co_await leave(); });
   }
 
  private:
   void load_figures() {
-    auto figures = select_figures(load_catalog(options_.catalog), options_.figures);
-    auto store = open_sqlite_stock(options_.data_dir);
-    const auto changed = store->sync(figures);
-    for (const auto& figure : figures) {
-      auto stored = store->figure(figure.name);
-      if (!stored) throw std::runtime_error("stock database lost figure " + figure.name);
-      figures_.emplace(figure.name, std::move(*stored));
+    auto catalog = load_catalog(options_.catalog);
+    stock_ = open_sqlite_stock(options_.data_dir);
+    std::map<std::string, Figure> held;
+    if (options_.partitioned) {
+      // Nothing is held until a gateway assigns it; the catalogue is where figures come from.
+      for (auto& figure : catalog) catalogue_.emplace(figure.name, std::move(figure));
+      spdlog::info("partitioned: holding what the gateways assign catalogue={} data_dir={}",
+                   catalogue_.size(), options_.data_dir.string());
+    } else {
+      auto figures = select_figures(std::move(catalog), options_.figures);
+      const auto changed = stock_->sync(figures);
+      for (const auto& figure : figures) held.emplace(figure.name, stored(figure.name));
+      spdlog::info("stock ready figures={} updated_from_catalog={} data_dir={}", held.size(),
+                   changed, options_.data_dir.string());
     }
-    spdlog::info("stock ready figures={} updated_from_catalog={} data_dir={}", figures_.size(),
-                 changed, options_.data_dir.string());
-    cache_.store(build_cache("local"));
+    publish("local", std::move(held));
   }
 
-  std::shared_ptr<const AnswerCache> build_cache(const std::string& island) const {
-    auto cache = std::make_shared<AnswerCache>();
-    cache->island = island;
-    for (const auto& [name, figure] : figures_) {
+  Figure stored(const std::string& name) const {
+    auto figure = stock_->figure(name);
+    if (!figure) throw std::runtime_error("stock database lost figure " + name);
+    return std::move(*figure);
+  }
+
+  // Publishes what is held now, with answers for it and for the figures still leaving.
+  void publish(const std::string& island, std::map<std::string, Figure> held) {
+    auto next = std::make_shared<Served>();
+    next->island = island;
+    next->held = std::move(held);
+    const auto add_answer = [&](const Figure& figure) {
       FigureDetail detail{figure.name, figure.title, figure.pieces, host_.address(), island};
-      cache->bodies.emplace(name, json::serialize(json::value_from(detail)));
+      next->bodies.emplace(figure.name, json::serialize(json::value_from(detail)));
+    };
+    for (const auto& [name, figure] : next->held) add_answer(figure);
+    for (const auto& [name, leaving] : leaving_) {
+      if (!next->held.contains(name)) add_answer(leaving.figure);
     }
-    return cache;
+    served_.store(std::move(next));
   }
 
-  std::shared_ptr<const AnswerCache> answers() const { return cache_.load(); }
+  // Partitioned: makes what is held match what the gateways want. New figures are acquired
+  // from the catalogue into the stock database before they are announced; figures no longer
+  // wanted stop being announced at once (no gateway routes to them after its next
+  // heartbeat) but are answered for drop_grace more. Runs on the main context only.
+  void rebalance(core::SteadyTime now) {
+    if (leaving_island_) return;  // draining: the gateways already moved our share
+    const auto current = served();
+    auto held = current->held;
+    std::vector<std::string> acquired;
+    std::vector<std::string> dropped;
+    if (const auto wanted = assignments_.wanted(now)) {
+      for (auto it = held.begin(); it != held.end();) {
+        if (wanted->contains(it->first)) {
+          ++it;
+          continue;
+        }
+        dropped.push_back(it->first);
+        leaving_.insert_or_assign(it->first,
+                                  Leaving{std::move(it->second), now + options_.drop_grace});
+        it = held.erase(it);
+      }
+      acquired = acquire(*wanted, held);
+    }
+    const auto expired =
+        std::erase_if(leaving_, [&](const auto& entry) { return now >= entry.second.until; });
+    if (acquired.empty() && dropped.empty() && expired == 0) return;
+    if (!acquired.empty() || !dropped.empty()) {
+      spdlog::info("figures moved held={} acquired=[{}] dropped=[{}]", held.size(),
+                   fmt::join(acquired, ","), fmt::join(dropped, ","));
+    }
+    publish(current->island, std::move(held));
+  }
+
+  // Copies the wanted figures not held yet from the catalogue into the stock database and
+  // `held`; returns their names.
+  std::vector<std::string> acquire(const std::set<std::string>& wanted,
+                                   std::map<std::string, Figure>& held) {
+    std::vector<Figure> missing;
+    for (const auto& name : wanted) {
+      if (held.contains(name)) continue;
+      auto found = catalogue_.find(name);
+      if (found != catalogue_.end()) {
+        missing.push_back(found->second);
+      } else if (not_in_catalogue_.insert(name).second) {
+        spdlog::warn("assigned figure is not in the catalogue figure={} catalog={}", name,
+                     options_.catalog.string());
+      }
+    }
+    std::vector<std::string> acquired;
+    if (missing.empty()) return acquired;
+    try {
+      stock_->sync(missing);
+      for (const auto& figure : missing) {
+        held.insert_or_assign(figure.name, stored(figure.name));
+        leaving_.erase(figure.name);
+        acquired.push_back(figure.name);
+      }
+    } catch (const std::exception& error) {
+      // Not announced, so not routed to; the next rebalance tries again.
+      spdlog::error("cannot acquire figures error=\"{}\"", error.what());
+    }
+    return acquired;
+  }
+
+  asio::awaitable<void> rebalance_loop() {
+    while (!leaving_island_) {
+      co_await net::sleep_for(options_.announce.heartbeat_interval);
+      rebalance(core::SteadyClock::instance().now());
+    }
+  }
+
+  std::shared_ptr<const Served> served() const { return served_.load(); }
 
   void add_routes() {
     auto& router = host_.router();
@@ -118,9 +237,9 @@ class PieceServer {
             co_return net::json_error(
                 400, "invalid figure name: use 1-64 characters of a-z, 0-9 and '-'");
           }
-          auto cache = answers();
-          auto found = cache->bodies.find(*name);
-          if (found == cache->bodies.end()) {
+          auto current = served();
+          auto found = current->bodies.find(*name);
+          if (found == current->bodies.end()) {
             co_return net::json_error(404,
                                       "this piece server does not hold figure '" + *name + "'");
           }
@@ -144,9 +263,10 @@ class PieceServer {
   }
 
   json::object figure_list() {
-    const auto island = answers()->island;
+    const auto current = served();
+    const auto& island = current->island;
     json::array list;
-    for (const auto& [name, figure] : figures_) {
+    for (const auto& [name, figure] : current->held) {
       list.push_back({{"name", name},
                       {"title", figure.title},
                       {"servers", json::array{json::value(host_.address())}},
@@ -161,7 +281,7 @@ class PieceServer {
     datagram.role = "pieces";
     datagram.island = host_.identity().island;
     datagram.incarnation = incarnation_;
-    for (const auto& [name, figure] : figures_) datagram.figures.push_back(name);
+    for (const auto& [name, figure] : served()->held) datagram.figures.push_back(name);
     const auto totals = host_.totals();
     datagram.load = {static_cast<std::uint32_t>(totals.in_flight), totals.total};
     return datagram;
@@ -170,6 +290,7 @@ class PieceServer {
   // ARCHITECTURE.md §4: announce draining so gateways route elsewhere, finish what is in
   // flight, then say bye.
   asio::awaitable<void> leave() {
+    leaving_island_ = true;
     const bool acknowledged = co_await announcer_->announce_draining();
     spdlog::info("draining acknowledged_by_all_gateways={} in_flight={}", acknowledged,
                  host_.server().in_flight());
@@ -184,9 +305,15 @@ class PieceServer {
   core::SeededRandom random_;
   std::uint64_t incarnation_;
   node::NodeHost host_;
-  std::map<std::string, Figure> figures_;
-  std::atomic<std::shared_ptr<const AnswerCache>> cache_;
+  std::unique_ptr<StockStore> stock_;  // used on the main context once serving
+  std::atomic<std::shared_ptr<const Served>> served_;
   std::unique_ptr<membership::Announcer> announcer_;
+  // Partitioned only, all on the main context.
+  partition::Assignments assignments_;
+  std::map<std::string, Figure> catalogue_;  // where assigned figures are acquired from
+  std::map<std::string, Leaving> leaving_;
+  std::set<std::string> not_in_catalogue_;  // warned about once
+  bool leaving_island_ = false;
 };
 
 }  // namespace

@@ -16,6 +16,12 @@ struct PieceServerOptions {
   std::vector<core::Endpoint> gateways{{"127.0.0.1", 5235}};
   std::filesystem::path catalog = "data/figures";
   std::vector<std::string> figures;  // the catalogue's figures to serve; empty = all
+  // A partitioned island (issue 14): start with no figure and hold what the gateways'
+  // welcomes assign, acquiring each from the catalogue; `figures` must be empty.
+  bool partitioned = false;
+  // Partitioned: a figure no longer assigned is no longer announced at once, but still
+  // answered this long, for requests a gateway sent before it heard.
+  std::chrono::milliseconds drop_grace{2000};
   std::filesystem::path data_dir = ".isla-data/pieces";
   std::string secret;               // the island secret (raw bytes); empty: unsigned
   std::filesystem::path audit_log;  // JSON lines of refusals; empty: none

@@ -163,8 +163,9 @@ core::Endpoint Island::start_pieces(int index, const std::vector<std::string>& f
       "--listen",   address.str(),
       "--gateway",  pieces_gateways_.empty() ? gateway_.str() : pieces_gateways_,
       "--catalog",  catalog_dir().string(),
-      "--figures",  list,
       "--data-dir", (dir_ / ("pieces-" + std::to_string(index))).string()};
+  // None: a partitioned piece server (--partitioned in `extra`) holds what it is assigned.
+  if (!list.empty()) argv.insert(argv.end(), {"--figures", list});
   add_secret(argv, extra, secret_file());
   argv.insert(argv.end(), extra.begin(), extra.end());
   pieces_.erase(index);

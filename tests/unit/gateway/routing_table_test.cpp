@@ -218,5 +218,101 @@ TEST_F(RoutingTableTest, PickSpreadsTiesOverReplicas) {
   for (const auto& [address, count] : chosen) EXPECT_GT(count, 800) << address;
 }
 
+// A partitioned catalogue (issue 14): the table computes owners from its live members.
+class PartitionedTableTest : public ::testing::Test {
+ protected:
+  static RoutingOptions options() {
+    RoutingOptions options{700ms, 5000ms, 3, 32};
+    options.catalogue = {"giraffe", "owl", "lion", "frog", "robot"};
+    options.placement.replicas = 2;
+    return options;
+  }
+  void join(const std::string& server, std::vector<std::string> figures = {}) {
+    table_.on_announce(announce(server, std::move(figures)), clock_.now());
+  }
+
+  core::FakeClock clock_;
+  core::SeededRandom random_{7};
+  RoutingTable table_{options()};
+};
+
+TEST_F(PartitionedTableTest, CatalogueFiguresAreKnownAndOwnedBeforeAnyoneHoldsThem) {
+  join("127.0.1.11:1233");
+  join("127.0.1.12:1233");
+  join("127.0.1.13:1233");
+  const auto snapshot = table_.snapshot();
+  EXPECT_TRUE(snapshot->known("giraffe"));
+  EXPECT_FALSE(snapshot->known("dodo"));
+  for (const auto& figure : options().catalogue) {
+    EXPECT_EQ(snapshot->owners.at(figure).size(), 2u) << figure;
+    // Every server is told to hold the figures it owns.
+    for (const auto& owner : snapshot->owners.at(figure)) {
+      const auto assigned = table_.assignment(owner);
+      ASSERT_TRUE(assigned);
+      EXPECT_NE(std::find(assigned->begin(), assigned->end(), figure), assigned->end());
+    }
+  }
+}
+
+TEST_F(PartitionedTableTest, ADrainingServerOwnsNothingButKeepsItsFiguresUntilOwnersHoldThem) {
+  join("127.0.1.11:1233");
+  join("127.0.1.12:1233");
+  join("127.0.1.13:1233");
+  const auto owners = table_.snapshot()->owners;
+  // Everyone holds exactly its share.
+  std::map<std::string, std::vector<std::string>> share;
+  for (const auto& [figure, figure_owners] : owners) {
+    for (const auto& owner : figure_owners) share[owner].push_back(figure);
+  }
+  for (const auto& [server, figures] : share) join(server, figures);
+  const std::string leaving = share.begin()->first;
+  table_.on_announce(announce(leaving, share[leaving], 1, true), clock_.now());
+  const auto after = table_.snapshot();
+  for (const auto& [figure, figure_owners] : after->owners) {
+    EXPECT_EQ(std::find(figure_owners.begin(), figure_owners.end(), leaving), figure_owners.end());
+    EXPECT_EQ(figure_owners.size(), 2u);
+  }
+  // A server that stayed but must now take one of the leaver's figures is told to.
+  for (const auto& figure : share[leaving]) {
+    for (const auto& owner : after->owners.at(figure)) {
+      const auto assigned = table_.assignment(owner);
+      EXPECT_NE(std::find(assigned->begin(), assigned->end(), figure), assigned->end());
+    }
+  }
+}
+
+TEST_F(PartitionedTableTest, RequestsGoToOwnersThatHoldTheFigureBeforeFormerHolders) {
+  join("127.0.1.11:1233");
+  join("127.0.1.12:1233");
+  join("127.0.1.13:1233");
+  auto owners = table_.snapshot()->owners.at("giraffe");
+  std::string other;
+  for (const auto& server : {"127.0.1.11:1233", "127.0.1.12:1233", "127.0.1.13:1233"}) {
+    if (std::find(owners.begin(), owners.end(), server) == owners.end()) other = server;
+  }
+  // The non-owner still holds giraffe, one owner has it too: the owner gets the requests.
+  join(other, {"giraffe"});
+  join(owners[0], {"giraffe"});
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_EQ(table_.snapshot()->pick("giraffe", {}, random_)->address, owners[0]);
+  }
+  // ... and the former holder once the owner has been tried.
+  const auto first = table_.snapshot()->pick("giraffe", {}, random_);
+  EXPECT_EQ(table_.snapshot()->pick("giraffe", {first.get()}, random_)->address, other);
+  // The non-owner keeps giraffe until both owners serve it.
+  auto assigned = table_.assignment(other);
+  EXPECT_NE(std::find(assigned->begin(), assigned->end(), "giraffe"), assigned->end());
+  join(owners[1], {"giraffe"});
+  assigned = table_.assignment(other);
+  EXPECT_EQ(std::find(assigned->begin(), assigned->end(), "giraffe"), assigned->end());
+}
+
+TEST_F(PartitionedTableTest, AnUnpartitionedTableAssignsNothing) {
+  RoutingTable plain{RoutingOptions{700ms, 5000ms, 3, 32}};
+  plain.on_announce(announce("127.0.1.11:1233", {"giraffe"}), clock_.now());
+  EXPECT_FALSE(plain.assignment("127.0.1.11:1233"));
+  EXPECT_TRUE(plain.snapshot()->owners.empty());
+}
+
 }  // namespace
 }  // namespace isla::gateway

@@ -44,6 +44,28 @@ TEST(Datagram, TamperingBreaksTheSignature) {
   EXPECT_EQ(decode(bytes, "k1").rejection, "bad_signature");
 }
 
+// A partitioned island's welcome says what to hold, and "hold nothing" is not "no assignment".
+TEST(Datagram, AWelcomeCarriesAnAssignmentEvenAnEmptyOne) {
+  Datagram welcome = heartbeat();
+  welcome.type = DatagramType::welcome;
+  welcome.role = "gateway";
+  welcome.figures.clear();
+  for (auto assigned : {std::vector<std::string>{"giraffe", "owl"}, std::vector<std::string>{}}) {
+    welcome.assigned = assigned;
+    auto decoded = decode(*encode(welcome, "k1"), "k1");
+    ASSERT_TRUE(decoded.datagram) << decoded.rejection;
+    EXPECT_EQ(decoded.datagram->assigned, std::optional(assigned));
+  }
+  welcome.assigned.reset();
+  EXPECT_FALSE(decode(*encode(welcome, ""), "").datagram->assigned);
+  // Only a welcome may carry one; and its names follow the figure grammar.
+  auto hello = heartbeat();
+  hello.assigned = std::vector<std::string>{"giraffe"};
+  EXPECT_EQ(decode(*encode(hello, ""), "").rejection, "bad_assigned");
+  welcome.assigned = std::vector<std::string>{"Not A Name"};
+  EXPECT_EQ(decode(*encode(welcome, ""), "").rejection, "bad_figure_name");
+}
+
 TEST(Datagram, RejectsGarbageWithAReason) {
   const std::pair<std::string, std::string> cases[] = {
       {"", "bad_magic"},
