@@ -9,7 +9,8 @@
 set -euo pipefail
 
 isla="$1"
-build="$2"
+mkdir -p "$2"
+build="$(cd "$2" && pwd)"  # absolute: podman's storage database remembers its paths
 tag="${3:-localhost/isla:latest}"
 here="$(cd "$(dirname "$0")" && pwd)"
 source_dir="$(cd "$here/../.." && pwd)"
@@ -33,7 +34,7 @@ chmod 1777 "$rootfs/tmp"
 objcopy --strip-debug "$isla" "$rootfs/usr/bin/isla"
 
 # Its shared libraries and the dynamic loader, at the paths ldd gives.
-ldd "$isla" | awk '/=> \// { print $3 } /^\s*\/[^ ]+/ { print $1 }' | sort -u | while read -r lib; do
+ldd "$isla" | awk '/=> \// { print $3 } /^[[:space:]]*\/[^ ]+/ { print $1 }' | sort -u | while read -r lib; do
   mkdir -p "$rootfs$(dirname "$lib")"
   cp -L "$lib" "$rootfs$lib"
 done
@@ -87,9 +88,21 @@ fi
 missing=0
 while read -r lib; do
   if [ ! -e "$rootfs$lib" ]; then echo "FAIL missing $lib"; missing=1; fi
-done < <(ldd "$isla" | awk '/=> \// { print $3 }')
-[ "$missing" -eq 0 ] && echo "ok   shared libraries: all $(ldd "$isla" | grep -c '=> /') present"
+done < <(ldd "$isla" | awk '/=> \// { print $3 } /^[[:space:]]*\/[^ ]+/ { print $1 }')
+[ "$missing" -eq 0 ] && echo "ok   shared libraries and loader: all $(ldd "$isla" | grep -c '/') present"
 fail=$((fail | missing))
+# Not a container, but the image's own files: its binary starts on its own loader and
+# libraries, as the user it runs as (chroot needs root; skipped otherwise).
+if [ "$(id -u)" -eq 0 ] && command -v chroot >/dev/null 2>&1; then
+  if chroot --userspec=10001:10001 "$rootfs" /usr/bin/isla pieces --help >/dev/null 2>&1; then
+    echo "ok   runs in its root filesystem: chroot --userspec=10001:10001 rootfs /usr/bin/isla"
+  else
+    echo "FAIL the binary does not start in the image's root filesystem (chroot)"
+    fail=1
+  fi
+else
+  echo "skip chroot start check: needs root"
+fi
 echo "image: $tag, OCI archive $work/isla-oci.tar ($(du -h "$work/isla-oci.tar" | cut -f1))"
 echo "image: not run here: containers cannot run on this machine (hybrid cgroups v1)"
 exit "$fail"
