@@ -4,7 +4,7 @@ BUILD ?= build
 ISLA := $(BUILD)/isla
 CMAKE_FLAGS := -G Ninja -DCMAKE_CXX_COMPILER_LAUNCHER=ccache
 
-.PHONY: deps build up test test-asan test-tsan sim bench fuzz format clean
+.PHONY: deps build up test test-asan test-tsan sim bench fuzz format clean image
 
 deps:
 	@bash scripts/deps.sh
@@ -47,6 +47,11 @@ bench: build
 	bash bench/failure_detection.sh
 	bash bench/saturation_forwarding.sh
 	bash bench/queue_vs_nats.sh
+
+# isla's OCI image (localhost/isla:latest, and build/image/isla-oci.tar) with podman, from
+# local files only, checked by inspection (docs/kubernetes.md). Installs podman if missing.
+image: build
+	bash deploy/image/build.sh $(ISLA) $(BUILD)
 
 fuzz: deps
 	cmake -S . -B build-fuzz $(CMAKE_FLAGS) -DCMAKE_BUILD_TYPE=RelWithDebInfo \

@@ -30,7 +30,7 @@ targets=(fuzz_catalog fuzz_config_file fuzz_datagram fuzz_http_request fuzz_raft
   fuzz_snapshot_chunk fuzz_wal_recovery fuzz_kv_snapshot fuzz_kv_command fuzz_kv_json fuzz_sse
   fuzz_http_response fuzz_token fuzz_request_auth fuzz_election_codec fuzz_event_json
   fuzz_island_catalogue fuzz_task_params fuzz_task_manifest fuzz_worker_wire fuzz_task_cli_params
-  fuzz_order_json)
+  fuzz_order_json fuzz_kubernetes_reply)
 if [ $# -gt 2 ]; then
   targets=("${@:3}")
 fi

@@ -25,6 +25,12 @@ for p in "${packages[@]}"; do
   fi
 done
 
+# The Kubernetes manifests' validator (tests/k8s) runs under Node with npm packages. Checked
+# by command, not package: a Node from elsewhere that bundles npm must not get Debian's npm.
+if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
+  missing+=(nodejs npm)
+fi
+
 if [ ${#missing[@]} -eq 0 ]; then
   exit 0
 fi

@@ -33,6 +33,7 @@ struct WorkerArgs {
   long lease_wait_ms = 20'000;
   long drain_timeout_ms = 120'000;
   std::string secret_file;
+  bool secret_file_group_readable = false;
   std::string tls_ca;
   std::string log_level = "info";
 };
@@ -72,7 +73,8 @@ int run_worker(const WorkerArgs& args) {
   source_options.worker = id;
   source_options.pid = ::getpid();
   if (!args.secret_file.empty()) {
-    const auto secret = security::load_secret_file(args.secret_file);
+    const auto secret =
+        security::load_secret_file(args.secret_file, args.secret_file_group_readable);
     source_options.client.signer = security::make_node_signer(secret, "worker/" + id);
   } else {
     spdlog::warn(
@@ -172,6 +174,9 @@ void add_worker_command(CLI::App& app) {
       ->capture_default_str();
   command->add_option("--secret-file", args->secret_file,
                       "The island secret (isla secret init) that signs the worker's calls");
+  command->add_flag("--secret-file-group-readable", args->secret_file_group_readable,
+                    "Accept a --secret-file its group may read (not write): a Kubernetes Secret "
+                    "mounted for a non-root pod");
   command->add_option("--tls-ca", args->tls_ca,
                       "The island CA: talk to the gateways over HTTPS, accepting only "
                       "certificates from it");

@@ -22,7 +22,7 @@ NodeSecurity resolve_security(const ServerFlags& flags, const core::Endpoint& li
                                           : std::filesystem::path(flags.audit_log);
   if (!flags.secret_file.empty()) {
     try {
-      out.secret = security::load_secret_file(flags.secret_file);
+      out.secret = security::load_secret_file(flags.secret_file, flags.secret_file_group_readable);
     } catch (const std::runtime_error& error) {
       throw std::invalid_argument(error.what());
     }

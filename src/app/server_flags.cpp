@@ -25,6 +25,9 @@ void add_server_flags(CLI::App& command, ServerFlags& flags, const std::string& 
                   "File holding the island secret (isla secret init; mode 0600): signs "
                   "datagrams and node-to-node requests, and checks client tokens")
       ->envname("ISLA_SECRET_FILE");
+  command.add_flag("--secret-file-group-readable", flags.secret_file_group_readable,
+                   "Accept a --secret-file its group may read (not write): a Kubernetes Secret "
+                   "mounted for a non-root pod is root's, mode 0440, group the pod's fsGroup");
   command.add_flag("--insecure", flags.insecure,
                    "Listen on a non-loopback address without an island secret (anyone who "
                    "reaches the port can change the island)");

@@ -12,8 +12,9 @@ struct ServerFlags {
   std::string data_dir;
   std::string secret;       // --secret: the secret itself (tests); --secret-file is the way
   std::string secret_file;  // 64 hex digits, mode 0600 (isla secret init)
-  bool insecure = false;    // allow a non-loopback listener without a secret
-  std::string audit_log;    // default: <data-dir>/audit.log
+  bool secret_file_group_readable = false;  // accept 0440 too (a Kubernetes Secret volume)
+  bool insecure = false;                    // allow a non-loopback listener without a secret
+  std::string audit_log;                    // default: <data-dir>/audit.log
   std::string log_level = "info";
   std::size_t threads = 0;
 };

@@ -2,8 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/asio/thread_pool.hpp>
+
 #include "core/child_process.hpp"
 #include "net/lifecycle.hpp"
+#include "tasks/autoscale/kubernetes_launcher.hpp"
 #include "tasks/autoscale/local_process_launcher.hpp"
 #include "tasks/autoscale/scaler_driver.hpp"
 #include "tasks/queue/task_keys.hpp"
@@ -37,6 +40,14 @@ autoscale::LocalLauncherOptions launcher_options(const TaskAutoscaleOptions& opt
   return launcher;
 }
 
+std::unique_ptr<autoscale::Launcher> make_launcher(const TaskAutoscaleOptions& options) {
+  if (options.flags.launcher == "k8s") {
+    return std::make_unique<autoscale::KubernetesLauncher>(
+        autoscale::kubernetes_launcher_options(options.flags));
+  }
+  return std::make_unique<autoscale::LocalProcessLauncher>(launcher_options(options));
+}
+
 std::chrono::milliseconds steady_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now().time_since_epoch());
@@ -50,8 +61,20 @@ struct TaskAutoscaler::Parts {
       : store(store_in),
         queue(queue_in),
         events(events_in),
-        launcher(launcher_options(options)),
-        driver(options.flags.config(), launcher, {}) {}
+        launcher(make_launcher(options)),
+        driver(options.flags.config(), *launcher, {}) {
+    // The Kubernetes launcher waits on the API server (bounded, but seconds at worst): its
+    // calls get a thread of their own, never the gateway's event loop.
+    if (options.flags.launcher == "k8s") blocking = std::make_unique<asio::thread_pool>(1);
+  }
+  ~Parts() {
+    if (blocking) blocking->join();
+  }
+
+  autoscale::Decision decide(std::vector<autoscale::WorkerSample> workers,
+                             const autoscale::QueueSample& sample) {
+    return driver.evaluate(steady_ms(), std::move(workers), sample);
+  }
 
   // One evaluation: sample, decide, apply, report.
   asio::awaitable<void> evaluate() {
@@ -78,7 +101,17 @@ struct TaskAutoscaler::Parts {
                                 ? 0.0
                                 : static_cast<double>(std::max<std::int64_t>(
                                       0, core::wall_clock_ms() - stats.oldest_ready_ms));
-    const auto decision = driver.evaluate(steady_ms(), std::move(workers), sample);
+    autoscale::Decision decision;
+    if (blocking) {
+      decision = co_await asio::co_spawn(
+          blocking->get_executor(),
+          [this, &workers, &sample]() -> asio::awaitable<autoscale::Decision> {
+            co_return decide(std::move(workers), sample);
+          },
+          asio::use_awaitable);
+    } else {
+      decision = decide(std::move(workers), sample);
+    }
     if (decision.kind == autoscale::DecisionKind::none) co_return;
     auto detail = decision.to_json();
     spdlog::info("autoscaler: {}", json::serialize(detail));
@@ -96,8 +129,9 @@ struct TaskAutoscaler::Parts {
   store::RaftStore& store;
   tasks::TaskQueue& queue;
   clocks::EventLog& events;
-  autoscale::LocalProcessLauncher launcher;
+  std::unique_ptr<autoscale::Launcher> launcher;
   autoscale::ScalerDriver driver;
+  std::unique_ptr<asio::thread_pool> blocking;  // only for the Kubernetes launcher
   std::atomic<bool> stopped{false};
 };
 

@@ -17,6 +17,7 @@
 
 #include "core/parse.hpp"
 #include "net/beast_codec.hpp"
+#include "net/host_names.hpp"
 #include "net/lazy_deadline.hpp"
 #include "net/request_reader.hpp"
 #include "net/tls_stream.hpp"
@@ -499,11 +500,8 @@ HttpServer::~HttpServer() {
 
 void HttpServer::start() {
   beast::error_code error;
-  const auto address = asio::ip::make_address(impl_->listen.host, error);
-  if (error) {
-    throw std::runtime_error("cannot listen on " + impl_->listen.str() +
-                             ": not an IP address (use e.g. 127.0.0.1:5235)");
-  }
+  // A name binds to what it resolves to now (a Kubernetes pod's stable name).
+  const auto address = bind_address(impl_->listen.host);
   // One acceptor hands connections round-robin to the pool's contexts. SO_REUSEPORT
   // acceptors would spread the accepts too, but they would also let a second isla
   // process silently share the port instead of failing to bind.

@@ -40,14 +40,15 @@ void create_secret_file(const std::filesystem::path& path) {
   }
 }
 
-std::string load_secret_file(const std::filesystem::path& path) {
+std::string load_secret_file(const std::filesystem::path& path, bool allow_group_read) {
   struct stat info {};
   if (::stat(path.c_str(), &info) != 0) {
     fail(path, std::string(std::strerror(errno)) +
                    " (create one with `isla secret init --out FILE`, or let `isla up` do it)");
   }
   if (!S_ISREG(info.st_mode)) fail(path, "is not a regular file");
-  if ((info.st_mode & (S_IRWXG | S_IRWXO)) != 0) {
+  const auto forbidden = allow_group_read ? (S_IWGRP | S_IXGRP | S_IRWXO) : (S_IRWXG | S_IRWXO);
+  if ((info.st_mode & forbidden) != 0) {
     fail(path, "is readable or writable by group or others; run `chmod 600 " + path.string() +
                    "` (anyone who can read it can join and change the island)");
   }

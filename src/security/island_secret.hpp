@@ -17,7 +17,11 @@ void create_secret_file(const std::filesystem::path& path);
 // Reads a secret file: 64 hex digits and an optional newline. Throws std::runtime_error
 // saying what is wrong and how to fix it (missing, readable by group or others, bad
 // content) and never includes the file's content in the message.
-std::string load_secret_file(const std::filesystem::path& path);
+//
+// `allow_group_read`: a file its group may read (never write) is accepted too. That is how
+// Kubernetes mounts a Secret for a pod that does not run as root: the file belongs to root
+// and to the pod's fsGroup, mode 0440 at best (deploy/k8s, --secret-file-group-readable).
+std::string load_secret_file(const std::filesystem::path& path, bool allow_group_read = false);
 
 // A key for one purpose, HMAC(secret, "isla " + purpose).
 std::string derive_key(std::string_view secret, std::string_view purpose);

@@ -98,6 +98,37 @@ void add_autoscale_flags(CLI::App& command, AutoscaleFlags& flags) {
       ->check(CLI::Range(1L, 3'600'000L))
       ->group(group)
       ->capture_default_str();
+  command
+      .add_option("--launcher", flags.launcher,
+                  "Who starts workers: local (child processes of this gateway) or k8s (the pods "
+                  "of a Deployment, scaled through the Kubernetes API)")
+      ->check(CLI::IsMember({"local", "k8s"}))
+      ->group(group)
+      ->capture_default_str();
+  command
+      .add_option("--k8s-api", flags.k8s_api,
+                  "With --launcher k8s: the API server, HOST:PORT over HTTPS (default: "
+                  "$KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT, as in a pod)")
+      ->group(group);
+  command
+      .add_option("--k8s-namespace", flags.k8s_namespace,
+                  "With --launcher k8s: the workers' namespace (default: this pod's)")
+      ->group(group);
+  command
+      .add_option("--k8s-deployment", flags.k8s_deployment,
+                  "With --launcher k8s: the workers' Deployment")
+      ->group(group)
+      ->capture_default_str();
+  command
+      .add_option("--k8s-token-file", flags.k8s_token_file,
+                  "With --launcher k8s: the service account token (read for every call)")
+      ->group(group)
+      ->capture_default_str();
+  command
+      .add_option("--k8s-ca-file", flags.k8s_ca_file,
+                  "With --launcher k8s: the CA the API server's certificate must chain to")
+      ->group(group)
+      ->capture_default_str();
 }
 
 }  // namespace isla::tasks::autoscale

@@ -22,6 +22,14 @@ struct AutoscaleFlags {
   double scale_queue_wait_ms = 5'000;
   int worker_concurrency = 4;
   long worker_boot_timeout_ms = 30'000;
+  // Who starts the workers: "local" child processes, or "k8s", the pods of a Deployment
+  // scaled through the Kubernetes API (docs/kubernetes.md).
+  std::string launcher = "local";
+  std::string k8s_api;        // HOST:PORT; empty: $KUBERNETES_SERVICE_HOST:$KUBERNETES_SERVICE_PORT
+  std::string k8s_namespace;  // empty: the pod's service account's namespace
+  std::string k8s_deployment = "isla-worker";
+  std::string k8s_token_file = "/var/run/secrets/kubernetes.io/serviceaccount/token";
+  std::string k8s_ca_file = "/var/run/secrets/kubernetes.io/serviceaccount/ca.crt";
 
   // Throws CLI::ValidationError naming every broken rule.
   AutoscalerConfig config() const;

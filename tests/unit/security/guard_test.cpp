@@ -145,5 +145,25 @@ TEST(IslandSecret, CreatedPrivateLoadedAndNeverOverwritten) {
   std::filesystem::remove_all(dir);
 }
 
+// A Kubernetes Secret volume for a non-root pod: mode 0440, the pod's fsGroup may read it.
+// Accepted only when asked for, and never once the group may write or others may read.
+TEST(IslandSecret, GroupReadableOnlyWhenAllowedAndNeverGroupWritable) {
+  using std::filesystem::perms;
+  const auto dir =
+      std::filesystem::temp_directory_path() / ("isla-secret-k8s-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  const auto path = dir / "secret";
+  create_secret_file(path);
+  const auto secret = load_secret_file(path);
+  std::filesystem::permissions(path, perms::owner_read | perms::group_read);
+  EXPECT_THROW(load_secret_file(path), std::runtime_error);
+  EXPECT_EQ(load_secret_file(path, true), secret);
+  std::filesystem::permissions(path, perms::owner_read | perms::group_read | perms::group_write);
+  EXPECT_THROW(load_secret_file(path, true), std::runtime_error);
+  std::filesystem::permissions(path, perms::owner_read | perms::group_read | perms::others_read);
+  EXPECT_THROW(load_secret_file(path, true), std::runtime_error);
+  std::filesystem::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace isla::security
