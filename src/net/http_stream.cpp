@@ -144,6 +144,14 @@ StreamResult fetch_stream(const core::Endpoint& to, const HttpRequest& request,
   return std::move(exchange.result);
 }
 
+asio::awaitable<StreamResult> stream_on_executor(
+    const core::Endpoint& to, const HttpRequest& request, const StreamOptions& options,
+    const std::function<bool(std::string_view)>& on_data) {
+  Exchange exchange{to, request, options, on_data, {}};
+  co_await exchange.run();
+  co_return std::move(exchange.result);
+}
+
 bool SseParser::feed(std::string_view bytes, const std::function<bool(const SseEvent&)>& on_event) {
   while (!bytes.empty()) {
     if (after_cr_) {
