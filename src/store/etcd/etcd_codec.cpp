@@ -209,10 +209,16 @@ std::string base64_encode(std::string_view bytes) {
 
 std::optional<std::string> base64_decode(std::string_view text) {
   if (text.size() % 4 != 0) return std::nullopt;
+  // Beast stops at the first character outside the alphabet (the padding too): all but the
+  // padding must have been read.
+  std::size_t padding = 0;
+  while (padding < 2 && padding < text.size() && text[text.size() - 1 - padding] == '=') {
+    ++padding;
+  }
+  const auto data = text.substr(0, text.size() - padding);
   std::string out(base64::decoded_size(text.size()), '\0');
-  auto [written, read] = base64::decode(out.data(), text.data(), text.size());
-  // Beast stops at the first character outside the alphabet: all of it must have been read.
-  if (read != text.size()) return std::nullopt;
+  auto [written, read] = base64::decode(out.data(), data.data(), data.size());
+  if (read != data.size()) return std::nullopt;
   out.resize(written);
   return out;
 }

@@ -235,10 +235,10 @@ asio::awaitable<StoreResult<WatchResult>> EtcdStore::watch(const std::string& pr
       if (last->code == StoreErrorCode::unavailable) continue;
       co_return failure<WatchResult>(std::move(*last));
     }
-    if (result.head && result.error == net::ClientErrorKind::timeout) {
-      // Quiet until the deadline: no events. etcd says nothing of how far it looked (3.4's
-      // progress notices do not wait for the watcher to catch up), so the next look starts
-      // where this one did.
+    if (result.error == net::ClientErrorKind::timeout && Clock::now() >= until) {
+      // Quiet until the deadline (or etcd too slow to open the stream within it): no events. etcd
+      // says nothing of how far it looked (3.4's progress notices do not wait for the watcher to
+      // catch up), so the next look starts where this one did.
       WatchResult quiet;
       quiet.next = from;
       co_return StoreResult<WatchResult>{std::move(quiet), {}};
