@@ -40,6 +40,7 @@ class StoreBackendTest : public ::testing::TestWithParam<std::string> {
       if (GetParam() == "etcd") {
         backend.etcd = std::make_unique<EtcdCluster>(3);
         backend.etcd->start_all();
+        if (HasFatalFailure()) backend.etcd->print_logs_at_exit();
         ASSERT_FALSE(HasFatalFailure());
         flags = {"--store", backend.etcd->url()};
       }

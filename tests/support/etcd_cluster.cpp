@@ -29,7 +29,7 @@ EtcdCluster::EtcdCluster(int members) {
 }
 
 EtcdCluster::~EtcdCluster() {
-  if (::testing::Test::HasFailure()) {
+  if (::testing::Test::HasFailure() || print_logs_) {
     for (int member = 0; member < size(); ++member) {
       const auto text = log(member);
       // The tail: etcd is talkative.

@@ -17,6 +17,9 @@ class EtcdCluster {
  public:
   explicit EtcdCluster(int members = 3);
   ~EtcdCluster();  // kills the members; prints their logs if the test failed
+  // Prints the logs at destruction whatever happens (for clusters a whole suite shares,
+  // destroyed after its tests, when no test is failing any more).
+  void print_logs_at_exit() { print_logs_ = true; }
 
   int size() const { return static_cast<int>(spec_.clients.size()); }
   const core::Endpoint& client(int member) const { return spec_.clients.at(member); }
@@ -41,6 +44,7 @@ class EtcdCluster {
   store::etcd::LocalEtcdCluster spec_;
   std::filesystem::path dir_;
   std::vector<std::optional<core::ChildProcess>> processes_;
+  bool print_logs_ = false;
 };
 
 }  // namespace isla::testing

@@ -11,8 +11,8 @@
 namespace isla::store::etcd {
 
 struct LocalEtcdCluster {
-  std::string binary = "etcd";
-  std::string token;                    // --initial-cluster-token: unique per cluster
+  std::string binary;  // empty: `etcd` found on PATH (ChildProcess execs a path, not a name)
+  std::string token;   // --initial-cluster-token: unique per cluster
   std::vector<core::Endpoint> clients;  // one per member
   std::vector<core::Endpoint> peers;    // same count
   std::filesystem::path data_root;      // member N keeps its data in data_root/mN
