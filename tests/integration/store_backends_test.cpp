@@ -179,6 +179,41 @@ TEST_P(StoreBackendTest, WatchStreamsEventsFromTheRevisionAskedFor) {
   EXPECT_EQ(reply.find(key("other")), std::string::npos) << reply;
 }
 
+// On etcd no gateway leads the store, so the gateways elect the one that dispatches tasks
+// and runs the autoscaler through an etcd lease: exactly one leads, a killed leader's lease
+// expires and another takes over, and so does one when the leader stops gracefully.
+TEST(StoreOnEtcd, OneGatewayLeadsAndAnotherTakesOverWhenItDiesOrStops) {
+  EtcdCluster etcd(3);
+  etcd.start_all();
+  ASSERT_FALSE(::testing::Test::HasFatalFailure());
+  StoreCluster gateways(3, 0, {"--store", etcd.url()});
+  gateways.start_all();
+  const auto leaders = [&] {
+    int count = 0;
+    for (int node = 0; node < gateways.size(); ++node) {
+      if (!gateways.running(node)) continue;
+      auto status = gateways.store_status(node);
+      if (!status.is_null() && status.at("role") == "leader") ++count;
+    }
+    return count;
+  };
+  auto first = gateways.wait_for_leader(std::chrono::seconds(30));
+  ASSERT_TRUE(first);
+  EXPECT_EQ(gateways.store_status(*first).at("backend"), "etcd");
+  EXPECT_EQ(leaders(), 1);
+  gateways.kill(*first);
+  // Its lease (3 s) expires; the others look every second.
+  auto second = gateways.wait_for_leader(std::chrono::seconds(20));
+  ASSERT_TRUE(second) << "no gateway took over after the leader's kill";
+  EXPECT_NE(*second, *first);
+  EXPECT_EQ(leaders(), 1);
+  ASSERT_TRUE(gateways.interrupt(*second, std::chrono::seconds(15)));
+  auto third = gateways.wait_for_leader(std::chrono::seconds(20));
+  ASSERT_TRUE(third) << "no gateway took over after the leader stopped";
+  EXPECT_NE(*third, *second);
+  EXPECT_NE(*third, *first);
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, StoreBackendTest, ::testing::Values("raft", "etcd"),
                          [](const auto& info) { return info.param; });
 
