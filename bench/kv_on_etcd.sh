@@ -10,7 +10,8 @@
 #
 # Each: wrk -t2 -cCONNECTIONS after a WARMUP-second warm-up (not reported), DURATION seconds,
 # KEYS keys at random, VALUE_SIZE-byte values; p50/p99 from wrk's histogram (bench/lua/
-# common.lua). Then writes/s, p50, p99 and errors of each, and the ratios a/b (goal >= 0.8:
+# common.lua). Then writes/s, p50, p99, errors and the CPU isla's gateways and etcd's members
+# spent per write (µs, from /proc, bench/lib/proc_cpu.sh) of each, and the ratios a/b (goal >= 0.8:
 # what isla's layer costs) and c/b (goal >= 2). It reports; it never asserts a goal.
 # (a) and (b) share the etcd cluster and run one after the other; the isla-on-etcd gateways
 # are stopped before (b), and etcd before (c): one system loads the machine at a time.
@@ -67,7 +68,7 @@ wrk_pid=""
 # ours PID: alive, and started by this script (its command line names our temp dir).
 ours() {
   local cmd
-  cmd="$(tr '\0' ' ' <"/proc/$1/cmdline" 2>/dev/null)" || return 1
+  cmd="$({ tr '\0' ' ' <"/proc/$1/cmdline"; } 2>/dev/null)" || return 1
   [[ "$cmd" == *"$tmp"* ]]
 }
 stop_group() {  # stop_group PREFIX: SIGTERM the group's processes, SIGKILL after 5 s
@@ -172,15 +173,29 @@ wait_gateways_on_etcd() {
   die "the gateways on etcd did not elect a leader within ${START_TIMEOUT}s"
 }
 
-declare -A RPS P50 P99 ERR
-run_wrk() {  # run_wrk NAME URL LUA [EXTRA]
+source "$root/bench/lib/proc_cpu.sh"
+# (returns 0: under set -e a subshell calling it twice would stop at a false last test)
+group_pids() { local k; for k in "${!PID[@]}"; do [[ "$k" == "$1 "* ]] && echo "${PID[$k]}"; done; return 0; }
+
+# run_wrk NAME URL LUA [EXTRA]: also the CPU the isla gateways and etcd members spent per
+# write in the measured run (µs), to tell where the time goes on a machine of few cores.
+declare -A RPS P50 P99 ERR CPU_ISLA CPU_ETCD
+run_wrk() {
   local name="$1" url="$2" lua="$3" extra="${4:-}" out line non2xx sockerr
   local args=(-t"$WRK_THREADS" -c"$CONNECTIONS" -s "$lua" "$url" -- write "$KEYS" "$VALUE_SIZE")
   [[ -n "$extra" ]] && args+=("$extra")
   source "$root/bench/lib/wrk.sh"
   note "${name}: writes, warm-up ${WARMUP}s, then ${DURATION}s (-t${WRK_THREADS} -c${CONNECTIONS}) -> ${url}"
   wrk_bg "$tmp/wrk-${name}-warmup.txt" -d"${WARMUP}s" "${args[@]}"
+  local isla_pids etcd_pids isla0 etcd0 hz
+  mapfile -t isla_pids < <(group_pids on-etcd; group_pids embedded)
+  mapfile -t etcd_pids < <(group_pids etcd)
+  isla0="$(cpu_ticks "${isla_pids[@]}")"
+  etcd0="$(cpu_ticks "${etcd_pids[@]}")"
   wrk_bg "$tmp/wrk-${name}.txt" -d"${DURATION}s" "${args[@]}"
+  hz="$(getconf CLK_TCK)"
+  CPU_ISLA[$name]=$((($(cpu_ticks "${isla_pids[@]}") - isla0) * 1000000 / hz))
+  CPU_ETCD[$name]=$((($(cpu_ticks "${etcd_pids[@]}") - etcd0) * 1000000 / hz))
   out="$(<"$tmp/wrk-${name}.txt")"
   line="$(grep '^STORE-BENCH ' <<<"$out" || true)"
   [[ -n "$line" ]] || { printf '%s\n' "$out" >&2; die "${name}: no STORE-BENCH line in wrk's output"; }
@@ -220,9 +235,12 @@ stop_group embedded
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
 echo
 echo "kv_on_etcd: wrk -t${WRK_THREADS} -c${CONNECTIONS} -d${DURATION}s (after ${WARMUP}s warm-up), ${KEYS} keys at random, ${VALUE_SIZE}-byte values, writes"
-printf '%-14s %12s %10s %10s %8s\n' system writes/s p50_ms p99_ms errors
+printf '%-14s %12s %10s %10s %8s %16s %16s\n' system writes/s p50_ms p99_ms errors isla_cpu_us/write etcd_cpu_us/write
 for name in isla-on-etcd etcd embedded; do
-  printf '%-14s %12.0f %10s %10s %8s\n' "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "${ERR[$name]}"
+  writes="$(awk -v r="${RPS[$name]}" -v d="$DURATION" 'BEGIN { printf "%d", r * d }')"
+  per() { awk -v c="$1" -v w="$writes" 'BEGIN { if (w > 0) printf "%.0f", c / w; else print "n/a" }'; }
+  printf '%-14s %12.0f %10s %10s %8s %16s %16s\n' "$name" "${RPS[$name]}" "${P50[$name]}" "${P99[$name]}" "${ERR[$name]}" \
+    "$(per "${CPU_ISLA[$name]}")" "$(per "${CPU_ETCD[$name]}")"
 done
 echo "a/b (isla-on-etcd / etcd) = $(ratio "${RPS[isla-on-etcd]}" "${RPS[etcd]}")   goal >= 0.8"
 echo "c/b (embedded / etcd)     = $(ratio "${RPS[embedded]}" "${RPS[etcd]}")   goal >= 2"

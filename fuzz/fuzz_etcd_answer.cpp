@@ -35,6 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     const auto& ops = result->succeeded ? txn.success : txn.failure;
     if (result->results.size() != ops.size()) fail("a txn result without a result per op");
   }
+  store::Txn single;
+  single.success.push_back(store::put_op("k", "v"));
+  if (auto result = etcd::single_op_result_from_etcd(body, single)) {
+    if (result->results.size() != 1) fail("a put's answer without its result");
+  }
   if (auto lease = etcd::lease_from_etcd(body)) {
     if (lease->id <= 0 || lease->ttl_seconds < 0) fail("a lease with a bad id or TTL");
   }

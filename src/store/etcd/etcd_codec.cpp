@@ -330,6 +330,36 @@ std::optional<TxnResult> txn_result_from_etcd(std::string_view body, const Txn& 
   return result;
 }
 
+std::optional<SingleOp> single_op_request(const Txn& txn) {
+  if (!txn.compares.empty() || !txn.failure.empty() || txn.success.size() != 1) {
+    return std::nullopt;
+  }
+  const auto& op = txn.success.front();
+  if (op.kind != RequestOp::Kind::put && op.kind != RequestOp::Kind::del &&
+      op.kind != RequestOp::Kind::del_range) {
+    return std::nullopt;
+  }
+  // The request op's inner object is exactly the single call's body.
+  auto wrapped = request_op(op);
+  auto& inner = wrapped.begin()->value().as_object();
+  return SingleOp{op.kind == RequestOp::Kind::put ? "/v3/kv/put" : "/v3/kv/deleterange",
+                  std::move(inner)};
+}
+
+std::optional<TxnResult> single_op_result_from_etcd(std::string_view body, const Txn& txn) {
+  auto object = object_of(body);
+  if (!object || txn.success.size() != 1) return std::nullopt;
+  const auto* header = object->if_contains("header");
+  if (header == nullptr) return std::nullopt;
+  const bool put = txn.success.front().kind == RequestOp::Kind::put;
+  json::object as_txn{
+      {"header", *header},
+      {"succeeded", true},
+      {"responses", json::array{json::object{
+                        {put ? "response_put" : "response_delete_range", std::move(*object)}}}}};
+  return txn_result_from_etcd(json::serialize(as_txn), txn);
+}
+
 std::optional<EtcdLease> lease_from_etcd(std::string_view body) {
   auto object = object_of(body);
   if (!object) return std::nullopt;

@@ -47,6 +47,17 @@ std::optional<EtcdRange> range_from_etcd(std::string_view body);
 // kind only, and a get (one key) and a range (a prefix) are both a response_range.
 std::optional<TxnResult> txn_result_from_etcd(std::string_view body, const Txn& txn);
 
+// A transaction that is one unconditional put or delete goes as etcd's own put or
+// deleterange (cheaper for etcd than a txn, and what a client of etcd would send): the
+// path and body, or nullopt for any other transaction.
+struct SingleOp {
+  std::string path;
+  boost::json::object body;
+};
+std::optional<SingleOp> single_op_request(const Txn& txn);
+// Its answer, read as the answer of the one-op transaction.
+std::optional<TxnResult> single_op_result_from_etcd(std::string_view body, const Txn& txn);
+
 struct EtcdLease {
   LeaseId id = 0;
   std::int64_t ttl_seconds = 0;  // 0 in a keep-alive's answer: the lease is gone

@@ -126,8 +126,9 @@ asio::awaitable<EtcdStore::Answer> EtcdStore::call(const std::string& path, cons
 }
 
 asio::awaitable<StoreResult<TxnResult>> EtcdStore::txn(const Txn& txn, Deadline deadline) {
-  const std::string path = "/v3/kv/txn";
-  const std::string body = json::serialize(txn_request(txn));
+  const auto single = single_op_request(txn);
+  const std::string path = single ? single->path : "/v3/kv/txn";
+  const std::string body = json::serialize(single ? single->body : txn_request(txn));
   auto answer = co_await call(path, body, CallKind::write, deadline);
   if (answer.error.code == StoreErrorCode::not_found) {
     // A put naming a lease etcd does not know: as RaftStore does, a result with an error
@@ -138,7 +139,8 @@ asio::awaitable<StoreResult<TxnResult>> EtcdStore::txn(const Txn& txn, Deadline 
     co_return StoreResult<TxnResult>{std::move(refused), {}};
   }
   if (!answer.ok()) co_return failure<TxnResult>(std::move(answer.error));
-  auto result = txn_result_from_etcd(answer.body, txn);
+  auto result = single ? single_op_result_from_etcd(answer.body, txn)
+                       : txn_result_from_etcd(answer.body, txn);
   if (!result) co_return malformed<TxnResult>("a transaction");
   co_return StoreResult<TxnResult>{std::move(*result), {}};
 }

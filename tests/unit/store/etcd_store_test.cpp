@@ -28,6 +28,12 @@ constexpr std::string_view kPutAnswer =
     R"("prev_kv":{"key":"Zm9v","create_revision":"2","mod_revision":"2","version":"1",)"
     R"("value":"YmFy"}}}],"succeeded":true})";
 
+// And to a put of its own (/v3/kv/put with prev_kv), which a one-put transaction becomes.
+constexpr std::string_view kSinglePutAnswer =
+    R"({"header":{"cluster_id":"6400070839382031377","revision":"7","raft_term":"2"},)"
+    R"("prev_kv":{"key":"Zm9v","create_revision":"2","mod_revision":"2","version":"1",)"
+    R"("value":"YmFy"}})";
+
 json::object grpc_error(int code, std::string_view message) {
   return {{"error", message}, {"message", message}, {"code", code}};
 }
@@ -91,7 +97,8 @@ TEST(EtcdCodec, ReadsEtcdsAnswersWithDefaultsLeftOut) {
   EXPECT_TRUE(failed->results.at(0).kvs.empty());
   // Answers of another shape are refused, not trusted.
   EXPECT_FALSE(txn_result_from_etcd(R"({"header":{"revision":"x"}})", txn));
-  EXPECT_FALSE(txn_result_from_etcd(R"({"header":{"revision":"1"},"succeeded":true,"responses":[]})", txn));
+  EXPECT_FALSE(
+      txn_result_from_etcd(R"({"header":{"revision":"1"},"succeeded":true,"responses":[]})", txn));
   EXPECT_FALSE(txn_result_from_etcd("[]", txn));
 }
 
@@ -150,19 +157,25 @@ TEST(EtcdErrors, RefusalsBeforeProposingAreUnavailableLostAnswersAreUnknown) {
 
 TEST(EtcdStore, SendsAPutAsEtcdsTransactionAndReadsTheAnswer) {
   ScriptedServer member;
-  member.answer(
-      [](const net::HttpRequest&) { return net::json_response(200, std::string(kPutAnswer)); });
+  member.answer([](const net::HttpRequest&) {
+    return net::json_response(200, std::string(kSinglePutAnswer));
+  });
   auto store = store_for({member.endpoint()});
   const auto txn = put_txn("foo", "x");
   auto result = run(store.txn(txn, Clock::now() + 5s));
   ASSERT_TRUE(result.ok()) << result.error.message;
   EXPECT_EQ(result.value->revision, 7);
+  ASSERT_EQ(result.value->results.size(), 1u);
+  ASSERT_EQ(result.value->results[0].kvs.size(), 1u);
+  EXPECT_EQ(result.value->results[0].kvs[0].value, "bar");
   const auto seen = member.seen();
   ASSERT_EQ(seen.size(), 1u);
   EXPECT_EQ(seen[0].method, "POST");
-  EXPECT_EQ(seen[0].target, "/v3/kv/txn");
+  // One unconditional put goes as etcd's own put.
+  EXPECT_EQ(seen[0].target, "/v3/kv/put");
   auto sent = json::parse(seen[0].body);
-  EXPECT_EQ(sent.at("success").at(0).at("request_put").at("key").as_string(), "Zm9v");
+  EXPECT_EQ(sent.at("key").as_string(), "Zm9v");
+  EXPECT_TRUE(sent.at("prev_kv").as_bool());
   EXPECT_TRUE(store.health().healthy);
   EXPECT_EQ(store.health().revision, 7);
 }
@@ -171,8 +184,9 @@ TEST(EtcdStore, AWriteGoesOnToTheNextMemberWhenOneIsDownOrHasNoLeader) {
   ScriptedServer leaderless;
   leaderless.answer_json(503, grpc_error(14, "etcdserver: no leader"));
   ScriptedServer healthy;
-  healthy.answer(
-      [](const net::HttpRequest&) { return net::json_response(200, std::string(kPutAnswer)); });
+  healthy.answer([](const net::HttpRequest&) {
+    return net::json_response(200, std::string(kSinglePutAnswer));
+  });
   auto store = store_for({closed_port(), leaderless.endpoint(), healthy.endpoint()});
   const auto txn = put_txn("foo", "x");
   auto result = run(store.txn(txn, Clock::now() + 5s));
