@@ -5,6 +5,8 @@
 
 #include "net/http_stream.hpp"
 #include "store/etcd/etcd_codec.hpp"
+#include "store/etcd/etcd_request.hpp"
+#include "store/etcd/etcd_watch_follower.hpp"
 
 // GCC 12's false -Wmismatched-new-delete on inlined Asio coroutine frames (as in
 // store_task_queue.cpp).
@@ -16,9 +18,6 @@ namespace json = boost::json;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// A watch message is one line of JSON; a line longer than this is not etcd talking.
-constexpr std::size_t kMaxWatchLineBytes = std::size_t{64} << 20;
 
 template <class T>
 StoreResult<T> failure(StoreError error) {
@@ -32,26 +31,19 @@ StoreResult<T> malformed(std::string_view what) {
                      {}});
 }
 
-net::HttpRequest etcd_request(const std::string& path, const std::string& body, bool idempotent) {
-  net::HttpRequest request;
-  request.method = "POST";  // every call of the JSON gateway is a POST
-  request.target = path;
-  request.body = body;
-  request.idempotent = idempotent;
-  request.headers.emplace_back("Content-Type", "application/json");
-  // grpc metadata "hasleader": a member cut off from its leader answers "no leader" at once
-  // (nothing done: the next member is asked) instead of holding the request until its own
-  // timeout and answering "request timed out" (unknown outcome).
-  request.headers.emplace_back("Grpc-Metadata-hasleader", "true");
-  return request;
-}
-
 }  // namespace
 
 EtcdStore::EtcdStore(EtcdStoreOptions options)
     : options_(std::move(options)), client_(options_.client) {
   if (options_.endpoints.empty()) throw std::invalid_argument("EtcdStore needs an endpoint");
   health_.endpoint = options_.endpoints.front().str();
+}
+
+EtcdStore::~EtcdStore() {
+  std::lock_guard lock(followers_mutex_);
+  for (auto& [prefix, open] : followers_) {
+    for (auto& follower : open) follower->stop();
+  }
 }
 
 EtcdHealth EtcdStore::health() const {
@@ -161,105 +153,30 @@ asio::awaitable<StoreResult<RangeResult>> EtcdStore::range(const std::string& ke
 asio::awaitable<StoreResult<WatchResult>> EtcdStore::watch(const std::string& prefix, Revision from,
                                                            Deadline until) {
   from = std::max<Revision>(from, 1);
-  auto request =
-      etcd_request("/v3/watch", json::serialize(watch_create_request(prefix, from)), true);
-  const std::size_t count = options_.endpoints.size();
-  const std::size_t first = preferred_.load() % count;
-  std::optional<StoreError> last;  // why the members asked so far gave nothing
-  for (std::size_t i = 0; i < count; ++i) {
-    const auto now = Clock::now();
-    if (now >= until) break;
-    const auto& endpoint = options_.endpoints[(first + i) % count];
-    const auto left = std::max(std::chrono::milliseconds(1),
-                               std::chrono::duration_cast<std::chrono::milliseconds>(until - now));
-    net::StreamOptions stream;
-    stream.head_timeout = left;
-    stream.idle_timeout = left;
-    stream.tls = options_.client.tls;
-    // The stream's messages, one JSON object a line: the first that has news ends it.
-    std::string pending;
-    std::optional<EtcdWatchMessage> news;
-    bool garbled = false;
-    const std::function<bool(std::string_view)> on_data = [&](std::string_view data) {
-      pending.append(data);
-      std::size_t start = 0;
-      for (auto end = pending.find('\n'); end != std::string::npos;
-           end = pending.find('\n', start)) {
-        const std::string_view line(pending.data() + start, end - start);
-        start = end + 1;
-        if (line.find_first_not_of(" \r\t") == std::string_view::npos) continue;
-        auto message = watch_message_from_etcd(line);
-        if (!message) {
-          garbled = true;
-          return false;
-        }
-        if (message->error || message->canceled || !message->events.empty()) {
-          news = std::move(message);
-          return false;
-        }
+  const auto executor = co_await asio::this_coro::executor;
+  std::shared_ptr<WatchFollower> follower;
+  {
+    std::lock_guard lock(followers_mutex_);
+    auto& open = followers_[prefix];
+    std::erase_if(open, [](const auto& one) { return one->done(); });
+    for (const auto& one : open) {
+      if (one->claim(from)) {
+        follower = one;
+        break;
       }
-      pending.erase(0, start);
-      if (pending.size() > kMaxWatchLineBytes) garbled = true;
-      return !garbled;
-    };
-    auto result = co_await net::stream_on_executor(endpoint, request, stream, on_data);
-    if (garbled) co_return malformed<WatchResult>("a watch");
-    if (news && news->error) {
-      last = error_of_answer(500,
-                             json::serialize(json::object{{"code", news->error->code},
-                                                          {"error", news->error->message}}),
-                             CallKind::read);
-      last->message = endpoint.str() + ": " + last->message;
-      if (last->code == StoreErrorCode::unavailable) continue;
-      co_return failure<WatchResult>(std::move(*last));
     }
-    if (news && news->canceled) {
-      if (news->compact_revision > 0) {
-        WatchResult compacted;
-        compacted.compacted = true;
-        compacted.compact_revision = news->compact_revision;
-        compacted.next = from;
-        co_return StoreResult<WatchResult>{std::move(compacted), {}};
-      }
-      co_return failure<WatchResult>(
-          {StoreErrorCode::rejected, "etcd: watch canceled: " + news->cancel_reason, {}});
+    if (!follower) {
+      follower = std::make_shared<WatchFollower>(options_.endpoints, preferred_.load(),
+                                                 options_.client.tls, prefix, from);
+      follower->claim(from);
+      follower->start(executor);
+      open.push_back(follower);
     }
-    if (news) {
-      WatchResult page;
-      page.events = std::move(news->events);
-      // etcd sends a revision's events together: the next look starts past the last one.
-      page.next = page.events.back().kv.mod_revision + 1;
-      co_return StoreResult<WatchResult>{std::move(page), {}};
-    }
-    if (result.head && result.head->status != 200) {
-      last = error_of_answer(result.head->status, result.head->body, CallKind::read);
-      last->message = endpoint.str() + ": " + last->message;
-      if (last->code == StoreErrorCode::unavailable) continue;
-      co_return failure<WatchResult>(std::move(*last));
-    }
-    if (result.error == net::ClientErrorKind::timeout && Clock::now() >= until) {
-      // Quiet until the deadline (or etcd too slow to open the stream within it): no events. etcd
-      // says nothing of how far it looked (3.4's progress notices do not wait for the watcher to
-      // catch up), so the next look starts where this one did.
-      WatchResult quiet;
-      quiet.next = from;
-      co_return StoreResult<WatchResult>{std::move(quiet), {}};
-    }
-    // No connection, or the stream ended early (the member stopped): another member.
-    last = StoreError{StoreErrorCode::unavailable,
-                      "etcd: " + endpoint.str() + ": " +
-                          (result.message.empty() ? "the watch stream ended" : result.message),
-                      {}};
   }
-  if (!last) {
-    // The deadline came before any member was asked: nothing happened meanwhile, as far as
-    // this call can tell.
-    WatchResult quiet;
-    quiet.next = from;
-    co_return StoreResult<WatchResult>{std::move(quiet), {}};
-  }
-  note_error(*last);
-  co_return failure<WatchResult>(std::move(*last));
+  auto result = co_await follower->take(until);
+  follower->release();
+  if (!result.ok()) note_error(result.error);
+  co_return result;
 }
 
 asio::awaitable<StoreResult<Lease>> EtcdStore::grant_lease(std::int64_t ttl_ms, Deadline deadline) {

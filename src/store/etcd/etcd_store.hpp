@@ -11,6 +11,8 @@
 // lost (the connection broke, the deadline passed, etcd's own "request timed out") is
 // unknown_outcome and goes nowhere else: etcd may have applied it (etcd_errors.hpp).
 #include <atomic>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <vector>
 
@@ -20,6 +22,8 @@
 #include "store/store.hpp"
 
 namespace isla::store::etcd {
+
+class WatchFollower;
 
 struct EtcdStoreOptions {
   std::vector<core::Endpoint> endpoints;  // the etcd members' client URLs; at least one
@@ -39,6 +43,7 @@ class EtcdStore final : public Store {
  public:
   // Throws std::invalid_argument without an endpoint.
   explicit EtcdStore(EtcdStoreOptions options);
+  ~EtcdStore() override;  // closes the watch streams kept open
 
   asio::awaitable<StoreResult<TxnResult>> txn(const Txn& txn, Deadline deadline) override;
   asio::awaitable<StoreResult<RangeResult>> range(const std::string& key, bool prefix,
@@ -72,6 +77,9 @@ class EtcdStore final : public Store {
   std::atomic<std::size_t> preferred_{0};
   mutable std::mutex mutex_;  // health_
   EtcdHealth health_;
+  // Watch streams kept open between watch() calls, by prefix (etcd_watch_follower.hpp).
+  std::mutex followers_mutex_;
+  std::map<std::string, std::vector<std::shared_ptr<WatchFollower>>> followers_;
 };
 
 // "etcd://HOST:PORT[,HOST:PORT...]" as --store takes it; nullopt for anything else, with
