@@ -7,6 +7,7 @@
 #include "core/logging.hpp"
 #include "gateway/gateway.hpp"
 #include "pieces/catalog.hpp"
+#include "store/etcd/etcd_store.hpp"
 #include "tasks/autoscale/autoscale_flags.hpp"
 #include "tasks/jetstream/jetstream_mapping.hpp"
 
@@ -197,6 +198,16 @@ void add_gateway_command(CLI::App& app) {
                    "The island store's voters, HOST:PORT,... (1, 3 or 5 gateways; the others "
                    "join as learners). Default: this gateway alone")
       ->envname("ISLA_STORE_VOTERS");
+  command
+      ->add_option("--store", options->store_url,
+                   "The store back end: empty for the embedded Raft store (default), or "
+                   "etcd://HOST:PORT[,HOST:PORT...] for an etcd v3 cluster (its client URLs; "
+                   "the gateway then runs no Raft, and --store-voters is not used)")
+      ->check([](const std::string& url) {
+        std::string error;
+        if (url.empty() || store::etcd::parse_etcd_url(url, error)) return std::string();
+        return "--store: " + error;
+      });
   command
       ->add_option("--store-max-value-bytes", options->kv_limits.max_value_bytes,
                    "Largest value the store accepts (larger ones get 413)")

@@ -11,6 +11,7 @@
 #include "app/commands.hpp"
 #include "app/server_flags.hpp"
 #include "app/up_balancers.hpp"
+#include "app/up_etcd.hpp"
 #include "core/child_process.hpp"
 #include "net/http_client.hpp"
 #include "net/tls_certificates.hpp"
@@ -45,6 +46,9 @@ struct UpFlags {
   // "embedded", or "nats": a local 3-node nats-server -js cluster (on the first three
   // gateways' hosts, ports 4222/6222/8222) that the gateways' queue runs on (issue 14).
   std::string queue = "embedded";
+  // The store back end: "embedded" (the gateways' own Raft store) or "etcd" (a local
+  // 3-member etcd cluster started beside the island, hosts .201-.203 of the gateways' /24).
+  std::string store = "embedded";
 };
 
 // Debian's nats-server (scripts/deps.sh), in /usr/sbin, which PATH may lack.
@@ -161,7 +165,8 @@ int stop_all(std::vector<Member>& members) {
   int worst = 0;
   // Balancers first (no new requests reach the gateways), then piece servers, so the
   // gateways see their byes; the gateways last.
-  for (const std::string role : {"balancer", "pieces", "gateway", "nats"}) {
+  // etcd after the gateways, which keep their state in it.
+  for (const std::string role : {"balancer", "pieces", "gateway", "nats", "etcd"}) {
     for (auto& member : members) {
       if (member.role == role) member.process.signal(SIGINT);
     }
@@ -175,6 +180,9 @@ int stop_all(std::vector<Member>& members) {
         member.process.signal(SIGKILL);
         code = member.process.wait_for(std::chrono::seconds(5));
       }
+      // etcd dies of the SIGINT it was sent once it has stopped (its signal handler re-raises
+      // it): that is its clean stop.
+      if (member.role == "etcd" && code == 128 + SIGINT) code = 0;
       std::cout << "  stopped " << member.role << " " << member.address << " (exit "
                 << code.value_or(-1) << ")\n";
       worst = std::max(worst, code.value_or(1));
@@ -297,15 +305,25 @@ int run_up(const UpFlags& flags) {
     }
     nats_urls = urls;
   }
+  std::vector<std::string> store_flags;
+  if (flags.store == "etcd") {
+    const auto etcd = plan_local_etcd(*gateway, data, flags.island);
+    auto started = start_local_etcd(etcd, std::chrono::milliseconds(flags.ready_timeout_ms));
+    for (std::size_t m = 0; m < started.size(); ++m) {
+      members.push_back({"etcd", etcd.clients[m].str(), "", std::move(started[m]), false});
+    }
+    store_flags = {"--store", store::etcd::store_url(etcd)};
+    std::cout << "isla up: etcd cluster " << store::etcd::store_url(etcd) << " (data in "
+              << etcd.data_root.string() << ")\n";
+  }
   for (std::size_t k = 0; k < gateways.size(); ++k) {
-    members.push_back(
-        {"gateway", gateways[k], "",
-         core::ChildProcess::spawn(with_tasks(with_tls(
-             {self, "gateway", "--listen", gateways[k], "--island", flags.island, "--data-dir",
-              (data / ("gateway-" + std::to_string(k + 1))).string(), "--store-voters",
-              join(voters), "--secret-file", secret_path.string(), "--partition-catalog",
-              flags.catalog, "--replicas", std::to_string(flags.replicas)}))),
-         false});
+    auto argv = with_tasks(
+        with_tls({self, "gateway", "--listen", gateways[k], "--island", flags.island, "--data-dir",
+                  (data / ("gateway-" + std::to_string(k + 1))).string(), "--store-voters",
+                  join(voters), "--secret-file", secret_path.string(), "--partition-catalog",
+                  flags.catalog, "--replicas", std::to_string(flags.replicas)}));
+    argv.insert(argv.end(), store_flags.begin(), store_flags.end());
+    members.push_back({"gateway", gateways[k], "", core::ChildProcess::spawn(argv), false});
   }
   // The catalogue is partitioned: the gateways spread it over the piece servers by
   // consistent hashing, --replicas of them per figure, and each piece server acquires its
@@ -410,6 +428,14 @@ int run_up(const UpFlags& flags) {
         }
         continue;
       }
+      if (member.role == "etcd" && !member.exited) {
+        if (auto code = member.process.try_wait()) {
+          member.exited = true;  // the other two keep a quorum: not fatal
+          std::cerr << "isla up: etcd member " << member.address << " exited (code " << *code
+                    << ")\n";
+        }
+        continue;
+      }
       if (auto code = member.process.try_wait(); code && member.role == "gateway") {
         std::cerr << "isla up: the gateway exited (code " << *code << "); stopping the island\n";
         return std::max(stop_all(members), kExitFailed);
@@ -475,6 +501,12 @@ void add_up_command(CLI::App& app) {
   command->add_flag("--tls", flags->tls,
                     "HTTPS on every listener and between nodes; the island CA and the nodes' "
                     "certificates are created in --data-dir/tls when missing");
+  command
+      ->add_option("--store", flags->store,
+                   "The store back end: embedded (the gateways' Raft store) or etcd (a local "
+                   "3-member etcd cluster started beside the island, stopped with it)")
+      ->check(CLI::IsMember({"embedded", "etcd"}))
+      ->capture_default_str();
   command->add_flag("--fresh", flags->fresh,
                     "Remove --data-dir first: a new island, its store empty");
   command->callback([flags] { exit_with(run_up(*flags)); });

@@ -30,8 +30,11 @@
 #include "pieces/api.hpp"
 #include "security/island_secret.hpp"
 #include "security/request_auth.hpp"
+#include "store/etcd/etcd_election.hpp"
+#include "store/etcd/etcd_store.hpp"
 #include "store/kv_api.hpp"
 #include "store/members_api.hpp"
+#include "store/raft_leadership.hpp"
 #include "store/raft_store.hpp"
 #include "store/store_metrics.hpp"
 #include "web/assets.hpp"
@@ -147,9 +150,9 @@ class Gateway {
       throw std::runtime_error("cannot create data directory " + options.data_dir.string() + ": " +
                                error.message());
     }
-    store_ = std::make_unique<store::RaftStore>(store_options(), host_.pool(), client_);
-    tasks_ =
-        std::make_unique<TaskService>(*store_, client_, events_, host_.metrics(), task_options());
+    open_store();
+    tasks_ = std::make_unique<TaskService>(*store_, *leadership_, client_, events_, host_.metrics(),
+                                           task_options());
     orders_ = std::make_unique<orders::OrderService>(
         *store_, order_options(), std::make_unique<core::SeededRandom>(core::seed_from_device()));
     if (!options.discovery_broadcast.empty()) {
@@ -163,8 +166,8 @@ class Gateway {
     kv.limits = options.kv_limits;
     kv.reply_key = raft_reply_key();
     kv.raft_answer_wait = options.store_tick;
-    store::add_kv_routes(host_.router(), *store_, client_, kv);
-    store::add_member_routes(host_.router(), *store_, client_);
+    store::add_kv_routes(host_.router(), *store_, raft_.get(), client_, kv);
+    if (raft_) store::add_member_routes(host_.router(), *raft_, client_);
     add_token_routes(host_.router(), *store_, client_, host_.audit());
     tasks_->add_routes(host_.router());
     add_order_routes(host_.router(), {*orders_, client_});
@@ -183,7 +186,8 @@ class Gateway {
                          EventLogSource{events_, client_, host_.address(), incarnation_,
                                         [this] { return live_peers(); }});
     host_.before_scrape([this] {
-      store_metrics_.update(store_->status(), store_->messages_dropped());
+      if (raft_) store_metrics_.update(raft_->status(), raft_->messages_dropped());
+      if (etcd_) update_etcd_metrics();
       tasks_->update_metrics();
     });
   }
@@ -199,7 +203,8 @@ class Gateway {
     meter_.start(host_.pool(), kLoadSampleInterval);
     asio::co_spawn(host_.pool().main(), bridge_.run(), asio::detached);
     membership_.start();
-    store_->start();
+    if (raft_) raft_->start();
+    if (election_) election_->start(host_.pool().main().get_executor());
     tasks_->start(host_.pool().main().get_executor());
     asio::co_spawn(
         host_.pool().main(),
@@ -207,11 +212,66 @@ class Gateway {
         asio::detached);
     const int code = host_.run([this]() -> asio::awaitable<void> { co_await leave(); });
     tasks_->stop();
-    store_->stop();
+    if (raft_) raft_->stop();
+    if (election_) election_->stop();
     return code;
   }
 
  private:
+  // The store back end: the embedded Raft store, or etcd (--store etcd://...) with a leader
+  // elected through it.
+  void open_store() {
+    store_backend_ = &prometheus::BuildGauge()
+                          .Name("isla_store_backend")
+                          .Help("The store back end in use (1), by name: raft or etcd")
+                          .Register(host_.metrics());
+    if (options_.store_url.empty()) {
+      raft_ = std::make_unique<store::RaftStore>(store_options(), host_.pool(), client_);
+      raft_leadership_ = std::make_unique<store::RaftLeadership>(*raft_);
+      store_ = raft_.get();
+      leadership_ = raft_leadership_.get();
+      store_backend_->Add({{"backend", "raft"}}).Set(1);
+      return;
+    }
+    std::string error;
+    auto endpoints = store::etcd::parse_etcd_url(options_.store_url, error);
+    if (!endpoints) throw std::runtime_error("--store " + options_.store_url + ": " + error);
+    store::etcd::EtcdStoreOptions etcd;
+    etcd.endpoints = std::move(*endpoints);
+    etcd.client.local_address = options_.listen.host;
+    etcd_ = std::make_unique<store::etcd::EtcdStore>(std::move(etcd));
+    store::etcd::EtcdElectionOptions election;
+    election.self = options_.listen.str();
+    election_ = std::make_unique<store::etcd::EtcdElection>(*etcd_, std::move(election));
+    store_ = etcd_.get();
+    leadership_ = election_.get();
+    store_backend_->Add({{"backend", "etcd"}}).Set(1);
+    auto& healthy = prometheus::BuildGauge()
+                        .Name("isla_store_etcd_healthy")
+                        .Help("1 while the last etcd request that reached a verdict was answered")
+                        .Register(host_.metrics());
+    etcd_healthy_ = &healthy.Add({});
+    auto& failovers = prometheus::BuildGauge()
+                          .Name("isla_store_etcd_failovers")
+                          .Help("Requests passed on from one etcd member to the next, so far")
+                          .Register(host_.metrics());
+    etcd_failovers_ = &failovers.Add({});
+    auto& leading = prometheus::BuildGauge()
+                        .Name("isla_store_leading")
+                        .Help(
+                            "1 while this gateway holds the etcd leader election (dispatches "
+                            "tasks, runs the autoscaler)")
+                        .Register(host_.metrics());
+    etcd_leading_ = &leading.Add({});
+  }
+
+  void update_etcd_metrics() {
+    const auto health = etcd_->health();
+    etcd_healthy_->Set(health.healthy ? 1 : 0);
+    etcd_failovers_->Set(static_cast<double>(health.failovers));
+    etcd_leading_->Set(election_->leading() ? 1 : 0);
+  }
+
   TaskServiceOptions task_options() const {
     TaskServiceOptions tasks{options_.task_dir, std::nullopt, options_.nats_servers};
     if (options_.autoscale) {
@@ -261,7 +321,23 @@ class Gateway {
   }
 
   json::object store_status() const {
-    const auto status = store_->status();
+    if (etcd_) {
+      const auto health = etcd_->health();
+      json::array endpoints;
+      for (const auto& endpoint : etcd_->endpoints())
+        endpoints.push_back(json::value(endpoint.str()));
+      return {{"backend", "etcd"},
+              {"island", options_.island},
+              {"endpoints", std::move(endpoints)},
+              {"healthy", health.healthy},
+              {"endpoint", health.endpoint},
+              {"last_error", health.last_error},
+              {"revision", health.revision},
+              {"failovers", health.failovers},
+              {"role", election_->leading() ? "leader" : "follower"},
+              {"leader_address", election_->leader_address()}};
+    }
+    const auto status = raft_->status();
     json::array voters;
     json::array learners;
     for (auto node : status.conf.voters) voters.push_back(json::value(node));
@@ -271,7 +347,8 @@ class Gateway {
       members[std::to_string(node)] = address;
     }
     return {{"id", status.id},
-            {"cluster_id", consensus::cluster_param(store_->cluster_id())},
+            {"backend", "raft"},
+            {"cluster_id", consensus::cluster_param(raft_->cluster_id())},
             {"island", options_.island},
             {"role", consensus::to_string(status.role)},
             {"term", status.term},
@@ -281,7 +358,7 @@ class Gateway {
             {"applied", status.applied},
             {"last_index", status.last_index},
             {"snapshot_index", status.snapshot_index},
-            {"revision", store_->revision()},
+            {"revision", raft_->revision()},
             {"voters", std::move(voters)},
             {"learners", std::move(learners)},
             {"members", std::move(members)}};
@@ -290,11 +367,16 @@ class Gateway {
   // A leader that leaves hands leadership to a follower first, so that the store does not
   // wait an election timeout for a new one (etcd does the same on shutdown).
   asio::awaitable<void> hand_over_leadership() {
-    const auto status = store_->status();
+    if (election_) {
+      // On etcd, the next gateway's campaign takes the key once our lease is revoked.
+      co_await election_->resign(std::chrono::steady_clock::now() + kHandOver);
+      co_return;
+    }
+    const auto status = raft_->status();
     if (status.role != consensus::Role::leader || status.conf.voters.size() < 2) co_return;
     const bool handed =
-        co_await store_->hand_over_leadership(std::chrono::steady_clock::now() + kHandOver);
-    const auto after = store_->status();
+        co_await raft_->hand_over_leadership(std::chrono::steady_clock::now() + kHandOver);
+    const auto after = raft_->status();
     if (!handed) {
       spdlog::warn("store leadership not handed over within {} ms; the others will elect a leader",
                    std::chrono::milliseconds(kHandOver).count());
@@ -654,8 +736,17 @@ class Gateway {
   IslandBridge bridge_{make_bridge()};
   prometheus::Family<prometheus::Counter>& forwarded_;
   prometheus::Counter& refused_;
-  store::StoreMetrics store_metrics_;  // outlives store_, whose WAL reports to it
-  std::unique_ptr<store::RaftStore> store_;
+  store::StoreMetrics store_metrics_;                    // outlives store_, whose WAL reports to it
+  std::unique_ptr<store::RaftStore> raft_;               // the embedded store, or
+  std::unique_ptr<store::etcd::EtcdStore> etcd_;         // etcd (--store etcd://)
+  std::unique_ptr<store::etcd::EtcdElection> election_;  // with etcd: who leads
+  std::unique_ptr<store::RaftLeadership> raft_leadership_;
+  store::Store* store_ = nullptr;                       // raft_ or etcd_
+  const store::StoreLeadership* leadership_ = nullptr;  // raft_leadership_ or election_
+  prometheus::Family<prometheus::Gauge>* store_backend_ = nullptr;
+  prometheus::Gauge* etcd_healthy_ = nullptr;
+  prometheus::Gauge* etcd_failovers_ = nullptr;
+  prometheus::Gauge* etcd_leading_ = nullptr;
   std::unique_ptr<TaskService> tasks_;               // after the store it keeps its queue in
   std::unique_ptr<orders::OrderService> orders_;     // after the store it keeps orders in
   std::unique_ptr<net::UdpEndpoint> broadcast_udp_;  // piece servers' broadcast hellos

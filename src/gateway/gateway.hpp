@@ -29,6 +29,9 @@ struct GatewayOptions {
   // The island store's voters (host:port, 3 or 5); a gateway not among them joins as a
   // learner. Empty: this gateway is the only voter of its own store.
   std::vector<std::string> store_voters;
+  // The store back end: empty for the embedded Raft store; "etcd://HOST:PORT[,...]" for an
+  // etcd v3 cluster, on which the gateway runs no Raft and elects its leader by etcd lease.
+  std::string store_url;
   // Other gateways of this island to join through (unicast; the store's voters are added).
   std::vector<core::Endpoint> seeds;
   // The subnet's broadcast address, where this gateway also listens (on its port) for the

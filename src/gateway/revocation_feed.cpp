@@ -21,7 +21,7 @@ void add(security::RevocationList& list, const store::KeyValue& kv) {
 
 }  // namespace
 
-asio::awaitable<void> follow_revocations(store::RaftStore& store, security::RevocationList& list,
+asio::awaitable<void> follow_revocations(store::Store& store, security::RevocationList& list,
                                          std::function<bool()> stopping) {
   const std::string prefix(store::kRevokedTokensPrefix);
   while (!stopping()) {

@@ -5,12 +5,12 @@
 // store replicates it (a follower's serializable state), without a request per check.
 #include "net/asio.hpp"
 #include "security/revocation_list.hpp"
-#include "store/raft_store.hpp"
+#include "store/store.hpp"
 
 namespace isla::gateway {
 
 // Runs until `stopping()` is true; meant to be co_spawned on the node's main context.
-asio::awaitable<void> follow_revocations(store::RaftStore& store, security::RevocationList& list,
+asio::awaitable<void> follow_revocations(store::Store& store, security::RevocationList& list,
                                          std::function<bool()> stopping);
 
 }  // namespace isla::gateway

@@ -56,9 +56,11 @@ std::chrono::milliseconds steady_ms() {
 }  // namespace
 
 struct TaskAutoscaler::Parts {
-  Parts(store::RaftStore& store_in, tasks::TaskQueue& queue_in, clocks::EventLog& events_in,
+  Parts(store::Store& store_in, const store::StoreLeadership& leadership_in,
+        tasks::TaskQueue& queue_in, clocks::EventLog& events_in,
         const TaskAutoscaleOptions& options)
       : store(store_in),
+        leadership(leadership_in),
         queue(queue_in),
         events(events_in),
         launcher(make_launcher(options)),
@@ -78,7 +80,7 @@ struct TaskAutoscaler::Parts {
 
   // One evaluation: sample, decide, apply, report.
   asio::awaitable<void> evaluate() {
-    const bool leading = store.status().role == consensus::Role::leader;
+    const bool leading = leadership.leading();
     if (leading != driver.leading()) {
       if (leading) {
         driver.on_gained_leadership(steady_ms());
@@ -126,7 +128,8 @@ struct TaskAutoscaler::Parts {
         deadline);
   }
 
-  store::RaftStore& store;
+  store::Store& store;
+  const store::StoreLeadership& leadership;
   tasks::TaskQueue& queue;
   clocks::EventLog& events;
   std::unique_ptr<autoscale::Launcher> launcher;
@@ -135,9 +138,10 @@ struct TaskAutoscaler::Parts {
   std::atomic<bool> stopped{false};
 };
 
-TaskAutoscaler::TaskAutoscaler(store::RaftStore& store, tasks::TaskQueue& queue,
-                               clocks::EventLog& events, TaskAutoscaleOptions options)
-    : parts_(std::make_shared<Parts>(store, queue, events, options)) {}
+TaskAutoscaler::TaskAutoscaler(store::Store& store, const store::StoreLeadership& leadership,
+                               tasks::TaskQueue& queue, clocks::EventLog& events,
+                               TaskAutoscaleOptions options)
+    : parts_(std::make_shared<Parts>(store, leadership, queue, events, options)) {}
 
 TaskAutoscaler::~TaskAutoscaler() {
   stop();

@@ -8,7 +8,8 @@
 #include <vector>
 
 #include "clocks/event_log.hpp"
-#include "store/raft_store.hpp"
+#include "store/leadership.hpp"
+#include "store/store.hpp"
 #include "tasks/autoscale/autoscale_flags.hpp"
 #include "tasks/queue/task_queue.hpp"
 
@@ -25,8 +26,8 @@ struct TaskAutoscaleOptions {
 
 class TaskAutoscaler {
  public:
-  TaskAutoscaler(store::RaftStore& store, tasks::TaskQueue& queue, clocks::EventLog& events,
-                 TaskAutoscaleOptions options);
+  TaskAutoscaler(store::Store& store, const store::StoreLeadership& leadership,
+                 tasks::TaskQueue& queue, clocks::EventLog& events, TaskAutoscaleOptions options);
   ~TaskAutoscaler();
 
   void start(asio::any_io_executor executor);

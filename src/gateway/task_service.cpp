@@ -152,19 +152,19 @@ tasks::TaskCatalog load_catalog(const std::string& task_dir) {
 }  // namespace
 
 struct TaskService::Parts {
-  Parts(store::RaftStore& store_in, const net::HttpClient& client_in, clocks::EventLog& events_in,
+  Parts(store::Store& store_in, const store::StoreLeadership& leadership_in,
+        const net::HttpClient& client_in, clocks::EventLog& events_in,
         prometheus::Registry& registry, const TaskServiceOptions& options)
       : store(store_in),
+        leadership(leadership_in),
         client(client_in),
         events(events_in),
         catalog(load_catalog(options.task_dir)),
-        metrics(std::make_shared<TaskMetrics>(registry, events_in, [this] {
-          return store.status().role == consensus::Role::leader;
-        })) {
+        metrics(std::make_shared<TaskMetrics>(registry, events_in,
+                                              [this] { return leadership.leading(); })) {
     tasks::StoreTaskQueueOptions queue_options;
     queue_options.leadership = [this] {
-      const auto status = store.status();
-      return tasks::Leadership{status.role == consensus::Role::leader, status.leader_address};
+      return tasks::Leadership{leadership.leading(), leadership.leader_address()};
     };
     queue_options.now_ms = core::wall_clock_ms;
     queue_options.max_running = [this](std::string_view type) {
@@ -187,7 +187,8 @@ struct TaskService::Parts {
     }
   }
 
-  store::RaftStore& store;
+  store::Store& store;
+  const store::StoreLeadership& leadership;
   const net::HttpClient& client;
   clocks::EventLog& events;
   tasks::TaskCatalog catalog;
@@ -198,13 +199,13 @@ struct TaskService::Parts {
   std::unique_ptr<TaskAutoscaler> autoscaler;
 };
 
-TaskService::TaskService(store::RaftStore& store, const net::HttpClient& client,
-                         clocks::EventLog& events, prometheus::Registry& metrics,
-                         TaskServiceOptions options)
-    : parts_(std::make_unique<Parts>(store, client, events, metrics, options)) {
+TaskService::TaskService(store::Store& store, const store::StoreLeadership& leadership,
+                         const net::HttpClient& client, clocks::EventLog& events,
+                         prometheus::Registry& metrics, TaskServiceOptions options)
+    : parts_(std::make_unique<Parts>(store, leadership, client, events, metrics, options)) {
   if (options.autoscale) {
-    parts_->autoscaler =
-        std::make_unique<TaskAutoscaler>(store, *parts_->queue, events, *options.autoscale);
+    parts_->autoscaler = std::make_unique<TaskAutoscaler>(store, leadership, *parts_->queue, events,
+                                                          *options.autoscale);
   }
 }
 

@@ -12,7 +12,8 @@
 #include "gateway/task_autoscaler.hpp"
 #include "net/http_client.hpp"
 #include "net/router.hpp"
-#include "store/raft_store.hpp"
+#include "store/leadership.hpp"
+#include "store/store.hpp"
 
 namespace prometheus {
 class Registry;
@@ -31,7 +32,8 @@ struct TaskServiceOptions {
 
 class TaskService {
  public:
-  TaskService(store::RaftStore& store, const net::HttpClient& client, clocks::EventLog& events,
+  TaskService(store::Store& store, const store::StoreLeadership& leadership,
+              const net::HttpClient& client, clocks::EventLog& events,
               prometheus::Registry& metrics, TaskServiceOptions options);
   ~TaskService();
 

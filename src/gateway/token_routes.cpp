@@ -29,7 +29,7 @@ std::optional<security::Claims> claims_of(std::string_view body) {
 
 }  // namespace
 
-void add_token_routes(net::Router& router, store::RaftStore& store, const net::HttpClient& client,
+void add_token_routes(net::Router& router, store::Store& store, const net::HttpClient& client,
                       observability::AuditSink& audit) {
   router.add(
       "POST", "/api/tokens/revoke", false, "tokens_revoke", net::Access::admin,

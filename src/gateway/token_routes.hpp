@@ -4,11 +4,11 @@
 #include "net/http_client.hpp"
 #include "net/router.hpp"
 #include "observability/audit_log.hpp"
-#include "store/raft_store.hpp"
+#include "store/store.hpp"
 
 namespace isla::gateway {
 
-void add_token_routes(net::Router& router, store::RaftStore& store, const net::HttpClient& client,
+void add_token_routes(net::Router& router, store::Store& store, const net::HttpClient& client,
                       observability::AuditSink& audit);
 
 }  // namespace isla::gateway

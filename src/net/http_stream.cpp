@@ -12,16 +12,23 @@ StreamResult fetch_stream(const core::Endpoint& to, const HttpRequest& request,
   asio::co_spawn(
       context,
       [&]() -> asio::awaitable<void> {
-        auto call = co_await StreamCall::open(to, request, options);
-        for (;;) {
-          auto piece = co_await call->next();
-          if (!piece || !on_data(*piece)) break;
-        }
-        result = call->result();
+        result = co_await stream_on_executor(to, request, options, on_data);
       },
       asio::detached);
   context.run();
   return result;
+}
+
+asio::awaitable<StreamResult> stream_on_executor(
+    const core::Endpoint& to, const HttpRequest& request, const StreamOptions& options,
+    const std::function<bool(std::string_view)>& on_data) {
+  auto call = co_await StreamCall::open(to, request, options);
+  for (;;) {
+    auto piece = co_await call->next();
+    if (!piece || !on_data(*piece)) break;
+  }
+  StreamResult result = call->result();
+  co_return result;
 }
 
 bool SseParser::feed(std::string_view bytes, const std::function<bool(const SseEvent&)>& on_event) {

@@ -37,6 +37,11 @@ struct StreamResult {
 StreamResult fetch_stream(const core::Endpoint& to, const HttpRequest& request,
                           const StreamOptions& options,
                           const std::function<bool(std::string_view)>& on_data);
+// The same on the calling coroutine's executor, for servers that follow a stream (the etcd
+// store's watch) without a thread of their own.
+asio::awaitable<StreamResult> stream_on_executor(
+    const core::Endpoint& to, const HttpRequest& request, const StreamOptions& options,
+    const std::function<bool(std::string_view)>& on_data);
 
 // One server-sent event (the text/event-stream format of the HTML standard).
 struct SseEvent {

@@ -38,8 +38,8 @@ HttpResponse ok_json(json::object body) {
 
 class KvApi {
  public:
-  KvApi(RaftStore& store, const net::HttpClient& client, KvApiOptions options)
-      : store_(store), client_(client), options_(options) {}
+  KvApi(Store& store, RaftStore* raft, const net::HttpClient& client, KvApiOptions options)
+      : store_(store), raft_(raft), client_(client), options_(options) {}
 
   asio::awaitable<HttpResponse> get_key(HttpRequest& request, std::string_view tail) {
     auto key = key_from(tail);
@@ -124,7 +124,9 @@ class KvApi {
       }
       prefix = std::move(*decoded);
     }
-    Revision from = store_.revision() + 1;
+    auto current = co_await current_revision(request.deadline);
+    if (!current.ok()) co_return error_response(current.error);
+    Revision from = *current.value + 1;
     if (auto raw = net::query_param(request.query(), "from")) {
       auto parsed = core::parse_integer<std::int64_t>(*raw);
       if (!parsed || *parsed < 0) {
@@ -144,7 +146,7 @@ class KvApi {
       co_return busy;
     }
     const bool hide_private = !may_change_system_keys(request.principal);
-    co_return event_stream(std::move(prefix), from, store_.revision(), request.remote, hide_private,
+    co_return event_stream(std::move(prefix), from, *current.value, request.remote, hide_private,
                            std::move(slot));
   }
 
@@ -192,7 +194,7 @@ class KvApi {
     // Messages of another store (another island, or a replica started on other data) must
     // not be stepped: their terms and indexes mean nothing here.
     const auto cluster = net::query_param(request.query(), "cluster");
-    const auto ours = consensus::cluster_param(store_.cluster_id());
+    const auto ours = consensus::cluster_param(raft_->cluster_id());
     if (!cluster || *cluster != ours) {
       co_return net::json_error(409, "this replica belongs to store cluster " + ours + ", not " +
                                          std::string(cluster.value_or("(none)")));
@@ -207,12 +209,12 @@ class KvApi {
     response.status = 204;
     response.content_type.clear();
     if (!nonce) {
-      store_.receive(std::move(*messages));
+      raft_->receive(std::move(*messages));
       co_return response;
     }
     // Past this the sender is better served by answers in requests of their own.
     const auto deadline = std::min(request.deadline, Clock::now() + options_.raft_answer_wait);
-    auto answers = co_await store_.receive_and_answer(std::move(*messages), deadline);
+    auto answers = co_await raft_->receive_and_answer(std::move(*messages), deadline);
     if (answers.empty()) co_return response;
     response.status = 200;
     response.content_type = "application/octet-stream";
@@ -228,7 +230,7 @@ class KvApi {
   // A chunk of a streamed snapshot (consensus/snapshot_stream.hpp); the answer says how much
   // of that snapshot this replica holds, refused or not.
   asio::awaitable<HttpResponse> raft_snapshot(HttpRequest& request, std::string_view) {
-    const auto answer = store_.receive_snapshot_chunk(request.query(), request.body);
+    const auto answer = raft_->receive_snapshot_chunk(request.query(), request.body);
     co_return net::json_response(answer.status, consensus::encode_chunk_answer(answer));
   }
 
@@ -242,12 +244,22 @@ class KvApi {
     if (!join || join->id == 0 || !core::parse_endpoint(join->address)) {
       co_return net::json_error(400, "the body must be {\"id\": N, \"address\": \"host:port\"}");
     }
-    auto result = co_await store_.add_learner(join->id, join->address);
+    auto result = co_await raft_->add_learner(join->id, join->address);
     if (result.code != StoreErrorCode::ok) co_return error_response(result);
     co_return ok_json({});
   }
 
  private:
+  // The revision this gateway's view of the store has reached: the replica's own on the
+  // embedded store; on another back end, the revision a read of one key carries.
+  asio::awaitable<StoreResult<Revision>> current_revision(Deadline deadline) {
+    if (raft_ != nullptr) co_return StoreResult<Revision>{raft_->revision(), {}};
+    const std::string probe = std::string(kSystemPrefix) + "revision";
+    auto read = co_await store_.range(probe, false, Consistency::linearizable, deadline);
+    if (!read.ok()) co_return StoreResult<Revision>{std::nullopt, std::move(read.error)};
+    co_return StoreResult<Revision>{read.value->revision, {}};
+  }
+
   // Keys come percent-encoded in the path; some names are the API's own.
   std::variant<std::string, HttpResponse> key_from(std::string_view tail) const {
     auto key = net::percent_decode(tail);
@@ -378,7 +390,8 @@ class KvApi {
     return "event: " + std::string(type) + "\ndata: " + json::serialize(body) + "\n\n";
   }
 
-  RaftStore& store_;
+  Store& store_;
+  RaftStore* raft_;  // the embedded store's replica, for the internal Raft routes; or null
   const net::HttpClient& client_;
   KvApiOptions options_;
   std::shared_ptr<std::atomic<std::size_t>> watchers_ =
@@ -389,13 +402,20 @@ class KvApi {
 
 void add_kv_routes(net::Router& router, RaftStore& store, const net::HttpClient& client,
                    KvApiOptions options) {
-  auto api = std::make_shared<KvApi>(store, client, options);
-  router.add("POST", "/internal/raft/messages", false, "raft_messages", net::Access::node,
-             bind(api, &KvApi::raft_messages));
-  router.add("POST", "/internal/raft/snapshot", false, "raft_snapshot", net::Access::node,
-             bind(api, &KvApi::raft_snapshot));
-  router.add("POST", "/internal/raft/join", false, "raft_join", net::Access::node,
-             bind(api, &KvApi::raft_join));
+  add_kv_routes(router, store, &store, client, options);
+}
+
+void add_kv_routes(net::Router& router, Store& store, RaftStore* raft,
+                   const net::HttpClient& client, KvApiOptions options) {
+  auto api = std::make_shared<KvApi>(store, raft, client, options);
+  if (raft != nullptr) {
+    router.add("POST", "/internal/raft/messages", false, "raft_messages", net::Access::node,
+               bind(api, &KvApi::raft_messages));
+    router.add("POST", "/internal/raft/snapshot", false, "raft_snapshot", net::Access::node,
+               bind(api, &KvApi::raft_snapshot));
+    router.add("POST", "/internal/raft/join", false, "raft_join", net::Access::node,
+               bind(api, &KvApi::raft_join));
+  }
   router.add("GET", "/api/kv", false, "kv_list", net::Access::read, bind(api, &KvApi::list));
   router.add("GET", "/api/kv/watch", false, "kv_watch", net::Access::read,
              bind(api, &KvApi::watch));

@@ -24,5 +24,8 @@ struct KvApiOptions {
 
 void add_kv_routes(net::Router& router, RaftStore& store, const net::HttpClient& client,
                    KvApiOptions options);
+// The same on any Store (etcd); the internal Raft routes only when `raft` is given.
+void add_kv_routes(net::Router& router, Store& store, RaftStore* raft,
+                   const net::HttpClient& client, KvApiOptions options);
 
 }  // namespace isla::store

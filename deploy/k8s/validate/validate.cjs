@@ -6,7 +6,7 @@
 const { loadKustomization, checkVariant, binaryOptions } = require("./lib.cjs");
 
 // Flags other branches of issue 14 are adding to `isla gateway`: allowed while missing.
-const PENDING_FLAGS = ["--store", "--queue"];
+const PENDING_FLAGS = [];
 
 function parseArgs(argv) {
   const options = { variants: [] };
