@@ -109,7 +109,6 @@ ISLA_RUN="$tmp/isla-bin"
 
 join_by() { local IFS="$1"; shift; echo "$*"; }
 with_port() { local p="$1" h out=(); shift; for h in "$@"; do out+=("$h:$p"); done; join_by , "${out[@]}"; }
-to_ms() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; }
 
 start_etcd() {
   local n cluster=()
@@ -174,6 +173,8 @@ wait_gateways_on_etcd() {
 }
 
 source "$root/bench/lib/proc_cpu.sh"
+source "$root/bench/lib/wrk.sh"
+source "$root/bench/lib/store_bench.sh"
 # (returns 0: under set -e a subshell calling it twice would stop at a false last test)
 group_pids() { local k; for k in "${!PID[@]}"; do [[ "$k" == "$1 "* ]] && echo "${PID[$k]}"; done; return 0; }
 
@@ -181,10 +182,9 @@ group_pids() { local k; for k in "${!PID[@]}"; do [[ "$k" == "$1 "* ]] && echo "
 # write in the measured run (µs), to tell where the time goes on a machine of few cores.
 declare -A RPS P50 P99 ERR CPU_ISLA CPU_ETCD
 run_wrk() {
-  local name="$1" url="$2" lua="$3" extra="${4:-}" out line non2xx sockerr
+  local name="$1" url="$2" lua="$3" extra="${4:-}"
   local args=(-t"$WRK_THREADS" -c"$CONNECTIONS" -s "$lua" "$url" -- write "$KEYS" "$VALUE_SIZE")
   [[ -n "$extra" ]] && args+=("$extra")
-  source "$root/bench/lib/wrk.sh"
   note "${name}: writes, warm-up ${WARMUP}s, then ${DURATION}s (-t${WRK_THREADS} -c${CONNECTIONS}) -> ${url}"
   wrk_bg "$tmp/wrk-${name}-warmup.txt" -d"${WARMUP}s" "${args[@]}"
   local isla_pids etcd_pids isla0 etcd0 hz
@@ -196,17 +196,7 @@ run_wrk() {
   hz="$(getconf CLK_TCK)"
   CPU_ISLA[$name]=$((($(cpu_ticks "${isla_pids[@]}") - isla0) * 1000000 / hz))
   CPU_ETCD[$name]=$((($(cpu_ticks "${etcd_pids[@]}") - etcd0) * 1000000 / hz))
-  out="$(<"$tmp/wrk-${name}.txt")"
-  line="$(grep '^STORE-BENCH ' <<<"$out" || true)"
-  [[ -n "$line" ]] || { printf '%s\n' "$out" >&2; die "${name}: no STORE-BENCH line in wrk's output"; }
-  field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$line"; }
-  RPS[$name]="$(field rps)"
-  P50[$name]="$(to_ms "$(field p50_us)")"
-  P99[$name]="$(to_ms "$(field p99_us)")"
-  non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")"
-  sockerr=$(($(field connect_err) + $(field read_err) + $(field write_err) + $(field timeout_err)))
-  ERR[$name]=$((${non2xx:-0} + sockerr))
-  note "${name}: $(printf '%.0f' "${RPS[$name]}")/s p50 ${P50[$name]} ms p99 ${P99[$name]} ms errors ${ERR[$name]}"
+  read_store_bench "$name" "$tmp/wrk-${name}.txt"
 }
 
 # ---------------------------------------------------------------- (a) and (b) on one etcd

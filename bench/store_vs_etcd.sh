@@ -244,8 +244,6 @@ etcd_nodes() { local h out=(); for h in "${ETCD_HOSTS[@]}"; do out+=("$h:$ETCD_C
 isla_nodes() { local h out=(); for h in "${ISLA_HOSTS[@]}"; do out+=("$h:$ISLA_PORT"); done; join_by , "${out[@]}"; }
 nodes_of() { "${1}_nodes"; }
 
-# to_ms MICROSECONDS
-to_ms() { awk -v v="$1" 'BEGIN { printf "%.2f", v / 1000 }'; }
 
 # tool SYSTEM ARGS...: runs store_tool.py in the background (so a SIGTERM is handled at once).
 tool() {
@@ -326,28 +324,19 @@ wait_ready() {
 }
 
 source "$root/bench/lib/wrk.sh"
+source "$root/bench/lib/store_bench.sh"
 
 # run_wrk SYSTEM OP URL LUA [EXTRA [LABEL]]: warm-up, then the measured run. Sets
 # RPS/P50/P99/ERR[SYSTEM-LABEL] (LABEL defaults to OP).
 declare -A RPS P50 P99 ERR ELECTIONS
 run_wrk() {
-  local system="$1" op="$2" url="$3" lua="$4" extra="${5:-}" name="$1-${6:-$2}" out line non2xx sockerr
+  local system="$1" op="$2" url="$3" lua="$4" extra="${5:-}" name="$1-${6:-$2}"
   local args=(-t"$WRK_THREADS" -c"$CONNECTIONS" -s "$lua" "$url" -- "$op" "$KEYS" "$VALUE_SIZE")
   [[ -n "$extra" ]] && args+=("$extra")
   note "${name}: ${op}s, warm-up ${WARMUP}s, then ${DURATION}s (-t${WRK_THREADS} -c${CONNECTIONS}) -> ${url}"
   wrk_bg "$tmp/wrk-${name}-warmup.txt" -d"${WARMUP}s" "${args[@]}"
   wrk_bg "$tmp/wrk-${name}.txt" -d"${DURATION}s" "${args[@]}"
-  out="$(<"$tmp/wrk-${name}.txt")"
-  line="$(grep '^STORE-BENCH ' <<<"$out" || true)"
-  [[ -n "$line" ]] || { printf '%s\n' "$out" >&2; die "${name}: no STORE-BENCH line in wrk's output"; }
-  field() { sed -n "s/.* $1=\([0-9.]*\).*/\1/p" <<<"$line"; }
-  RPS[$name]="$(field rps)"
-  P50[$name]="$(to_ms "$(field p50_us)")"
-  P99[$name]="$(to_ms "$(field p99_us)")"
-  non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $NF }' <<<"$out")"
-  sockerr=$(( $(field connect_err) + $(field read_err) + $(field write_err) + $(field timeout_err) ))
-  ERR[$name]=$(( ${non2xx:-0} + sockerr ))
-  note "${name}: $(printf '%.0f' "${RPS[$name]}")/s p50 ${P50[$name]} ms p99 ${P99[$name]} ms errors ${ERR[$name]}"
+  read_store_bench "$name" "$tmp/wrk-${name}.txt"
 }
 
 # median VALUES...: of the numeric ones; "n/a" when there are none.

@@ -20,6 +20,7 @@
 #include "support/loopback_server.hpp"
 #include "support/raw_http.hpp"
 #include "support/run_command.hpp"
+#include "support/scripted_server.hpp"
 #include "support/store_cluster.hpp"
 
 namespace isla::store {
@@ -28,19 +29,9 @@ namespace {
 using namespace std::chrono_literals;
 using Clock = std::chrono::steady_clock;
 using testing::eventually;
+using testing::run;
 
 constexpr auto kPatience = 20s;
-
-template <class T>
-T run(asio::awaitable<T> call) {
-  asio::io_context context;
-  std::optional<T> result;
-  asio::co_spawn(
-      context, [&]() -> asio::awaitable<void> { result = co_await std::move(call); },
-      asio::detached);
-  context.run();
-  return std::move(*result);
-}
 
 Deadline in(std::chrono::milliseconds wait) {
   return Clock::now() + wait;
