@@ -39,6 +39,7 @@
 
 #include "latency_summary.hpp"
 #include "process_cpu.hpp"
+#include "tasks/jetstream/nats_client.hpp"
 
 namespace {
 
@@ -72,25 +73,11 @@ std::int64_t now_ns() {
       .count();
 }
 
-void check(natsStatus status, const std::string& what) {
-  if (status != NATS_OK) {
-    throw std::runtime_error(what + ": " + natsStatus_GetText(status) + " (" +
-                             nats_GetLastError(nullptr) + ")");
-  }
-}
-
-struct ConnectionCloser {
-  void operator()(natsConnection* nc) const { natsConnection_Destroy(nc); }
-};
-struct JetStreamCloser {
-  void operator()(jsCtx* js) const { jsCtx_Destroy(js); }
-};
-struct SubscriptionCloser {
-  void operator()(natsSubscription* sub) const { natsSubscription_Destroy(sub); }
-};
-using Connection = std::unique_ptr<natsConnection, ConnectionCloser>;
-using JetStream = std::unique_ptr<jsCtx, JetStreamCloser>;
-using Subscription = std::unique_ptr<natsSubscription, SubscriptionCloser>;
+// The RAII wrappers and the error check of isla's own JetStream client.
+using isla::tasks::jetstream::check;
+using isla::tasks::jetstream::Connection;
+using isla::tasks::jetstream::JetStream;
+using isla::tasks::jetstream::Subscription;
 
 Connection connect(const Options& options) {
   natsOptions* opts = nullptr;
