@@ -36,6 +36,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+source "$root/bench/lib/log_tails.sh"
 
 DURATION="${DURATION:-60}"
 KILLS="${KILLS:-10}"
@@ -111,13 +112,7 @@ cleanup() {
   for pid in "${gw_pid[@]}"; do [[ -n "$pid" ]] && pids+=("$pid"); done
   ((${#pids[@]})) && stop_pids "${pids[@]}"
   [[ -n "$bed" ]] && "$TESTBED_SH" down --name "$bed" >/dev/null
-  if ((rc != 0)); then
-    for log in "$tmp"/*/gw*.log; do
-      [[ -s "$log" ]] || continue
-      echo "---- last lines of ${log#"$tmp"/} ----" >&2
-      tail -n 10 "$log" >&2
-    done
-  fi
+  ((rc != 0)) && print_log_tails "$tmp" 10 "$tmp"/*/gw*.log
   if [[ "$KEEP_TMP" == 1 ]]; then note "kept $tmp"; else rm -rf "$tmp"; fi
   exit "$rc"
 }

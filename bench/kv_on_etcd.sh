@@ -26,6 +26,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+source "$root/bench/lib/log_tails.sh"
 
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-64}"
@@ -89,13 +90,7 @@ cleanup() {
   stop_group on-etcd
   stop_group embedded
   stop_group etcd
-  if ((rc != 0)); then
-    for log in "$tmp"/*.log; do
-      [[ -s "$log" ]] || continue
-      echo "---- last lines of ${log#"$tmp"/} ----" >&2
-      tail -n 15 "$log" >&2
-    done
-  fi
+  ((rc != 0)) && print_log_tails "$tmp" 15 "$tmp"/*.log
   if [[ "$KEEP_TMP" == 1 ]]; then note "kept $tmp"; else rm -rf "$tmp"; fi
   exit "$rc"
 }

@@ -43,6 +43,7 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
+source "$root/bench/lib/log_tails.sh"
 
 DURATION="${DURATION:-10}"
 CONNECTIONS="${CONNECTIONS:-64}"
@@ -191,13 +192,7 @@ cleanup() {
   for k in "${!NODE_PID[@]}"; do [[ -n "${NODE_PID[$k]}" ]] && pids+=("${NODE_PID[$k]}"); done
   ((${#pids[@]})) && stop_pids 5 "${pids[@]}"
   netcut_teardown
-  if ((rc != 0)); then
-    for log in "$tmp"/*.log; do
-      [[ -s "$log" ]] || continue
-      echo "---- last lines of ${log#"$tmp"/} ----" >&2
-      tail -n 15 "$log" >&2
-    done
-  fi
+  ((rc != 0)) && print_log_tails "$tmp" 15 "$tmp"/*.log
   if [[ "${KEEP_TMP:-0}" == 1 ]]; then echo "bench: kept $tmp (KEEP_TMP=1)" >&2; else rm -rf "$tmp"; fi
   exit "$rc"
 }

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <boost/json.hpp>
+#include <mutex>
 #include <set>
 
 #include "clocks/event_json.hpp"
@@ -671,11 +672,22 @@ class Gateway {
     datagram.ack = seq;
     datagram.assigned = std::move(assigned);
     auto bytes = membership::encode(datagram, options_.secret);
-    if (!bytes && datagram.assigned) {
+    const bool fits = bytes || !datagram.assigned;
+    {
+      // Said once per server until its assignment fits again: welcomes go at every heartbeat.
+      std::lock_guard lock(oversized_mutex_);
+      if (fits) {
+        if (datagram.assigned && oversized_.erase(to.str()) > 0) {
+          spdlog::info("assignment fits in a welcome again server={}", to.str());
+        }
+      } else if (oversized_.insert(to.str()).second) {
+        spdlog::warn("assignment does not fit in a welcome server={} figures={}", to.str(),
+                     datagram.assigned->size());
+      }
+    }
+    if (!fits) {
       // Too many figures for one datagram: the server keeps what it holds (it never drops
       // a figure without an assignment), and the island needs more piece servers.
-      spdlog::warn("assignment does not fit in a welcome server={} figures={}", to.str(),
-                   datagram.assigned->size());
       datagram.assigned.reset();
       bytes = membership::encode(datagram, options_.secret);
     }
@@ -709,6 +721,8 @@ class Gateway {
   }
 
   GatewayOptions options_;
+  std::mutex oversized_mutex_;
+  std::set<std::string> oversized_;  // piece servers whose assignment is too big for a welcome
   core::SeededRandom random_;
   std::uint64_t incarnation_;
   std::chrono::steady_clock::time_point warm_until_ = std::chrono::steady_clock::now() + kWarmUp;

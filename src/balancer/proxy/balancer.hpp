@@ -157,12 +157,12 @@ class Balancer {
 
   asio::awaitable<net::HttpResponse> proxy(net::HttpRequest& request);
   bool streams(const net::HttpRequest& request) const;
-  // One attempt at a backend: the whole answer, or for a stream its head, with the open
-  // stream in `opened` when the head is a 2xx.
-  asio::awaitable<net::ClientResult> exchange(const core::Endpoint& backend,
-                                              const net::HttpRequest& upstream, bool stream,
-                                              std::chrono::steady_clock::time_point deadline,
-                                              std::unique_ptr<net::StreamCall>& opened);
+  // One attempt at a backend for a streamed answer: its head, with the open stream in
+  // `opened` when the head is a 2xx.
+  asio::awaitable<net::ClientResult> open_stream(const core::Endpoint& backend,
+                                                 const net::HttpRequest& upstream,
+                                                 std::chrono::steady_clock::time_point deadline,
+                                                 std::unique_ptr<net::StreamCall>& opened);
   std::optional<Picked> pick(std::optional<std::string_view> key,
                              const std::vector<BackendId>& tried);
   void record(const Picked& picked, const net::ClientResult& result, int outcome_index,

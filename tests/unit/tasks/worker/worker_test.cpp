@@ -218,7 +218,9 @@ TEST(Worker, AnUndeliverableResultIsKeptAndSentAgain) {
   rig.worker->start();
   ASSERT_TRUE(eventually([&] { return rig.source.recorded_count() == 1; }, &rig.clock));
   EXPECT_GE(rig.source.read(&FakeSource::complete_calls_), 6);
-  EXPECT_EQ(rig.worker->counters().delivered, 1u);
+  // The worker counts a delivery once complete() has returned, just after the source
+  // recorded it: wait for the count rather than race it.
+  EXPECT_TRUE(eventually([&] { return rig.worker->counters().delivered == 1u; }, &rig.clock));
   EXPECT_EQ(rig.worker->counters().dropped_results, 0u);
   rig.stop();
 }
