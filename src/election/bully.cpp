@@ -77,6 +77,19 @@ std::vector<Outgoing> BullyElector::set_members(std::vector<Candidate> alive,
   return out;
 }
 
+std::vector<Outgoing> BullyElector::set_priority(std::uint32_t priority, core::SteadyTime now) {
+  options_.self.priority = priority;
+  leadership_.set_priority(priority);
+  members_.set_self_priority(priority);
+  std::vector<Outgoing> out;
+  const auto& leader = leadership_.leader();
+  if (started_ && phase_ == Phase::idle && leader && !leadership_.is_leader() &&
+      outranks(self(), *leader)) {
+    start_election(now, out);
+  }
+  return out;
+}
+
 void BullyElector::start_election(core::SteadyTime now, std::vector<Outgoing>& out) {
   leadership_.record(EventKind::election_started);
   const auto higher = members_.above_self();

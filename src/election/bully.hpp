@@ -33,6 +33,10 @@ class BullyElector final : public Elector {
   std::vector<Outgoing> on_message(const ElectionMessage& message, core::SteadyTime now) override;
   std::vector<Outgoing> tick(core::SteadyTime now) override;
   std::vector<Outgoing> set_members(std::vector<Candidate> alive, core::SteadyTime now) override;
+  // Changes the priority this node announces. Lowered while it leads, it keeps leading until
+  // a member it no longer outranks hears it and bullies in (its next heartbeat tells them);
+  // raised above the leader's, it bullies in itself.
+  std::vector<Outgoing> set_priority(std::uint32_t priority, core::SteadyTime now);
 
   const Candidate& self() const override { return leadership_.self(); }
   std::optional<NodeId> leader() const override { return leadership_.leader_id(); }

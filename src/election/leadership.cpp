@@ -7,6 +7,11 @@ namespace isla::election {
 Leadership::Leadership(Candidate self, LivenessOptions liveness, Term initial_term)
     : self_(std::move(self)), liveness_(liveness), term_(initial_term) {}
 
+void Leadership::set_priority(std::uint32_t priority) {
+  self_.priority = priority;
+  if (leader_ && leader_->id == self_.id) leader_->priority = priority;
+}
+
 std::optional<NodeId> Leadership::leader_id() const {
   return leader_ ? std::optional(leader_->id) : std::nullopt;
 }

@@ -15,6 +15,8 @@ class Leadership {
   Leadership(Candidate self, LivenessOptions liveness, Term initial_term);
 
   const Candidate& self() const { return self_; }
+  // The priority this node announces from now on (its own term and leadership unchanged).
+  void set_priority(std::uint32_t priority);
   Term term() const { return term_; }
   const std::optional<Candidate>& leader() const { return leader_; }
   std::optional<NodeId> leader_id() const;

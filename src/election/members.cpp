@@ -41,6 +41,13 @@ void Members::heard_from(const Candidate& sender) {
   }
 }
 
+void Members::set_self_priority(std::uint32_t priority) {
+  self_.priority = priority;
+  for (auto& member : by_id_) {
+    if (member.id == self_.id) member.priority = priority;
+  }
+}
+
 bool Members::contains(const NodeId& id) const {
   return std::any_of(by_id_.begin(), by_id_.end(), [&](const Candidate& c) { return c.id == id; });
 }

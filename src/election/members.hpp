@@ -21,6 +21,7 @@ class Members {
   void heard_from(const Candidate& sender);
 
   const Candidate& self() const { return self_; }
+  void set_self_priority(std::uint32_t priority);
   bool contains(const NodeId& id) const;
   std::vector<NodeId> others() const;
   std::vector<Candidate> above_self() const;

@@ -17,7 +17,7 @@
 #include "security/request_auth.hpp"
 #include "store/remote_store.hpp"
 #include "support/island.hpp"
-#include "support/loopback_server.hpp"
+#include "support/leased_balancer_pair.hpp"
 #include "support/raw_http.hpp"
 #include "support/run_command.hpp"
 #include "support/scripted_server.hpp"
@@ -128,129 +128,53 @@ TEST_F(RemoteStoreTest, CallsGoOnWhenTheGatewayAskedFirstIsKilled) {
 // Two `isla balancer` processes in a pair fenced by the store.
 class BalancerLeaseTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    cluster_.use_secret();
-    cluster_.start_all();
-    ASSERT_TRUE(cluster_.wait_for_leader(kPatience));
-    store_ = remote_store(cluster_);
-    subnet_ = cluster_.address(0).host.substr(0, cluster_.address(0).host.rfind('.'));
-    service_ = {subnet_ + ".10", 18080};
-    dir_ = std::filesystem::temp_directory_path() /
-           ("isla-balancer-lease-" + std::to_string(::getpid()) + "-" + subnet_);
-    std::filesystem::create_directories(dir_);
-  }
+  void SetUp() override { ASSERT_TRUE(pair_.start_store(kPatience)); }
   void TearDown() override {
-    if (HasFailure()) {
-      for (const char* name : {"a", "b"}) {
-        std::cerr << "---- balancer " << name << " ----\n"
-                  << testing::read_file(dir_ / (std::string(name) + ".log"));
-      }
-    }
-    members_.clear();
-    std::filesystem::remove_all(dir_);
+    if (HasFailure()) std::cerr << pair_.logs();
+  }
+  bool a_holds_the_key() {
+    auto value = pair_.lease_value();
+    return value && value->ends_with(" " + pair_.heartbeat(0));
   }
 
-  std::string heartbeat(int member) const {
-    return subnet_ + "." + std::to_string(11 + member) + ":17000";
-  }
-
-  core::ChildProcess start(int member, int priority) {
-    std::string gateways;
-    for (int node = 0; node < cluster_.size(); ++node) {
-      gateways += (gateways.empty() ? "" : ",") + cluster_.address(node).str();
-    }
-    const std::string name = member == 0 ? "a" : "b";
-    return core::ChildProcess::spawn({ISLA_BINARY,
-                                      "balancer",
-                                      "--listen",
-                                      service_.str(),
-                                      "--backends",
-                                      backend_.endpoint().str(),
-                                      "--admin",
-                                      subnet_ + "." + std::to_string(11 + member) + ":18091",
-                                      "--data-dir",
-                                      (dir_ / name).string(),
-                                      "--secret-file",
-                                      cluster_.secret_file().string(),
-                                      "--heartbeat",
-                                      heartbeat(member),
-                                      "--peer",
-                                      heartbeat(1 - member),
-                                      "--priority",
-                                      std::to_string(priority),
-                                      "--store-lease",
-                                      gateways,
-                                      "--store-lease-ttl-ms",
-                                      "3000"},
-                                     (dir_ / (name + ".log")).string());
-  }
-
-  std::string key() const { return "_isla/balancer/vip/" + service_.str(); }
-
-  // Whether something accepts connections at the service address.
-  bool served() const {
-    net::HttpRequest request;
-    request.target = "/";
-    auto result = net::fetch(service_, request, 1s);
-    return result.ok() || result.error != net::ClientErrorKind::connect;
-  }
-
-  testing::StoreCluster cluster_{3};
-  std::unique_ptr<RemoteStore> store_;
-  testing::LoopbackServer backend_{1, [](net::HttpRequest&) -> asio::awaitable<net::HttpResponse> {
-                                     co_return net::json_response(200, "{}");
-                                   }};
-  std::string subnet_;
-  core::Endpoint service_;
-  std::filesystem::path dir_;
-  std::vector<core::ChildProcess> members_;
+  testing::LeasedBalancerPair pair_;
 };
 
 TEST_F(BalancerLeaseTest, TheActiveHoldsTheKeyAndAKilledActiveIsReplacedOnlyOnceItsLeaseLapsed) {
-  members_.push_back(start(0, 200));
-  members_.push_back(start(1, 100));
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto value = value_of(*store_, key());
-        return value && value->ends_with(" " + heartbeat(0));
-      },
-      kPatience))
-      << value_of(*store_, key()).value_or("(no answer)");
-  ASSERT_TRUE(eventually([&] { return served(); }, kPatience));
+  pair_.start_member(0, 200, 3s);
+  pair_.start_member(1, 100, 3s);
+  ASSERT_TRUE(eventually([&] { return a_holds_the_key(); }, kPatience))
+      << pair_.lease_value().value_or("(no answer)");
+  ASSERT_TRUE(eventually([&] { return pair_.served(); }, kPatience));
 
   // A's lease was renewed at most 500 ms ago: it lapses 2.5 s to 3 s after the kill.
   const auto killed = Clock::now();
-  members_[0].signal(SIGKILL);
+  pair_.member(0).signal(SIGKILL);
   // The standby leads after the peer timeout (200 ms) but may not serve while A's key lives.
-  ASSERT_TRUE(eventually([&] { return served(); }, kPatience));
+  ASSERT_TRUE(eventually([&] { return pair_.served(); }, kPatience));
   const auto interruption = Clock::now() - killed;
   EXPECT_GE(interruption, 2s) << "the standby took the address before A's 3 s lease lapsed";
-  auto value = value_of(*store_, key());
+  auto value = pair_.lease_value();
   ASSERT_TRUE(value);
-  EXPECT_TRUE(value->ends_with(" " + heartbeat(1))) << *value;
+  EXPECT_TRUE(value->ends_with(" " + pair_.heartbeat(1))) << *value;
   std::cerr << "takeover after kill -9 with a 3 s store lease: "
             << std::chrono::duration_cast<std::chrono::milliseconds>(interruption).count()
             << " ms\n";
 }
 
 TEST_F(BalancerLeaseTest, AnActiveThatCannotReachTheStoreGivesTheAddressUp) {
-  members_.push_back(start(0, 200));
-  members_.push_back(start(1, 100));
-  ASSERT_TRUE(eventually([&] { return served(); }, kPatience));
-  ASSERT_TRUE(eventually(
-      [&] {
-        auto value = value_of(*store_, key());
-        return value && value->ends_with(" " + heartbeat(0));
-      },
-      kPatience));
+  pair_.start_member(0, 200, 3s);
+  pair_.start_member(1, 100, 3s);
+  ASSERT_TRUE(eventually([&] { return pair_.served(); }, kPatience));
+  ASSERT_TRUE(eventually([&] { return a_holds_the_key(); }, kPatience));
   // The store goes away; the pair still hears each other, so A stays leader, but without
   // renewals it must assume the store gave its lease to someone else.
   const auto cut = Clock::now();
-  for (int node = 0; node < cluster_.size(); ++node) cluster_.kill(node);
-  ASSERT_TRUE(eventually([&] { return !served(); }, kPatience));
+  for (int node = 0; node < pair_.cluster().size(); ++node) pair_.cluster().kill(node);
+  ASSERT_TRUE(eventually([&] { return !pair_.served(); }, kPatience));
   EXPECT_GE(Clock::now() - cut, 2s) << "A held on for about its TTL";
   // And nobody takes it while the store cannot say who may.
-  EXPECT_FALSE(eventually([&] { return served(); }, 3s));
+  EXPECT_FALSE(eventually([&] { return pair_.served(); }, 3s));
 }
 
 // Bad --store-lease flags are refused with the usage exit code, naming the flag.

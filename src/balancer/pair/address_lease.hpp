@@ -32,6 +32,10 @@ class AddressLease {
   virtual void hold(election::Term term, std::function<void(LeaseVerdict)> done) = 0;
   // Gives it up if this node holds it (best effort, no answer).
   virtual void release() = 0;
+  // Whether this member can reach a working store now (a linearizable read: a store that has
+  // lost its quorum does not count). A standby that stepped aside because it could not renew
+  // asks this to know when to stand again. `done` never runs inside probe().
+  virtual void probe(std::function<void(bool reachable)> done) = 0;
   // How long the store keeps the lease without renewal: a holder that hears nothing from
   // the store for this long must assume it lost it.
   virtual std::chrono::milliseconds ttl() const = 0;

@@ -21,24 +21,34 @@ struct PairDriver::Impl : std::enable_shared_from_this<Impl> {
             lease ? &lease_proxy : nullptr, std::move(events)),
         lease_proxy(lease, this) {}
 
-  // Lease answers come back on the io_context, never inside hold(): the node is not
-  // re-entrant.
+  // Lease answers come back on the io_context, never inside hold() or probe(): the node is
+  // not re-entrant.
   struct LeaseProxy final : AddressLease {
     LeaseProxy(AddressLease* inner, Impl* owner) : inner(inner), owner(owner) {}
     void hold(election::Term term, std::function<void(LeaseVerdict)> done) override {
-      std::weak_ptr<Impl> weak = owner->weak_from_this();
-      inner->hold(term, [weak, done = std::move(done)](LeaseVerdict verdict) {
-        auto self = weak.lock();
-        if (!self) return;
-        asio::post(self->context, [self, done, verdict] {
-          std::lock_guard lock(self->mutex);
-          done(verdict);
-          self->publish();
-        });
-      });
+      inner->hold(term, on_strand(std::move(done)));
+    }
+    void probe(std::function<void(bool)> done) override {
+      inner->probe(on_strand(std::move(done)));
     }
     void release() override { inner->release(); }
     std::chrono::milliseconds ttl() const override { return inner->ttl(); }
+
+    // `done`, run later on the io_context under the node's lock, and the status published.
+    template <class Answer>
+    std::function<void(Answer)> on_strand(std::function<void(Answer)> done) {
+      std::weak_ptr<Impl> weak = owner->weak_from_this();
+      return [weak, done = std::move(done)](Answer answer) {
+        auto self = weak.lock();
+        if (!self) return;
+        asio::post(self->context, [self, done, answer] {
+          std::lock_guard lock(self->mutex);
+          done(answer);
+          self->publish();
+        });
+      };
+    }
+
     AddressLease* inner;
     Impl* owner;
   };

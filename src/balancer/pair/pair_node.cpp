@@ -141,6 +141,7 @@ void PairNode::tick() {
       (holds_ || peer_let_go())) {
     ask_lease(elector_->term());
   }
+  if (lease_ && !store_reachable_ && !elector_->is_leader()) probe_store(now);
   reconcile();
 }
 
@@ -195,6 +196,7 @@ void PairNode::reconcile() {
     lease_state_ = LeaseState::off;
     lease_term_ = 0;
   }
+  if (leader && lease_) step_aside_if_store_silent(now);
 
   // 2. What the elector has to say, with this node's state as it now is. The term goes to
   //    disk first (usually it is there already: see step 5).
@@ -284,6 +286,8 @@ void PairNode::ask_lease(Term term) {
   if (lease_term_ != term) {
     lease_term_ = term;
     lease_state_ = LeaseState::pending;
+    // A new leader gives the store a whole TTL to answer before it steps aside.
+    if (store_reachable_) store_answered_ = now;
   }
   lease_in_flight_ = true;
   next_lease_ask_ = now + options_.lease_renew_interval;
@@ -319,8 +323,60 @@ void PairNode::on_lease(Term term, LeaseVerdict verdict) {
       lease_unavailable_ = true;
       break;
   }
-  if (verdict != LeaseVerdict::unavailable) lease_unavailable_ = false;
+  if (verdict != LeaseVerdict::unavailable) {
+    lease_unavailable_ = false;
+    store_answered(now);
+  }
   reconcile();
+}
+
+void PairNode::step_aside_if_store_silent(core::SteadyTime now) {
+  if (!store_reachable_ || !lease_unavailable_ || now - store_answered_ <= lease_->ttl()) return;
+  store_reachable_ = false;
+  reachable_since_.reset();
+  spdlog::warn(
+      "event=pair_store_unreachable silent_ms={} action=\"stepping aside: priority 0 until the "
+      "store answers again, so that a peer that reaches it can serve\"",
+      core::millis_between(store_answered_, now));
+  announce_priority(0);
+}
+
+void PairNode::probe_store(core::SteadyTime now) {
+  if (probe_in_flight_ || now < next_probe_) return;
+  probe_in_flight_ = true;
+  next_probe_ = now + options_.lease_renew_interval;
+  std::weak_ptr<bool> alive = alive_;
+  lease_->probe([this, alive](bool reachable) {
+    if (auto still = alive.lock(); still && *still) on_probe(reachable);
+  });
+}
+
+void PairNode::on_probe(bool reachable) {
+  probe_in_flight_ = false;
+  if (stopped_ || store_reachable_) return;
+  const auto now = clock_.now();
+  if (!reachable) {
+    reachable_since_.reset();
+    return;
+  }
+  if (!reachable_since_) reachable_since_ = now;
+  // One lucky answer on a flapping link is not enough to take the address back for.
+  if (now - *reachable_since_ >= lease_->ttl()) store_answered(now);
+  reconcile();
+}
+
+void PairNode::store_answered(core::SteadyTime now) {
+  store_answered_ = now;
+  if (store_reachable_) return;
+  store_reachable_ = true;
+  reachable_since_.reset();
+  spdlog::info("event=pair_store_reachable priority={}", options_.priority);
+  announce_priority(options_.priority);
+}
+
+void PairNode::announce_priority(std::uint32_t priority) {
+  self_.priority = priority;
+  deliver(elector_->set_priority(priority, clock_.now()));
 }
 
 void PairNode::set_role(PairRole role) {
@@ -348,7 +404,9 @@ PairStatus PairNode::status() const {
   PairStatus status = counters_;
   status.self = self_.id;
   status.peer = peer_id_;
-  status.priority = self_.priority;
+  status.priority = options_.priority;
+  status.announced_priority = self_.priority;
+  if (lease_) status.store_reachable = store_reachable_;
   status.role = role_;
   status.term = elector_->term();
   status.term_round = election::round_of(status.term);

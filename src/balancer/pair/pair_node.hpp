@@ -17,6 +17,11 @@
 //   The term it would lead next is written ahead, so that a takeover waits for no fsync.
 // - Optionally (AddressLease), the leader claims only while it holds the store lease of the
 //   address for its term, and lets go when the lease is lost or lapses.
+// - A leader that cannot reach the store for a whole lease TTL steps aside: it announces
+//   priority 0, so that a peer which still reaches the store bullies in and serves, instead of
+//   the pair staying without a holder until the store comes back for this member. Once probes
+//   (AddressLease::probe) have found the store for a whole TTL, it stands again at its own
+//   priority (and, being higher, takes the address back as any returning member does).
 //
 // A partition between the two makes both active, each in its own half: that is what VRRP
 // does, and with two members there is no majority to ask. When it heals, the lower term
@@ -88,6 +93,12 @@ class PairNode {
   void claim_address();
   void ask_lease(election::Term term);
   void on_lease(election::Term term, LeaseVerdict verdict);
+  // Steps aside (priority 0) when the store has not answered a leader for a whole TTL.
+  void step_aside_if_store_silent(core::SteadyTime now);
+  void probe_store(core::SteadyTime now);
+  void on_probe(bool reachable);
+  void store_answered(core::SteadyTime now);
+  void announce_priority(std::uint32_t priority);
   bool peer_let_go() const;
   void update_peer_liveness(core::SteadyTime now);
   void send_beat(std::vector<election::ElectionMessage> messages);
@@ -135,6 +146,12 @@ class PairNode {
   bool lease_unavailable_ = false;      // the last answer was `unavailable`
   core::SteadyTime lease_confirmed_{};  // the last `held` answer
   core::SteadyTime next_lease_ask_{};
+  // Whether this member reaches the store, as a leader's lease asks or a standby's probes tell.
+  bool store_reachable_ = true;
+  core::SteadyTime store_answered_{};  // the store's last answer (held, lost, a probe's yes)
+  std::optional<core::SteadyTime> reachable_since_;  // probes say yes since then, unbroken
+  bool probe_in_flight_ = false;
+  core::SteadyTime next_probe_{};
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for late lease answers
 
   PairRole role_ = PairRole::starting;

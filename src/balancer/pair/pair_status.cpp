@@ -24,6 +24,7 @@ boost::json::object to_json(const PairStatus& status) {
   boost::json::object out{{"self", status.self},
                           {"peer", status.peer},
                           {"priority", status.priority},
+                          {"announced_priority", status.announced_priority},
                           {"role", to_string(status.role)},
                           {"term", status.term},
                           {"round", status.term_round},
@@ -40,6 +41,7 @@ boost::json::object to_json(const PairStatus& status) {
   out["leader"] = status.leader ? boost::json::value(*status.leader) : boost::json::value(nullptr);
   if (status.peer_heard_ms_ago) out["peer_heard_ms_ago"] = *status.peer_heard_ms_ago;
   if (status.peer_holds) out["peer_holds"] = *status.peer_holds;
+  if (status.store_reachable) out["store_reachable"] = *status.store_reachable;
   if (!status.term_file_problem.empty()) out["term_file_problem"] = status.term_file_problem;
   return out;
 }

@@ -22,7 +22,8 @@ const char* to_string(PairRole role);
 struct PairStatus {
   std::string self;  // this member's heartbeat address
   std::string peer;
-  std::uint32_t priority = 0;
+  std::uint32_t priority = 0;            // as configured
+  std::uint32_t announced_priority = 0;  // 0 while it stands aside, cut from the store
   PairRole role = PairRole::starting;
   election::Term term = 0;            // the highest term known; while active, the one it leads
   std::uint64_t term_round = 0;       // election::round_of(term), the human-sized number
@@ -31,11 +32,12 @@ struct PairStatus {
   std::string address;  // ServiceAddress::describe()
   bool peer_alive = false;
   std::optional<std::int64_t> peer_heard_ms_ago;
-  std::optional<bool> peer_holds;   // as the peer's last datagram said
-  std::string lease = "off";        // off, pending, held, lost, unavailable
-  std::int64_t last_change_ms = 0;  // wall clock of the last role change, ms since the epoch
-  std::uint64_t takeovers = 0;      // times this member claimed the address
-  std::uint64_t releases = 0;       // times it let go of it
+  std::optional<bool> peer_holds;       // as the peer's last datagram said
+  std::string lease = "off";            // off, pending, held, lost, unavailable
+  std::optional<bool> store_reachable;  // with a store lease: whether this member reaches it
+  std::int64_t last_change_ms = 0;      // wall clock of the last role change, ms since the epoch
+  std::uint64_t takeovers = 0;          // times this member claimed the address
+  std::uint64_t releases = 0;           // times it let go of it
   std::uint64_t beats_sent = 0;
   std::uint64_t beats_received = 0;
   std::map<std::string, std::uint64_t> dropped;  // datagrams dropped, by reason

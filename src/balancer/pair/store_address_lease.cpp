@@ -59,6 +59,21 @@ void StoreAddressLease::release() {
   asio::co_spawn(executor_, give_up(state_), asio::detached);
 }
 
+void StoreAddressLease::probe(std::function<void(bool reachable)> done) {
+  asio::co_spawn(executor_, reach(state_),
+                 [done = std::move(done)](std::exception_ptr error, bool reachable) {
+                   done(!error && reachable);
+                 });
+}
+
+asio::awaitable<bool> StoreAddressLease::reach(std::shared_ptr<State> state) {
+  const auto deadline = std::chrono::steady_clock::now() + state->options.request_timeout;
+  const bool prefix = false;
+  auto read = co_await state->store.range(state->options.key, prefix,
+                                          store::Consistency::linearizable, deadline);
+  co_return read.ok();
+}
+
 asio::awaitable<LeaseVerdict> StoreAddressLease::take(std::shared_ptr<State> state,
                                                       election::Term term) {
   auto& store = state->store;

@@ -36,12 +36,14 @@ class StoreAddressLease final : public AddressLease {
 
   void hold(election::Term term, std::function<void(LeaseVerdict)> done) override;
   void release() override;
+  void probe(std::function<void(bool reachable)> done) override;
   std::chrono::milliseconds ttl() const override { return options_.ttl; }
 
  private:
   struct State;
   static asio::awaitable<LeaseVerdict> take(std::shared_ptr<State> state, election::Term term);
   static asio::awaitable<void> give_up(std::shared_ptr<State> state);
+  static asio::awaitable<bool> reach(std::shared_ptr<State> state);
 
   asio::any_io_executor executor_;
   StoreLeaseOptions options_;

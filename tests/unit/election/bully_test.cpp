@@ -28,6 +28,28 @@ TEST(Bully, TheHighestPriorityWins) {
   EXPECT_TRUE(cluster.violations().empty()) << cluster.violations().front();
 }
 
+// The balancer pair lowers a member's priority while it cannot reach the store: the node it
+// no longer outranks bullies in; raised again, it bullies its way back.
+TEST(Bully, ALeaderThatLowersItsPriorityIsReplacedAndTakesBackWhenItRaisesIt) {
+  ElectionCluster cluster(ranked_island(), bully());
+  cluster.start();
+  ASSERT_TRUE(until_leader(cluster, id(3), 5s));
+  const auto first_term = cluster.node(id(3)).term();
+  const auto set_priority = [&](std::uint32_t priority) {
+    cluster.act(id(3), [&](Elector& node) {
+      return dynamic_cast<BullyElector&>(node).set_priority(priority, cluster.now());
+    });
+  };
+  set_priority(0);
+  ASSERT_TRUE(until_leader(cluster, id(1), 5s));  // the next highest
+  EXPECT_GT(cluster.node(id(1)).term(), first_term);
+  cluster.run_for(2s);
+  EXPECT_EQ(cluster.agreed_leader(), id(1)) << "the lowered node came back on its own";
+  set_priority(4);
+  ASSERT_TRUE(until_leader(cluster, id(3), 5s));
+  EXPECT_TRUE(cluster.violations().empty()) << cluster.violations().front();
+}
+
 TEST(Bully, EqualPrioritiesAreBrokenByTheId) {
   ElectionCluster cluster(ranked_island(), bully());
   cluster.start();

@@ -86,6 +86,14 @@ void ElectionCluster::set_members(const NodeId& id, std::vector<Candidate> alive
   collect_events(node);
 }
 
+void ElectionCluster::act(const NodeId& id,
+                          const std::function<std::vector<Outgoing>(Elector&)>& call) {
+  auto& node = nodes_.at(id);
+  if (!node.alive) return;
+  send(call(*node.elector));
+  collect_events(node);
+}
+
 std::optional<NodeId> ElectionCluster::agreed_leader() const {
   std::optional<NodeId> leader;
   std::optional<Term> term;

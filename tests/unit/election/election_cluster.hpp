@@ -44,6 +44,9 @@ class ElectionCluster {
   void set_faults(NetworkFaults faults) { network_.set_faults(faults); }
   // What the membership layer of `id` reports alive.
   void set_members(const NodeId& id, std::vector<Candidate> alive);
+  // Calls something of live node `id`'s own (e.g. BullyElector::set_priority) and sends what
+  // it returns.
+  void act(const NodeId& id, const std::function<std::vector<Outgoing>(Elector&)>& call);
 
   // The leader every live node follows, in one term, which itself leads; nullopt otherwise.
   std::optional<NodeId> agreed_leader() const;

@@ -71,12 +71,19 @@ class FakeStoreLease {
   std::optional<std::pair<election::Term, std::string>> stored;
   core::SteadyTime renewed{};
   std::deque<Pending> pending;
+  std::deque<std::pair<std::string, std::function<void(bool)>>> probes;  // holder, answer
+  // Members that cannot reach the store while the other can (a cut between one member and
+  // the store), by holder name.
+  std::set<std::string> cut_off;
+
+  bool reaches(const std::string& holder) const { return reachable && !cut_off.contains(holder); }
 
   void answer_all() {
     if (stored && clock->now() - renewed > kTtl) stored.reset();  // the store lease lapsed
     auto now = std::exchange(pending, {});
+    for (auto& [holder, done] : std::exchange(probes, {})) done(reaches(holder));
     for (auto& request : now) {
-      if (!reachable) {
+      if (!reaches(request.holder)) {
         request.done(LeaseVerdict::unavailable);
         continue;
       }
@@ -99,8 +106,11 @@ class MemberLease final : public AddressLease {
     store_.pending.push_back({term, holder_, std::move(done)});
   }
   void release() override {
-    if (store_.reachable && store_.stored && store_.stored->second == holder_)
+    if (store_.reaches(holder_) && store_.stored && store_.stored->second == holder_)
       store_.stored.reset();
+  }
+  void probe(std::function<void(bool)> done) override {
+    store_.probes.emplace_back(holder_, std::move(done));
   }
   std::chrono::milliseconds ttl() const override { return FakeStoreLease::kTtl; }
 

@@ -294,5 +294,95 @@ TEST(PairNode, AnUnreachableStoreReleasesTheAddressOnceTheLeaseLapses) {
   ASSERT_TRUE(pair.run_until([&] { return pair.holds(0); }, 3s));
 }
 
+// Only the active member is cut from the store; the pair still hears each other. Without
+// stepping aside it would keep winning the election while unable to hold the lease, and the
+// service would stay down until its own link to the store came back.
+TEST(PairNode, AnActiveCutFromTheStoreAloneHandsTheAddressToItsPeer) {
+  PairHarness pair(25);
+  pair.use_store_lease();
+  pair.start(0);
+  pair.start(1);
+  ASSERT_TRUE(pair.run_until([&] { return pair.holds(0); }, 2s));
+  pair.run_for(300ms);
+  pair.reset_max_holders();
+  pair.store().cut_off.insert(pair.options(0).heartbeat.str());
+  const auto cut = pair.clock().now();
+  ASSERT_TRUE(pair.run_until([&] { return pair.holds(1); }, 5s))
+      << "the peer, which reaches the store, never took over";
+  // A renewed at most one renewal interval (500 ms) before the cut.
+  EXPECT_GE(pair.clock().now() - cut, FakeStoreLease::kTtl - 500ms)
+      << "took over before A's lease lapsed";
+  EXPECT_LE(pair.clock().now() - cut, 3 * FakeStoreLease::kTtl);
+  EXPECT_EQ(pair.max_holders_while_connected(), 1);
+  EXPECT_EQ(pair.node(0).status().store_reachable, false);
+  EXPECT_EQ(pair.node(0).status().announced_priority, 0u);
+  EXPECT_EQ(pair.node(1).status().lease, "held");
+  // It stays there while A cannot reach the store.
+  pair.run_for(3s);
+  EXPECT_TRUE(pair.holds(1));
+  EXPECT_FALSE(pair.holds(0));
+  EXPECT_EQ(pair.max_holders_while_connected(), 1);
+}
+
+TEST(PairNode, AMemberThatReachesTheStoreAgainStandsAtItsOwnPriorityAndTakesBack) {
+  PairHarness pair(26);
+  pair.use_store_lease();
+  pair.start(0);
+  pair.start(1);
+  ASSERT_TRUE(pair.run_until([&] { return pair.holds(0); }, 2s));
+  pair.store().cut_off.insert(pair.options(0).heartbeat.str());
+  ASSERT_TRUE(pair.run_until([&] { return pair.holds(1); }, 5s));
+  pair.reset_max_holders();
+  pair.store().cut_off.clear();
+  const auto healed = pair.clock().now();
+  ASSERT_TRUE(pair.run_until([&] { return pair.holds(0); }, 6s));
+  EXPECT_GE(pair.clock().now() - healed, FakeStoreLease::kTtl)
+      << "stood again before its probes had found the store for a whole TTL";
+  EXPECT_EQ(pair.node(0).status().store_reachable, true);
+  EXPECT_EQ(pair.node(0).status().announced_priority, 200u);
+  EXPECT_EQ(pair.max_holders_while_connected(), 1);
+  EXPECT_FALSE(pair.holds(1));
+}
+
+// A store link that comes and goes faster than the TTL does not make the pair flap.
+TEST(PairNode, AFlappingStoreLinkDoesNotBounceTheAddressBackAndForth) {
+  PairHarness pair(27);
+  pair.use_store_lease();
+  pair.start(0);
+  pair.start(1);
+  ASSERT_TRUE(pair.run_until([&] { return pair.holds(0); }, 2s));
+  pair.store().cut_off.insert(pair.options(0).heartbeat.str());
+  ASSERT_TRUE(pair.run_until([&] { return pair.holds(1); }, 5s));
+  const auto takeovers_before = pair.node(1).status().takeovers;
+  for (int period = 0; period < 10; ++period) {  // 400 ms reachable, 400 ms cut
+    pair.store().cut_off.clear();
+    pair.run_for(400ms);
+    pair.store().cut_off.insert(pair.options(0).heartbeat.str());
+    pair.run_for(400ms);
+  }
+  EXPECT_TRUE(pair.holds(1));
+  EXPECT_EQ(pair.node(1).status().takeovers, takeovers_before);
+  EXPECT_EQ(pair.max_holders_while_connected(), 1);
+}
+
+// Both cut from the store: nobody may hold the address, and nobody does; when the store
+// returns, one member serves again.
+TEST(PairNode, BothCutFromTheStoreHoldNothingAndOneServesWhenItReturns) {
+  PairHarness pair(28);
+  pair.use_store_lease();
+  pair.start(0);
+  pair.start(1);
+  ASSERT_TRUE(pair.run_until([&] { return pair.holds(0); }, 2s));
+  pair.store().reachable = false;
+  ASSERT_TRUE(pair.run_until([&] { return pair.holders() == 0; }, 3s));
+  pair.run_for(4s);
+  EXPECT_EQ(pair.holders(), 0);
+  pair.store().reachable = true;
+  ASSERT_TRUE(pair.run_until([&] { return pair.holders() == 1; }, 6s));
+  pair.run_for(3s);
+  EXPECT_EQ(pair.holders(), 1);
+  EXPECT_EQ(pair.max_holders_while_connected(), 1);
+}
+
 }  // namespace
 }  // namespace isla::balancer::pair::testing
