@@ -31,8 +31,8 @@
 #            the time until a1 and a2 recorded its member_died (bench/lib/swim_watch.py, as in
 #            bench/failure_detection.sh). Both are restarted before the next size.
 # Output: the CSV (a line per back end and size) in a temp dir, kept as OUT_DIR/scaling.csv;
-# the curves OUT_DIR/{figures,tasks,detection,cpu-BACKEND}.png (gnuplot, pngcairo; svg where the
-# terminal is missing); the report (a markdown table, the command, time and load) on stdout and
+# the curves OUT_DIR/scaling-{figures,tasks,detection,cpu-BACKEND}.png (gnuplot, pngcairo; svg
+# where that terminal is missing), which the dashboard serves and links (web/CMakeLists.txt); the report (a markdown table, the command, time and load) on stdout and
 # in OUT_DIR/report.md. It reports; it never asserts a goal.
 #
 # Knobs (environment): SIZES ("3 6 12 21 30" piece servers in all), BACKENDS ("embedded
@@ -41,7 +41,7 @@
 # SMOKE=1 (SIZES="3 6" DURATION=1 TASKS=300, OUT_DIR in the temp dir), STEP_TIMEOUT (s, 60: every
 # wait), ISLA_BIN (build/isla), BENCH_DIR (build/bench), KEEP_TMP (1 keeps the logs).
 # Needs root and network namespaces (it says so and exits 1 otherwise).
-set -euo pipefail
+set -Eeuo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
@@ -124,6 +124,7 @@ cleanup() {
   exit "$rc"
 }
 trap cleanup EXIT
+trap 'note "failed at line $LINENO: $BASH_COMMAND"' ERR
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -316,26 +317,32 @@ island_ready() {
 
 # ---------------------------------------------------------------- CPU
 HZ="$(getconf CLK_TCK)"
-GROUPS_MEASURED=(gw piece wrk worker backend)
-# cpu_snapshot NAME: the CPU ticks of each group of our processes, and the machine's busy ticks
-# (all CPUs, /proc/stat: everything but idle and iowait), into SNAP[NAME/...].
+GROUPS_MEASURED=(gw piece worker backend)
+# cpu_snapshot NAME: the CPU ticks of each group of our long-lived processes, and the machine's
+# busy ticks (all CPUs, /proc/stat: everything but idle and iowait), into SNAP[NAME/...]. Nothing
+# is forked (sum_cpu_ticks, read): it takes milliseconds even on a loaded machine.
 declare -A SNAP=()
 cpu_snapshot() {
-  local g pids
+  local g key pids
   for g in "${GROUPS_MEASURED[@]}"; do
-    if [[ "$g" == backend ]]; then
-      mapfile -t pids < <(group_pids "etcd "; group_pids "nats ")
-    else
-      mapfile -t pids < <(group_pids "$g ")
-    fi
-    SNAP[$1/$g]="$(cpu_ticks "${pids[@]}")"
+    pids=()
+    for key in "${!PID[@]}"; do
+      case "$g/${key%% *}" in
+        gw/gw | piece/piece | worker/worker | backend/etcd | backend/nats) pids+=("${PID[$key]}") ;;
+      esac
+    done
+    sum_cpu_ticks "${pids[@]}"
+    SNAP[$1/$g]=$TICKS
+  done
+  for key in "${!PID[@]}"; do
+    [[ "$key" == "gw "* ]] || continue
+    sum_cpu_ticks "${PID[$key]}"
+    SNAP[$1/gw${PID[$key]}]=$TICKS
   done
   # shellcheck disable=SC2034
   read -r _ user nice system idle iowait irq softirq steal _ </proc/stat
   SNAP[$1/machine]=$((user + nice + system + irq + softirq + steal))
-  SNAP[$1/ms]="$(now_ms)"
-  SNAP[$1/max_gw]=0
-  for pid in $(group_pids "gw "); do SNAP[$1/gw$pid]="$(cpu_ticks "$pid")"; done
+  SNAP[$1/ms]=$((${EPOCHREALTIME/./} / 1000))
 }
 # cores FROM TO GROUP: cores GROUP used on average between two snapshots.
 cores() {
@@ -356,11 +363,14 @@ busiest_gateway() {
 # ---------------------------------------------------------------- the measurements
 # The measure_* functions run in this shell (not in $(...)): they start and stop processes whose
 # pids the cleanup must know, and take CPU snapshots; they set their results in globals.
-# measure_figures: 9 wrk at once, one per gateway; sets FIG_RPS, FIG_ERR, and the snapshots
-# fig0 and fig1 inside the run.
+# measure_figures: 9 wrk at once, one per gateway; sets FIG_RPS, FIG_ERR, the snapshots fig0
+# and fig1 inside the run, and wrk0 and wrk1 around it (wrk's own CPU: bash's `times` of its
+# reaped children, as wrk is gone before its /proc could be read at the end).
 measure_figures() {
-  local L h out keys=() f
+  local L h out keys=() f key started lead length
   FIG_RPS=0 FIG_ERR=0
+  children_cpu_ticks "$tmp/times"
+  SNAP[wrk0/wrk]=$CHILD_TICKS SNAP[wrk0/ms]="$(now_ms)"
   for L in "${ISLANDS[@]}"; do
     for ((h = 1; h <= GATEWAYS_PER_ISLAND; h++)); do
       out="$tmp/$backend/wrk-$size-$L$h.out"
@@ -371,21 +381,21 @@ measure_figures() {
       keys+=("wrk $L$h")
     done
   done
-  # The window: from 1 s in to 1 s before the end (runs of 2 s or less: their middle half).
-  if ((DURATION > 2)); then
-    sleep 1
-    cpu_snapshot fig0
-    sleep $((DURATION - 2))
-  else
-    sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 4 }')"
-    cpu_snapshot fig0
-    sleep "$(awk -v d="$DURATION" 'BEGIN { print d / 2 }')"
-  fi
+  # The window: from 1 s after the last wrk was started to 1.5 s before the first can end
+  # (runs of 3 s or less: their middle third).
+  started="$(now_ms)"
+  lead=1000 length=$((DURATION * 1000 - 2500))
+  ((DURATION > 3)) || lead=$((DURATION * 333)) length=$((DURATION * 333))
+  sleep_until $((started + lead))
+  cpu_snapshot fig0
+  sleep_until $((started + lead + length))
   cpu_snapshot fig1
   for key in "${keys[@]}"; do
     wait "${PID[$key]}" || true
     unset "PID[$key]"
   done
+  children_cpu_ticks "$tmp/times"
+  SNAP[wrk1/wrk]=$CHILD_TICKS SNAP[wrk1/ms]="$(now_ms)"
   for f in "$tmp/$backend/wrk-$size-"*.out; do
     grep -q '^Requests/sec:' "$f" || { cat "$f" >&2; die "wrk gave no result ($f)"; }
     FIG_RPS="$(awk -v s="$FIG_RPS" '/^Requests\/sec:/ { printf "%.1f", s + $2 }' "$f")"
@@ -455,6 +465,13 @@ measure_detection() {
   pieces_ready "$L" "$pieces_now"
 }
 
+# sleep_until MS: sleeps until the wall clock reads MS (ms since the epoch), if it does not yet.
+sleep_until() {
+  local left=$(($1 - $(now_ms)))
+  ((left > 0)) && sleep "$((left / 1000)).$(printf '%03d' $((left % 1000)))"
+  return 0
+}
+
 # pieces_of N ISLAND_INDEX: how many of N piece servers island I holds (spread evenly).
 pieces_of() { echo $(($1 / ${#ISLANDS[@]} + ($2 < $1 % ${#ISLANDS[@]} ? 1 : 0))); }
 
@@ -497,7 +514,7 @@ run_backend() {
     machine="$(cores fig0 fig1 machine)"
     local cpu=()
     for g in gw piece wrk worker backend; do
-      c="$(cores fig0 fig1 "$g")"
+      if [[ "$g" == wrk ]]; then c="$(cores wrk0 wrk1 wrk)"; else c="$(cores fig0 fig1 "$g")"; fi
       cpu+=("$c")
       ours="$(awk -v a="$ours" -v b="$c" 'BEGIN { printf "%.2f", a + b }')"
     done
@@ -525,12 +542,12 @@ if gnuplot -e 'set terminal' 2>&1 | grep -qw pngcairo; then
 else
   term="svg size 800,500" ext=svg
 fi
-rm -f "$OUT_DIR"/*.png "$OUT_DIR"/*.svg
+rm -f "$OUT_DIR"/scaling-*.png "$OUT_DIR"/scaling-*.svg
 csv="$tmp/scaling.csv"
-# draw NAME TITLE YLABEL PLOT: OUT_DIR/NAME.ext; s(c) is column c on this line's back end B
+# draw NAME TITLE YLABEL PLOT: OUT_DIR/scaling-NAME.ext (the dashboard links these names); s(c) is column c on this line's back end B
 # (set by the caller) and NaN elsewhere. A curve gnuplot cannot draw is said, not fatal.
 draw() {
-  gnuplot -e "set terminal $term; set output '$OUT_DIR/$1.$ext'; set datafile separator ',';
+  gnuplot -e "set terminal $term; set output '$OUT_DIR/scaling-$1.$ext'; set datafile separator ',';
     set title \"$2\"; set ylabel '$3'; set grid; set yrange [0:*]; set key below;
     set xlabel 'piece servers (and as many workers) in 3 islands of 3 gateways';
     f = '$csv'; s(c) = (strcol(1) eq B ? column(c) : NaN); $4" 2>"$tmp/gnuplot.log" ||
@@ -575,5 +592,5 @@ commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo
   echo "CPU columns: cores used during the figure load (from 1 s in to 1 s before its end), from"
   echo "/proc/PID/stat per group and /proc/stat for the machine; others = machine - this bench's processes."
-  echo "Curves:$(for f in "$OUT_DIR"/*."$ext"; do printf ' %s' "${f##*/}"; done)"
+  echo "Curves:$(for f in "$OUT_DIR"/scaling-*."$ext"; do printf ' %s' "${f##*/}"; done)"
 } | tee "$OUT_DIR/report.md"
