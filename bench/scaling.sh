@@ -21,8 +21,8 @@
 #            DURATION s, GET /api/figures/NAME with NAME at random over the catalogue
 #            (bench/lua/figures.lua): the sum of their req/s and of their errors. The CPU every
 #            group of processes spent (from /proc, bench/lib/proc_cpu.sh) and the machine's busy
-#            time (/proc/stat) are read inside the run (from 1 s in to 1 s before its end): what
-#            saturates is measured, in cores.
+#            time (/proc/stat) are read inside the run (from 1 s after its start to 1.5 s before
+#            its end; wrk's own over its run): what saturates is measured, in cores.
 #   tasks    TASKS tiny tasks ("sum"), a third per island, through each island's gateways by
 #            build/bench/isla_queue_bench (2 producers x window 16), the islands at once: tasks
 #            over the slowest island's seconds.
@@ -590,7 +590,8 @@ commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   tail -n +2 "$tmp/scaling.csv" | awk -F, '{ printf "| %s | %s | %.0f | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
     $1, $2, $4, $5, $6, $8, $9, $10, $11, $12, $13, $14, $15, $17, $18 }'
   echo
-  echo "CPU columns: cores used during the figure load (from 1 s in to 1 s before its end), from"
-  echo "/proc/PID/stat per group and /proc/stat for the machine; others = machine - this bench's processes."
+  echo "CPU columns: cores used during the figure load, from 1 s after its start to 1.5 s before its"
+  echo "end (/proc/PID/stat per group, /proc/stat for the machine); wrk: its own CPU over its whole run"
+  echo "(bash's times); others = the machine minus this bench's processes (other users of the machine)."
   echo "Curves:$(for f in "$OUT_DIR"/scaling-*."$ext"; do printf ' %s' "${f##*/}"; done)"
 } | tee "$OUT_DIR/report.md"
