@@ -36,7 +36,9 @@
 # in OUT_DIR/report.md. It reports; it never asserts a goal.
 #
 # Knobs (environment): SIZES ("3 6 12 21 30" piece servers in all), BACKENDS ("embedded
-# etcd-nats"), DURATION (s of wrk per point, 5), CONNECTIONS (per gateway, 8), TASKS (3000),
+# etcd-nats"), DURATION (s of wrk per point, 5), CONNECTIONS (per gateway, 8), TASKS (1500),
+# TASK_TIMEOUT (s, 120: tasks not seen done by then count as errors), IDLE (s, 2: before the
+# figure load, the CPU the island spends with no load at all is read over this long),
 # FIGURES (48, at most 64: one piece server alone holds them all), OUT_DIR (docs/scaling),
 # SMOKE=1 (SIZES="3 6" DURATION=1 TASKS=300, OUT_DIR in the temp dir), STEP_TIMEOUT (s, 60: every
 # wait), ISLA_BIN (build/isla), BENCH_DIR (build/bench), KEEP_TMP (1 keeps the logs).
@@ -59,7 +61,9 @@ SIZES="${SIZES:-3 6 12 21 30}"
 BACKENDS="${BACKENDS:-embedded etcd-nats}"
 DURATION="${DURATION:-5}"
 CONNECTIONS="${CONNECTIONS:-8}"
-TASKS="${TASKS:-3000}"
+TASKS="${TASKS:-1500}"
+TASK_TIMEOUT="${TASK_TIMEOUT:-120}"
+IDLE="${IDLE:-2}"
 FIGURES="${FIGURES:-48}"
 STEP_TIMEOUT="${STEP_TIMEOUT:-60}"
 ISLA_BIN="$(realpath -m "${ISLA_BIN:-build/isla}")"
@@ -83,7 +87,7 @@ WATCH="$root/bench/lib/swim_watch.py"
 # ---------------------------------------------------------------- preconditions
 ((EUID == 0)) || die "needs root: the test bed is made of network namespaces (run as root)"
 why="$("$TESTBED_SH" check 2>&1)" || die "no test bed can be made here: ${why}"
-for knob in DURATION CONNECTIONS TASKS FIGURES STEP_TIMEOUT; do
+for knob in DURATION CONNECTIONS TASKS TASK_TIMEOUT IDLE FIGURES STEP_TIMEOUT; do
   [[ "${!knob}" =~ ^[0-9]+$ && "${!knob}" -gt 0 ]] || die "$knob must be a positive integer"
 done
 ((FIGURES <= 64)) || die "FIGURES must be at most 64 (a piece server holds at most 64 figures)"
@@ -125,6 +129,7 @@ cleanup() {
 }
 trap cleanup EXIT
 trap 'note "failed at line $LINENO: $BASH_COMMAND"' ERR
+set +E  # the trap names where the script itself fails, not each function's failed test
 trap 'exit 130' INT
 trap 'exit 143' TERM
 
@@ -205,7 +210,8 @@ stop_group() {
   for key in "${!PID[@]}"; do
     [[ "$key" == "$1"* ]] && pids+=("${PID[$key]}") && unset "PID[$key]"
   done
-  ((${#pids[@]})) && stop_pids "${pids[@]}"
+  # A process that needed SIGKILL makes stop_pids' wait fail: not this script's failure.
+  ((${#pids[@]})) && { stop_pids "${pids[@]}" || true; }
   return 0
 }
 group_pids() {
@@ -344,6 +350,31 @@ cpu_snapshot() {
   SNAP[$1/machine]=$((user + nice + system + irq + softirq + steal))
   SNAP[$1/ms]=$((${EPOCHREALTIME/./} / 1000))
 }
+# ctx_snapshot NAME: the context switches of the gateways and of the piece servers, into
+# SNAP[NAME/ctx_gw], SNAP[NAME/ctx_piece] and their time SNAP[NAME/ctx_ms] (a separate window:
+# reading every thread's status takes longer than the CPU snapshot on a loaded machine).
+ctx_snapshot() {
+  local g key pids
+  for g in gw piece; do
+    pids=()
+    for key in "${!PID[@]}"; do [[ "$key" == "$g "* ]] && pids+=("${PID[$key]}"); done
+    sum_ctx_switches "${pids[@]}"
+    SNAP[$1/ctx_$g]=$CTX
+  done
+  SNAP[$1/ctx_ms]="$(now_ms)"
+}
+# per_request FROM TO GROUP RPS: µs of CPU, and context switches, GROUP spent per figure request
+# between two snapshots ("US SWITCHES"). The CPU is the marginal one: what GROUP used without
+# any load (the idle0-idle1 snapshots) is taken off first, so that the island's own upkeep,
+# which grows with its size, is not charged to the requests.
+per_request() {
+  awk -v t=$((${SNAP[$2/$3]} - ${SNAP[$1/$3]})) -v ms=$((${SNAP[$2/ms]} - ${SNAP[$1/ms]})) \
+    -v idle="$(cores idle0 idle1 "$3")" \
+    -v c=$((${SNAP[$2/ctx_$3]} - ${SNAP[$1/ctx_$3]})) -v cms=$((${SNAP[$2/ctx_ms]} - ${SNAP[$1/ctx_ms]})) \
+    -v hz="$HZ" -v rps="$4" 'BEGIN {
+      if (rps <= 0 || ms <= 0 || cms <= 0) { print "nan nan"; exit }
+      printf "%.1f %.2f", (t / hz / (ms / 1000) - idle) * 1e6 / rps, c / (cms / 1000) / rps }'
+}
 # cores FROM TO GROUP: cores GROUP used on average between two snapshots.
 cores() {
   awk -v t=$((${SNAP[$2/$3]} - ${SNAP[$1/$3]})) -v ms=$((${SNAP[$2/ms]} - ${SNAP[$1/ms]})) -v hz="$HZ" \
@@ -388,8 +419,10 @@ measure_figures() {
   ((DURATION > 3)) || lead=$((DURATION * 333)) length=$((DURATION * 333))
   sleep_until $((started + lead))
   cpu_snapshot fig0
+  ctx_snapshot fig0
   sleep_until $((started + lead + length))
   cpu_snapshot fig1
+  ctx_snapshot fig1
   for key in "${keys[@]}"; do
     wait "${PID[$key]}" || true
     unset "PID[$key]"
@@ -412,7 +445,7 @@ measure_tasks() {
   for L in "${ISLANDS[@]}"; do
     bed_cmd "$bed" "$L$CLIENT_HOST"
     "${BED_CMD[@]}" "$BENCH_DIR/isla_queue_bench" --gateways "$(island_gateways "$L")" \
-      --token-file "$tmp/write.token" --timeout-s "$STEP_TIMEOUT" load --tasks "$per" --producers 2 \
+      --token-file "$tmp/write.token" --timeout-s "$TASK_TIMEOUT" load --tasks "$per" --producers 2 \
       --window 16 >"$tmp/$backend/tasks-$size-$L.json" 2>"$tmp/$backend/tasks-$size-$L.log" &
     PID["bench $L"]=$!
     keys+=("bench $L")
@@ -475,7 +508,7 @@ sleep_until() {
 # pieces_of N ISLAND_INDEX: how many of N piece servers island I holds (spread evenly).
 pieces_of() { echo $(($1 / ${#ISLANDS[@]} + ($2 < $1 % ${#ISLANDS[@]} ? 1 : 0))); }
 
-CSV_HEADER="backend,size,workers,figure_rps,figure_errors,task_rps,tasks_done,task_errors,piece_detect_ms,gateway_detect_ms,cpu_machine,cpu_gateways,cpu_busiest_gateway,cpu_pieces,cpu_wrk,cpu_workers,cpu_backend,cpu_other,task_cpu_machine,task_cpu_gateways,task_cpu_backend,task_cpu_workers"
+CSV_HEADER="backend,size,workers,figure_rps,figure_errors,task_rps,tasks_done,task_errors,piece_detect_ms,gateway_detect_ms,cpu_machine,cpu_gateways,cpu_busiest_gateway,cpu_pieces,cpu_wrk,cpu_workers,cpu_backend,cpu_other,task_cpu_machine,task_cpu_gateways,task_cpu_backend,task_cpu_workers,gateway_us_per_request,piece_us_per_request,gateway_switches_per_request,piece_switches_per_request,idle_cpu_machine,idle_cpu_gateways,idle_cpu_pieces,idle_cpu_workers,idle_cpu_backend"
 echo "$CSV_HEADER" >"$tmp/scaling.csv"
 
 run_backend() {
@@ -504,13 +537,17 @@ run_backend() {
       running[$L]=$n
     done
     for L in "${ISLANDS[@]}"; do pieces_ready "$L" "${running[$L]}"; done
+    # What the island costs with no load at all: heartbeats, probes, workers' long polls.
+    cpu_snapshot idle0
+    sleep "$IDLE"
+    cpu_snapshot idle1
     measure_figures
     note "  figures: ${FIG_RPS}/s, ${FIG_ERR} errors"
     measure_tasks
     note "  tasks: ${TASK_RPS}/s (${TASK_DONE} done, ${TASK_ERR} errors)"
     measure_detection "${running[a]}"
     note "  detection: piece server ${PIECE_MS} ms, gateway ${GW_MS} ms"
-    local machine ours=0 g c other
+    local machine ours=0 g c other gw_us gw_ctx piece_us piece_ctx
     machine="$(cores fig0 fig1 machine)"
     local cpu=()
     for g in gw piece wrk worker backend; do
@@ -518,8 +555,10 @@ run_backend() {
       cpu+=("$c")
       ours="$(awk -v a="$ours" -v b="$c" 'BEGIN { printf "%.2f", a + b }')"
     done
+    read -r gw_us gw_ctx <<<"$(per_request fig0 fig1 gw "$FIG_RPS")"
+    read -r piece_us piece_ctx <<<"$(per_request fig0 fig1 piece "$FIG_RPS")"
     other="$(awk -v m="$machine" -v o="$ours" 'BEGIN { v = m - o; printf "%.2f", (v < 0 ? 0 : v) }')"
-    echo "$backend,$size,$size,$FIG_RPS,$FIG_ERR,$TASK_RPS,$TASK_DONE,$TASK_ERR,$PIECE_MS,$GW_MS,$machine,${cpu[0]},$(busiest_gateway fig0 fig1),${cpu[1]},${cpu[2]},${cpu[3]},${cpu[4]},$other,$(cores task0 task1 machine),$(cores task0 task1 gw),$(cores task0 task1 backend),$(cores task0 task1 worker)" \
+    echo "$backend,$size,$size,$FIG_RPS,$FIG_ERR,$TASK_RPS,$TASK_DONE,$TASK_ERR,$PIECE_MS,$GW_MS,$machine,${cpu[0]},$(busiest_gateway fig0 fig1),${cpu[1]},${cpu[2]},${cpu[3]},${cpu[4]},$other,$(cores task0 task1 machine),$(cores task0 task1 gw),$(cores task0 task1 backend),$(cores task0 task1 worker),$gw_us,$piece_us,$gw_ctx,$piece_ctx,$(for g in machine gw piece worker backend; do printf ',%s' "$(cores idle0 idle1 "$g")"; done | cut -c2-)" \
       >>"$tmp/scaling.csv"
   done
   stop_group "worker "
@@ -561,6 +600,10 @@ by_backend() {
 }
 draw figures "Figure throughput (9 gateways, $((CONNECTIONS * 9)) connections, ${DURATION} s per point)" \
   "requests/s" "$(by_backend 4)"
+draw cost "Marginal CPU per figure request (the no-load CPU taken off)" \
+  "µs of CPU per request" "$(by_backend 23 'gateways'), $(by_backend 24 'piece servers' | sed 's/^plot //')"
+draw switches "Context switches per figure request" "switches per request" \
+  "$(by_backend 25 'gateways'), $(by_backend 26 'piece servers' | sed 's/^plot //')"
 draw tasks "Task throughput (${TASKS} tiny tasks per point)" "tasks/s" "$(by_backend 6)"
 draw detection "Failure detection after kill -9 (by every gateway of the island)" ms \
   "$(by_backend 9 'piece server'), $(by_backend 10 gateway | sed 's/^plot //')"
@@ -572,7 +615,11 @@ for b in $BACKENDS; do
      f using 2:(s(14)) with linespoints lw 2 title 'piece servers',
      f using 2:(s(15)) with linespoints lw 2 title 'wrk x9',
      f using 2:(s(17)) with linespoints lw 2 title 'etcd + nats',
-     f using 2:(s(18)) with linespoints lw 2 title 'others (not this bench)'"
+     f using 2:(s(18)) with linespoints lw 2 title 'others (not this bench)',
+     f using 2:(s(28)) with linespoints lw 1 dt 2 title 'gateways, no load',
+     f using 2:(s(29)) with linespoints lw 1 dt 2 title 'piece servers, no load',
+     f using 2:(s(30)) with linespoints lw 1 dt 2 title 'workers, no load',
+     f using 2:(s(31)) with linespoints lw 1 dt 2 title 'etcd + nats, no load'"
 done
 
 # ---------------------------------------------------------------- report
@@ -585,13 +632,16 @@ commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "- machine: nproc=$(nproc), ${cpu_model:-unknown CPU}, kernel $(uname -r); load average ${load_before} before, ${load_after} after (1/5/15 min)"
   echo "- isla: commit ${commit}; bed of 3 islands x ${hosts_per_island} hosts; 9 gateways (--threads 1), piece servers --threads 1, workers --concurrency ${WORKER_CONCURRENCY}"
   echo
-  echo "| back end | piece servers = workers | figures/s | fig. errors | tasks/s | task errors | piece server dead after (ms) | gateway dead after (ms) | machine cores busy | gateways | busiest gateway | piece servers | wrk | etcd+nats | others |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  tail -n +2 "$tmp/scaling.csv" | awk -F, '{ printf "| %s | %s | %.0f | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-    $1, $2, $4, $5, $6, $8, $9, $10, $11, $12, $13, $14, $15, $17, $18 }'
+  echo "| back end | piece servers = workers | figures/s | fig. errors | tasks/s | task errors | piece server dead after (ms) | gateway dead after (ms) | machine cores busy | gateways | busiest gateway | piece servers | wrk | etcd+nats | others | gateway µs/req | piece µs/req | gateway switches/req | piece switches/req | no load: gateways | pieces | workers | etcd+nats |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  tail -n +2 "$tmp/scaling.csv" | awk -F, '{ printf "| %s | %s | %.0f | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+    $1, $2, $4, $5, $6, $8, $9, $10, $11, $12, $13, $14, $15, $17, $18, $23, $24, $25, $26, $28, $29, $30, $31 }'
   echo
   echo "CPU columns: cores used during the figure load, from 1 s after its start to 1.5 s before its"
   echo "end (/proc/PID/stat per group, /proc/stat for the machine); wrk: its own CPU over its whole run"
   echo "(bash's times); others = the machine minus this bench's processes (other users of the machine)."
+  echo "Per request: the group's CPU (µs; its no-load CPU taken off) and context switches (all threads)"
+  echo "per second in the window, over the figure requests per second of the run. No load: cores each group used in ${IDLE} s with"
+  echo "no request at all, just before the figure load (heartbeats, probes, the workers' long polls)."
   echo "Curves:$(for f in "$OUT_DIR"/scaling-*."$ext"; do printf ' %s' "${f##*/}"; done)"
 } | tee "$OUT_DIR/report.md"

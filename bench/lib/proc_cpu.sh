@@ -24,6 +24,18 @@ sum_cpu_ticks() {
   done
 }
 
+# sum_ctx_switches PID...: voluntary + involuntary context switches of every thread of the PIDs
+# (/proc/PID/task/*/status) into CTX (one cat and one awk for all); a PID that is gone counts 0. A
+# process woken once per request switches about once per request; one that finds several
+# requests ready per wake-up, less.
+sum_ctx_switches() {
+  local pid files=()
+  for pid in "$@"; do files+=(/proc/"$pid"/task/*/status); done
+  CTX=0
+  ((${#files[@]})) || return 0
+  CTX="$(cat "${files[@]}" 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }')"
+}
+
 # children_cpu_ticks SCRATCH_FILE: sets CHILD_TICKS to the user + system CPU of this shell's
 # waited-for children so far (bash's `times`, second line), in ticks. Call it directly, not in
 # $(...): a subshell's children are its own. Taken before and after `wait` on one child, the
