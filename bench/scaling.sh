@@ -22,7 +22,11 @@
 #            (bench/lua/figures.lua): the sum of their req/s and of their errors. The CPU every
 #            group of processes spent (from /proc, bench/lib/proc_cpu.sh) and the machine's busy
 #            time (/proc/stat) are read inside the run (from 1 s after its start to 1.5 s before
-#            its end; wrk's own over its run): what saturates is measured, in cores.
+#            its end; wrk's own over its run): what saturates is measured, in cores. Also: the
+#            CPU and context switches of the gateways and of the piece servers per request; the
+#            CPU each group spends in IDLE s with no load just before (the island's upkeep); and
+#            the member_died, member_suspected and route_removed events the gateways recorded
+#            during the load, when nothing was killed (the island flapping when starved).
 #   tasks    TASKS tiny tasks ("sum"), a third per island, through each island's gateways by
 #            build/bench/isla_queue_bench (2 producers x window 16), the islands at once: tasks
 #            over the slowest island's seconds.
@@ -153,6 +157,11 @@ island_gateways() {
   done
   (IFS=,; echo "${out[*]}")
 }
+all_gateways() {
+  local out=() M
+  for M in "${ISLANDS[@]}"; do out+=("$(island_gateways "$M")"); done
+  (IFS=,; echo "${out[*]}")
+}
 other_islands_gateways() {
   local out=() M
   for M in "${ISLANDS[@]}"; do [[ "$M" == "$1" ]] || out+=("$(island_gateways "$M")"); done
@@ -175,6 +184,8 @@ watch_from() {
   shift
   in_island_client "$L" "$PYTHON" "$WATCH" "$@"
 }
+
+ALL_GATEWAYS="$(all_gateways)"
 
 # ---------------------------------------------------------------- catalogue and credentials
 catalog="$tmp/catalog"
@@ -364,16 +375,15 @@ ctx_snapshot() {
   SNAP[$1/ctx_ms]="$(now_ms)"
 }
 # per_request FROM TO GROUP RPS: µs of CPU, and context switches, GROUP spent per figure request
-# between two snapshots ("US SWITCHES"). The CPU is the marginal one: what GROUP used without
-# any load (the idle0-idle1 snapshots) is taken off first, so that the island's own upkeep,
-# which grows with its size, is not charged to the requests.
+# between two snapshots ("US SWITCHES"): all of it, the island's upkeep included (what it
+# spends with no load is a column of its own; taking it off is meaningless once the machine is
+# saturated: a starved process gets less CPU under load than it wanted idle).
 per_request() {
   awk -v t=$((${SNAP[$2/$3]} - ${SNAP[$1/$3]})) -v ms=$((${SNAP[$2/ms]} - ${SNAP[$1/ms]})) \
-    -v idle="$(cores idle0 idle1 "$3")" \
     -v c=$((${SNAP[$2/ctx_$3]} - ${SNAP[$1/ctx_$3]})) -v cms=$((${SNAP[$2/ctx_ms]} - ${SNAP[$1/ctx_ms]})) \
     -v hz="$HZ" -v rps="$4" 'BEGIN {
       if (rps <= 0 || ms <= 0 || cms <= 0) { print "nan nan"; exit }
-      printf "%.1f %.2f", (t / hz / (ms / 1000) - idle) * 1e6 / rps, c / (cms / 1000) / rps }'
+      printf "%.1f %.2f", t / hz / (ms / 1000) * 1e6 / rps, c / (cms / 1000) / rps }'
 }
 # cores FROM TO GROUP: cores GROUP used on average between two snapshots.
 cores() {
@@ -394,12 +404,15 @@ busiest_gateway() {
 # ---------------------------------------------------------------- the measurements
 # The measure_* functions run in this shell (not in $(...)): they start and stop processes whose
 # pids the cleanup must know, and take CPU snapshots; they set their results in globals.
-# measure_figures: 9 wrk at once, one per gateway; sets FIG_RPS, FIG_ERR, the snapshots fig0
+# measure_figures: 9 wrk at once, one per gateway; sets FIG_RPS, FIG_ERR, FALSE_DEATHS,
+# SUSPICIONS and ROUTES_DROPPED (the island flapping under the load), the snapshots fig0
 # and fig1 inside the run, and wrk0 and wrk1 around it (wrk's own CPU: bash's `times` of its
 # reaped children, as wrk is gone before its /proc could be read at the end).
 measure_figures() {
   local L h out keys=() f key started lead length
   FIG_RPS=0 FIG_ERR=0
+  local mark
+  mark="$(watch_from a mark --nodes "$ALL_GATEWAYS")"
   children_cpu_ticks "$tmp/times"
   SNAP[wrk0/wrk]=$CHILD_TICKS SNAP[wrk0/ms]="$(now_ms)"
   for L in "${ISLANDS[@]}"; do
@@ -429,6 +442,9 @@ measure_figures() {
   done
   children_cpu_ticks "$tmp/times"
   SNAP[wrk1/wrk]=$CHILD_TICKS SNAP[wrk1/ms]="$(now_ms)"
+  # Nothing is killed during the load: every death and every piece server dropped is false.
+  read -r FALSE_DEATHS SUSPICIONS ROUTES_DROPPED < <(watch_from a count --nodes "$ALL_GATEWAYS" \
+    --mark "$mark" --routes 2>/dev/null)
   for f in "$tmp/$backend/wrk-$size-"*.out; do
     grep -q '^Requests/sec:' "$f" || { cat "$f" >&2; die "wrk gave no result ($f)"; }
     FIG_RPS="$(awk -v s="$FIG_RPS" '/^Requests\/sec:/ { printf "%.1f", s + $2 }' "$f")"
@@ -508,7 +524,7 @@ sleep_until() {
 # pieces_of N ISLAND_INDEX: how many of N piece servers island I holds (spread evenly).
 pieces_of() { echo $(($1 / ${#ISLANDS[@]} + ($2 < $1 % ${#ISLANDS[@]} ? 1 : 0))); }
 
-CSV_HEADER="backend,size,workers,figure_rps,figure_errors,task_rps,tasks_done,task_errors,piece_detect_ms,gateway_detect_ms,cpu_machine,cpu_gateways,cpu_busiest_gateway,cpu_pieces,cpu_wrk,cpu_workers,cpu_backend,cpu_other,task_cpu_machine,task_cpu_gateways,task_cpu_backend,task_cpu_workers,gateway_us_per_request,piece_us_per_request,gateway_switches_per_request,piece_switches_per_request,idle_cpu_machine,idle_cpu_gateways,idle_cpu_pieces,idle_cpu_workers,idle_cpu_backend"
+CSV_HEADER="backend,size,workers,figure_rps,figure_errors,task_rps,tasks_done,task_errors,piece_detect_ms,gateway_detect_ms,cpu_machine,cpu_gateways,cpu_busiest_gateway,cpu_pieces,cpu_wrk,cpu_workers,cpu_backend,cpu_other,task_cpu_machine,task_cpu_gateways,task_cpu_backend,task_cpu_workers,gateway_us_per_request,piece_us_per_request,gateway_switches_per_request,piece_switches_per_request,idle_cpu_machine,idle_cpu_gateways,idle_cpu_pieces,idle_cpu_workers,idle_cpu_backend,false_deaths,suspicions,pieces_dropped"
 echo "$CSV_HEADER" >"$tmp/scaling.csv"
 
 run_backend() {
@@ -542,7 +558,7 @@ run_backend() {
     sleep "$IDLE"
     cpu_snapshot idle1
     measure_figures
-    note "  figures: ${FIG_RPS}/s, ${FIG_ERR} errors"
+    note "  figures: ${FIG_RPS}/s, ${FIG_ERR} errors; meanwhile ${FALSE_DEATHS} false deaths, ${SUSPICIONS} suspicions, ${ROUTES_DROPPED} piece servers dropped"
     measure_tasks
     note "  tasks: ${TASK_RPS}/s (${TASK_DONE} done, ${TASK_ERR} errors)"
     measure_detection "${running[a]}"
@@ -558,7 +574,7 @@ run_backend() {
     read -r gw_us gw_ctx <<<"$(per_request fig0 fig1 gw "$FIG_RPS")"
     read -r piece_us piece_ctx <<<"$(per_request fig0 fig1 piece "$FIG_RPS")"
     other="$(awk -v m="$machine" -v o="$ours" 'BEGIN { v = m - o; printf "%.2f", (v < 0 ? 0 : v) }')"
-    echo "$backend,$size,$size,$FIG_RPS,$FIG_ERR,$TASK_RPS,$TASK_DONE,$TASK_ERR,$PIECE_MS,$GW_MS,$machine,${cpu[0]},$(busiest_gateway fig0 fig1),${cpu[1]},${cpu[2]},${cpu[3]},${cpu[4]},$other,$(cores task0 task1 machine),$(cores task0 task1 gw),$(cores task0 task1 backend),$(cores task0 task1 worker),$gw_us,$piece_us,$gw_ctx,$piece_ctx,$(for g in machine gw piece worker backend; do printf ',%s' "$(cores idle0 idle1 "$g")"; done | cut -c2-)" \
+    echo "$backend,$size,$size,$FIG_RPS,$FIG_ERR,$TASK_RPS,$TASK_DONE,$TASK_ERR,$PIECE_MS,$GW_MS,$machine,${cpu[0]},$(busiest_gateway fig0 fig1),${cpu[1]},${cpu[2]},${cpu[3]},${cpu[4]},$other,$(cores task0 task1 machine),$(cores task0 task1 gw),$(cores task0 task1 backend),$(cores task0 task1 worker),$gw_us,$piece_us,$gw_ctx,$piece_ctx,$(for g in machine gw piece worker backend; do printf ',%s' "$(cores idle0 idle1 "$g")"; done | cut -c2-),$FALSE_DEATHS,$SUSPICIONS,$ROUTES_DROPPED" \
       >>"$tmp/scaling.csv"
   done
   stop_group "worker "
@@ -600,7 +616,7 @@ by_backend() {
 }
 draw figures "Figure throughput (9 gateways, $((CONNECTIONS * 9)) connections, ${DURATION} s per point)" \
   "requests/s" "$(by_backend 4)"
-draw cost "Marginal CPU per figure request (the no-load CPU taken off)" \
+draw cost "CPU per figure request (the island's upkeep included)" \
   "µs of CPU per request" "$(by_backend 23 'gateways'), $(by_backend 24 'piece servers' | sed 's/^plot //')"
 draw switches "Context switches per figure request" "switches per request" \
   "$(by_backend 25 'gateways'), $(by_backend 26 'piece servers' | sed 's/^plot //')"
@@ -632,16 +648,18 @@ commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
   echo "- machine: nproc=$(nproc), ${cpu_model:-unknown CPU}, kernel $(uname -r); load average ${load_before} before, ${load_after} after (1/5/15 min)"
   echo "- isla: commit ${commit}; bed of 3 islands x ${hosts_per_island} hosts; 9 gateways (--threads 1), piece servers --threads 1, workers --concurrency ${WORKER_CONCURRENCY}"
   echo
-  echo "| back end | piece servers = workers | figures/s | fig. errors | tasks/s | task errors | piece server dead after (ms) | gateway dead after (ms) | machine cores busy | gateways | busiest gateway | piece servers | wrk | etcd+nats | others | gateway µs/req | piece µs/req | gateway switches/req | piece switches/req | no load: gateways | pieces | workers | etcd+nats |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  tail -n +2 "$tmp/scaling.csv" | awk -F, '{ printf "| %s | %s | %.0f | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-    $1, $2, $4, $5, $6, $8, $9, $10, $11, $12, $13, $14, $15, $17, $18, $23, $24, $25, $26, $28, $29, $30, $31 }'
+  echo "| back end | piece servers = workers | figures/s | fig. errors | tasks/s | task errors | piece server dead after (ms) | gateway dead after (ms) | machine cores busy | gateways | busiest gateway | piece servers | wrk | etcd+nats | others | gateway µs/req | piece µs/req | gateway switches/req | piece switches/req | no load: gateways | pieces | workers | etcd+nats | false deaths | suspicions | pieces dropped |"
+  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+  tail -n +2 "$tmp/scaling.csv" | awk -F, '{ printf "| %s | %s | %.0f | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+    $1, $2, $4, $5, $6, $8, $9, $10, $11, $12, $13, $14, $15, $17, $18, $23, $24, $25, $26, $28, $29, $30, $31, $32, $33, $34 }'
   echo
   echo "CPU columns: cores used during the figure load, from 1 s after its start to 1.5 s before its"
   echo "end (/proc/PID/stat per group, /proc/stat for the machine); wrk: its own CPU over its whole run"
   echo "(bash's times); others = the machine minus this bench's processes (other users of the machine)."
-  echo "Per request: the group's CPU (µs; its no-load CPU taken off) and context switches (all threads)"
+  echo "Per request: the group's CPU (µs, its upkeep included) and context switches (all threads)"
   echo "per second in the window, over the figure requests per second of the run. No load: cores each group used in ${IDLE} s with"
   echo "no request at all, just before the figure load (heartbeats, probes, the workers' long polls)."
+  echo "False deaths, suspicions, pieces dropped: member_died, member_suspected and route_removed"
+  echo "events the 9 gateways recorded during the figure load, when nothing was killed."
   echo "Curves:$(for f in "$OUT_DIR"/scaling-*."$ext"; do printf ' %s' "${f##*/}"; done)"
 } | tee "$OUT_DIR/report.md"

@@ -9,9 +9,10 @@ gateways name each other in /api/status and in their events.
       waits until every node lists every other one as alive; exit 1 on timeout.
   mark --nodes A,B,...
       prints {"A": latest event id, ...}: where a later `count` starts.
-  count --nodes A,B,... --mark JSON
+  count --nodes A,B,... --mark JSON [--routes]
       prints "DEATHS SUSPICIONS": member_died and member_suspected events each node recorded
-      itself after the mark (an island where nobody was killed: every death is a false one).
+      itself after the mark (an island where nobody was killed: every death is a false one);
+      with --routes, then the route_removed events (piece servers dropped from routing).
   detect --nodes SURVIVORS --victim V --killed-ms T [--timeout S]
       polls every 20 ms until every survivor holds V dead, then prints the detection time in
       ms: the latest of the survivors' own member_died events about V, by their wall_ms,
@@ -79,7 +80,7 @@ def mark(args):
 
 def count(args):
     since = json.loads(args.mark)
-    deaths = suspicions = 0
+    deaths = suspicions = routes_removed = 0
     for node in args.nodes:
         for event in own_events(node, since.get(node, 0)):
             if event["kind"] == "member_died":
@@ -88,7 +89,9 @@ def count(args):
                       file=sys.stderr)
             elif event["kind"] == "member_suspected":
                 suspicions += 1
-    print(deaths, suspicions)
+            elif event["kind"] == "route_removed":
+                routes_removed += 1
+    print(deaths, suspicions, *([routes_removed] if args.routes else []))
     return 0
 
 
@@ -186,6 +189,9 @@ def main():
         command.add_argument("--nodes", required=True, type=lambda s: s.split(","))
         command.add_argument("--timeout", type=float, default=60)
     sub.choices["count"].add_argument("--mark", required=True)
+    sub.choices["count"].add_argument("--routes", action="store_true",
+                                      help="also print the route_removed events (piece servers "
+                                           "dropped from routing)")
     sub.choices["detect"].add_argument("--victim", required=True)
     sub.choices["detect"].add_argument("--killed-ms", required=True, type=int)
     sub.choices["piece-gone"].add_argument("--victim", required=True)
