@@ -88,6 +88,107 @@ source "$root/bench/lib/quiet.sh"
 source "$root/bench/lib/log_tails.sh"
 WATCH="$root/bench/lib/swim_watch.py"
 
+# draw_and_report: the curves and the report from $tmp/scaling.csv (after a run, or REPLOT).
+draw_and_report() {
+  # ---------------------------------------------------------------- the curves
+  mkdir -p "$OUT_DIR"
+  cp "$tmp/scaling.csv" "$OUT_DIR/scaling.csv"
+  if gnuplot -e 'set terminal' 2>&1 | grep -qw pngcairo; then
+    term="pngcairo size 800,500 font 'sans,10'" ext=png
+  else
+    term="svg size 800,500" ext=svg
+  fi
+  rm -f "$OUT_DIR"/scaling-*.png "$OUT_DIR"/scaling-*.svg
+  csv="$tmp/scaling.csv"
+  # draw NAME TITLE YLABEL PLOT: OUT_DIR/scaling-NAME.ext (the dashboard links these names); s(c) is column c on this line's back end B
+  # (set by the caller) and NaN elsewhere. A curve gnuplot cannot draw is said, not fatal.
+  draw() {
+    gnuplot -e "set terminal $term; set output '$OUT_DIR/scaling-$1.$ext'; set datafile separator ',';
+      set title \"$2\"; set ylabel '$3'; set grid; set yrange [0:*]; set key below;
+      set xlabel 'piece servers (and as many workers) in 3 islands of 3 gateways';
+      f = '$csv'; s(c) = (strcol(1) eq B ? column(c) : NaN); $4" 2>"$tmp/gnuplot.log" ||
+      note "gnuplot could not draw $1: $(tail -n 2 "$tmp/gnuplot.log")"
+  }
+  # by_backend COLUMN [LABEL]: a curve of COLUMN per back end.
+  by_backend() {
+    local b out=()
+    for b in $BACKENDS; do out+=("f using 2:(B = '$b', s($1)) with linespoints lw 2 title '${2:+$2, }$b'"); done
+    (IFS=,; echo "plot ${out[*]}")
+  }
+  draw figures "Figure throughput (9 gateways, $((CONNECTIONS * 9)) connections, ${DURATION} s per point)" \
+    "requests/s" "$(by_backend 4)"
+  draw cost "CPU per figure request (the island's upkeep included)" \
+    "µs of CPU per request" "$(by_backend 23 'gateways'), $(by_backend 24 'piece servers' | sed 's/^plot //')"
+  draw switches "Context switches per figure request" "switches per request" \
+    "$(by_backend 25 'gateways'), $(by_backend 26 'piece servers' | sed 's/^plot //')"
+  draw tasks "Task throughput (${TASKS} tiny tasks per point)" "tasks/s" "$(by_backend 6)"
+  draw detection "Failure detection after kill -9 (by every gateway of the island)" ms \
+    "$(by_backend 9 'piece server'), $(by_backend 10 gateway | sed 's/^plot //')"
+  for b in $BACKENDS; do
+    draw "cpu-$b" "Where the CPU goes under the figure load ($b; the machine has $(nproc) cores)" cores \
+      "B = '$b'; plot f using 2:(s(11)) with linespoints lw 2 title 'whole machine',
+       f using 2:(s(12)) with linespoints lw 2 title '9 gateways',
+       f using 2:(s(13)) with linespoints lw 2 title 'busiest gateway (--threads 1)',
+       f using 2:(s(14)) with linespoints lw 2 title 'piece servers',
+       f using 2:(s(15)) with linespoints lw 2 title 'wrk x9',
+       f using 2:(s(17)) with linespoints lw 2 title 'etcd + nats',
+       f using 2:(s(18)) with linespoints lw 2 title 'others (not this bench)',
+       f using 2:(s(28)) with linespoints lw 1 dt 2 title 'gateways, no load',
+       f using 2:(s(29)) with linespoints lw 1 dt 2 title 'piece servers, no load',
+       f using 2:(s(30)) with linespoints lw 1 dt 2 title 'workers, no load',
+       f using 2:(s(31)) with linespoints lw 1 dt 2 title 'etcd + nats, no load'"
+  done
+
+  # ---------------------------------------------------------------- report
+  cpu_model="$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
+  commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+  {
+    if [[ -n "$REPLOT" ]]; then
+      echo "scaling — drawn again $(date -u '+%Y-%m-%d %H:%M UTC') from ${REPLOT} (its run's command, time and load: where it was reported)"
+    else
+      echo "scaling — $(date -u '+%Y-%m-%d %H:%M UTC'), $((SECONDS - started)) s"
+      echo
+      echo "- command: \`SIZES=\"$SIZES\" BACKENDS=\"$BACKENDS\" DURATION=$DURATION CONNECTIONS=$CONNECTIONS TASKS=$TASKS FIGURES=$FIGURES bench/scaling.sh\`"
+      echo "- machine: nproc=$(nproc), ${cpu_model:-unknown CPU}, kernel $(uname -r); load average ${load_before} before, ${load_after} after (1/5/15 min)"
+    fi
+    echo "- isla: commit ${commit}; bed of 3 islands x ${hosts_per_island} hosts; 9 gateways (--threads 1), piece servers --threads 1, workers --concurrency ${WORKER_CONCURRENCY}"
+    echo
+    echo "| back end | piece servers = workers | figures/s | fig. errors | tasks/s | task errors | piece server dead after (ms) | gateway dead after (ms) | machine cores busy | gateways | busiest gateway | piece servers | wrk | etcd+nats | others | gateway µs/req | piece µs/req | gateway switches/req | piece switches/req | no load: gateways | pieces | workers | etcd+nats | false deaths | suspicions | pieces dropped |"
+    echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
+    tail -n +2 "$tmp/scaling.csv" | awk -F, '{ printf "| %s | %s | %.0f | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
+      $1, $2, $4, $5, $6, $8, $9, $10, $11, $12, $13, $14, $15, $17, $18, $23, $24, $25, $26, $28, $29, $30, $31, $32, $33, $34 }'
+    echo
+    echo "CPU columns: cores used during the figure load, from 1 s after its start to 1.5 s before its"
+    echo "end (/proc/PID/stat per group, /proc/stat for the machine); wrk: its own CPU over its whole run"
+    echo "(bash's times); others = the machine minus this bench's processes (other users of the machine)."
+    echo "Per request: the group's CPU (µs, its upkeep included) and context switches (all threads)"
+    echo "per second in the window, over the figure requests per second of the run. No load: cores each group used in ${IDLE} s with"
+    echo "no request at all, just before the figure load (heartbeats, probes, the workers' long polls)."
+    echo "False deaths, suspicions, pieces dropped: member_died, member_suspected and route_removed"
+    echo "events the 9 gateways recorded during the figure load, when nothing was killed."
+    echo "Curves:$(for f in "$OUT_DIR"/scaling-*."$ext"; do printf ' %s' "${f##*/}"; done)"
+  } | tee "$OUT_DIR/report.md"
+}
+
+# REPLOT=FILE: no run; the curves and the table drawn again from an earlier run's CSV (to
+# restyle them, or to draw a run that ended early from the CSV it kept).
+REPLOT="${REPLOT:-}"
+if [[ -n "$REPLOT" ]]; then
+  [[ -s "$REPLOT" && "$(head -n 1 "$REPLOT")" == backend,size,* ]] ||
+    die "REPLOT: '$REPLOT' is not the scaling.csv of an earlier run"
+  command -v gnuplot >/dev/null 2>&1 || die "'gnuplot' not found; run 'make deps' (scripts/deps.sh) first"
+  tmp="$(mktemp -d "${TMPDIR:-/tmp}/isla-scaling.XXXXXX")"
+  trap 'rm -rf "$tmp"' EXIT
+  cp "$REPLOT" "$tmp/scaling.csv"
+  BACKENDS="$(tail -n +2 "$REPLOT" | cut -d, -f1 | awk '!seen[$0]++' | tr '\n' ' ')"
+  SIZES="$(tail -n +2 "$REPLOT" | cut -d, -f2 | sort -nu | tr '\n' ' ')"
+  max_size="$(tail -n +2 "$REPLOT" | cut -d, -f2 | sort -n | tail -n 1)"
+  hosts_per_island=$((CLIENT_HOST + (max_size + ${#ISLANDS[@]} - 1) / ${#ISLANDS[@]}))
+  OUT_DIR="$(realpath -m "${OUT_DIR:-docs/scaling}")"
+  draw_and_report
+  exit 0
+fi
+
 # ---------------------------------------------------------------- preconditions
 ((EUID == 0)) || die "needs root: the test bed is made of network namespaces (run as root)"
 why="$("$TESTBED_SH" check 2>&1)" || die "no test bed can be made here: ${why}"
@@ -412,7 +513,8 @@ measure_figures() {
   local L h out keys=() f key started lead length
   FIG_RPS=0 FIG_ERR=0
   local mark
-  mark="$(watch_from a mark --nodes "$ALL_GATEWAYS")"
+  # A starved gateway may not return its event log in time: then these counts are n/a.
+  mark="$(watch_from a mark --nodes "$ALL_GATEWAYS" 2>/dev/null)" || mark=""
   children_cpu_ticks "$tmp/times"
   SNAP[wrk0/wrk]=$CHILD_TICKS SNAP[wrk0/ms]="$(now_ms)"
   for L in "${ISLANDS[@]}"; do
@@ -443,8 +545,9 @@ measure_figures() {
   children_cpu_ticks "$tmp/times"
   SNAP[wrk1/wrk]=$CHILD_TICKS SNAP[wrk1/ms]="$(now_ms)"
   # Nothing is killed during the load: every death and every piece server dropped is false.
-  read -r FALSE_DEATHS SUSPICIONS ROUTES_DROPPED < <(watch_from a count --nodes "$ALL_GATEWAYS" \
-    --mark "$mark" --routes 2>/dev/null)
+  FALSE_DEATHS=n/a SUSPICIONS=n/a ROUTES_DROPPED=n/a
+  [[ -n "$mark" ]] && read -r FALSE_DEATHS SUSPICIONS ROUTES_DROPPED < <(watch_from a count \
+    --nodes "$ALL_GATEWAYS" --mark "$mark" --routes 2>/dev/null || echo n/a n/a n/a)
   for f in "$tmp/$backend/wrk-$size-"*.out; do
     grep -q '^Requests/sec:' "$f" || { cat "$f" >&2; die "wrk gave no result ($f)"; }
     FIG_RPS="$(awk -v s="$FIG_RPS" '/^Requests\/sec:/ { printf "%.1f", s + $2 }' "$f")"
@@ -588,78 +691,5 @@ load_before="$(cut -d' ' -f1-3 /proc/loadavg)"
 started=$SECONDS
 for backend in $BACKENDS; do run_backend; done
 load_after="$(cut -d' ' -f1-3 /proc/loadavg)"
+draw_and_report
 
-# ---------------------------------------------------------------- the curves
-mkdir -p "$OUT_DIR"
-cp "$tmp/scaling.csv" "$OUT_DIR/scaling.csv"
-if gnuplot -e 'set terminal' 2>&1 | grep -qw pngcairo; then
-  term="pngcairo size 800,500 font 'sans,10'" ext=png
-else
-  term="svg size 800,500" ext=svg
-fi
-rm -f "$OUT_DIR"/scaling-*.png "$OUT_DIR"/scaling-*.svg
-csv="$tmp/scaling.csv"
-# draw NAME TITLE YLABEL PLOT: OUT_DIR/scaling-NAME.ext (the dashboard links these names); s(c) is column c on this line's back end B
-# (set by the caller) and NaN elsewhere. A curve gnuplot cannot draw is said, not fatal.
-draw() {
-  gnuplot -e "set terminal $term; set output '$OUT_DIR/scaling-$1.$ext'; set datafile separator ',';
-    set title \"$2\"; set ylabel '$3'; set grid; set yrange [0:*]; set key below;
-    set xlabel 'piece servers (and as many workers) in 3 islands of 3 gateways';
-    f = '$csv'; s(c) = (strcol(1) eq B ? column(c) : NaN); $4" 2>"$tmp/gnuplot.log" ||
-    note "gnuplot could not draw $1: $(tail -n 2 "$tmp/gnuplot.log")"
-}
-# by_backend COLUMN [LABEL]: a curve of COLUMN per back end.
-by_backend() {
-  local b out=()
-  for b in $BACKENDS; do out+=("f using 2:(B = '$b', s($1)) with linespoints lw 2 title '${2:+$2, }$b'"); done
-  (IFS=,; echo "plot ${out[*]}")
-}
-draw figures "Figure throughput (9 gateways, $((CONNECTIONS * 9)) connections, ${DURATION} s per point)" \
-  "requests/s" "$(by_backend 4)"
-draw cost "CPU per figure request (the island's upkeep included)" \
-  "µs of CPU per request" "$(by_backend 23 'gateways'), $(by_backend 24 'piece servers' | sed 's/^plot //')"
-draw switches "Context switches per figure request" "switches per request" \
-  "$(by_backend 25 'gateways'), $(by_backend 26 'piece servers' | sed 's/^plot //')"
-draw tasks "Task throughput (${TASKS} tiny tasks per point)" "tasks/s" "$(by_backend 6)"
-draw detection "Failure detection after kill -9 (by every gateway of the island)" ms \
-  "$(by_backend 9 'piece server'), $(by_backend 10 gateway | sed 's/^plot //')"
-for b in $BACKENDS; do
-  draw "cpu-$b" "Where the CPU goes under the figure load ($b; the machine has $(nproc) cores)" cores \
-    "B = '$b'; plot f using 2:(s(11)) with linespoints lw 2 title 'whole machine',
-     f using 2:(s(12)) with linespoints lw 2 title '9 gateways',
-     f using 2:(s(13)) with linespoints lw 2 title 'busiest gateway (--threads 1)',
-     f using 2:(s(14)) with linespoints lw 2 title 'piece servers',
-     f using 2:(s(15)) with linespoints lw 2 title 'wrk x9',
-     f using 2:(s(17)) with linespoints lw 2 title 'etcd + nats',
-     f using 2:(s(18)) with linespoints lw 2 title 'others (not this bench)',
-     f using 2:(s(28)) with linespoints lw 1 dt 2 title 'gateways, no load',
-     f using 2:(s(29)) with linespoints lw 1 dt 2 title 'piece servers, no load',
-     f using 2:(s(30)) with linespoints lw 1 dt 2 title 'workers, no load',
-     f using 2:(s(31)) with linespoints lw 1 dt 2 title 'etcd + nats, no load'"
-done
-
-# ---------------------------------------------------------------- report
-cpu_model="$(awk -F': *' '/^model name/ { print $2; exit }' /proc/cpuinfo)"
-commit="$(git -C "$root" rev-parse --short HEAD 2>/dev/null || echo unknown)"
-{
-  echo "scaling — $(date -u '+%Y-%m-%d %H:%M UTC'), $((SECONDS - started)) s"
-  echo
-  echo "- command: \`SIZES=\"$SIZES\" BACKENDS=\"$BACKENDS\" DURATION=$DURATION CONNECTIONS=$CONNECTIONS TASKS=$TASKS FIGURES=$FIGURES bench/scaling.sh\`"
-  echo "- machine: nproc=$(nproc), ${cpu_model:-unknown CPU}, kernel $(uname -r); load average ${load_before} before, ${load_after} after (1/5/15 min)"
-  echo "- isla: commit ${commit}; bed of 3 islands x ${hosts_per_island} hosts; 9 gateways (--threads 1), piece servers --threads 1, workers --concurrency ${WORKER_CONCURRENCY}"
-  echo
-  echo "| back end | piece servers = workers | figures/s | fig. errors | tasks/s | task errors | piece server dead after (ms) | gateway dead after (ms) | machine cores busy | gateways | busiest gateway | piece servers | wrk | etcd+nats | others | gateway µs/req | piece µs/req | gateway switches/req | piece switches/req | no load: gateways | pieces | workers | etcd+nats | false deaths | suspicions | pieces dropped |"
-  echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
-  tail -n +2 "$tmp/scaling.csv" | awk -F, '{ printf "| %s | %s | %.0f | %s | %.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n",
-    $1, $2, $4, $5, $6, $8, $9, $10, $11, $12, $13, $14, $15, $17, $18, $23, $24, $25, $26, $28, $29, $30, $31, $32, $33, $34 }'
-  echo
-  echo "CPU columns: cores used during the figure load, from 1 s after its start to 1.5 s before its"
-  echo "end (/proc/PID/stat per group, /proc/stat for the machine); wrk: its own CPU over its whole run"
-  echo "(bash's times); others = the machine minus this bench's processes (other users of the machine)."
-  echo "Per request: the group's CPU (µs, its upkeep included) and context switches (all threads)"
-  echo "per second in the window, over the figure requests per second of the run. No load: cores each group used in ${IDLE} s with"
-  echo "no request at all, just before the figure load (heartbeats, probes, the workers' long polls)."
-  echo "False deaths, suspicions, pieces dropped: member_died, member_suspected and route_removed"
-  echo "events the 9 gateways recorded during the figure load, when nothing was killed."
-  echo "Curves:$(for f in "$OUT_DIR"/scaling-*."$ext"; do printf ' %s' "${f##*/}"; done)"
-} | tee "$OUT_DIR/report.md"
