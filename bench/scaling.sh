@@ -45,7 +45,8 @@
 # figure load, the CPU the island spends with no load at all is read over this long),
 # FIGURES (48, at most 64: one piece server alone holds them all), OUT_DIR (docs/scaling),
 # SMOKE=1 (SIZES="3 6" DURATION=1 TASKS=300, OUT_DIR in the temp dir), STEP_TIMEOUT (s, 60: every
-# wait), ISLA_BIN (build/isla), BENCH_DIR (build/bench), KEEP_TMP (1 keeps the logs).
+# wait), ISLA_BIN (build/isla), BENCH_DIR (build/bench), KEEP_TMP (1 keeps the logs),
+# REPLOT=CSV (no run: the curves and the table drawn again from an earlier run's scaling.csv).
 # Needs root and network namespaces (it says so and exits 1 otherwise).
 set -Eeuo pipefail
 

@@ -10,6 +10,7 @@
 #                            ip netns exec both exec). An empty BED: no prefix (loopback runs)
 #   now_ms                -> the wall clock in ms since the epoch (the gateways' events carry
 #                            wall_ms: one machine, one clock)
+# shellcheck disable=SC2154 # root: set by the sourcing script
 TESTBED_SH="$root/scripts/testbed/testbed.sh"
 
 bed_ip() {
@@ -21,6 +22,7 @@ bed_ip() {
 
 bed_cmd() {
   BED_CMD=()
+  # shellcheck disable=SC2034 # read by the caller
   [[ -n "$1" ]] && BED_CMD=("$TESTBED_SH" exec --name "$1" "$2" --)
   return 0
 }

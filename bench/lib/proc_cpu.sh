@@ -33,6 +33,7 @@ sum_ctx_switches() {
   for pid in "$@"; do files+=(/proc/"$pid"/task/*/status); done
   CTX=0
   ((${#files[@]})) || return 0
+  # shellcheck disable=SC2034 # read by the caller
   CTX="$(cat "${files[@]}" 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }')"
 }
 
