@@ -51,7 +51,6 @@ NODES=5
 PORT=5235
 CONVERGE_TIMEOUT=60  # s for an island (or a restarted gateway) to be seen alive by everyone
 LOOPBACK_PREFIX=127.0.11
-TESTBED_SH="$root/scripts/testbed/testbed.sh"
 WATCH="$root/bench/lib/swim_watch.py"
 
 note() { echo "failure_detection: $*" >&2; }
@@ -61,6 +60,7 @@ die() {
 }
 source "$root/bench/lib/proxy_bench.sh"
 source "$root/bench/lib/quiet.sh"
+source "$root/bench/lib/bed.sh"
 
 config_flags() {
   case "$1" in
@@ -131,8 +131,7 @@ if [[ "$TESTBED" != off ]] && "$TESTBED_SH" check >/dev/null 2>&1; then
     >"$tmp/bed.env" || die "testbed.sh up failed"
   for ((i = 0; i < NODES; i++)); do
     hosts[i]="a$((i + 1))"
-    ips[i]="$(sed -n "s/^HOST_${hosts[i]}_IP=//p" "$tmp/bed.env")"
-    [[ -n "${ips[i]}" ]] || die "the bed has no address for host ${hosts[i]}"
+    ips[i]="$(bed_ip "$tmp/bed.env" "${hosts[i]}")"
   done
 else
   why="$("$TESTBED_SH" check 2>&1 || true)"
@@ -151,9 +150,8 @@ fi
 # of the bed, or here). A prefix rather than a function, so that `$!` of a command started in
 # the background with it is the command's own pid (testbed.sh exec and ip netns exec exec).
 in_host() {
-  in_host_cmd=()
-  [[ "$mode" == bed ]] && in_host_cmd=("$TESTBED_SH" exec --name "$bed" "${hosts[$1]}" --)
-  return 0
+  bed_cmd "$bed" "${hosts[$1]}"
+  in_host_cmd=("${BED_CMD[@]}")
 }
 
 addr() { echo "${ips[$1]}:${PORT}"; }
@@ -202,8 +200,6 @@ set_loss() {
     "$TESTBED_SH" loss --name "$bed" "${hosts[i]}" "$per_host" --udp-only
   done
 }
-
-now_ms() { echo $((${EPOCHREALTIME/./} / 1000)); }
 
 # percentile P SORTED_VALUES...: nearest rank, as bench/swim_sim does.
 percentile() {

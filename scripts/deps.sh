@@ -16,6 +16,7 @@ packages=(
   chromium chromium-driver
   bubblewrap nats-server libnats-dev
   iputils-arping keepalived
+  gnuplot-nox
 )
 
 missing=()

@@ -6,15 +6,35 @@
 # all their threads; a PID that is gone counts 0. The comm field (2) may hold spaces, so the
 # fields are counted after its closing parenthesis.
 cpu_ticks() {
-  local pid sum=0 stat rest
+  sum_cpu_ticks "$@"
+  echo "$TICKS"
+}
+
+# sum_cpu_ticks PID...: the same into TICKS, without a subshell (called directly, nothing is
+# forked: a snapshot of many processes stays quick on a loaded machine).
+sum_cpu_ticks() {
+  local pid stat rest f
+  TICKS=0
   for pid in "$@"; do
-    stat="$(cat "/proc/${pid}/stat" 2>/dev/null)" || continue
+    { read -r stat <"/proc/${pid}/stat"; } 2>/dev/null || continue
     rest="${stat##*) }"
     # rest starts at field 3 (state): utime is field 14 -> word 12 of rest, stime word 13.
     read -r -a f <<<"$rest"
-    sum=$((sum + f[11] + f[12]))
+    TICKS=$((TICKS + f[11] + f[12]))
   done
-  echo "$sum"
+}
+
+# sum_ctx_switches PID...: voluntary + involuntary context switches of every thread of the PIDs
+# (/proc/PID/task/*/status) into CTX (one cat and one awk for all); a PID that is gone counts 0. A
+# process woken once per request switches about once per request; one that finds several
+# requests ready per wake-up, less.
+sum_ctx_switches() {
+  local pid files=()
+  for pid in "$@"; do files+=(/proc/"$pid"/task/*/status); done
+  CTX=0
+  ((${#files[@]})) || return 0
+  # shellcheck disable=SC2034 # read by the caller
+  CTX="$(cat "${files[@]}" 2>/dev/null | awk '/^(non)?voluntary_ctxt_switches:/ { n += $2 } END { print n + 0 }')"
 }
 
 # children_cpu_ticks SCRATCH_FILE: sets CHILD_TICKS to the user + system CPU of this shell's

@@ -9,9 +9,10 @@ gateways name each other in /api/status and in their events.
       waits until every node lists every other one as alive; exit 1 on timeout.
   mark --nodes A,B,...
       prints {"A": latest event id, ...}: where a later `count` starts.
-  count --nodes A,B,... --mark JSON
+  count --nodes A,B,... --mark JSON [--routes]
       prints "DEATHS SUSPICIONS": member_died and member_suspected events each node recorded
-      itself after the mark (an island where nobody was killed: every death is a false one).
+      itself after the mark (an island where nobody was killed: every death is a false one);
+      with --routes, then the route_removed events (piece servers dropped from routing).
   detect --nodes SURVIVORS --victim V --killed-ms T [--timeout S]
       polls every 20 ms until every survivor holds V dead, then prints the detection time in
       ms: the latest of the survivors' own member_died events about V, by their wall_ms,
@@ -79,7 +80,7 @@ def mark(args):
 
 def count(args):
     since = json.loads(args.mark)
-    deaths = suspicions = 0
+    deaths = suspicions = routes_removed = 0
     for node in args.nodes:
         for event in own_events(node, since.get(node, 0)):
             if event["kind"] == "member_died":
@@ -88,30 +89,94 @@ def count(args):
                       file=sys.stderr)
             elif event["kind"] == "member_suspected":
                 suspicions += 1
-    print(deaths, suspicions)
+            elif event["kind"] == "route_removed":
+                routes_removed += 1
+    print(deaths, suspicions, *([routes_removed] if args.routes else []))
     return 0
 
 
-def detect(args):
+def routed_pieces(node):
+    status = get_json(node, "/api/status")
+    if status is None:
+        return None
+    return {piece["address"] for piece in status.get("piece_servers", [])
+            if piece.get("state") == "alive"}
+
+
+def detection_ms(args, still_sees, kind, detail_key):
+    """Polls until no node still_sees the victim, then the latest of the nodes' own KIND events
+    about it (detail[DETAIL_KEY] == victim), by wall_ms, minus the kill; None on timeout."""
     deadline = time.monotonic() + args.timeout
     waiting = set(args.nodes)
     while waiting:
         if time.monotonic() > deadline:
-            print("missed")
-            return 0
-        waiting = {node for node in waiting
-                   if (peer_states(node) or {}).get(args.victim) != "dead"}
+            return None
+        waiting = {node for node in waiting if still_sees(node)}
         if waiting:
             time.sleep(POLL_S)
     latest = 0
     for node in args.nodes:
-        died = [e["wall_ms"] for e in own_events(node)
-                if e["kind"] == "member_died" and e["detail"].get("node") == args.victim
+        seen = [e["wall_ms"] for e in own_events(node)
+                if e["kind"] == kind and e["detail"].get(detail_key) == args.victim
                 and e["wall_ms"] >= args.killed_ms]
-        if not died:  # the event was evicted from a full log: the poll is all we know
-            died = [int(time.time() * 1000)]
-        latest = max(latest, min(died))
-    print(latest - args.killed_ms)
+        if not seen:  # the event was evicted from a full log: the poll is all we know
+            seen = [int(time.time() * 1000)]
+        latest = max(latest, min(seen))
+    return latest - args.killed_ms
+
+
+def print_detection(ms):
+    print("missed" if ms is None else ms)
+    return 0
+
+
+def detect(args):
+    return print_detection(detection_ms(
+        args, lambda node: (peer_states(node) or {}).get(args.victim) != "dead",
+        "member_died", "node"))
+
+
+def piece_gone(args):
+    def still_routes(node):
+        routed = routed_pieces(node)
+        return routed is None or args.victim in routed  # no answer: not known gone yet
+    return print_detection(detection_ms(args, still_routes, "route_removed", "server"))
+
+
+def figures_served(node):
+    listing = get_json(node, "/api/figures")
+    if listing is None:
+        return 0
+    return sum(1 for figure in listing.get("figures", []) if figure.get("servers"))
+
+
+def pieces_ready(args):
+    deadline = time.monotonic() + args.timeout
+    want = set(args.pieces)
+    while True:
+        missing = {node: want - (routed_pieces(node) or set()) for node in args.nodes}
+        short = {node: figures_served(node) for node in args.nodes}
+        if not any(missing.values()) and all(n >= args.figures for n in short.values()):
+            return 0
+        if time.monotonic() > deadline:
+            for node in args.nodes:
+                print(f"swim_watch: {node} misses pieces {sorted(missing[node])}, "
+                      f"serves {short[node]} of {args.figures} figures", file=sys.stderr)
+            return 1
+        time.sleep(POLL_S * 5)
+
+
+def knows_leader(node):
+    status = get_json(node, "/api/status")
+    return bool(status and (status.get("store") or {}).get("leader_address"))
+
+
+def led(args):
+    deadline = time.monotonic() + args.timeout
+    while not all(knows_leader(node) for node in args.nodes):
+        if time.monotonic() > deadline:
+            return 1
+        time.sleep(POLL_S * 5)
     return 0
 
 
@@ -119,16 +184,23 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    for name in ("converged", "mark", "count", "detect"):
+    for name in ("converged", "mark", "count", "detect", "piece-gone", "pieces-ready", "led"):
         command = sub.add_parser(name)
         command.add_argument("--nodes", required=True, type=lambda s: s.split(","))
         command.add_argument("--timeout", type=float, default=60)
     sub.choices["count"].add_argument("--mark", required=True)
+    sub.choices["count"].add_argument("--routes", action="store_true",
+                                      help="also print the route_removed events (piece servers "
+                                           "dropped from routing)")
     sub.choices["detect"].add_argument("--victim", required=True)
     sub.choices["detect"].add_argument("--killed-ms", required=True, type=int)
+    sub.choices["piece-gone"].add_argument("--victim", required=True)
+    sub.choices["piece-gone"].add_argument("--killed-ms", required=True, type=int)
+    sub.choices["pieces-ready"].add_argument("--pieces", required=True, type=lambda s: s.split(","))
+    sub.choices["pieces-ready"].add_argument("--figures", required=True, type=int)
     args = parser.parse_args()
-    return {"converged": converged, "mark": mark, "count": count, "detect": detect}[
-        args.command](args)
+    return {"converged": converged, "mark": mark, "count": count, "detect": detect,
+            "piece-gone": piece_gone, "pieces-ready": pieces_ready, "led": led}[args.command](args)
 
 
 if __name__ == "__main__":
