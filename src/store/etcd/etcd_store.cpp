@@ -36,7 +36,6 @@ StoreResult<T> malformed(std::string_view what) {
 EtcdStore::EtcdStore(EtcdStoreOptions options)
     : options_(std::move(options)), client_(options_.client) {
   if (options_.endpoints.empty()) throw std::invalid_argument("EtcdStore needs an endpoint");
-  health_.endpoint = options_.endpoints.front().str();
 }
 
 EtcdStore::~EtcdStore() {
@@ -48,18 +47,21 @@ EtcdStore::~EtcdStore() {
 
 EtcdHealth EtcdStore::health() const {
   std::lock_guard lock(mutex_);
-  return health_;
+  auto health = health_;
+  health.endpoint = options_.endpoints[health_endpoint_].str();
+  return health;
 }
 
-void EtcdStore::note_answer(std::size_t endpoint, const std::string& body) {
-  boost::system::error_code error;
-  auto parsed = json::parse(body, error);
-  std::optional<Revision> revision;
-  if (!error && parsed.is_object()) revision = header_revision(parsed.as_object());
+void EtcdStore::note_answer(std::size_t endpoint) {
   std::lock_guard lock(mutex_);
   health_.healthy = true;
-  health_.endpoint = options_.endpoints[endpoint].str();
-  if (revision) health_.revision = std::max(health_.revision, *revision);
+  health_endpoint_ = endpoint;
+}
+
+// Once the caller has read the answer: the body is parsed once, by the decoder that needs it.
+void EtcdStore::note_revision(Revision revision) {
+  std::lock_guard lock(mutex_);
+  health_.revision = std::max(health_.revision, revision);
 }
 
 void EtcdStore::note_error(const StoreError& error) {
@@ -71,7 +73,7 @@ void EtcdStore::note_error(const StoreError& error) {
   }
   health_.healthy = false;
   health_.last_error = error.message;
-  health_.endpoint = options_.endpoints[preferred_.load() % options_.endpoints.size()].str();
+  health_endpoint_ = preferred_.load() % options_.endpoints.size();
 }
 
 asio::awaitable<EtcdStore::Answer> EtcdStore::call(const std::string& path, const std::string& body,
@@ -79,6 +81,7 @@ asio::awaitable<EtcdStore::Answer> EtcdStore::call(const std::string& path, cons
   const std::size_t count = options_.endpoints.size();
   const std::size_t first = preferred_.load() % count;
   StoreError last{StoreErrorCode::unavailable, "etcd: no time left to ask a member", {}};
+  const auto request = etcd_request(path, body, kind == CallKind::read);
   for (std::size_t i = 0; i < count; ++i) {
     const auto now = Clock::now();
     if (now >= deadline) break;
@@ -92,7 +95,6 @@ asio::awaitable<EtcdStore::Answer> EtcdStore::call(const std::string& path, cons
     // goes with all of it, as it goes nowhere else once sent.
     const auto attempt_deadline =
         kind == CallKind::read ? now + (deadline - now) / static_cast<long>(count - i) : deadline;
-    const auto request = etcd_request(path, body, kind == CallKind::read);
     auto outcome = co_await client_.request(endpoint, request, attempt_deadline);
     if (!outcome.ok()) {
       last = error_of_transport(outcome.error, endpoint.str() + ": " + outcome.message, kind);
@@ -103,7 +105,7 @@ asio::awaitable<EtcdStore::Answer> EtcdStore::call(const std::string& path, cons
     auto& response = *outcome.response;
     if (response.status == 200) {
       preferred_.store(index);
-      note_answer(index, response.body);
+      note_answer(index);
       co_return Answer{std::move(response.body), {}};
     }
     last = error_of_answer(response.status, response.body, kind);
@@ -134,6 +136,7 @@ asio::awaitable<StoreResult<TxnResult>> EtcdStore::txn(const Txn& txn, Deadline 
   auto result = single ? single_op_result_from_etcd(answer.body, txn)
                        : txn_result_from_etcd(answer.body, txn);
   if (!result) co_return malformed<TxnResult>("a transaction");
+  note_revision(result->revision);
   co_return StoreResult<TxnResult>{std::move(*result), {}};
 }
 
@@ -147,6 +150,7 @@ asio::awaitable<StoreResult<RangeResult>> EtcdStore::range(const std::string& ke
   if (!answer.ok()) co_return failure<RangeResult>(std::move(answer.error));
   auto result = range_from_etcd(answer.body);
   if (!result) co_return malformed<RangeResult>("a range");
+  note_revision(result->revision);
   co_return StoreResult<RangeResult>{RangeResult{std::move(result->kvs), result->revision}, {}};
 }
 
@@ -190,6 +194,7 @@ asio::awaitable<StoreResult<Lease>> EtcdStore::grant_lease(std::int64_t ttl_ms, 
   if (!answer.ok()) co_return failure<Lease>(std::move(answer.error));
   auto lease = lease_from_etcd(answer.body);
   if (!lease || lease->ttl_seconds <= 0) co_return malformed<Lease>("a lease grant");
+  note_revision(lease->revision);
   co_return StoreResult<Lease>{Lease{lease->id, lease->ttl_seconds * 1000}, {}};
 }
 
@@ -202,6 +207,7 @@ asio::awaitable<StoreResult<Lease>> EtcdStore::keep_alive(LeaseId id, Deadline d
   auto first_line = std::string_view(answer.body).substr(0, answer.body.find('\n'));
   auto lease = lease_from_etcd(first_line);
   if (!lease || lease->id != id) co_return malformed<Lease>("a keep-alive");
+  note_revision(lease->revision);
   if (lease->ttl_seconds == 0) {
     co_return failure<Lease>(
         {StoreErrorCode::rejected, "etcd: lease " + std::to_string(id) + " not found", {}});
@@ -225,6 +231,7 @@ asio::awaitable<StoreResult<TxnResult>> EtcdStore::revoke_lease(LeaseId id, Dead
   auto parsed = json::parse(answer.body, error);
   auto revision = !error && parsed.is_object() ? header_revision(parsed.as_object()) : std::nullopt;
   if (!revision) co_return malformed<TxnResult>("a revoke");
+  note_revision(*revision);
   TxnResult result;
   result.revision = *revision;
   co_return StoreResult<TxnResult>{std::move(result), {}};

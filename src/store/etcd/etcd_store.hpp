@@ -69,14 +69,16 @@ class EtcdStore final : public Store {
   // References, not values: see store.hpp on GCC 12 and coroutine parameters.
   asio::awaitable<Answer> call(const std::string& path, const std::string& body, CallKind kind,
                                Deadline deadline);
-  void note_answer(std::size_t endpoint, const std::string& body);
+  void note_answer(std::size_t endpoint);
+  void note_revision(Revision revision);
   void note_error(const StoreError& error);
 
   EtcdStoreOptions options_;
   net::HttpClient client_;
   std::atomic<std::size_t> preferred_{0};
-  mutable std::mutex mutex_;  // health_
-  EtcdHealth health_;
+  mutable std::mutex mutex_;  // health_, health_endpoint_
+  EtcdHealth health_;         // but its endpoint, which health() names from:
+  std::size_t health_endpoint_ = 0;
   // Watch streams kept open between watch() calls, by prefix (etcd_watch_follower.hpp).
   std::mutex followers_mutex_;
   std::map<std::string, std::vector<std::shared_ptr<WatchFollower>>> followers_;

@@ -102,6 +102,37 @@ TEST(EtcdCodec, ReadsEtcdsAnswersWithDefaultsLeftOut) {
   EXPECT_FALSE(txn_result_from_etcd("[]", txn));
 }
 
+TEST(EtcdCodec, ReadsASinglePutOrDeleteAsItsOneOpTransaction) {
+  auto put = single_op_result_from_etcd(kSinglePutAnswer, put_txn("foo", "x"));
+  ASSERT_TRUE(put);
+  EXPECT_TRUE(put->succeeded);
+  EXPECT_EQ(put->revision, 7);
+  ASSERT_EQ(put->results.size(), 1u);
+  ASSERT_EQ(put->results[0].kvs.size(), 1u);
+  EXPECT_EQ(put->results[0].kvs[0], (KeyValue{"foo", "bar", 2, 2, 1, 0}));
+  // A put of a new key: etcd leaves prev_kv out.
+  auto fresh = single_op_result_from_etcd(R"({"header":{"revision":"8"}})", put_txn("new", "x"));
+  ASSERT_TRUE(fresh);
+  EXPECT_EQ(fresh->revision, 8);
+  ASSERT_EQ(fresh->results.size(), 1u);
+  EXPECT_TRUE(fresh->results[0].kvs.empty());
+  // A delete: the count and the values it removed.
+  auto deleted = single_op_result_from_etcd(
+      R"({"header":{"revision":"9"},"deleted":"1","prev_kvs":[{"key":"Zm9v",)"
+      R"("create_revision":"2","mod_revision":"7","version":"2","value":"YmFy"}]})",
+      delete_txn("foo"));
+  ASSERT_TRUE(deleted);
+  EXPECT_EQ(deleted->revision, 9);
+  EXPECT_EQ(deleted->results.at(0).deleted, 1);
+  EXPECT_EQ(deleted->results[0].kvs.at(0).mod_revision, 7);
+  // Answers of another shape are refused, not trusted.
+  EXPECT_FALSE(single_op_result_from_etcd(R"({"prev_kv":{}})", put_txn("foo", "x")));
+  EXPECT_FALSE(single_op_result_from_etcd(R"({"header":{"revision":"9"},"prev_kv":{"key":"!"}})",
+                                          put_txn("foo", "x")));
+  EXPECT_FALSE(
+      single_op_result_from_etcd(R"({"header":{"revision":"9"},"deleted":true})", delete_txn("k")));
+}
+
 TEST(EtcdCodec, WatchMessagesCarryEventsCompactionAndErrors) {
   auto events = watch_message_from_etcd(
       R"({"result":{"header":{"revision":"4"},"events":[{"kv":{"key":"Zm9v","create_revision":"2",)"
@@ -178,6 +209,42 @@ TEST(EtcdStore, SendsAPutAsEtcdsTransactionAndReadsTheAnswer) {
   EXPECT_TRUE(sent.at("prev_kv").as_bool());
   EXPECT_TRUE(store.health().healthy);
   EXPECT_EQ(store.health().revision, 7);
+}
+
+// The KV API's writes cost etcd one request each: no read before a put, no probe of the
+// member's health or leadership beside it.
+TEST(EtcdStore, EachWriteIsOneRequestToOneMember) {
+  ScriptedServer member;
+  member.answer([](const net::HttpRequest& request) {
+    if (request.target == "/v3/kv/deleterange") {
+      return net::json_response(200, R"({"header":{"revision":"8"},"deleted":"1"})");
+    }
+    if (request.target == "/v3/kv/txn") {
+      return net::json_response(
+          200, R"({"header":{"revision":"9"},"responses":[{"response_put":{}}],"succeeded":true})");
+    }
+    return net::json_response(200, std::string(kSinglePutAnswer));
+  });
+  ScriptedServer other;
+  auto store = store_for({member.endpoint(), other.endpoint()});
+  auto put = run(store.txn(put_txn("foo", "x"), Clock::now() + 5s));
+  auto deleted = run(store.txn(delete_txn("foo"), Clock::now() + 5s));
+  Txn cas;
+  cas.compares.push_back(revision_is("foo", 7));
+  cas.success.push_back(put_op("foo", "y"));
+  auto swapped = run(store.txn(cas, Clock::now() + 5s));
+  ASSERT_TRUE(put.ok() && deleted.ok() && swapped.ok());
+  EXPECT_EQ(put.value->revision, 7);
+  EXPECT_EQ(deleted.value->revision, 8);
+  EXPECT_EQ(deleted.value->results.at(0).deleted, 1);
+  EXPECT_TRUE(swapped.value->succeeded);
+  EXPECT_EQ(swapped.value->revision, 9);
+  std::vector<std::string> targets;
+  for (const auto& request : member.seen()) targets.push_back(request.target);
+  EXPECT_EQ(targets, (std::vector<std::string>{"/v3/kv/put", "/v3/kv/deleterange", "/v3/kv/txn"}));
+  EXPECT_TRUE(other.seen().empty());
+  EXPECT_EQ(store.health().revision, 9);
+  EXPECT_EQ(store.health().endpoint, member.endpoint().str());
 }
 
 TEST(EtcdStore, AWriteGoesOnToTheNextMemberWhenOneIsDownOrHasNoLeader) {
