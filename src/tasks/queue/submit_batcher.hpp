@@ -20,7 +20,7 @@ namespace isla::tasks {
 
 struct SubmitBatcherOptions {
   std::size_t max_batch = 128;  // submissions per transaction
-  std::size_t max_writers = 2;  // transactions in flight at once
+  std::size_t max_writers = 8;  // transactions in flight at once
 };
 
 class SubmitBatcher final : public std::enable_shared_from_this<SubmitBatcher> {

@@ -203,7 +203,9 @@ TEST_F(StoreTaskQueueTest, SubmissionsThatArriveTogetherShareATransaction) {
       co_await timer.async_wait(net::use_nothrow);
     }
     EXPECT_EQ(answered, kTasks);
-    EXPECT_LE(store_.writes_applied() - writes_before, 4) << "one transaction per submission";
+    // The first submissions find a writer each free; the rest share the writers' next turns.
+    const auto writers = static_cast<std::int64_t>(SubmitBatcherOptions{}.max_writers);
+    EXPECT_LE(store_.writes_applied() - writes_before, 2 * writers) << "one per submission";
     std::sort(ids.begin(), ids.end());
     EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end());
     EXPECT_EQ(store_.dump(std::string(kTaskPrefix)).size(), static_cast<std::size_t>(kTasks));
