@@ -113,6 +113,13 @@ void RaftNode::add_reader(std::chrono::steady_clock::time_point deadline,
   });
 }
 
+void RaftNode::add_applied_waiter(Index index, std::chrono::steady_clock::time_point deadline,
+                                  RaftDriver::AppliedDone done) {
+  post([this, index, deadline, done = std::move(done)]() mutable {
+    driver_->wait_applied_beyond(index, deadline, std::move(done));
+  });
+}
+
 asio::awaitable<ReadStatus> RaftNode::read_barrier(std::chrono::steady_clock::time_point deadline) {
   auto waiter = net::Completion<ReadStatus>::on(co_await asio::this_coro::executor);
   add_reader(deadline, [answer = waiter](ReadStatus status) mutable {

@@ -58,6 +58,13 @@ class RaftNode {
   // Runs `fn` on the node's thread, where the state machine may be read safely.
   template <class Fn>
   asio::awaitable<std::invoke_result_t<Fn>> run(const Fn& fn);
+  // wait_applied_beyond() and then run(fn), in one visit to the node's thread: fn(applied)
+  // runs as the entries are applied (or at the deadline), not after a second trip that would
+  // queue behind the next batch's fsync. nullopt when the caller's deadline passed first;
+  // `fn` may then still run later, so it must own what it reads.
+  template <class Fn>
+  asio::awaitable<std::optional<std::invoke_result_t<Fn, Index>>> run_when_applied_beyond(
+      Index index, std::chrono::steady_clock::time_point deadline, Fn fn);
   // read_barrier() and then run(fn), in one visit to the node's thread: `fn` runs there as
   // soon as the barrier allows. nullopt (and `status` says why) if it never does.
   template <class Fn>
@@ -87,6 +94,8 @@ class RaftNode {
   void post(std::function<void()> work);
   void on_tick();
   void add_reader(std::chrono::steady_clock::time_point deadline, RaftDriver::ReadDone done);
+  void add_applied_waiter(Index index, std::chrono::steady_clock::time_point deadline,
+                          RaftDriver::AppliedDone done);
 
   NodeId id_;
   std::chrono::milliseconds tick_;
@@ -132,6 +141,17 @@ asio::awaitable<std::invoke_result_t<Fn>> RaftNode::run(const Fn& fn) {
   post([done, fn]() mutable { net::Completion<Result>::complete(std::move(done), fn()); });
   auto result = co_await done->wait(std::chrono::steady_clock::time_point::max());
   co_return std::move(*result);
+}
+
+template <class Fn>
+asio::awaitable<std::optional<std::invoke_result_t<Fn, Index>>> RaftNode::run_when_applied_beyond(
+    Index index, std::chrono::steady_clock::time_point deadline, Fn fn) {
+  using Result = std::invoke_result_t<Fn, Index>;
+  auto done = net::Completion<Result>::on(co_await asio::this_coro::executor);
+  add_applied_waiter(index, deadline, [answer = done, fn = std::move(fn)](Index applied) mutable {
+    net::Completion<Result>::complete(std::move(answer), fn(applied));
+  });
+  co_return co_await done->wait(deadline);
 }
 
 }  // namespace isla::consensus

@@ -206,19 +206,26 @@ asio::awaitable<StoreResult<WatchResult>> RaftStore::watch(const std::string& pr
   // holds at once, whatever history it asked for.
   constexpr std::size_t kPageEvents = 1000;
   constexpr std::size_t kPageBytes = std::size_t{1} << 20;
-  Revision next = from;
+  // Owns its prefix: a read scheduled for when entries apply may run after this call ended.
+  const auto events_since = [this, prefix](Revision next) {
+    return replica_->kv.events_since(next, prefix, kPageEvents, kPageBytes);
+  };
+  const auto first_read = [&events_since, from, this] {
+    return std::pair{events_since(from), node_->status().applied};
+  };
+  auto read = co_await node_->run(first_read);
   for (;;) {
-    const auto read_events = [this, &prefix, next] {
-      return std::pair{replica_->kv.events_since(next, prefix, kPageEvents, kPageBytes),
-                       node_->status().applied};
-    };
-    auto [result, applied] = co_await node_->run(read_events);
-    if (result.compacted || !result.events.empty() || std::chrono::steady_clock::now() >= until ||
-        !*running_) {
-      co_return StoreResult<WatchResult>{std::move(result), {}};
+    if (read.first.compacted || !read.first.events.empty() ||
+        std::chrono::steady_clock::now() >= until || !*running_) {
+      co_return StoreResult<WatchResult>{std::move(read.first), {}};
     }
-    next = result.next;
-    co_await node_->wait_applied_beyond(applied, until);
+    // Read as the next entries apply, in the same visit to the Raft thread.
+    auto next_read = [events_since, next = read.first.next](consensus::Index applied) {
+      return std::pair{events_since(next), applied};
+    };
+    auto later = co_await node_->run_when_applied_beyond(read.second, until, std::move(next_read));
+    if (!later) co_return StoreResult<WatchResult>{std::move(read.first), {}};
+    read = std::move(*later);
   }
 }
 

@@ -51,7 +51,10 @@ asio::awaitable<void> pause(std::chrono::milliseconds how_long) {
 
 StoreTaskQueue::StoreTaskQueue(store::Store& store, StoreTaskQueueOptions options,
                                std::unique_ptr<core::Random> random)
-    : store_(store), options_(std::move(options)), random_(std::move(random)) {}
+    : store_(store),
+      options_(std::move(options)),
+      submits_(std::make_shared<SubmitBatcher>(store, options_.submit_batching)),
+      random_(std::move(random)) {}
 
 void StoreTaskQueue::start(asio::any_io_executor executor) {
   executor_ = executor;
@@ -392,6 +395,11 @@ TaskRecord StoreTaskQueue::prepare(const SubmitSpec& spec) {
 asio::awaitable<QueueResult<Submitted>> StoreTaskQueue::submit_prepared(const SubmitSpec& spec,
                                                                         TaskRecord record,
                                                                         Deadline deadline) {
+  auto batched = co_await submits_->write(record, spec.idempotency_key, deadline);
+  if (!batched.ok()) co_return failure<Submitted>(batched.error);
+  if (*batched.value) co_return success(Submitted{std::move(record), false});
+  // A key of the shared transaction existed already, maybe another submission's: alone, this
+  // one is written, or learns which task its idempotency key names.
   Txn txn;
   if (!spec.idempotency_key.empty()) {
     const std::string key = idempotency_key(spec.idempotency_key);

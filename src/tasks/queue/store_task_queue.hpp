@@ -15,6 +15,7 @@
 #include "core/random.hpp"
 #include "net/completion.hpp"
 #include "tasks/queue/ready_index.hpp"
+#include "tasks/queue/submit_batcher.hpp"
 #include "tasks/queue/task_queue.hpp"
 
 namespace isla::tasks {
@@ -41,6 +42,7 @@ struct StoreTaskQueueOptions {
   std::chrono::milliseconds tick{100};  // the reaper's period, and the longest a wait sleeps
   std::int64_t max_visibility_ms = 600'000;
   std::shared_ptr<TaskObserver> observer;
+  SubmitBatcherOptions submit_batching;
 };
 
 class StoreTaskQueue final : public TaskQueue, public std::enable_shared_from_this<StoreTaskQueue> {
@@ -130,6 +132,7 @@ class StoreTaskQueue final : public TaskQueue, public std::enable_shared_from_th
 
   store::Store& store_;
   StoreTaskQueueOptions options_;
+  std::shared_ptr<SubmitBatcher> submits_;
   asio::any_io_executor executor_;
 
   mutable std::mutex mutex_;  // everything below

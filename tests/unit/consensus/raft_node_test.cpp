@@ -10,6 +10,7 @@
 #include <future>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "durability/fault_injecting_file_system.hpp"
 #include "support/raw_http.hpp"
@@ -193,6 +194,37 @@ TEST(RaftNode, ReadBarrierOnAFollowerSeesEveryEarlierWrite) {
   ASSERT_EQ(wait(cluster.node(follower).read_barrier(in(5s))), ReadStatus::ok);
   const auto applied = cluster.machine(follower).applied();
   EXPECT_NE(std::find(applied.begin(), applied.end(), "visible"), applied.end());
+}
+
+// A watcher's read runs as the entries it waits for apply, and sees them; with nothing
+// applied it runs at its deadline (or its caller gives up first).
+TEST(RaftNode, ARunWhenAppliedBeyondSeesTheEntriesItWaitedFor) {
+  Cluster cluster;
+  const NodeId leader = cluster.wait_for_leader();
+  ASSERT_EQ(propose(cluster.node(leader), "before").status, ProposeStatus::ok);
+  const Index applied = cluster.node(leader).status().applied;
+  auto& machine = cluster.machine(leader);
+  const auto read_applied = [&machine](Index index) { return std::pair{index, machine.applied()}; };
+  asio::io_context io;
+  auto later = asio::co_spawn(
+      io, cluster.node(leader).run_when_applied_beyond(applied, in(5s), read_applied),
+      asio::use_future);
+  std::thread runner([&] { io.run(); });
+  ASSERT_EQ(propose(cluster.node(leader), "awaited").status, ProposeStatus::ok);
+  runner.join();
+  const auto seen = later.get();
+  ASSERT_TRUE(seen.has_value());
+  EXPECT_GT(seen->first, applied);
+  EXPECT_EQ(seen->second.back(), "awaited");
+
+  const auto now_applied = cluster.node(leader).status().applied;
+  const auto started = std::chrono::steady_clock::now();
+  const auto idle = wait(cluster.node(leader).run_when_applied_beyond(
+      now_applied + 1000, in(100ms), [](Index index) { return index; }));
+  EXPECT_GE(std::chrono::steady_clock::now() - started, 90ms);
+  if (idle) {
+    EXPECT_LE(*idle, now_applied + 1000);
+  }
 }
 
 TEST(RaftNode, ReadsFromEveryNodeAtOnceAreAllAnswered) {

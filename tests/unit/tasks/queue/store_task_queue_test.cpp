@@ -5,6 +5,7 @@
 #include <atomic>
 #include <functional>
 #include <map>
+#include <set>
 
 #include "support/memory_store.hpp"
 #include "tasks/queue/task_keys.hpp"
@@ -172,6 +173,87 @@ TEST_F(StoreTaskQueueTest, AnIdempotencyKeyAnswersWithTheFirstTask) {
     EXPECT_EQ(second.value->task.id, first.id);
     EXPECT_EQ(second.value->task.type, "sum");
     EXPECT_EQ(store_.dump(std::string(kTaskPrefix)).size(), 1u);
+  });
+}
+
+// Submissions that arrive together share transactions (group commit), and each is still
+// answered with its own task, written once.
+TEST_F(StoreTaskQueueTest, SubmissionsThatArriveTogetherShareATransaction) {
+  constexpr int kTasks = 40;
+  run([&]() -> asio::awaitable<void> {
+    // Writes take time, as a replicated one does: later submissions arrive meanwhile.
+    store_.set_faults({0, 0, 0, 5ms});
+    const auto writes_before = store_.writes_applied();
+    std::vector<std::string> ids;
+    int answered = 0;
+    for (int i = 0; i < kTasks; ++i) {
+      asio::co_spawn(
+          co_await asio::this_coro::executor,
+          [&]() -> asio::awaitable<void> {
+            auto task = co_await submit();
+            ids.push_back(task.id);
+            ++answered;
+          },
+          asio::detached);
+    }
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto give_up = SteadyClock::now() + 5s;
+    while (answered < kTasks && SteadyClock::now() < give_up) {
+      timer.expires_after(1ms);
+      co_await timer.async_wait(net::use_nothrow);
+    }
+    EXPECT_EQ(answered, kTasks);
+    // The first submissions find a writer each free; the rest share the writers' next turns.
+    const auto writers = static_cast<std::int64_t>(SubmitBatcherOptions{}.max_writers);
+    EXPECT_LE(store_.writes_applied() - writes_before, 2 * writers) << "one per submission";
+    std::sort(ids.begin(), ids.end());
+    EXPECT_EQ(std::unique(ids.begin(), ids.end()), ids.end());
+    EXPECT_EQ(store_.dump(std::string(kTaskPrefix)).size(), static_cast<std::size_t>(kTasks));
+  });
+}
+
+// An idempotency key seen before, or twice in one burst, still names one task, and the
+// submissions batched with it are written all the same.
+TEST_F(StoreTaskQueueTest, ARepeatedIdempotencyKeyInABurstNamesOneTaskAndSparesTheOthers) {
+  run([&]() -> asio::awaitable<void> {
+    auto first = co_await submit_as(sum_, 5, order_);
+    store_.set_faults({0, 0, 0, 5ms});
+    std::vector<Submitted> keyed;
+    int others = 0;
+    int answered = 0;
+    for (int i = 0; i < 6; ++i) {
+      asio::co_spawn(
+          co_await asio::this_coro::executor,
+          [&, i]() -> asio::awaitable<void> {
+            const std::string key = i % 2 == 0 ? "order-1" : "order-2";
+            const SubmitSpec spec = spec_of("sum", 5, i < 4 ? key : std::string());
+            auto submitted = co_await queue_->submit(spec, soon());
+            EXPECT_TRUE(submitted.ok()) << submitted.error.message;
+            if (submitted.ok() && i < 4) keyed.push_back(*submitted.value);
+            if (submitted.ok() && i >= 4) ++others;
+            ++answered;
+          },
+          asio::detached);
+    }
+    asio::steady_timer timer(co_await asio::this_coro::executor);
+    const auto give_up = SteadyClock::now() + 5s;
+    while (answered < 6 && SteadyClock::now() < give_up) {
+      timer.expires_after(1ms);
+      co_await timer.async_wait(net::use_nothrow);
+    }
+    EXPECT_EQ(others, 2);
+    EXPECT_EQ(keyed.size(), 4u);
+    std::map<std::string, std::set<std::string>> ids_by_key;
+    int duplicates = 0;
+    for (const auto& submitted : keyed) {
+      ids_by_key[submitted.task.idempotency_key].insert(submitted.task.id);
+      duplicates += submitted.duplicate ? 1 : 0;
+    }
+    EXPECT_EQ(ids_by_key["order-1"], std::set<std::string>{first.id});
+    EXPECT_EQ(ids_by_key["order-2"].size(), 1u);
+    EXPECT_EQ(duplicates, 3);  // both order-1 resubmissions, and the second order-2
+    // order-1's task, order-2's, and the two without a key.
+    EXPECT_EQ(store_.dump(std::string(kTaskPrefix)).size(), 4u);
   });
 }
 
