@@ -107,6 +107,11 @@ class StreamQueue final : public StreamBacklog {
     notify();
   }
   bool finished() const { return finished_; }
+  void abort() override {
+    aborted_ = true;
+    finish();
+  }
+  bool aborted() const { return aborted_; }
   // The socket failed: nothing more will be sent, so nothing is kept.
   void fail() {
     failed_ = true;
@@ -139,6 +144,7 @@ class StreamQueue final : public StreamBacklog {
   std::size_t unsent_ = 0;
   bool finished_ = false;
   bool failed_ = false;
+  bool aborted_ = false;
 };
 
 Clock::time_point request_deadline(const HttpRequest& request, std::chrono::milliseconds fallback) {
@@ -451,7 +457,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   asio::awaitable<void> produce_chunks(BodyStream& stream, StreamQueue& queue) {
     while (!draining && !queue.failed()) {
       auto chunk = co_await stream(queue);
-      if (!chunk || draining || queue.failed()) break;
+      if (!chunk || draining || queue.failed() || queue.aborted()) break;
       if (!chunk->empty()) queue.push(std::move(*chunk));
     }
     queue.finish();
@@ -470,8 +476,12 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       }
       queue.pop();
     }
-    connection.deadline.expire_after(options.write_timeout);
-    co_await asio::async_write(connection.socket, http::make_chunk_last(), use_nothrow);
+    // Without the last chunk the client cannot take a broken source for the body's end; the
+    // connection closes after a stream in any case.
+    if (!queue.aborted()) {
+      connection.deadline.expire_after(options.write_timeout);
+      co_await asio::async_write(connection.socket, http::make_chunk_last(), use_nothrow);
+    }
     // The body is complete: stop listening for the client's departure.
     beast::error_code ignored;
     connection.socket.cancel(ignored);

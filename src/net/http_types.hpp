@@ -62,6 +62,10 @@ class StreamBacklog {
   // Completes once at most `bytes` are unsent, or once the connection has failed (the
   // stream's next chunk is then discarded).
   virtual asio::awaitable<void> wait_unsent_at_most(std::size_t bytes) = 0;
+  // The body cannot be completed (its source broke: a proxied backend died mid-stream). What
+  // was produced is still sent, then the connection closes without the last chunk, so the
+  // client sees a truncated body rather than a clean end. The stream is not asked again.
+  virtual void abort() = 0;
 
   // Whether a chunk of `bytes` would take the unsent bytes past `limit`. A chunk into an
   // empty backlog never does, however large: its client is not behind.

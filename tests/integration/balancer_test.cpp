@@ -96,7 +96,9 @@ class Backend {
       forwarded_auth_ = std::string(request.header("Isla-Forwarded-Auth").value_or(""));
       targets_.push_back(request.method + " " + request.target);
     }
-    if (request.path() == "/api/events") co_return events();
+    if (request.path() == "/api/events") {
+      co_return events(request.target.find("die=mid-stream") != std::string::npos);
+    }
     if (request.path() == "/slow") {
       ++in_flight_;
       asio::steady_timer timer(co_await asio::this_coro::executor, 800ms);
@@ -112,14 +114,16 @@ class Backend {
   }
 
   // Server-sent events as the gateway sends them: an event at once, then one more only once
-  // the test says the first one reached the client (at most 5 s), then the end.
-  net::HttpResponse events() {
+  // the test says the first one reached the client (at most 5 s), then the end. Asked to die
+  // mid-stream, the backend breaks off where the second event would be, as a killed process's
+  // connection does (no last chunk).
+  net::HttpResponse events(bool die_mid_stream) {
     net::HttpResponse response;
     response.content_type = "text/event-stream";
     stream_open_ = true;
     response.stream =
-        [this,
-         sent = 0](net::StreamBacklog&) mutable -> asio::awaitable<std::optional<std::string>> {
+        [this, die_mid_stream, sent = 0](
+            net::StreamBacklog& backlog) mutable -> asio::awaitable<std::optional<std::string>> {
       if (sent == 0) {
         ++sent;
         co_return std::optional<std::string>("id: 1\ndata: first\n\n");
@@ -131,6 +135,11 @@ class Backend {
         while (!first_seen_ && std::chrono::steady_clock::now() < give_up) {
           timer.expires_after(10ms);
           co_await timer.async_wait(net::use_nothrow);
+        }
+        if (die_mid_stream) {
+          stream_open_ = false;
+          backlog.abort();
+          co_return std::nullopt;
         }
         co_return std::optional<std::string>("id: 2\ndata: second\n\n");
       }
@@ -226,6 +235,30 @@ class BalancerTest : public ::testing::Test {
   core::Endpoint service(RunningBalancer& balancer) {
     return {subnet_ + ".1", balancer->service_port()};
   }
+  struct SeenStream {
+    net::StreamResult result;
+    std::vector<std::string> events;  // "id:data"
+    bool open_at_first = false;       // a backend's stream was still open at the first event
+  };
+  // Subscribes through the balancer; at the first event, tells the backends it arrived.
+  SeenStream read_events(RunningBalancer& balancer, const std::string& target) {
+    SeenStream seen;
+    net::HttpRequest request;
+    request.target = target;
+    net::SseParser parser;
+    seen.result = net::fetch_stream(service(balancer), request, {}, [&](std::string_view bytes) {
+      return parser.feed(bytes, [&](const net::SseEvent& event) {
+        if (seen.events.empty()) {
+          for (const auto& backend : backends_) seen.open_at_first |= backend->stream_open_.load();
+          for (const auto& backend : backends_) backend->first_seen_ = true;
+        }
+        seen.events.push_back(event.id + ":" + event.data);
+        return true;
+      });
+    });
+    return seen;
+  }
+
   core::Endpoint admin(RunningBalancer& balancer) {
     return {subnet_ + ".1", balancer->admin_port()};
   }
@@ -779,28 +812,30 @@ namespace {
 // peers that are not dead); backends given otherwise stay.
 TEST_F(BalancerTest, ServerSentEventsPassThroughAsTheyArriveNotWhenTheStreamEnds) {
   RunningBalancer balancer(options());
-  net::HttpRequest request;
-  request.target = "/api/events?topics=tasks";
-  std::vector<std::string> events;
-  bool open_at_first = false;
-  net::SseParser parser;
-  const auto result =
-      net::fetch_stream(service(balancer), request, {}, [&](std::string_view bytes) {
-        return parser.feed(bytes, [&](const net::SseEvent& event) {
-          if (events.empty()) {
-            for (const auto& backend : backends_) open_at_first |= backend->stream_open_.load();
-            for (const auto& backend : backends_) backend->first_seen_ = true;
-          }
-          events.push_back(event.id + ":" + event.data);
-          return true;
-        });
-      });
-  ASSERT_TRUE(result.head.has_value()) << result.message;
-  EXPECT_EQ(result.head->status, 200);
-  EXPECT_EQ(result.head->content_type, "text/event-stream");
-  EXPECT_EQ(result.error, net::ClientErrorKind::none) << result.message;
-  EXPECT_EQ(events, (std::vector<std::string>{"1:first", "2:second"}));
-  EXPECT_TRUE(open_at_first) << "the first event came only after the backend's stream ended";
+  const auto seen = read_events(balancer, "/api/events?topics=tasks");
+  ASSERT_TRUE(seen.result.head.has_value()) << seen.result.message;
+  EXPECT_EQ(seen.result.head->status, 200);
+  EXPECT_EQ(seen.result.head->content_type, "text/event-stream");
+  EXPECT_EQ(seen.result.error, net::ClientErrorKind::none) << seen.result.message;
+  EXPECT_EQ(seen.events, (std::vector<std::string>{"1:first", "2:second"}));
+  EXPECT_TRUE(seen.open_at_first) << "the first event came only after the backend's stream ended";
+}
+
+// The backend serving a stream dies after its first event: the client must see its stream
+// cut short (an error), not a clean end it would take for "no more events", so that it
+// reconnects with Last-Event-ID; and the balancer goes on serving.
+TEST_F(BalancerTest, AStreamWhoseBackendDiesMidWayIsCutShortNotEnded) {
+  RunningBalancer balancer(options());
+  const auto cut = read_events(balancer, "/api/events?topics=tasks&die=mid-stream");
+  ASSERT_TRUE(cut.result.head.has_value()) << cut.result.message;
+  EXPECT_EQ(cut.result.head->status, 200);
+  EXPECT_EQ(cut.events, (std::vector<std::string>{"1:first"}));
+  EXPECT_NE(cut.result.error, net::ClientErrorKind::none)
+      << "a stream cut by its backend's death reached the client as a clean end";
+
+  const auto next = read_events(balancer, "/api/events?topics=tasks");
+  EXPECT_EQ(next.result.error, net::ClientErrorKind::none) << next.result.message;
+  EXPECT_EQ(next.events, (std::vector<std::string>{"1:first", "2:second"}));
 }
 
 TEST_F(BalancerTest, DiscoveryFollowsTheGatewaysAGatewayLists) {

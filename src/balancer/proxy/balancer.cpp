@@ -338,6 +338,10 @@ asio::awaitable<net::HttpResponse> Balancer::proxy(net::HttpRequest& request) {
         // the balancer's memory; the gateway cuts off subscribers that fall too far behind.
         co_await backlog.wait_unsent_at_most(kStreamBacklogBytes);
         auto piece = co_await call->next();
+        // A backend that died (or went silent) mid-stream must not look like a stream that
+        // ended: the client would take what it got for all there was. Cut its body short, as
+        // the backend's was, so that it reconnects (with Last-Event-ID) and resumes.
+        if (!piece && call->result().error != net::ClientErrorKind::none) backlog.abort();
         co_return piece;
       };
     }
