@@ -255,7 +255,12 @@ run_isla() {
   voters="$(IFS=,; echo "${ISLA_GATEWAYS[*]}")"
   # The gateways' autoscaler (--autoscale) stays off for the fixed-pool runs, so that both
   # systems run the same consumers; it gets a run of its own afterwards.
-  if "$ISLA_BIN" gateway --help 2>&1 | grep -q -- --autoscale; then autoscaler=1; fi
+  # The help is read whole before it is searched: `grep -q` quits at the first match, and
+  # under pipefail the writer's SIGPIPE would then read as "no such option".
+  local gateway_help worker_help
+  gateway_help="$("$ISLA_BIN" gateway --help 2>&1 || true)"
+  worker_help="$("$ISLA_BIN" worker --help 2>&1 || true)"
+  if grep -q -- --autoscale <<<"$gateway_help"; then autoscaler=1; fi
   start_gateways
   status="$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 \
     -H "Authorization: Bearer $(cat "$tmp/write.token")" "http://${ISLA_GATEWAYS[0]}/api/task-types" || true)"
@@ -263,7 +268,7 @@ run_isla() {
     ISLA_NOTE="not run: GET /api/task-types answered '${status}' (this build's gateways have no task API yet)"
     return 0
   fi
-  if ! "$ISLA_BIN" worker --help 2>&1 | grep -q -- --concurrency; then
+  if ! grep -q -- --concurrency <<<"$worker_help"; then
     ISLA_NOTE="not run: '$ISLA_BIN worker' (with --concurrency) does not exist in this build"
     return 0
   fi
