@@ -166,6 +166,16 @@ class PairHarness {
   const std::vector<AddressEvent>& timeline() const { return timeline_; }
   core::FakeClock& clock() { return clock_; }
   FakeStoreLease& store() { return store_; }
+  // Cuts `member` alone off the store (or restores it): its lease asks and probes go
+  // unanswered while the other member's still work.
+  void cut_from_store(int member, bool cut) {
+    const auto holder = options(member).heartbeat.str();
+    if (cut) {
+      store_.cut_off.insert(holder);
+    } else {
+      store_.cut_off.erase(holder);
+    }
+  }
   std::uint64_t wall_ms() const;
   // Sends raw bytes to `member` as if from the network (forgeries, replays).
   void inject(int member, std::string bytes) {

@@ -294,18 +294,26 @@ TEST(PairNode, AnUnreachableStoreReleasesTheAddressOnceTheLeaseLapses) {
   ASSERT_TRUE(pair.run_until([&] { return pair.holds(0); }, 3s));
 }
 
+// Both members on the store lease, A (the higher priority) holding the address.
+::testing::AssertionResult start_leased_pair(PairHarness& pair) {
+  pair.use_store_lease();
+  pair.start(0);
+  pair.start(1);
+  if (!pair.run_until([&] { return pair.holds(0); }, 2s)) {
+    return ::testing::AssertionFailure() << "A never held the address";
+  }
+  return ::testing::AssertionSuccess();
+}
+
 // Only the active member is cut from the store; the pair still hears each other. Without
 // stepping aside it would keep winning the election while unable to hold the lease, and the
 // service would stay down until its own link to the store came back.
 TEST(PairNode, AnActiveCutFromTheStoreAloneHandsTheAddressToItsPeer) {
   PairHarness pair(25);
-  pair.use_store_lease();
-  pair.start(0);
-  pair.start(1);
-  ASSERT_TRUE(pair.run_until([&] { return pair.holds(0); }, 2s));
+  ASSERT_TRUE(start_leased_pair(pair));
   pair.run_for(300ms);
   pair.reset_max_holders();
-  pair.store().cut_off.insert(pair.options(0).heartbeat.str());
+  pair.cut_from_store(0, true);
   const auto cut = pair.clock().now();
   ASSERT_TRUE(pair.run_until([&] { return pair.holds(1); }, 5s))
       << "the peer, which reaches the store, never took over";
@@ -326,14 +334,11 @@ TEST(PairNode, AnActiveCutFromTheStoreAloneHandsTheAddressToItsPeer) {
 
 TEST(PairNode, AMemberThatReachesTheStoreAgainStandsAtItsOwnPriorityAndTakesBack) {
   PairHarness pair(26);
-  pair.use_store_lease();
-  pair.start(0);
-  pair.start(1);
-  ASSERT_TRUE(pair.run_until([&] { return pair.holds(0); }, 2s));
-  pair.store().cut_off.insert(pair.options(0).heartbeat.str());
+  ASSERT_TRUE(start_leased_pair(pair));
+  pair.cut_from_store(0, true);
   ASSERT_TRUE(pair.run_until([&] { return pair.holds(1); }, 5s));
   pair.reset_max_holders();
-  pair.store().cut_off.clear();
+  pair.cut_from_store(0, false);
   const auto healed = pair.clock().now();
   ASSERT_TRUE(pair.run_until([&] { return pair.holds(0); }, 6s));
   EXPECT_GE(pair.clock().now() - healed, FakeStoreLease::kTtl)
@@ -347,17 +352,14 @@ TEST(PairNode, AMemberThatReachesTheStoreAgainStandsAtItsOwnPriorityAndTakesBack
 // A store link that comes and goes faster than the TTL does not make the pair flap.
 TEST(PairNode, AFlappingStoreLinkDoesNotBounceTheAddressBackAndForth) {
   PairHarness pair(27);
-  pair.use_store_lease();
-  pair.start(0);
-  pair.start(1);
-  ASSERT_TRUE(pair.run_until([&] { return pair.holds(0); }, 2s));
-  pair.store().cut_off.insert(pair.options(0).heartbeat.str());
+  ASSERT_TRUE(start_leased_pair(pair));
+  pair.cut_from_store(0, true);
   ASSERT_TRUE(pair.run_until([&] { return pair.holds(1); }, 5s));
   const auto takeovers_before = pair.node(1).status().takeovers;
   for (int period = 0; period < 10; ++period) {  // 400 ms reachable, 400 ms cut
-    pair.store().cut_off.clear();
+    pair.cut_from_store(0, false);
     pair.run_for(400ms);
-    pair.store().cut_off.insert(pair.options(0).heartbeat.str());
+    pair.cut_from_store(0, true);
     pair.run_for(400ms);
   }
   EXPECT_TRUE(pair.holds(1));
@@ -369,10 +371,7 @@ TEST(PairNode, AFlappingStoreLinkDoesNotBounceTheAddressBackAndForth) {
 // returns, one member serves again.
 TEST(PairNode, BothCutFromTheStoreHoldNothingAndOneServesWhenItReturns) {
   PairHarness pair(28);
-  pair.use_store_lease();
-  pair.start(0);
-  pair.start(1);
-  ASSERT_TRUE(pair.run_until([&] { return pair.holds(0); }, 2s));
+  ASSERT_TRUE(start_leased_pair(pair));
   pair.store().reachable = false;
   ASSERT_TRUE(pair.run_until([&] { return pair.holders() == 0; }, 3s));
   pair.run_for(4s);
