@@ -335,7 +335,8 @@ TEST_P(AlgorithmTest, EveryBackendTakesAShareOfConcurrentRequests) {
   RunningBalancer balancer(options(GetParam()));
   std::vector<std::future<net::ClientResult>> results;
   for (int i = 0; i < 60; ++i) {
-    results.push_back(std::async(std::launch::async, [&] {
+    // `i` by value: the loop moves on (and ends) while the requests run.
+    results.push_back(std::async(std::launch::async, [&, i] {
       return get(service(balancer), "/figures", {{"X-User", "u" + std::to_string(i)}});
     }));
   }
