@@ -324,6 +324,8 @@ TEST(PairNode, AnActiveCutFromTheStoreAloneHandsTheAddressToItsPeer) {
   EXPECT_EQ(pair.max_holders_while_connected(), 1);
   EXPECT_EQ(pair.node(0).status().store_reachable, false);
   EXPECT_EQ(pair.node(0).status().announced_priority, 0u);
+  // B took over by bullying a live peer, not by giving up on a silent one.
+  EXPECT_TRUE(pair.node(1).status().peer_alive);
   EXPECT_EQ(pair.node(1).status().lease, "held");
   // It stays there while A cannot reach the store.
   pair.run_for(3s);
