@@ -59,6 +59,15 @@ void StoreAddressLease::release() {
   asio::co_spawn(executor_, give_up(state_), asio::detached);
 }
 
+// The key as a quorum sees it: a store that has lost its quorum answers nothing here.
+asio::awaitable<store::StoreResult<store::RangeResult>> StoreAddressLease::read_key(
+    std::shared_ptr<State> state, store::Deadline deadline) {
+  const bool prefix = false;
+  auto read = co_await state->store.range(state->options.key, prefix,
+                                          store::Consistency::linearizable, deadline);
+  co_return read;
+}
+
 void StoreAddressLease::probe(std::function<void(bool reachable)> done) {
   asio::co_spawn(executor_, reach(state_),
                  [done = std::move(done)](std::exception_ptr error, bool reachable) {
@@ -68,9 +77,7 @@ void StoreAddressLease::probe(std::function<void(bool reachable)> done) {
 
 asio::awaitable<bool> StoreAddressLease::reach(std::shared_ptr<State> state) {
   const auto deadline = std::chrono::steady_clock::now() + state->options.request_timeout;
-  const bool prefix = false;
-  auto read = co_await state->store.range(state->options.key, prefix,
-                                          store::Consistency::linearizable, deadline);
+  auto read = co_await read_key(state, deadline);
   co_return read.ok();
 }
 
@@ -99,8 +106,7 @@ asio::awaitable<LeaseVerdict> StoreAddressLease::take(std::shared_ptr<State> sta
 
   const auto mine = lease_value(term, state->options.holder);
   for (int attempt = 0; attempt < 3; ++attempt) {
-    const bool prefix = false;
-    auto read = co_await store.range(key, prefix, store::Consistency::linearizable, deadline);
+    auto read = co_await read_key(state, deadline);
     if (!read.ok()) co_return LeaseVerdict::unavailable;
     store::Txn txn;
     if (read.value->kvs.empty()) {

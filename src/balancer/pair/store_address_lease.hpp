@@ -44,6 +44,8 @@ class StoreAddressLease final : public AddressLease {
   static asio::awaitable<LeaseVerdict> take(std::shared_ptr<State> state, election::Term term);
   static asio::awaitable<void> give_up(std::shared_ptr<State> state);
   static asio::awaitable<bool> reach(std::shared_ptr<State> state);
+  static asio::awaitable<store::StoreResult<store::RangeResult>> read_key(
+      std::shared_ptr<State> state, store::Deadline deadline);
 
   asio::any_io_executor executor_;
   StoreLeaseOptions options_;
