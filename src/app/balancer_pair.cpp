@@ -163,6 +163,7 @@ std::unique_ptr<BalancerPair> start_pair(const PairFlags& flags, balancer::Balan
                                  "must be at least twice the renew interval (500 ms)");
     }
     remote.client.connect_timeout = std::chrono::milliseconds(300);
+    remote.client.tls = proxy.options().backend_tls;  // the store's gateways are the backends
     // From the member's own address (its heartbeat host), not whichever the kernel picks:
     // a firewall, or a test, can then tell the two members' store calls apart.
     if (auto self = core::parse_endpoint(flags.heartbeat)) remote.client.local_address = self->host;

@@ -33,7 +33,10 @@ UpBalancerPlan plan_balancers(const core::Endpoint& service, int count);
 // port 8080 (127.0.0.1:5235 -> 127.0.0.100:8080), so islands on other subnets do not collide.
 core::Endpoint default_service_address(const core::Endpoint& first_gateway);
 
-// The `isla balancer` command line of balancer `index` of the plan.
+// The `isla balancer` command line of balancer `index` of the plan. A pair also holds the
+// service address's lease in the island store, through `gateways` (the store is reachable
+// from every island `isla up` starts, and the pair's fencing then does not rest on
+// heartbeats alone).
 std::vector<std::string> balancer_argv(const std::string& self, const UpBalancerPlan& plan,
                                        std::size_t index, const std::vector<std::string>& gateways,
                                        const std::filesystem::path& data_dir,

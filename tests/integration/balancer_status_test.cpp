@@ -201,7 +201,8 @@ TEST(BalancerStatus, GatewayRefusesABadBalancerAdminFlag) {
 }
 
 // `isla up --balancers 2`: the service address answers, the pair is one active and one
-// standby, Ctrl+C stops the balancers before the gateway.
+// standby, the active one holds the address's store lease, Ctrl+C stops the balancers before
+// the gateway.
 TEST(BalancerStatus, IslaUpStartsThePairInFrontOfTheGateways) {
   Island island;  // for its unique subnet and directory only
   const auto subnet = island.gateway().host.substr(0, island.gateway().host.rfind('.'));
@@ -234,6 +235,27 @@ TEST(BalancerStatus, IslaUpStartsThePairInFrontOfTheGateways) {
       },
       kPatience))
       << json::serialize(view);
+
+  // The active one also holds the service address's lease in the island store.
+  std::string status;
+  EXPECT_TRUE(eventually(
+      [&] {
+        net::HttpRequest ask;
+        ask.target = "/api/status";
+        const auto answer = net::fetch(*core::parse_endpoint(subnet + ".101:8081"), ask, 2s);
+        if (!answer.ok()) return false;
+        status = answer.response->body;
+        boost::system::error_code error;
+        const auto parsed = json::parse(status, error);
+        const auto* pair = !error && parsed.is_object() ? parsed.as_object().if_contains("pair")
+                                                        : nullptr;
+        return pair != nullptr && pair->is_object() && pair->as_object().contains("lease") &&
+               pair->as_object().at("lease") == "held" &&
+               pair->as_object().contains("store_reachable") &&
+               pair->as_object().at("store_reachable") == true;
+      },
+      kPatience))
+      << status;
 
   up.signal(SIGINT);
   EXPECT_EQ(up.wait_for(60s), std::optional<int>(0)) << read_file(log);
