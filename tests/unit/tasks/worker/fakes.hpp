@@ -35,12 +35,17 @@ class FakeWorkerClock final : public WorkerClock {
   core::SteadyTime now() const override { return clock_.now(); }
   void wait_until(std::condition_variable& changed, std::unique_lock<std::mutex>& lock,
                   core::SteadyTime until) const override {
+    ++waits_;
     if (now() < until) changed.wait_for(lock, milliseconds(1));
   }
   void advance(core::Duration by) { clock_.advance(by); }
+  // Times a worker thread has looked at the clock while waiting: once it moved past a value
+  // read after advance(), some thread has seen the new time.
+  std::uint64_t waits() const { return waits_; }
 
  private:
   core::FakeClock clock_;
+  mutable std::atomic<std::uint64_t> waits_{0};
 };
 
 // Polls `done` until it holds, moving fake time on by `step` between looks; false after

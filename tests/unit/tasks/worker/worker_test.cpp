@@ -287,9 +287,17 @@ TEST(Worker, AnUnreachableOrHastyGatewayIsAskedWithBackoffNotInALoop) {
     misbehaviour.lease_answers_at_once = !fails;
     Rig rig(misbehaviour);
     rig.worker->start();
-    for (int i = 0; i < 600; ++i) {
+    // Fake time moves on only once the worker has seen the last step (however slowly a
+    // loaded machine runs its thread), so the count below depends on the worker alone.
+    // A worker asking in a loop never waits: the count check below then ends the run.
+    for (int i = 0; i < 600 && rig.source.read(&FakeSource::lease_calls_) <= 80; ++i) {
       rig.clock.advance(milliseconds(100));
-      std::this_thread::sleep_for(microseconds(200));
+      const auto seen = rig.clock.waits() + 2;  // a wait that began after the advance
+      const auto give_up = std::chrono::steady_clock::now() + seconds(5);
+      while (rig.clock.waits() < seen && rig.source.read(&FakeSource::lease_calls_) <= 80 &&
+             std::chrono::steady_clock::now() < give_up) {
+        std::this_thread::yield();
+      }
     }
     // 60 fake seconds; the backoff grows to 2 s (at least 1 s with jitter).
     const auto calls = rig.source.read(&FakeSource::lease_calls_);
