@@ -1,7 +1,5 @@
 #include "net/beast_codec.hpp"
 
-#include <boost/beast/core/buffers_range.hpp>
-
 #include "net/http_parse.hpp"
 #include "net/request_reader.hpp"
 
@@ -16,19 +14,6 @@ HttpRequest from_beast(BeastRequest&& request) {
     out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
   }
   out.body = std::move(request.body());
-  return out;
-}
-
-BeastRequest to_beast(const HttpRequest& request, const std::string& host) {
-  BeastRequest out;
-  out.method_string(request.method);
-  out.target(request.target);
-  out.version(11);
-  out.set(http::field::host, host);
-  for (const auto& [name, value] : request.headers) out.set(name, value);
-  out.keep_alive(true);
-  out.body() = request.body;
-  out.prepare_payload();
   return out;
 }
 
@@ -55,40 +40,6 @@ BeastResponse to_beast(HttpResponse&& response, unsigned version, bool keep_aliv
   out.body() = std::move(response.body);
   out.prepare_payload();
   return out;
-}
-
-namespace {
-
-template <bool IsRequest>
-void serialize_into(http::message<IsRequest, http::string_body>& message, std::string& out,
-                    bool head_only = false) {
-  http::serializer<IsRequest, http::string_body> serializer(message);
-  serializer.split(head_only);
-  boost::system::error_code error;
-  while (!error && !(head_only ? serializer.is_header_done() : serializer.is_done())) {
-    serializer.next(error, [&](boost::system::error_code&, const auto& buffers) {
-      std::size_t copied = 0;
-      for (const auto piece : boost::beast::buffers_range_ref(buffers)) {
-        out.append(static_cast<const char*>(piece.data()), piece.size());
-        copied += piece.size();
-      }
-      serializer.consume(copied);
-    });
-  }
-}
-
-}  // namespace
-
-void append_serialized(BeastRequest& message, std::string& out) {
-  serialize_into(message, out);
-}
-
-void append_serialized(BeastResponse& message, std::string& out) {
-  serialize_into(message, out);
-}
-
-void append_serialized_head(BeastResponse& message, std::string& out) {
-  serialize_into(message, out, true);
 }
 
 HttpResponse parse_failure_response(const boost::system::error_code& error) {

@@ -12,16 +12,10 @@ using BeastRequest = http::request<http::string_body>;
 using BeastResponse = http::response<http::string_body>;
 
 HttpRequest from_beast(BeastRequest&& request);
-BeastRequest to_beast(const HttpRequest& request, const std::string& host);
 HttpResponse from_beast(BeastResponse&& response);
+// For a streamed answer's head, which Beast's serializer writes with chunked framing; whole
+// messages are written by http_serialize.hpp.
 BeastResponse to_beast(HttpResponse&& response, unsigned version, bool keep_alive);
-
-// Appends the message's bytes as Beast serializes them to `out`: responses (and requests)
-// collected in one buffer leave in one send, and a pipelined batch in one packet.
-void append_serialized(BeastRequest& message, std::string& out);
-void append_serialized(BeastResponse& message, std::string& out);
-// The head alone, Content-Length included: the answer to a HEAD request.
-void append_serialized_head(BeastResponse& message, std::string& out);
 
 // Status and message for a request the parser rejected.
 HttpResponse parse_failure_response(const boost::system::error_code& error);

@@ -4,6 +4,7 @@
 #include <unordered_map>
 
 #include "net/beast_codec.hpp"
+#include "net/http_serialize.hpp"
 #include "net/client_connection.hpp"
 
 namespace isla::net {
@@ -138,11 +139,13 @@ asio::awaitable<ClientResult> HttpClient::request(const core::Endpoint& to,
   const bool head = request.method == "HEAD";
 
   for (int attempt = 0;; ++attempt) {
-    auto message = to_beast(request, host);
     // Signed per attempt: a retry is a new request to the receiver's replay window.
-    if (options_.signer) message.set("Isla-Auth", options_.signer->authorization(request, host));
+    Headers signature;
+    if (options_.signer) {
+      signature.emplace_back("Isla-Auth", options_.signer->authorization(request, host));
+    }
     std::string serialized;
-    append_serialized(message, serialized);
+    append_request(request, host, serialized, signature);
     auto connection = pool.pick(*io_executor, to, host, options_, repeatable, attempt > 0);
     Exchange outcome =
         co_await connection->exchange(std::move(serialized), head, deadline, asio::use_awaitable);

@@ -17,6 +17,7 @@
 
 #include "core/parse.hpp"
 #include "net/beast_codec.hpp"
+#include "net/http_serialize.hpp"
 #include "net/host_names.hpp"
 #include "net/lazy_deadline.hpp"
 #include "net/request_reader.hpp"
@@ -330,8 +331,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       *client = std::move(head.remote);
       return true;
     }
-    auto message = to_beast(std::move(*refusal), 11, false);
-    append_serialized(message, connection.output);
+    append_response(*refusal, 11, false, connection.output);
     return false;
   }
 
@@ -361,8 +361,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
       // A request the parser refused gets its 4xx; a client that left between requests
       // gets nothing.
       if (!connection.reader.quiet()) {
-        auto rejection = to_beast(connection.reader.rejection(), 11, false);
-        append_serialized(rejection, connection.output);
+        append_response(connection.reader.rejection(), 11, false, connection.output);
       }
       co_return false;
     }
@@ -411,13 +410,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         announced = core::parse_integer<std::uint64_t>(*length);
       }
     }
-    auto message = to_beast(std::move(response), version, keep_alive);
-    if (head_request) {
-      if (announced) message.content_length(*announced);
-      append_serialized_head(message, connection.output);
-    } else {
-      append_serialized(message, connection.output);
-    }
+    append_response(response, version, keep_alive, connection.output, head_request, announced);
     co_return keep_alive;
   }
 

@@ -7,6 +7,7 @@
 #include <boost/beast/ssl.hpp>
 
 #include "net/beast_codec.hpp"
+#include "net/http_serialize.hpp"
 #include "net/tls_context.hpp"
 
 namespace isla::net {
@@ -46,8 +47,10 @@ class StreamCallOver final : public StreamCall {
                                                      : "TLS handshake failed: " + error.message());
       }
     }
-    const auto message = to_beast(request, peer_);
-    auto [write_error, written] = co_await http::async_write(stream_, message, use_nothrow);
+    std::string message;
+    append_request(request, peer_, message);
+    auto [write_error, written] =
+        co_await asio::async_write(stream_, asio::buffer(message), use_nothrow);
     if (write_error) co_return fail(write_error);
     auto [head_error, head_bytes] =
         co_await http::async_read_header(stream_, buffer_, parser_, use_nothrow);
