@@ -66,18 +66,7 @@ trap 'exit 130' INT TERM
 
 # ---------------------------------------------------------------- backends: nginx
 mkdir -p "$work/nginx"
-{
-  echo "worker_processes 1; pid $work/nginx/nginx.pid; error_log $work/nginx/error.log warn;"
-  echo "events { worker_connections 4096; }"
-  echo "http { access_log off; keepalive_requests 1000000; keepalive_timeout 60s;"
-  echo "  client_body_temp_path $work/nginx; proxy_temp_path $work/nginx;"
-  echo "  fastcgi_temp_path $work/nginx; uwsgi_temp_path $work/nginx; scgi_temp_path $work/nginx;"
-  for backend in "${BACKENDS[@]}"; do
-    echo "  server { listen $backend; default_type application/json;"
-    echo "    location / { return 200 '{\"figures\":[{\"name\":\"giraffe\",\"backend\":\"$backend\"}]}'; } }"
-  done
-  echo "}"
-} >"$work/nginx/nginx.conf"
+write_nginx_backends "$work/nginx" "${BACKENDS[@]}"
 nginx -c "$work/nginx/nginx.conf" -g "daemon off;" >"$work/nginx/out.log" 2>&1 &
 pids+=($!)
 for backend in "${BACKENDS[@]}"; do
@@ -101,30 +90,7 @@ pids+=("$isla_pipelined_pid")
 wait_until "isla balancer (pipelined)" 10 "$isla_pipelined_pid" eval '[[ "$(http_code "http://'"$ISLA_PIPELINED_ADDR$PATH_Q"'")" == 200 ]]'
 
 # ---------------------------------------------------------------- HAProxy
-{
-  echo "global"
-  echo "  nbthread $THREADS"
-  echo "  maxconn 8000"
-  echo "defaults"
-  echo "  mode http"
-  echo "  timeout connect 1s"
-  echo "  timeout client 30s"
-  echo "  timeout server 30s"
-  echo "  timeout http-keep-alive 10s"
-  echo "  option http-keep-alive"
-  echo "  http-reuse always"
-  echo "frontend service"
-  echo "  bind $HAPROXY_ADDR"
-  echo "  default_backend gateways"
-  echo "backend gateways"
-  echo "  balance roundrobin"
-  echo "  option httpchk GET /"
-  i=0
-  for backend in "${BACKENDS[@]}"; do
-    i=$((i + 1))
-    echo "  server g$i $backend check inter 2s fall 3 rise 2"
-  done
-} >"$work/haproxy.cfg"
+write_haproxy_config "$work/haproxy.cfg" "$THREADS" "$HAPROXY_ADDR" "${BACKENDS[@]}"
 haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 &
 haproxy_pid=$!
 pids+=("$haproxy_pid")

@@ -12,7 +12,7 @@ packages=(
   libgtest-dev libgmock-dev librapidcheck-dev
   clang-14 libclang-rt-14-dev clang-format
   curl procps iproute2 iptables
-  wrk nginx-light haproxy etcd-server etcd-client python3
+  wrk nginx-light haproxy etcd-server etcd-client python3 valgrind
   chromium chromium-driver
   bubblewrap nats-server libnats-dev
   iputils-arping keepalived

@@ -71,3 +71,54 @@ to_ms() {
     printf "%.3f", n * f
   }'
 }
+
+# write_nginx_backends DIR ADDRESS...: an nginx.conf in DIR (pid, logs and temp files there too)
+# with one server per ADDRESS answering every path with a small JSON body that names it:
+# backends cheap enough that the balancer in front of them is what a bench measures.
+write_nginx_backends() {
+  local dir="$1" backend
+  shift
+  {
+    echo "worker_processes 1; pid $dir/nginx.pid; error_log $dir/error.log warn;"
+    echo "events { worker_connections 4096; }"
+    echo "http { access_log off; keepalive_requests 1000000; keepalive_timeout 60s;"
+    echo "  client_body_temp_path $dir; proxy_temp_path $dir;"
+    echo "  fastcgi_temp_path $dir; uwsgi_temp_path $dir; scgi_temp_path $dir;"
+    for backend in "$@"; do
+      echo "  server { listen $backend; default_type application/json;"
+      echo "    location / { return 200 '{\"figures\":[{\"name\":\"giraffe\",\"backend\":\"$backend\"}]}'; } }"
+    done
+    echo "}"
+  } >"$dir/nginx.conf"
+}
+
+# write_haproxy_config FILE THREADS BIND ADDRESS...: HAProxy as the benches compare isla
+# balancer with: round robin over the ADDRESSes with keep-alive both sides (http-reuse
+# always) and health checks like isla's defaults (inter 2s fall 3 rise 2).
+write_haproxy_config() {
+  local file="$1" threads="$2" bind="$3" backend i=0
+  shift 3
+  {
+    echo "global"
+    echo "  nbthread $threads"
+    echo "  maxconn 8000"
+    echo "defaults"
+    echo "  mode http"
+    echo "  timeout connect 1s"
+    echo "  timeout client 30s"
+    echo "  timeout server 30s"
+    echo "  timeout http-keep-alive 10s"
+    echo "  option http-keep-alive"
+    echo "  http-reuse always"
+    echo "frontend service"
+    echo "  bind $bind"
+    echo "  default_backend gateways"
+    echo "backend gateways"
+    echo "  balance roundrobin"
+    echo "  option httpchk GET /"
+    for backend in "$@"; do
+      i=$((i + 1))
+      echo "  server g$i $backend check inter 2s fall 3 rise 2"
+    done
+  } >"$file"
+}
