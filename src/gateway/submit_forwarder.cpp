@@ -98,11 +98,14 @@ std::vector<SubmitForwarder::Pending> SubmitForwarder::take_batch() {
   const auto now = SteadyClock::now();
   std::vector<Pending> batch;
   std::vector<Pending> later;
+  std::size_t bytes = 0;
   for (auto& pending : pending_) {
     if (pending.deadline <= now) {
       later.push_back(std::move(pending));  // its client's wait ends now, and takes it out
-    } else if (batch.size() < options_.max_batch &&
-               (batch.empty() || pending.leader == batch.front().leader)) {
+    } else if (batch.empty() ||
+               (batch.size() < options_.max_batch && pending.leader == batch.front().leader &&
+                bytes + pending.body.size() <= options_.max_batch_bytes)) {
+      bytes += pending.body.size();
       batch.push_back(std::move(pending));
     } else {
       later.push_back(std::move(pending));
@@ -157,7 +160,7 @@ asio::awaitable<void> SubmitForwarder::send_batch(std::vector<Pending> batch) {
     co_return;
   }
   auto& response = *outcome.response;
-  if (response.status == 404 || response.status == 405) {
+  if (response.status == 404 || response.status == 405 || response.status == 413) {
     // Nothing was applied; each goes the way it went before batches.
     for (auto& pending : batch) {
       asio::co_spawn(

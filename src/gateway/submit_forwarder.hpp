@@ -27,6 +27,9 @@ namespace isla::gateway {
 struct SubmitForwarderOptions {
   std::size_t max_batch = 128;    // submissions per request
   std::size_t max_in_flight = 4;  // requests on their way at once
+  // Bodies per request: a batch stays far below the servers' body limit (1 MiB and up);
+  // a larger submission goes in a batch of its own.
+  std::size_t max_batch_bytes = 256 * 1024;
 };
 
 class SubmitForwarder final : public std::enable_shared_from_this<SubmitForwarder> {
@@ -60,7 +63,8 @@ class SubmitForwarder final : public std::enable_shared_from_this<SubmitForwarde
   // clients answer themselves).
   std::vector<Pending> take_batch();
   asio::awaitable<void> send_batch(std::vector<Pending> batch);
-  // For a leader's gateway that predates batches (404): the submission as its client sent it.
+  // For a leader's gateway that predates batches (404), or a batch too large for it (413):
+  // the submission as its client sent it.
   asio::awaitable<void> send_alone(core::Endpoint leader, Pending pending);
 
   Send send_;

@@ -124,7 +124,8 @@ class SubmitForwarderTest : public ::testing::Test {
 
   // The forwarder under test, its requests answered by `answer` (the leader's routes unless
   // a test says otherwise). The first request waits for open_gate() when `gated`.
-  std::shared_ptr<SubmitForwarder> make_forwarder(std::size_t max_in_flight, bool gated) {
+  std::shared_ptr<SubmitForwarder> make_forwarder(std::size_t max_in_flight, bool gated,
+                                                  std::size_t max_batch_bytes = 256 * 1024) {
     gated_ = gated;
     return std::make_shared<SubmitForwarder>(
         [this](const core::Endpoint& to, const net::HttpRequest& request,
@@ -144,7 +145,7 @@ class SubmitForwarderTest : public ::testing::Test {
           auto result = co_await answer(sent);
           co_return result;
         },
-        SubmitForwarderOptions{128, max_in_flight});
+        SubmitForwarderOptions{128, max_in_flight, max_batch_bytes});
   }
 
   void open_gate() {
@@ -342,23 +343,49 @@ TEST_F(SubmitForwarderTest, ASubmissionThatTimesOutBeforeItsBatchLeavesIsNotSent
   EXPECT_EQ(queue_.submitted, 1);
 }
 
-// A leader's gateway from before batches (404) gets each submission as its client sent it.
+// Batches stay small enough for the leader's body limit: big submissions travel in more
+// batches, one that is too big for a batch travels alone.
+TEST_F(SubmitForwarderTest, ABatchStopsAtItsByteLimit) {
+  ASSERT_EQ(kSum.size(), 40u);
+  const std::string padded = std::string(120, ' ') + kSum;
+  auto forwarder = make_forwarder(1, true, 100);
+  run([&]() -> asio::awaitable<void> {
+    spawn_forward(forwarder, kSum, 0);
+    EXPECT_TRUE(co_await until([&] { return gate_.has_value(); }));
+    for (int i = 1; i <= 5; ++i) spawn_forward(forwarder, i == 3 ? padded : kSum, i);
+    EXPECT_TRUE(co_await until([&] { return forwarder->queued() == 5; }));
+    open_gate();
+    EXPECT_TRUE(co_await until([&] { return answers.size() == 6; }));
+  });
+  // 40 + 40 bytes fit in 100, a third does not; the 160-byte one goes alone.
+  EXPECT_EQ(batch_sizes, (std::vector<std::size_t>{1, 2, 1, 2}));
+  for (const auto& [slot, response] : answers) EXPECT_EQ(response.status, 202) << slot;
+}
+
+// A leader's gateway from before batches (404), or one that finds a batch too large (413),
+// gets each submission as its client sent it.
 TEST_F(SubmitForwarderTest, ALeaderWithoutTheBatchRouteGetsEachSubmissionAlone) {
-  auto forwarder = make_forwarder(1, false);
+  auto forwarder = make_forwarder(1, true);
   answer = [this](net::HttpRequest& request) -> asio::awaitable<net::ClientResult> {
     if (request.target == kSubmitBatchPath) {
-      co_return net::ClientResult{net::json_error(404, "no route"), net::ClientErrorKind::none, ""};
+      const int status = batch_sizes.size() == 1 ? 404 : 413;
+      co_return net::ClientResult{net::json_error(status, "no"), net::ClientErrorKind::none, ""};
     }
     auto response = co_await leader_.dispatch(request);
     co_return net::ClientResult{std::move(response), net::ClientErrorKind::none, ""};
   };
   run([&]() -> asio::awaitable<void> {
-    for (int i = 0; i < 3; ++i) spawn_forward(forwarder, kSum, i);
-    EXPECT_TRUE(co_await until([&] { return answers.size() == 3; }));
+    spawn_forward(forwarder, kSum, 0);
+    EXPECT_TRUE(co_await until([&] { return gate_.has_value(); }));
+    for (int i = 1; i < 6; ++i) spawn_forward(forwarder, kSum, i);
+    EXPECT_TRUE(co_await until([&] { return forwarder->queued() == 5; }));
+    open_gate();
+    EXPECT_TRUE(co_await until([&] { return answers.size() == 6; }));
   });
   for (const auto& [slot, response] : answers) EXPECT_EQ(response.status, 202) << slot;
-  EXPECT_EQ(std::count(targets.begin(), targets.end(), "/api/tasks"), 3);
-  EXPECT_EQ(queue_.submitted, 3);
+  EXPECT_EQ(batch_sizes, (std::vector<std::size_t>{1, 5}));  // answered 404, then 413
+  EXPECT_EQ(std::count(targets.begin(), targets.end(), "/api/tasks"), 6);
+  EXPECT_EQ(queue_.submitted, 6);
 }
 
 // The batch route is for the island's nodes: a client, even one that may write, cannot
