@@ -74,19 +74,18 @@ asio::awaitable<net::HttpResponse> SubmitForwarder::forward(const std::string& l
       sent = false;
     }
   }
-  if (!sent) {
-    co_return store::error_response(
-        {StoreErrorCode::unavailable,
-         "time ran out before the submission could be forwarded to the leader's gateway; it "
-         "was not sent",
-         {}});
-  }
-  // Its batch may still be applied.
-  co_return store::error_response(
-      {StoreErrorCode::unknown_outcome,
-       "time ran out waiting for the leader's gateway; the submission may or may not have been "
-       "applied",
-       {}});
+  // Bound to locals first: GCC 12 mishandles temporaries in co_return expressions.
+  const store::StoreError error =
+      sent ? store::StoreError{StoreErrorCode::unknown_outcome,
+                               "time ran out waiting for the leader's gateway; the submission "
+                               "may or may not have been applied",
+                               {}}
+           : store::StoreError{StoreErrorCode::unavailable,
+                               "time ran out before the submission could be forwarded to the "
+                               "leader's gateway; it was not sent",
+                               {}};
+  auto response = store::error_response(error);
+  co_return response;
 }
 
 std::size_t SubmitForwarder::queued() const {

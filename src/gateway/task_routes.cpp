@@ -184,7 +184,9 @@ class TaskApi {
              {}});
       }
     }
-    co_return net::json_response(200, encode_submit_answers(answers));
+    auto encoded = encode_submit_answers(answers);
+    auto response = net::json_response(200, std::move(encoded));
+    co_return response;
   }
 
   asio::awaitable<HttpResponse> get(HttpRequest& request, std::string_view tail) {
@@ -437,9 +439,14 @@ class TaskApi {
   asio::awaitable<HttpResponse> submit_one(const tasks::SubmitSpec& spec,
                                            store::Deadline deadline) {
     auto submitted = co_await deps_.queue.submit(spec, deadline);
-    if (!submitted.ok()) co_return store::error_response(submitted.error);
+    if (!submitted.ok()) {
+      auto refused = store::error_response(submitted.error);
+      co_return refused;
+    }
     const bool duplicate = submitted.value->duplicate;
-    co_return json_ok(duplicate ? 200 : 202, task_body(submitted.value->task, duplicate));
+    const auto body = task_body(submitted.value->task, duplicate);
+    auto answer = json_ok(duplicate ? 200 : 202, body);
+    co_return answer;
   }
 
   // Whether a submission this gateway cannot serve goes to the leader's gateway in a batch:

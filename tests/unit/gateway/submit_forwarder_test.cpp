@@ -42,15 +42,17 @@ class FakeQueue final : public tasks::TaskQueue {
                                                                tasks::Deadline) override {
     ++submitted;
     if (spec.idempotency_key == "clash") {
-      co_return tasks::QueueResult<tasks::Submitted>{
+      tasks::QueueResult<tasks::Submitted> conflict{
           std::nullopt, {StoreErrorCode::conflict, "a task with this id exists already", {}}};
+      co_return conflict;
     }
     tasks::TaskRecord record;
     record.type = spec.type;
     record.params = spec.params;
     const bool duplicate = spec.idempotency_key == "seen";
     record.id = tasks::make_task_id(1'000'000, duplicate ? 1 : ++next_);
-    co_return tasks::QueueResult<tasks::Submitted>{tasks::Submitted{record, duplicate}, {}};
+    tasks::QueueResult<tasks::Submitted> submitted{tasks::Submitted{record, duplicate}, {}};
+    co_return submitted;
   }
   asio::awaitable<tasks::QueueResult<tasks::TaskRecord>> get(const std::string&,
                                                              tasks::Deadline) override {
@@ -197,7 +199,8 @@ class SubmitForwarderTest : public ::testing::Test {
   std::function<asio::awaitable<net::ClientResult>(net::HttpRequest&)> answer =
       [this](net::HttpRequest& request) -> asio::awaitable<net::ClientResult> {
     auto response = co_await leader_.dispatch(request);
-    co_return net::ClientResult{std::move(response), net::ClientErrorKind::none, ""};
+    net::ClientResult answered{std::move(response), net::ClientErrorKind::none, ""};
+    co_return answered;
   };
 
   asio::io_context io_;
@@ -293,7 +296,8 @@ TEST_F(SubmitForwarderTest, EachClientGetsItsOwnAnswerFromABatch) {
 TEST_F(SubmitForwarderTest, AFailedForwardAnswersEachSubmissionWithItsOutcome) {
   auto forwarder = make_forwarder(1, true);
   answer = [](net::HttpRequest&) -> asio::awaitable<net::ClientResult> {
-    co_return net::ClientResult{std::nullopt, net::ClientErrorKind::io, "connection reset"};
+    net::ClientResult reset{std::nullopt, net::ClientErrorKind::io, "connection reset"};
+    co_return reset;
   };
   run([&]() -> asio::awaitable<void> {
     spawn_forward(forwarder, kSum, 0);
@@ -312,7 +316,8 @@ TEST_F(SubmitForwarderTest, AFailedForwardAnswersEachSubmissionWithItsOutcome) {
   answers.clear();
   auto refused = make_forwarder(4, false);
   answer = [](net::HttpRequest&) -> asio::awaitable<net::ClientResult> {
-    co_return net::ClientResult{std::nullopt, net::ClientErrorKind::connect, "refused"};
+    net::ClientResult refused{std::nullopt, net::ClientErrorKind::connect, "refused"};
+    co_return refused;
   };
   io_.restart();
   run([&]() -> asio::awaitable<void> {
@@ -369,10 +374,12 @@ TEST_F(SubmitForwarderTest, ALeaderWithoutTheBatchRouteGetsEachSubmissionAlone) 
   answer = [this](net::HttpRequest& request) -> asio::awaitable<net::ClientResult> {
     if (request.target == kSubmitBatchPath) {
       const int status = batch_sizes.size() == 1 ? 404 : 413;
-      co_return net::ClientResult{net::json_error(status, "no"), net::ClientErrorKind::none, ""};
+      net::ClientResult unknown{net::json_error(status, "no"), net::ClientErrorKind::none, ""};
+      co_return unknown;
     }
     auto response = co_await leader_.dispatch(request);
-    co_return net::ClientResult{std::move(response), net::ClientErrorKind::none, ""};
+    net::ClientResult answered{std::move(response), net::ClientErrorKind::none, ""};
+    co_return answered;
   };
   run([&]() -> asio::awaitable<void> {
     spawn_forward(forwarder, kSum, 0);
