@@ -401,6 +401,15 @@ if [[ -n "${TPS[nats]:-}" && -n "${TPS[islanats]:-}" ]]; then
   echo "  its server CPU counts the gateways and the nats-servers. Goal (issue 14, reported, not asserted):"
   echo "  tasks/s >= 0.8x JetStream driven directly: $(awk -v v="$(ratio "${TPS[islanats]}" "${TPS[nats]}")" 'BEGIN { if (v !~ /^[0-9.]+$/) print "n/a"; else if (v >= 0.8) print "met"; else print "not met" }')"
 fi
+# The submission phase alone (every submission accepted): what batching the submissions acts on.
+subs=""
+for s in nats isla islanats; do
+  f="$tmp/$s.json"
+  [[ -s "$f" ]] || continue
+  subs+=" $s $(num "$(json "$f" 'd["accepted"] / d["accept_seconds"] if d.get("accept_seconds") else None')" 0)/s"
+  subs+=" ($(num "$(json "$f" 'd.get("accept_seconds")')" 2) s);"
+done
+[[ -n "$subs" ]] && echo "submissions accepted per second (first submission to the last one's acceptance):${subs%;}"
 echo "seconds: first submission to last completion. e2e: submission to recorded completion (isla: the"
 echo "record's finished_ms - submitted_ms, whole ms; nats: publish call to AckSync's return). acc: a"
 echo "submission's round trip to its acceptance (isla 202, nats publish ack). server CPU: nats-server x3 /"

@@ -7,6 +7,7 @@
 
 #include "clocks/event_json.hpp"
 #include "core/parse.hpp"
+#include "gateway/submit_batch_wire.hpp"
 #include "store/store_http.hpp"
 #include "tasks/queue/task_api_json.hpp"
 #include "tasks/queue/task_keys.hpp"
@@ -90,7 +91,15 @@ std::string sse(std::string_view type, const Cursor& cursor, const json::value& 
 
 class TaskApi {
  public:
-  TaskApi(TaskRouteDeps deps, TaskRoutesOptions options) : deps_(deps), options_(options) {}
+  TaskApi(TaskRouteDeps deps, TaskRoutesOptions options)
+      : deps_(deps),
+        options_(options),
+        forwarder_(std::make_shared<SubmitForwarder>(
+            [&client = deps.client](const core::Endpoint& to, const HttpRequest& request,
+                                    store::Deadline deadline) {
+              return client.request(to, request, deadline);
+            },
+            options.forward_batching)) {}
 
   // --- clients -------------------------------------------------------------------------
 
@@ -103,6 +112,13 @@ class TaskApi {
     if (auto* error = std::get_if<ApiError>(&parsed)) co_return bad_request(*error);
     const auto& body = std::get<tasks::SubmitBody>(parsed);
     auto submitted = co_await deps_.queue.submit(body.spec, request.deadline);
+    if (!submitted.ok() && !body.sync && batched_forward(request, submitted.error)) {
+      // A synchronous submission goes alone (below): the leader's gateway waits for its end.
+      const std::string leader = submitted.error.leader_address;
+      auto answer = co_await forwarder_->forward(leader, request.body, request.deadline);
+      if (answer.status < 500) answer.headers.emplace_back("Isla-Leader", leader);
+      co_return answer;
+    }
     if (!submitted.ok()) co_return co_await failed(request, submitted.error);
     const auto& task = submitted.value->task;
     if (!body.sync || tasks::is_terminal(task.status)) {
@@ -114,6 +130,63 @@ class TaskApi {
     if (!settled.ok()) co_return json_ok(202, task_body(task, submitted.value->duplicate));
     co_return json_ok(tasks::is_terminal(settled.value->status) ? 200 : 202,
                       task_body(*settled.value, submitted.value->duplicate));
+  }
+
+  // At the leader's gateway: the asynchronous submissions a follower gateway received, each
+  // answered as submit() would have (the follower checked the caller's role: this route is
+  // for nodes only). They enter the queue together, so that they share its group commit.
+  asio::awaitable<HttpResponse> submit_batch(HttpRequest& request, std::string_view) {
+    auto batch = decode_submit_batch(request.body);
+    if (!batch) {
+      co_return net::json_error(400,
+                                "the body must be {\"submissions\": [{\"timeout_ms\": N, "
+                                "\"task\": {...}}, ...]}");
+    }
+    const auto executor = co_await asio::this_coro::executor;
+    const auto now = std::chrono::steady_clock::now();
+    using Answer = net::Completion<HttpResponse>;
+    std::vector<HttpResponse> answers(batch->size());
+    std::vector<std::shared_ptr<Answer>> waiting(batch->size());
+    for (std::size_t i = 0; i < batch->size(); ++i) {
+      auto& submission = (*batch)[i];
+      auto parsed = tasks::parse_submit_value(std::move(submission.task), deps_.catalog);
+      if (auto* error = std::get_if<ApiError>(&parsed)) {
+        answers[i] = bad_request(*error);
+        continue;
+      }
+      auto& body = std::get<tasks::SubmitBody>(parsed);
+      if (body.sync) {
+        answers[i] = net::json_error(400, "a synchronous submission is forwarded alone");
+        continue;
+      }
+      const auto deadline =
+          std::min(request.deadline, now + std::chrono::milliseconds(submission.timeout_ms));
+      waiting[i] = Answer::on(executor);
+      asio::co_spawn(
+          executor,
+          [this, spec = std::move(body.spec), deadline,
+           done = waiting[i]]() mutable -> asio::awaitable<void> {
+            auto answer = co_await submit_one(spec, deadline);
+            Answer::complete(std::move(done), std::move(answer));
+          },
+          asio::detached);
+    }
+    for (std::size_t i = 0; i < batch->size(); ++i) {
+      if (!waiting[i]) continue;
+      auto answered = co_await waiting[i]->wait(request.deadline);
+      if (answered) {
+        answers[i] = std::move(*answered);
+      } else {
+        answers[i] = store::error_response(
+            {store::StoreErrorCode::unknown_outcome,
+             "time ran out before the submission's write committed; it may or may not have "
+             "been applied",
+             {}});
+      }
+    }
+    auto encoded = encode_submit_answers(answers);
+    auto response = net::json_response(200, std::move(encoded));
+    co_return response;
   }
 
   asio::awaitable<HttpResponse> get(HttpRequest& request, std::string_view tail) {
@@ -362,6 +435,27 @@ class TaskApi {
     }
   }
 
+  // One submission of a batch, answered as submit() answers an asynchronous one.
+  asio::awaitable<HttpResponse> submit_one(const tasks::SubmitSpec& spec,
+                                           store::Deadline deadline) {
+    auto submitted = co_await deps_.queue.submit(spec, deadline);
+    if (!submitted.ok()) {
+      auto refused = store::error_response(submitted.error);
+      co_return refused;
+    }
+    const bool duplicate = submitted.value->duplicate;
+    const auto body = task_body(submitted.value->task, duplicate);
+    auto answer = json_ok(duplicate ? 200 : 202, body);
+    co_return answer;
+  }
+
+  // Whether a submission this gateway cannot serve goes to the leader's gateway in a batch:
+  // when a client sent it here (a forwarded one that met a stale leader goes on alone).
+  static bool batched_forward(const HttpRequest& request, const store::StoreError& error) {
+    return error.code == store::StoreErrorCode::not_leader && !error.leader_address.empty() &&
+           !request.header(net::kHopsHeader);
+  }
+
   // Not served here: the leader's gateway runs the queue.
   asio::awaitable<HttpResponse> failed(HttpRequest& request, const store::StoreError& error) {
     auto answer =
@@ -376,6 +470,7 @@ class TaskApi {
 
   TaskRouteDeps deps_;
   TaskRoutesOptions options_;
+  std::shared_ptr<SubmitForwarder> forwarder_;
   std::shared_ptr<std::atomic<std::size_t>> subscribers_ =
       std::make_shared<std::atomic<std::size_t>>(0);
 };
@@ -389,6 +484,8 @@ void add_task_routes(net::Router& router, TaskRouteDeps deps, TaskRoutesOptions 
   router.get("/api/task-types", "task_types", Access::read, bind(api, &TaskApi::types));
   router.add("POST", "/api/tasks", false, "task_submit", Access::write,
              bind(api, &TaskApi::submit));
+  router.add("POST", std::string(kSubmitBatchPath), false, "task_submit_batch", Access::node,
+             bind(api, &TaskApi::submit_batch));
   router.get("/api/tasks", "task_list", Access::read, bind(api, &TaskApi::list));
   router.get_prefix("/api/tasks/", "task_get", Access::read, bind(api, &TaskApi::get));
   router.add("DELETE", "/api/tasks/", true, "task_cancel", Access::write,

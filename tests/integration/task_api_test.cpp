@@ -4,9 +4,11 @@
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <set>
 
 #include "net/http_stream.hpp"
 #include "support/island.hpp"
+#include "support/metrics_text.hpp"
 #include "support/nats_cluster.hpp"
 #include "support/raw_http.hpp"
 #include "support/scope_exit.hpp"
@@ -171,6 +173,53 @@ TEST_P(TaskApi, AResubmissionWithTheSameKeyAnswersWithTheFirstTask) {
   EXPECT_EQ(body_of(again).at("id"), body_of(first).at("id"));
   EXPECT_EQ(body_of(again).at("duplicate"), true);
   EXPECT_EQ(body_of(again).at("params").at("values").as_array().size(), 2u);
+}
+
+// A submission that reaches a follower's gateway goes on to the leader's in a batch, signed
+// with the island secret (the batch route admits nodes only), and its client still gets its
+// own task; a key used before is answered with the first task from a batch too.
+TEST_P(TaskApi, SubmissionsAtFollowersReachTheLeaderInSignedBatches) {
+  const std::string series = R"(isla_http_requests_total{code="200",route="task_submit_batch"})";
+  auto batches = [&] {
+    double total = 0;
+    for (int gateway = 0; gateway < 3; ++gateway) {
+      auto scraped = call(gateway, "GET", "/metrics", "", std::nullopt);
+      if (scraped.ok()) total += metric(scraped.response->body, series).value_or(0);
+    }
+    return total;
+  };
+  ASSERT_EQ(settled_call(0, "POST", "/api/tasks", R"({"type":"sum","params":{"values":[1]}})")
+                .response->status,
+            202);
+  const double before = batches();
+  std::set<std::string> ids;
+  int via_follower = 0;
+  for (int gateway = 0; gateway < 3; ++gateway) {
+    for (int i = 0; i < 3; ++i) {
+      auto submitted = call(gateway, "POST", "/api/tasks",
+                            R"({"type":"sum","params":{"values":[)" + std::to_string(gateway) +
+                                "," + std::to_string(i) + "]}}");
+      ASSERT_TRUE(submitted.ok()) << submitted.message;
+      ASSERT_EQ(submitted.response->status, 202) << submitted.response->body;
+      ids.insert(std::string(body_of(submitted).at("id").as_string()));
+      if (submitted.response->header("Isla-Leader")) ++via_follower;
+    }
+  }
+  EXPECT_EQ(ids.size(), 9u);
+  EXPECT_EQ(via_follower, 6);  // two of the three gateways follow
+  std::set<std::string> keyed;
+  int firsts = 0;
+  for (int gateway = 0; gateway < 3; ++gateway) {
+    auto submitted =
+        call(gateway, "POST", "/api/tasks",
+             R"({"type":"sum","params":{"values":[7]},"idempotency_key":"api-test-batched"})");
+    ASSERT_TRUE(submitted.ok()) << submitted.message;
+    if (submitted.response->status == 202) ++firsts;
+    keyed.insert(std::string(body_of(submitted).at("id").as_string()));
+  }
+  EXPECT_EQ(firsts, 1);
+  EXPECT_EQ(keyed.size(), 1u);
+  EXPECT_GE(batches() - before, 8);  // the follower's submissions, each in a batch (of one)
 }
 
 TEST_P(TaskApi, ASyncSubmissionWithNoWorkerAnswers202WithTheTaskAtItsWait) {

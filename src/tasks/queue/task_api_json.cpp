@@ -19,12 +19,14 @@ class Fields {
   explicit Fields(std::string_view body) {
     json::error_code ec;
     auto parsed = json::parse(body, ec);
-    if (ec || !parsed.is_object()) {
+    if (ec) {
       error_ = ApiError{"the body must be a JSON object", "", ""};
       return;
     }
-    object_ = std::move(parsed.as_object());
+    take(std::move(parsed));
   }
+  // A body parsed already (one submission of a forwarded batch).
+  explicit Fields(json::value parsed) { take(std::move(parsed)); }
 
   bool ok() const { return !error_; }
   ApiError error() const { return *error_; }
@@ -103,6 +105,14 @@ class Fields {
   }
 
  private:
+  void take(json::value parsed) {
+    if (!parsed.is_object()) {
+      error_ = ApiError{"the body must be a JSON object", "", ""};
+      return;
+    }
+    object_ = std::move(parsed.as_object());
+  }
+
   json::object object_;
   std::optional<ApiError> error_;
 };
@@ -116,8 +126,9 @@ bool printable(std::string_view text) {
 
 }  // namespace
 
-std::variant<SubmitBody, ApiError> parse_submit(std::string_view body, const TaskCatalog& catalog) {
-  Fields fields(body);
+namespace {
+
+std::variant<SubmitBody, ApiError> parse_submit_fields(Fields& fields, const TaskCatalog& catalog) {
   if (!fields.ok()) return fields.error();
   fields.only(
       {"type", "params", "priority", "max_attempts", "idempotency_key", "sync", "mode", "wait_ms"});
@@ -158,6 +169,19 @@ std::variant<SubmitBody, ApiError> parse_submit(std::string_view body, const Tas
     return ApiError{"params." + first.message(), "params." + first.field, first.rule};
   }
   return submit;
+}
+
+}  // namespace
+
+std::variant<SubmitBody, ApiError> parse_submit(std::string_view body, const TaskCatalog& catalog) {
+  Fields fields(body);
+  return parse_submit_fields(fields, catalog);
+}
+
+std::variant<SubmitBody, ApiError> parse_submit_value(boost::json::value body,
+                                                      const TaskCatalog& catalog) {
+  Fields fields(std::move(body));
+  return parse_submit_fields(fields, catalog);
 }
 
 std::variant<LeaseAsk, ApiError> parse_lease(std::string_view body) {

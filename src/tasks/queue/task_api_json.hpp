@@ -29,6 +29,9 @@ inline constexpr std::size_t kMaxBatch = 256;
 
 // `catalog` checks the type and its parameters.
 std::variant<SubmitBody, ApiError> parse_submit(std::string_view body, const TaskCatalog& catalog);
+// The same for a body parsed already (a submission forwarded in a batch).
+std::variant<SubmitBody, ApiError> parse_submit_value(boost::json::value body,
+                                                      const TaskCatalog& catalog);
 std::variant<LeaseAsk, ApiError> parse_lease(std::string_view body);
 struct ExtendBody {
   std::string worker;
