@@ -110,7 +110,7 @@ note "beds ready; output in $OUT"
 
 # The gateway's system calls, counted by tracepoint.
 SYSCALL_EVENTS="raw_syscalls:sys_enter,syscalls:sys_enter_sendto,syscalls:sys_enter_recvfrom"
-SYSCALL_EVENTS+=",syscalls:sys_enter_epoll_wait"
+SYSCALL_EVENTS+=",syscalls:sys_enter_sendmsg,syscalls:sys_enter_writev,syscalls:sys_enter_epoll_wait"
 # upstream K: "OWN PIPELINED", bed K's gateway's isla_upstream_requests_total.
 upstream() {
   curl -sf "http://127.77.$1.1:5235/metrics" | awk '/^isla_upstream_requests_total/ {
@@ -131,7 +131,9 @@ measure() {
     perf record -g -o "$OUT/perf-$b.data" -p "$gw" -- sleep "$DURATION" >"$OUT/perf-$b.log" 2>&1 &
     perf_pid=$!
   fi
-  perf stat -x, -o "$OUT/syscalls-$b-$round.csv" -e "$SYSCALL_EVENTS" -p "$gw" -- sleep "$DURATION" &
+  # Until stopped after wrk: the whole of wrk's run (a few idle ms either side add next to
+  # nothing), not a DURATION that starts before wrk does and ends before it has.
+  perf stat -x, -o "$OUT/syscalls-$b-$round.csv" -e "$SYSCALL_EVENTS" -p "$gw" &
   stat_pid=$!
   u0="$(upstream "$b")"
   sum_cpu_ticks "$gw"
@@ -150,6 +152,7 @@ measure() {
   sum_ctx_switches "$gw"
   c1=$CTX
   u1="$(upstream "$b")"
+  kill -INT "$stat_pid" 2>/dev/null || true
   [[ -z "$perf_pid" ]] || wait "$perf_pid" || true
   wait "$stat_pid" || true
   rps="$(awk '/^Requests\/sec:/ { print $2 }' "$OUT/wrk-$b-$round.txt")"
