@@ -62,6 +62,9 @@ class ClientConnection : public std::enable_shared_from_this<ClientConnection> {
   }
 
   std::size_t in_flight() const { return pending_.size(); }
+  // Whether requests are queued that have not been handed to the socket yet (written at the
+  // end of this turn of the loop, or once connected): a request joining them leaves with them.
+  bool has_unsent() const { return !queued_.empty() && !closed_; }
   // Whether a request that must not be repeated may go here: nothing else is in flight.
   bool idle() const { return pending_.empty() && !closed_; }
   // When it last had nothing in flight: idle connections are dropped when next looked at

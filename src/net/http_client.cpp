@@ -22,9 +22,17 @@ class ConnectionPool final : public asio::execution_context::service {
   static inline std::atomic<std::uint64_t> generation{1};
   explicit ConnectionPool(asio::execution_context& context) : service(context) {}
 
-  // A connection for the next request: one with nothing in flight; else, when pipelining
-  // and at the connection budget, the least loaded one with room; else a new one.
-  // `fresh` asks for a new one (the retry of a request whose connection died).
+  // A connection for the next request: when pipelining a repeatable one, one whose queued
+  // requests have not left yet; else one with nothing in flight; else, when pipelining and at
+  // the connection budget, the least loaded one with room; else a new one. `fresh` asks for a
+  // new one (the retry of a request whose connection died).
+  // Joining requests not yet sent (made in the same turn of the loop) costs no send and often
+  // no receive of its own, where an idle connection would cost both, and on loopback most of
+  // a request's cost is per packet: with each figure's requests spread over two owners, the
+  // gateway's batches to each piece server are small, and taking an idle connection first
+  // split them once more (docs/benchmarks.md, "The knee"). The price: the server answers them
+  // one after the other, where on two connections a server with several threads might have
+  // run them at once.
   std::shared_ptr<ClientConnection> pick(asio::io_context::executor_type executor,
                                          const core::Endpoint& to, const std::string& host,
                                          const HttpClientOptions& options, bool repeatable,
@@ -32,6 +40,7 @@ class ConnectionPool final : public asio::execution_context::service {
     auto& list = open_[options.pipeline_depth][options.local_address][options.tls.get()][host];
     std::shared_ptr<ClientConnection> idle;
     std::shared_ptr<ClientConnection> least_loaded;
+    std::shared_ptr<ClientConnection> unsent;  // requests queued, not yet sent, and room
     std::vector<std::shared_ptr<ClientConnection>> surplus;
     std::size_t idle_count = 0;
     const auto stale_before = Clock::now() - options.pool_idle_timeout;
@@ -43,8 +52,14 @@ class ConnectionPool final : public asio::execution_context::service {
         } else if (!idle) {
           idle = connection;
         }
-      } else if (!least_loaded || connection->in_flight() < least_loaded->in_flight()) {
-        least_loaded = connection;
+      } else {
+        if (!least_loaded || connection->in_flight() < least_loaded->in_flight()) {
+          least_loaded = connection;
+        }
+        if (!unsent && connection->has_unsent() &&
+            connection->in_flight() < options.pipeline_depth) {
+          unsent = connection;
+        }
       }
     }
     for (const auto& connection : surplus) connection->close();
@@ -56,6 +71,8 @@ class ConnectionPool final : public asio::execution_context::service {
       idle.reset();
     }
     if (!fresh) {
+      const bool may_join = repeatable && options.pipeline_depth > 1;
+      if (unsent && may_join) return unsent;
       if (idle) return idle;
       const bool may_share = repeatable && options.pipeline_depth > 1 &&
                              list.size() >= options.connections_per_endpoint && least_loaded &&

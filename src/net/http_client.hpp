@@ -28,11 +28,13 @@ struct HttpClientOptions {
   std::size_t max_idle_per_endpoint = 64;
   std::size_t max_response_bytes = 8 * 1024 * 1024;
   // HTTP/1.1 pipelining: how many requests may be in flight on one connection. With 1, a
-  // request waits for nothing: it takes an idle connection or opens one. With more, once
-  // `connections_per_endpoint` connections are busy, idempotent requests queue behind others
-  // on the least loaded one, and a batch of them travels in one packet each way. The price
-  // is head-of-line blocking: a slow answer delays those behind it, and a request that
-  // times out takes its connection (and, after a retry, not their answers) with it.
+  // request waits for nothing: it takes an idle connection or opens one. With more, an
+  // idempotent request joins requests to its endpoint queued and not yet sent (made in the
+  // same turn of the event loop), and once `connections_per_endpoint` connections are busy,
+  // queues behind others on the least loaded one; a batch of them travels in one packet
+  // each way. The price is head-of-line blocking: a slow answer delays those behind it, and
+  // a request that times out takes its connection (and, after a retry, not their answers)
+  // with it.
   std::size_t pipeline_depth = 1;
   std::size_t connections_per_endpoint = 2;      // per endpoint and io_context, when pipelining
   std::shared_ptr<HttpClientObserver> observer;  // optional
