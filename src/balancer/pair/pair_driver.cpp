@@ -94,7 +94,9 @@ PairDriver::~PairDriver() {
     std::lock_guard lock(impl_->mutex);
     impl_->stopped = true;
   }
-  impl_->timer.cancel();
+  // The timer belongs to the context's thread, which may be re-arming it right now: cancel
+  // it there (ThreadSanitizer saw the cancel from here race with schedule()).
+  asio::post(impl_->context, [impl = impl_] { impl->timer.cancel(); });
   impl_->udp.close();
 }
 
