@@ -1,11 +1,11 @@
 #pragma once
 // The gateway's thread-safe view of its piece servers: writers (datagrams, failed
-// requests, the expiry timer) serialise on a mutex; request paths read an immutable
-// snapshot without locking.
-#include <atomic>
+// requests, the expiry timer) serialise on a mutex; request paths take the current
+// immutable snapshot (a pointer copy under a lock of its own) and read it without locking.
 #include <functional>
 #include <mutex>
 
+#include "core/shared_snapshot.hpp"
 #include "gateway/routing_table.hpp"
 
 namespace isla::gateway {
@@ -44,7 +44,7 @@ class Registry {
   core::Clock& clock_;
   mutable std::mutex mutex_;
   RoutingTable table_;
-  std::atomic<std::shared_ptr<const RoutingSnapshot>> snapshot_;
+  core::SharedSnapshot<const RoutingSnapshot> snapshot_;
   Observer observer_;
 };
 

@@ -9,6 +9,7 @@
 #include <set>
 
 #include "core/random.hpp"
+#include "core/shared_snapshot.hpp"
 #include "node/node_host.hpp"
 #include "partition/assignments.hpp"
 #include "pieces/api.hpp"
@@ -306,7 +307,7 @@ class PieceServer {
   std::uint64_t incarnation_;
   node::NodeHost host_;
   std::unique_ptr<StockStore> stock_;  // used on the main context once serving
-  std::atomic<std::shared_ptr<const Served>> served_;
+  core::SharedSnapshot<const Served> served_;
   std::unique_ptr<membership::Announcer> announcer_;
   // Partitioned only, all on the main context.
   partition::Assignments assignments_;
