@@ -5,32 +5,6 @@
 
 namespace isla::net {
 
-HttpRequest from_beast(BeastRequest&& request) {
-  HttpRequest out;
-  out.method = std::string(request.method_string());
-  out.target = std::string(request.target());
-  out.headers.reserve(8);
-  for (const auto& field : request) {
-    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  }
-  out.body = std::move(request.body());
-  return out;
-}
-
-HttpResponse from_beast(BeastResponse&& response) {
-  HttpResponse out;
-  out.status = static_cast<int>(response.result_int());
-  for (const auto& field : response) {
-    if (field.name() == http::field::content_type) {
-      out.content_type = std::string(field.value());
-    } else {
-      out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-    }
-  }
-  out.body = std::move(response.body());
-  return out;
-}
-
 BeastResponse to_beast(HttpResponse&& response, unsigned version, bool keep_alive) {
   BeastResponse out{static_cast<http::status>(response.status), version};
   out.set(http::field::server, "isla");

@@ -1,5 +1,6 @@
 #pragma once
-// Conversions between Beast messages and isla's plain ones; included only by net/*.cpp.
+// Beast's side of isla's messages; included only by net/*.cpp. Requests and answers are
+// parsed by message_parsers.hpp and written by http_serialize.hpp.
 #include <boost/beast/http.hpp>
 
 #include "net/http_types.hpp"
@@ -8,11 +9,8 @@ namespace isla::net {
 
 namespace http = boost::beast::http;
 
-using BeastRequest = http::request<http::string_body>;
 using BeastResponse = http::response<http::string_body>;
 
-HttpRequest from_beast(BeastRequest&& request);
-HttpResponse from_beast(BeastResponse&& response);
 // For a streamed answer's head, which Beast's serializer writes with chunked framing; whole
 // messages are written by http_serialize.hpp.
 BeastResponse to_beast(HttpResponse&& response, unsigned version, bool keep_alive);

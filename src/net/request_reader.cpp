@@ -3,11 +3,12 @@
 #include <optional>
 
 #include "net/beast_codec.hpp"
+#include "net/message_parsers.hpp"
 
 namespace isla::net {
 
 struct RequestReader::Parser {
-  std::optional<http::request_parser<http::string_body>> current;
+  std::optional<RequestParser> current;
   bool head_reported = false;
   boost::system::error_code error;
 };
@@ -37,7 +38,7 @@ RequestReader::Progress RequestReader::next() {
     if (parser.is_header_done() && !state.head_reported) {
       std::uint64_t limit = limits_.max_body_bytes;
       for (const auto& [prefix, prefix_limit] : limits_.body_limits_by_prefix) {
-        if (parser.get().target().starts_with(prefix)) {
+        if (std::string_view(parser.message().target).starts_with(prefix)) {
           limit = prefix_limit;
           break;
         }
@@ -73,24 +74,22 @@ RequestReader::Progress RequestReader::finish() {
 }
 
 HttpRequest RequestReader::head() const {
-  const auto& message = parser_->current->get();
+  const auto& message = parser_->current->message();
   HttpRequest out;
-  out.method = std::string(message.method_string());
-  out.target = std::string(message.target());
-  for (const auto& field : message) {
-    out.headers.emplace_back(std::string(field.name_string()), std::string(field.value()));
-  }
+  out.method = message.method;
+  out.target = message.target;
+  out.headers = message.headers;
   return out;
 }
 
 RequestReader::Request RequestReader::take() {
-  auto message = parser_->current->release();
-  parser_->current.reset();
+  auto& parser = *parser_->current;
   Request out;
-  out.version = message.version();
-  out.keep_alive = message.keep_alive();
-  out.head_method = message.method() == http::verb::head;
-  out.request = from_beast(std::move(message));
+  out.version = parser.version();
+  out.keep_alive = parser.keep_alive();
+  out.head_method = parser.head_method();
+  out.request = std::move(parser.message());
+  parser_->current.reset();
   return out;
 }
 

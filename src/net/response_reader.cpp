@@ -1,11 +1,11 @@
 #include "net/response_reader.hpp"
 
-#include "net/beast_codec.hpp"
+#include "net/message_parsers.hpp"
 
 namespace isla::net {
 
 struct ResponseReader::Parser {
-  std::optional<http::response_parser<http::string_body>> current;
+  std::optional<ResponseParser> current;
 };
 
 ResponseReader::ResponseReader(std::size_t max_body_bytes)
@@ -33,11 +33,11 @@ ResponseReader::Answer ResponseReader::next(bool head) {
       if (used == 0) break;
       continue;
     }
-    auto response = parser->release();
+    const bool keep_alive = parser->keep_alive();
+    Answer answer{std::move(parser->message()), keep_alive, {}};
     parser.reset();
     started_ = false;
-    const bool keep_alive = response.keep_alive();
-    return Answer{from_beast(std::move(response)), keep_alive, {}};
+    return answer;
   }
   return Answer{};
 }

@@ -1,5 +1,7 @@
 #include "net/http_parse.hpp"
 
+#include "net/body_collector.hpp"
+
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
@@ -55,6 +57,45 @@ TEST(ParseRequest, OversizedBodyIs413) {
   EXPECT_EQ(
       status_of("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 11\r\n\r\n01234567890", limits),
       413);
+}
+
+TEST(ParseRequest, JoinsAChunkedBody) {
+  auto parsed = parse_request(
+      "POST /x HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+      "5\r\nhello\r\n6;ext=1\r\n world\r\n0\r\n\r\n",
+      {});
+  ASSERT_TRUE(std::holds_alternative<HttpRequest>(parsed));
+  EXPECT_EQ(std::get<HttpRequest>(parsed).body, "hello world");
+}
+
+TEST(ParseRequest, AChunkedBodyPastTheLimitIs413) {
+  HttpServerOptions limits;
+  limits.max_body_bytes = 8;
+  EXPECT_EQ(status_of("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: chunked\r\n\r\n"
+                      "5\r\nhello\r\n5\r\nworld\r\n0\r\n\r\n",
+                      limits),
+            413);
+}
+
+// Every field reaches the request, in the order sent, repeated ones included: a proxy
+// forwards them as they came, and the signature check reads the one the client meant.
+TEST(ParseRequest, KeepsEveryFieldInOrderRepeatsIncluded) {
+  auto parsed = parse_request(
+      "GET / HTTP/1.1\r\nHost: a\r\nX-Tag: one\r\nAccept: */*\r\nX-Tag: two\r\n\r\n", {});
+  ASSERT_TRUE(std::holds_alternative<HttpRequest>(parsed));
+  const Headers expected{{"Host", "a"}, {"X-Tag", "one"}, {"Accept", "*/*"}, {"X-Tag", "two"}};
+  EXPECT_EQ(std::get<HttpRequest>(parsed).headers, expected);
+}
+
+// A stranger that announces a huge body and sends none of it must not make the server
+// allocate what it announced.
+TEST(BodyCollector, ReservesAtMostItsBoundForADeclaredLength) {
+  std::string body;
+  BodyCollector::start(body, 64ull << 30);
+  EXPECT_LE(body.capacity(), 2 * BodyCollector::kReservedBodyBytes);
+  std::string small;
+  BodyCollector::start(small, 100);
+  EXPECT_GE(small.capacity(), 100u);
 }
 
 }  // namespace

@@ -69,5 +69,31 @@ TEST(ResponseReader, RejectsGarbageAndOversizedBodies) {
   EXPECT_FALSE(small.next(false).error.empty());
 }
 
+// Content-Type has a member of its own (the last one sent wins); every other field is kept
+// in order; a chunked body arrives whole; an answer that ends only with its connection is
+// not kept alive.
+TEST(ResponseReader, ReadsFieldsChunkedBodiesAndAnswersEndedByClose) {
+  ResponseReader reader(1024);
+  reader.input().feed(
+      "HTTP/1.1 201 Created\r\nContent-Type: text/plain\r\nX-A: 1\r\n"
+      "Content-Type: text/html\r\nTransfer-Encoding: chunked\r\nX-A: 2\r\n\r\n"
+      "3\r\nabc\r\n2\r\nde\r\n0\r\n\r\n");
+  auto answer = reader.next(false);
+  ASSERT_TRUE(answer.response) << answer.error;
+  EXPECT_EQ(answer.response->status, 201);
+  EXPECT_EQ(answer.response->content_type, "text/html");
+  EXPECT_EQ(answer.response->body, "abcde");
+  const Headers expected{{"X-A", "1"}, {"Transfer-Encoding", "chunked"}, {"X-A", "2"}};
+  EXPECT_EQ(answer.response->headers, expected);
+  EXPECT_TRUE(answer.keep_alive);
+
+  ResponseReader http10(1024);
+  http10.input().feed("HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok");
+  auto old = http10.next(false);
+  ASSERT_TRUE(old.response) << old.error;
+  EXPECT_FALSE(old.keep_alive);
+  EXPECT_EQ(old.response->content_type, "application/json");  // none sent: isla's default
+}
+
 }  // namespace
 }  // namespace isla::net
