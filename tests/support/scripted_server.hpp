@@ -2,15 +2,15 @@
 // An in-process HTTP server on loopback whose answers a unit test scripts (a fake gateway,
 // a fake etcd member): it records what it was sent, answers with `reply`, optionally after
 // a delay (an answer that is lost to a client's deadline). Plus a port nothing listens on,
-// and a way to run one coroutine to its end.
+// and (run_coroutine.hpp) a way to run one coroutine to its end.
 #include <boost/json.hpp>
 #include <functional>
 #include <mutex>
-#include <optional>
 #include <string>
 #include <vector>
 
 #include "support/loopback_server.hpp"
+#include "support/run_coroutine.hpp"
 
 namespace isla::testing {
 
@@ -76,17 +76,6 @@ class ScriptedServer {
 inline core::Endpoint closed_port() {
   ScriptedServer gone;
   return gone.endpoint();
-}
-
-template <class T>
-T run(asio::awaitable<T> call) {
-  asio::io_context context;
-  std::optional<T> result;
-  asio::co_spawn(
-      context, [&]() -> asio::awaitable<void> { result = co_await std::move(call); },
-      asio::detached);
-  context.run();
-  return std::move(*result);
 }
 
 }  // namespace isla::testing

@@ -16,6 +16,7 @@
 #include "security/request_auth.hpp"
 #include "security/token.hpp"
 #include "support/memory_store.hpp"
+#include "support/run_coroutine.hpp"
 #include "tasks/queue/task_record.hpp"
 
 namespace isla::gateway {
@@ -27,6 +28,7 @@ namespace {
 using namespace std::chrono_literals;
 using SteadyClock = std::chrono::steady_clock;
 using store::StoreErrorCode;
+using testing::until;
 namespace json = boost::json;
 
 // The queue at the leader's gateway: every submission is a new task, except those whose
@@ -157,30 +159,7 @@ class SubmitForwarderTest : public ::testing::Test {
 
   // Runs `body` on the test's io_context to its end.
   void run(std::function<asio::awaitable<void>()> body) {
-    std::exception_ptr failure;
-    asio::co_spawn(
-        io_,
-        [&]() -> asio::awaitable<void> {
-          try {
-            co_await body();
-          } catch (...) {
-            failure = std::current_exception();
-          }
-        },
-        asio::detached);
-    io_.run();
-    if (failure) std::rethrow_exception(failure);
-  }
-
-  // Waits (polling, up to 5 s) until `condition` holds.
-  static asio::awaitable<bool> until(std::function<bool()> condition) {
-    const auto give_up = SteadyClock::now() + 5s;
-    while (!condition()) {
-      if (SteadyClock::now() > give_up) co_return false;
-      asio::steady_timer timer(co_await asio::this_coro::executor, 1ms);
-      co_await timer.async_wait(net::use_nothrow);
-    }
-    co_return true;
+    testing::run_to_end(io_, std::move(body));
   }
 
   // Starts forwarding `body`; its answer lands in answers[slot].

@@ -10,6 +10,7 @@
 #include "core/clock.hpp"
 #include "support/memory_store.hpp"
 #include "support/nats_cluster.hpp"
+#include "support/run_coroutine.hpp"
 #include "tasks/jetstream/jetstream_mapping.hpp"
 
 namespace isla::tasks::jetstream {
@@ -61,20 +62,7 @@ class JetStreamTaskQueueTest : public ::testing::Test {
 
   void run(std::function<asio::awaitable<void>()> body) {
     queue_->start(io_.get_executor(), 20s);
-    std::exception_ptr failure;
-    asio::co_spawn(
-        io_,
-        [&]() -> asio::awaitable<void> {
-          try {
-            co_await body();
-          } catch (...) {
-            failure = std::current_exception();
-          }
-          queue_->stop();
-        },
-        asio::detached);
-    io_.run();
-    if (failure) std::rethrow_exception(failure);
+    testing::run_to_end(io_, std::move(body), [this] { queue_->stop(); });
   }
 
   // Messages left in the stream (after the acks above have reached the server).

@@ -8,6 +8,7 @@
 #include <set>
 
 #include "support/memory_store.hpp"
+#include "support/run_coroutine.hpp"
 #include "tasks/queue/task_keys.hpp"
 
 namespace isla::tasks {
@@ -73,20 +74,7 @@ class StoreTaskQueueTest : public ::testing::Test {
   // Runs `body` with the queue following the store, then stops the queue.
   void run(std::function<asio::awaitable<void>()> body) {
     queue_->start(io_.get_executor());
-    std::exception_ptr failure;
-    asio::co_spawn(
-        io_,
-        [&]() -> asio::awaitable<void> {
-          try {
-            co_await body();
-          } catch (...) {
-            failure = std::current_exception();
-          }
-          queue_->stop();
-        },
-        asio::detached);
-    io_.run();
-    if (failure) std::rethrow_exception(failure);
+    testing::run_to_end(io_, std::move(body), [this] { queue_->stop(); });
   }
 
   static store::Deadline soon(std::chrono::milliseconds within = 5s) {
