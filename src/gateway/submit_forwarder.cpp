@@ -33,105 +33,65 @@ net::HttpResponse transport_failure(const std::string& leader, const net::Client
        {}});
 }
 
+SubmitForwarderOptions within_limits(SubmitForwarderOptions options) {
+  options.max_batch = std::clamp<std::size_t>(options.max_batch, 1, kMaxSubmitBatch);
+  options.max_in_flight = std::max<std::size_t>(options.max_in_flight, 1);
+  return options;
+}
+
 }  // namespace
 
 SubmitForwarder::SubmitForwarder(Send send, SubmitForwarderOptions options)
-    : send_(std::move(send)), options_(options) {
-  options_.max_batch = std::clamp<std::size_t>(options_.max_batch, 1, kMaxSubmitBatch);
-  options_.max_in_flight = std::max<std::size_t>(options_.max_in_flight, 1);
-}
+    : send_(std::move(send)),
+      options_(within_limits(options)),
+      group_(
+          {options_.max_in_flight, Group::OnTimeout::withdraw},
+          [this](std::vector<Pending>& queue) { return take_batch(queue); },
+          [this](std::vector<Pending> batch) { return send_batch(std::move(batch)); }) {}
 
 asio::awaitable<net::HttpResponse> SubmitForwarder::forward(const std::string& leader,
                                                             const std::string& body,
                                                             store::Deadline deadline) {
-  const auto executor = co_await asio::this_coro::executor;
-  Pending pending{leader, body, deadline, Answer::on(executor)};
-  auto answer = pending.answer;
-  bool start_sender = false;
-  {
-    std::lock_guard lock(mutex_);
-    pending_.push_back(std::move(pending));
-    if (in_flight_ < options_.max_in_flight) {
-      ++in_flight_;
-      start_sender = true;
-    }
-  }
-  if (start_sender) {
-    asio::co_spawn(
-        executor,
-        [self = shared_from_this()]() -> asio::awaitable<void> { co_await self->drain(); },
-        asio::detached);
-  }
-  auto answered = co_await answer->wait(deadline);
-  if (answered) co_return std::move(*answered);
-  bool sent = true;
-  {
-    std::lock_guard lock(mutex_);
-    auto mine = std::find_if(pending_.begin(), pending_.end(),
-                             [&](const Pending& other) { return other.answer == answer; });
-    if (mine != pending_.end()) {
-      pending_.erase(mine);
-      sent = false;
-    }
-  }
+  // Bound to locals first: GCC 12 mishandles temporaries in co_await expressions.
+  auto waiting = group_.submit({leader, body}, deadline, shared_from_this());
+  auto waited = co_await std::move(waiting);
+  if (waited.answer) co_return std::move(*waited.answer);
   // Bound to locals first: GCC 12 mishandles temporaries in co_return expressions.
   const store::StoreError error =
-      sent ? store::StoreError{StoreErrorCode::unknown_outcome,
-                               "time ran out waiting for the leader's gateway; the submission "
-                               "may or may not have been applied",
-                               {}}
-           : store::StoreError{StoreErrorCode::unavailable,
-                               "time ran out before the submission could be forwarded to the "
-                               "leader's gateway; it was not sent",
-                               {}};
+      waited.withdrawn
+          ? store::StoreError{StoreErrorCode::unavailable,
+                              "time ran out before the submission could be forwarded to the "
+                              "leader's gateway; it was not sent",
+                              {}}
+          : store::StoreError{StoreErrorCode::unknown_outcome,
+                              "time ran out waiting for the leader's gateway; the submission "
+                              "may or may not have been applied",
+                              {}};
   auto response = store::error_response(error);
   co_return response;
 }
 
 std::size_t SubmitForwarder::queued() const {
-  std::lock_guard lock(mutex_);
-  return pending_.size();
+  return group_.queued();
 }
 
-std::vector<SubmitForwarder::Pending> SubmitForwarder::take_batch() {
+std::vector<SubmitForwarder::Pending> SubmitForwarder::take_batch(
+    std::vector<Pending>& queue) const {
   const auto now = SteadyClock::now();
-  std::vector<Pending> batch;
-  std::vector<Pending> later;
   std::size_t bytes = 0;
-  for (auto& pending : pending_) {
-    if (pending.deadline <= now) {
-      later.push_back(std::move(pending));  // its client's wait ends now, and takes it out
-    } else if (batch.empty() ||
-               (batch.size() < options_.max_batch && pending.leader == batch.front().leader &&
-                bytes + pending.body.size() <= options_.max_batch_bytes)) {
-      bytes += pending.body.size();
-      batch.push_back(std::move(pending));
-    } else {
-      later.push_back(std::move(pending));
-    }
-  }
-  pending_ = std::move(later);
-  return batch;
-}
-
-asio::awaitable<void> SubmitForwarder::drain() {
-  for (;;) {
-    std::vector<Pending> batch;
-    {
-      std::lock_guard lock(mutex_);
-      batch = take_batch();
-      if (batch.empty()) {
-        --in_flight_;
-        co_return;
-      }
-    }
-    co_await send_batch(std::move(batch));
-  }
+  return Group::take_in_order(queue, [&](const std::vector<Pending>& batch, const Pending& next) {
+    if (next.deadline <= now) return false;  // its client's wait ends now, and takes it out
+    const bool fits = batch.empty() || (batch.size() < options_.max_batch &&
+                                        next.item.leader == batch.front().item.leader &&
+                                        bytes + next.item.body.size() <= options_.max_batch_bytes);
+    if (fits) bytes += next.item.body.size();
+    return fits;
+  });
 }
 
 asio::awaitable<void> SubmitForwarder::send_batch(std::vector<Pending> batch) {
   const auto executor = co_await asio::this_coro::executor;
-  const std::string leader_address = batch.front().leader;
+  const std::string leader_address = batch.front().item.leader;
   auto answer_all = [&batch](const net::HttpResponse& response) {
     for (auto& pending : batch) Answer::complete(std::move(pending.answer), response);
   };
@@ -148,7 +108,7 @@ asio::awaitable<void> SubmitForwarder::send_batch(std::vector<Pending> batch) {
   std::vector<BatchedSubmission> submissions;
   submissions.reserve(batch.size());
   for (const auto& pending : batch) {
-    submissions.push_back({pending.body, remaining_ms(pending.deadline, now)});
+    submissions.push_back({pending.item.body, remaining_ms(pending.deadline, now)});
     deadline = std::max(deadline, pending.deadline);
   }
   auto request = rpc::make_request("POST", std::string(kSubmitBatchPath),
@@ -193,10 +153,10 @@ asio::awaitable<void> SubmitForwarder::send_batch(std::vector<Pending> batch) {
 
 asio::awaitable<void> SubmitForwarder::send_alone(core::Endpoint leader, Pending pending) {
   auto request =
-      rpc::make_request("POST", "/api/tasks", pending.body, {pending.deadline, "", kHops});
+      rpc::make_request("POST", "/api/tasks", pending.item.body, {pending.deadline, "", kHops});
   auto outcome = co_await send_(leader, request, pending.deadline);
   if (!outcome.ok()) {
-    Answer::complete(std::move(pending.answer), transport_failure(pending.leader, outcome));
+    Answer::complete(std::move(pending.answer), transport_failure(pending.item.leader, outcome));
     co_return;
   }
   Answer::complete(std::move(pending.answer), std::move(*outcome.response));

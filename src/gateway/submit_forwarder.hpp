@@ -13,12 +13,11 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
 #include "core/endpoint.hpp"
-#include "net/completion.hpp"
+#include "net/group_commit.hpp"
 #include "net/http_client.hpp"
 #include "store/store.hpp"
 
@@ -50,18 +49,17 @@ class SubmitForwarder final : public std::enable_shared_from_this<SubmitForwarde
   std::size_t queued() const;
 
  private:
-  using Answer = net::Completion<net::HttpResponse>;
-  struct Pending {
+  struct Submission {
     std::string leader;
     std::string body;
-    store::Deadline deadline;
-    std::shared_ptr<Answer> answer;
   };
+  using Group = net::GroupCommit<Submission, net::HttpResponse>;
+  using Answer = Group::Answer;
+  using Pending = Group::Queued;
 
-  asio::awaitable<void> drain();
-  // Under mutex_: the next batch, all to one leader, without those whose time ran out (their
-  // clients answer themselves).
-  std::vector<Pending> take_batch();
+  // The next batch, all to one leader, without those whose time ran out (their clients
+  // answer themselves, and withdraw them).
+  std::vector<Pending> take_batch(std::vector<Pending>& queue) const;
   asio::awaitable<void> send_batch(std::vector<Pending> batch);
   // For a leader's gateway that predates batches (404), or a batch too large for it (413):
   // the submission as its client sent it.
@@ -69,9 +67,7 @@ class SubmitForwarder final : public std::enable_shared_from_this<SubmitForwarde
 
   Send send_;
   SubmitForwarderOptions options_;
-  mutable std::mutex mutex_;
-  std::vector<Pending> pending_;
-  std::size_t in_flight_ = 0;
+  Group group_;
 };
 
 }  // namespace isla::gateway

@@ -16,41 +16,40 @@ using store::StoreError;
 using store::StoreErrorCode;
 using store::StoreResult;
 
-SubmitBatcher::SubmitBatcher(store::Store& store, SubmitBatcherOptions options)
-    : store_(store), options_(options) {
-  options_.max_batch = std::max<std::size_t>(options_.max_batch, 1);
-  options_.max_writers = std::max<std::size_t>(options_.max_writers, 1);
+namespace {
+
+SubmitBatcherOptions within_limits(SubmitBatcherOptions options) {
+  options.max_batch = std::max<std::size_t>(options.max_batch, 1);
+  options.max_writers = std::max<std::size_t>(options.max_writers, 1);
+  return options;
 }
+
+}  // namespace
+
+// A submission whose caller's time ran out stays queued: the transaction that carries it may
+// still commit, as it may for one already taken, so its caller's answer is the same either way.
+SubmitBatcher::SubmitBatcher(store::Store& store, SubmitBatcherOptions options)
+    : store_(store),
+      options_(within_limits(options)),
+      group_(
+          {options_.max_writers, Group::OnTimeout::leave},
+          [this](std::vector<Pending>& queue) { return take_batch(queue); },
+          [this](std::vector<Pending> batch) { return write_batch(std::move(batch)); }) {}
 
 asio::awaitable<StoreResult<bool>> SubmitBatcher::write(const TaskRecord& record,
                                                         const std::string& idempotency,
                                                         store::Deadline deadline) {
-  const auto executor = co_await asio::this_coro::executor;
-  Pending pending{idempotency, {}, {}, deadline, Answer::on(executor)};
-  pending.compares.push_back(store::absent(task_key(record.id)));
-  pending.puts.push_back(store::put_op(task_key(record.id), encode_record(record)));
+  Submission submission{idempotency, {}, {}};
+  submission.compares.push_back(store::absent(task_key(record.id)));
+  submission.puts.push_back(store::put_op(task_key(record.id), encode_record(record)));
   if (!idempotency.empty()) {
-    pending.compares.push_back(store::absent(idempotency_key(idempotency)));
-    pending.puts.push_back(store::put_op(idempotency_key(idempotency), record.id));
+    submission.compares.push_back(store::absent(idempotency_key(idempotency)));
+    submission.puts.push_back(store::put_op(idempotency_key(idempotency), record.id));
   }
-  auto answer = pending.answer;
-  bool start_writer = false;
-  {
-    std::lock_guard lock(mutex_);
-    pending_.push_back(std::move(pending));
-    if (writers_ < options_.max_writers) {
-      ++writers_;
-      start_writer = true;
-    }
-  }
-  if (start_writer) {
-    asio::co_spawn(
-        executor,
-        [self = shared_from_this()]() -> asio::awaitable<void> { co_await self->drain(); },
-        asio::detached);
-  }
-  auto answered = co_await answer->wait(deadline);
-  if (answered) co_return std::move(*answered);
+  // Bound to locals first: GCC 12 mishandles temporaries in co_await expressions.
+  auto waiting = group_.submit(std::move(submission), deadline, shared_from_this());
+  auto waited = co_await std::move(waiting);
+  if (waited.answer) co_return std::move(*waited.answer);
   // The transaction carrying it may still commit.
   co_return StoreResult<bool>{
       std::nullopt,
@@ -60,47 +59,31 @@ asio::awaitable<StoreResult<bool>> SubmitBatcher::write(const TaskRecord& record
        {}}};
 }
 
-std::vector<SubmitBatcher::Pending> SubmitBatcher::take_batch() {
-  std::vector<Pending> batch;
-  std::vector<Pending> later;
+std::vector<SubmitBatcher::Pending> SubmitBatcher::take_batch(std::vector<Pending>& queue) const {
   std::set<std::string, std::less<>> keys;
-  for (auto& pending : pending_) {
-    const bool repeated = !pending.idempotency.empty() && keys.contains(pending.idempotency);
-    if (batch.size() >= options_.max_batch || repeated) {
-      later.push_back(std::move(pending));
-      continue;
-    }
-    if (!pending.idempotency.empty()) keys.insert(pending.idempotency);
-    batch.push_back(std::move(pending));
-  }
-  pending_ = std::move(later);
-  return batch;
+  return Group::take_in_order(queue, [&](const std::vector<Pending>& batch, const Pending& next) {
+    const auto& key = next.item.idempotency;
+    if (batch.size() >= options_.max_batch || (!key.empty() && keys.contains(key))) return false;
+    if (!key.empty()) keys.insert(key);
+    return true;
+  });
 }
 
-asio::awaitable<void> SubmitBatcher::drain() {
-  for (;;) {
-    std::vector<Pending> batch;
-    {
-      std::lock_guard lock(mutex_);
-      batch = take_batch();
-      if (batch.empty()) {
-        --writers_;
-        co_return;
-      }
-    }
-    store::Txn txn;
-    store::Deadline deadline = batch.front().deadline;
-    for (auto& pending : batch) {
-      std::move(pending.compares.begin(), pending.compares.end(), std::back_inserter(txn.compares));
-      std::move(pending.puts.begin(), pending.puts.end(), std::back_inserter(txn.success));
-      deadline = std::max(deadline, pending.deadline);
-    }
-    auto result = co_await store_.txn(txn, deadline);
-    for (auto& pending : batch) {
-      StoreResult<bool> answer{std::nullopt, result.error};
-      if (result.ok()) answer.value = result.value->succeeded;
-      Answer::complete(std::move(pending.answer), std::move(answer));
-    }
+asio::awaitable<void> SubmitBatcher::write_batch(std::vector<Pending> batch) {
+  store::Txn txn;
+  store::Deadline deadline = batch.front().deadline;
+  for (auto& pending : batch) {
+    auto& submission = pending.item;
+    std::move(submission.compares.begin(), submission.compares.end(),
+              std::back_inserter(txn.compares));
+    std::move(submission.puts.begin(), submission.puts.end(), std::back_inserter(txn.success));
+    deadline = std::max(deadline, pending.deadline);
+  }
+  auto result = co_await store_.txn(txn, deadline);
+  for (auto& pending : batch) {
+    StoreResult<bool> answer{std::nullopt, result.error};
+    if (result.ok()) answer.value = result.value->succeeded;
+    Group::Answer::complete(std::move(pending.answer), std::move(answer));
   }
 }
 

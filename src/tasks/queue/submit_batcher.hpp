@@ -8,11 +8,10 @@
 // that the store could still lose.
 #include <cstddef>
 #include <memory>
-#include <mutex>
 #include <string>
 #include <vector>
 
-#include "net/completion.hpp"
+#include "net/group_commit.hpp"
 #include "store/store.hpp"
 #include "tasks/queue/task_record.hpp"
 
@@ -36,25 +35,23 @@ class SubmitBatcher final : public std::enable_shared_from_this<SubmitBatcher> {
                                                   store::Deadline deadline);
 
  private:
-  using Answer = net::Completion<store::StoreResult<bool>>;
-  struct Pending {
+  struct Submission {
     std::string idempotency;
     std::vector<store::Compare> compares;
     std::vector<store::RequestOp> puts;
-    store::Deadline deadline;
-    std::shared_ptr<Answer> answer;
   };
+  using Group = net::GroupCommit<Submission, store::StoreResult<bool>>;
+  using Pending = Group::Queued;
 
-  asio::awaitable<void> drain();
-  // Under mutex_: the next batch, without two submissions of one idempotency key (the
-  // second must see the first's key: it waits for the next batch).
-  std::vector<Pending> take_batch();
+  // The next batch, without two submissions of one idempotency key (the second must see
+  // the first's key: it waits for the next batch).
+  std::vector<Pending> take_batch(std::vector<Pending>& queue) const;
+  // One transaction for the batch; every submission in it gets the transaction's outcome.
+  asio::awaitable<void> write_batch(std::vector<Pending> batch);
 
   store::Store& store_;
   SubmitBatcherOptions options_;
-  std::mutex mutex_;
-  std::vector<Pending> pending_;
-  std::size_t writers_ = 0;
+  Group group_;
 };
 
 }  // namespace isla::tasks
