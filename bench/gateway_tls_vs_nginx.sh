@@ -45,6 +45,7 @@ PIECES_PLAIN_ADDR=127.0.6.12:1233
 
 die() { echo "bench: $*" >&2; exit 1; }
 source "$root/bench/lib/proxy_bench.sh"
+source "$root/bench/lib/nginx.sh"
 
 # ---------------------------------------------------------------- preconditions
 for tool in wrk nginx curl openssl; do
@@ -83,7 +84,7 @@ cleanup() {
   [[ -n "$wrk_pid" ]] && kill -TERM "$wrk_pid" 2>/dev/null && wait "$wrk_pid" 2>/dev/null
   stop_pids "${pids[@]}"
   if ((rc != 0)); then
-    show_log_tails "$tmp" 20 "$tmp"/*.log "$tmp"/nginx/error.log "$tmp"/nginx/stderr.log
+    print_log_tails "$tmp" 20 "$tmp"/*.log "$tmp"/nginx/error.log "$tmp"/nginx/stderr.log
   fi
   rm -rf "$tmp"
   exit "$rc"
@@ -206,32 +207,12 @@ wait_until "plain gateway (piece server registered)" 15 "$gateway_plain_pid" \
   gateway_knows_pieces "$(url "$GATEWAY_PLAIN_ADDR" 0)" "$PIECES_PLAIN_ADDR"
 wait_until "plain gateway (figure routed)" 15 "$gateway_plain_pid" figure_ok "$(url "$GATEWAY_PLAIN_ADDR" 0)"
 
-# nginx: everything (pid, logs, temp paths) under the temp dir; -e keeps it from opening
-# the compiled-in error log before it has read our config. One worker by default, as in the
-# plain bench (NGINX_WORKERS).
-nginx_prefix="$tmp/nginx"
-nginx_conf="$nginx_prefix/nginx.conf"
-# When run as root the worker drops to 'nobody'; it must be able to reach its temp paths. The
-# keys stay 0600: nginx's master reads them (and the CA) before the worker drops privileges.
-chmod 755 "$tmp" "$nginx_prefix"
-nginx_conns=$((2 * CONNECTIONS + 128 > 1024 ? 2 * CONNECTIONS + 128 : 1024))
-cat >"$nginx_conf" <<EOF
-worker_processes ${NGINX_WORKERS};
-pid ${nginx_prefix}/nginx.pid;
-lock_file ${nginx_prefix}/nginx.lock;
-error_log ${nginx_prefix}/error.log warn;
-
-events {
-    worker_connections ${nginx_conns};
-}
-
-http {
-    access_log off;
-    client_body_temp_path ${nginx_prefix}/client_body;
-    proxy_temp_path       ${nginx_prefix}/proxy;
-    fastcgi_temp_path     ${nginx_prefix}/fastcgi;
-    uwsgi_temp_path       ${nginx_prefix}/uwsgi;
-    scgi_temp_path        ${nginx_prefix}/scgi;
+# nginx: one worker by default, as in the plain bench (NGINX_WORKERS). The keys stay 0600:
+# nginx's master reads them (and the CA) before the worker drops privileges.
+nginx_setup "$tmp/nginx" "$CONNECTIONS"
+{
+  nginx_conf_start "${NGINX_WORKERS}"
+  cat <<EOF
 
     upstream pieces_tls {
         server ${PIECES_TLS_ADDR};
@@ -272,12 +253,8 @@ http {
     }
 }
 EOF
-nginx -t -q -e "$nginx_prefix/error.log" -c "$nginx_conf" -p "$nginx_prefix" -g 'daemon off;' \
-  2>"$nginx_prefix/stderr.log" || { cat "$nginx_prefix/stderr.log" >&2; die "nginx rejected its config"; }
-nginx -e "$nginx_prefix/error.log" -c "$nginx_conf" -p "$nginx_prefix" -g 'daemon off;' \
-  >>"$nginx_prefix/stderr.log" 2>&1 &
-nginx_pid=$!
-pids+=("$nginx_pid")
+} >"$nginx_conf"
+nginx_start
 wait_until "nginx (TLS)" 15 "$nginx_pid" figure_ok "$(url "$NGINX_TLS_ADDR" 1)"
 wait_until "nginx (plain)" 15 "$nginx_pid" figure_ok "$(url "$NGINX_PLAIN_ADDR" 0)"
 # CPU of nginx = master + its worker(s).

@@ -48,6 +48,7 @@ GATEWAY_SIGNED_PLAIN_ADDR=127.0.3.5:5235
 
 die() { echo "bench: $*" >&2; exit 1; }
 source "$root/bench/lib/proxy_bench.sh"
+source "$root/bench/lib/nginx.sh"
 
 # ---------------------------------------------------------------- preconditions
 for tool in wrk nginx; do
@@ -80,7 +81,7 @@ cleanup() {
   [[ -n "$wrk_pid" ]] && kill -TERM "$wrk_pid" 2>/dev/null && wait "$wrk_pid" 2>/dev/null
   stop_pids "${pids[@]}"
   if ((rc != 0)); then
-    show_log_tails "$tmp" 20 "$tmp"/pieces.log "$tmp"/gateway.log "$tmp"/gateway-plain.log "$tmp"/nginx/error.log \
+    print_log_tails "$tmp" 20 "$tmp"/pieces.log "$tmp"/gateway.log "$tmp"/gateway-plain.log "$tmp"/nginx/error.log \
       "$tmp"/nginx/stderr.log "$tmp"/pieces-signed.log "$tmp"/gateway-signed.log \
       "$tmp"/gateway-signed-plain.log
   fi
@@ -200,31 +201,10 @@ forged="v1 node=${GATEWAY_SIGNED_ADDR} inc=1 seq=1 ts=1 body=$(printf '%064d' 0)
   "http://${PIECES_SIGNED_ADDR}${PATH_Q}")" == 401 ]] ||
   die "the signed piece server accepted a forged signature: is it running with --secret-file?"
 
-# nginx: everything (pid, logs, temp paths) under the temp dir; -e keeps it from opening
-# the compiled-in error log before it has read our config.
-nginx_prefix="$tmp/nginx"
-nginx_conf="$nginx_prefix/nginx.conf"
-# When run as root the worker drops to 'nobody'; it must be able to reach its temp paths.
-chmod 755 "$tmp" "$nginx_prefix"
-# Each proxied client holds two connections (client + upstream).
-nginx_conns=$((2 * CONNECTIONS + 128 > 1024 ? 2 * CONNECTIONS + 128 : 1024))
-cat >"$nginx_conf" <<EOF
-worker_processes 1;
-pid ${nginx_prefix}/nginx.pid;
-lock_file ${nginx_prefix}/nginx.lock;
-error_log ${nginx_prefix}/error.log warn;
-
-events {
-    worker_connections ${nginx_conns};
-}
-
-http {
-    access_log off;
-    client_body_temp_path ${nginx_prefix}/client_body;
-    proxy_temp_path       ${nginx_prefix}/proxy;
-    fastcgi_temp_path     ${nginx_prefix}/fastcgi;
-    uwsgi_temp_path       ${nginx_prefix}/uwsgi;
-    scgi_temp_path        ${nginx_prefix}/scgi;
+nginx_setup "$tmp/nginx" "$CONNECTIONS"
+{
+  nginx_conf_start 1
+  cat <<EOF
 
     upstream pieces {
         server ${PIECES_ADDR};
@@ -241,12 +221,8 @@ http {
     }
 }
 EOF
-nginx -t -q -e "$nginx_prefix/error.log" -c "$nginx_conf" -p "$nginx_prefix" -g 'daemon off;' \
-  2>"$nginx_prefix/stderr.log" || { cat "$nginx_prefix/stderr.log" >&2; die "nginx rejected its config"; }
-nginx -e "$nginx_prefix/error.log" -c "$nginx_conf" -p "$nginx_prefix" -g 'daemon off;' \
-  >>"$nginx_prefix/stderr.log" 2>&1 &
-nginx_pid=$!
-pids+=("$nginx_pid")
+} >"$nginx_conf"
+nginx_start
 wait_until "nginx" 15 "$nginx_pid" figure_ok "http://$NGINX_ADDR"
 # nginx's master only waits; the worker (its one child) does the proxying.
 nginx_worker_pids="$(awk -v p="$nginx_pid" '{ sub(/.*\) /, ""); if ($2 == p) printf "%s ", FILENAME }' \

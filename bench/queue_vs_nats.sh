@@ -109,7 +109,7 @@ cleanup() {
   set +e
   for pid in "${worker_pid[@]}" "${gw_pid[@]}" "${nats_pid[@]}"; do [[ -n "$pid" ]] && pids+=("$pid"); done
   ((${#pids[@]})) && stop_pids "${pids[@]}"
-  ((rc != 0)) && show_log_tails "$tmp" 15 "$tmp"/*.log
+  ((rc != 0)) && print_log_tails "$tmp" 15 "$tmp"/*.log
   if [[ "${KEEP_TMP:-0}" == 1 ]]; then note "kept $tmp (KEEP_TMP=1)"; else rm -rf "$tmp"; fi
   exit "$rc"
 }

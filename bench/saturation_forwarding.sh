@@ -75,7 +75,7 @@ cleanup() {
   for pid in "${gw_pid[@]}" "${pieces_pid[@]}"; do [[ -n "$pid" ]] && pids+=("$pid"); done
   ((${#pids[@]})) && stop_pids "${pids[@]}"
   if ((rc != 0)); then
-    show_log_tails "$tmp" 10 "$tmp"/*.log
+    print_log_tails "$tmp" 10 "$tmp"/*.log
   fi
   rm -rf "$tmp"
   exit "$rc"

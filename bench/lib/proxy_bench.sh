@@ -4,6 +4,9 @@
 # CURL_TLS_ARGS (e.g. --cacert CA) for HTTPS targets.
 CURL_TLS_ARGS=()
 
+# print_log_tails, for the callers' cleanup.
+source "$(dirname "${BASH_SOURCE[0]}")/log_tails.sh"
+
 # stop_pids PID...: SIGTERM to each, up to 5 s for all of them to exit, then SIGKILL.
 stop_pids() {
   local pid deadline
@@ -16,18 +19,6 @@ stop_pids() {
       kill -KILL "$pid" 2>/dev/null
     fi
     wait "$pid" 2>/dev/null
-  done
-}
-
-# show_log_tails DIR LINES LOG...: after a failed run, the last LINES lines of each non-empty
-# LOG (named relative to DIR) on stderr.
-show_log_tails() {
-  local dir="$1" lines="$2" log
-  shift 2
-  for log in "$@"; do
-    [[ -s "$log" ]] || continue
-    echo "---- last lines of ${log#"$dir"/} ----" >&2
-    tail -n "$lines" "$log" >&2
   done
 }
 
