@@ -105,18 +105,12 @@ ISLA_RUN="$tmp/isla-bin"
 join_by() { local IFS="$1"; shift; echo "$*"; }
 with_port() { local p="$1" h out=(); shift; for h in "$@"; do out+=("$h:$p"); done; join_by , "${out[@]}"; }
 
+source "$root/bench/lib/etcd.sh"
 start_etcd() {
-  local n cluster=()
-  for n in 1 2 3; do cluster+=("e$n=http://${ETCD_HOSTS[$((n - 1))]}:2380"); done
+  local n
   for n in 1 2 3; do
-    local host="${ETCD_HOSTS[$((n - 1))]}"
-    mkdir -p "$tmp/etcd$n"
-    env -u ETCD_BIN "$ETCD_BIN" --name "e$n" --data-dir "$tmp/etcd$n" \
-      --listen-client-urls "http://$host:2379" --advertise-client-urls "http://$host:2379" \
-      --listen-peer-urls "http://$host:2380" --initial-advertise-peer-urls "http://$host:2380" \
-      --initial-cluster "$(join_by , "${cluster[@]}")" --initial-cluster-state new \
-      --initial-cluster-token "isla-kv-on-etcd-$$" --logger zap --log-outputs stderr \
-      >>"$tmp/etcd$n.log" 2>&1 &
+    etcd_member_args "$n" 2379 2380 "isla-kv-on-etcd-$$"
+    env -u ETCD_BIN "$ETCD_BIN" "${etcd_args[@]}" >>"$tmp/etcd$n.log" 2>&1 &
     PID["etcd $n"]=$!
     disown "$!"
   done

@@ -264,19 +264,13 @@ cluster_alive() {
 ETCD_PREFIX=/v3
 etcd_token="isla-bench-$$"
 
+source "$root/bench/lib/etcd.sh"
 start_etcd_node() {
-  local n="$1" host="${ETCD_HOSTS[$(($1 - 1))]}" cluster=() i
-  for i in 1 2 3; do cluster+=("e$i=http://${ETCD_HOSTS[$((i - 1))]}:$ETCD_PEER_PORT"); done
-  local pre_vote=()
+  local n="$1" pre_vote=()
   [[ -n "$ETCD_PREVOTE" ]] && pre_vote=(--pre-vote="$ETCD_PREVOTE")
-  mkdir -p "$tmp/etcd$n"
-  # etcd reads ETCD_* variables as flags: keep this script's knobs away from it.
+  etcd_member_args "$n" "$ETCD_CLIENT_PORT" "$ETCD_PEER_PORT" "$etcd_token"
   netcut_exec "etcd$n" env -u ETCD_BIN -u ETCD_HEARTBEAT_MS -u ETCD_ELECTION_MS -u ETCD_PREVOTE \
-    -u ETCD_API_PREFIX "$ETCD_BIN" --name "e$n" --data-dir "$tmp/etcd$n" \
-    --listen-client-urls "http://$host:$ETCD_CLIENT_PORT" --advertise-client-urls "http://$host:$ETCD_CLIENT_PORT" \
-    --listen-peer-urls "http://$host:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://$host:$ETCD_PEER_PORT" \
-    --initial-cluster "$(join_by , "${cluster[@]}")" --initial-cluster-state new \
-    --initial-cluster-token "$etcd_token" --logger zap --log-outputs stderr \
+    -u ETCD_API_PREFIX "$ETCD_BIN" "${etcd_args[@]}" \
     --heartbeat-interval "$ETCD_HEARTBEAT_MS" --election-timeout "$ETCD_ELECTION_MS" "${pre_vote[@]}" \
     >>"$tmp/etcd$n.log" 2>&1 &
   NODE_PID["etcd $n"]=$!
