@@ -31,6 +31,7 @@ COMPARE_BIN="${COMPARE_BIN:+$(realpath -m "$COMPARE_BIN")}" COMPARE_LABEL="${COM
 OUT="${OUT:-$(mktemp -d "${TMPDIR:-/tmp}/isla-owner-cost.XXXXXX")}"
 mkdir -p "$OUT"
 source "$root/bench/lib/proc_cpu.sh"
+source "$root/bench/lib/figure_catalog.sh"
 note() { echo "owner_cost: $*" >&2; }
 die() {
   note "$*"
@@ -55,17 +56,7 @@ cleanup() {
 trap cleanup EXIT
 
 catalog="$OUT/catalog"
-mkdir -p "$catalog"
-mapfile -t originals < <(ls data/figures/*.toml)
-names=()
-for ((f = 0; f < FIGURES; f++)); do
-  src="${originals[f % ${#originals[@]}]}"
-  base="$(basename "$src" .toml)"
-  name="${base}-$((f / ${#originals[@]} + 1))"
-  sed "s/^name = \"${base}\"/name = \"${name}\"/" "$src" >"$catalog/$name.toml"
-  names+=("$name")
-done
-FIGURES_LIST="$(IFS=,; echo "${names[*]}")"
+make_figure_catalog "$catalog" "$FIGURES"
 secret="$OUT/island.secret"
 rm -f "$secret"
 "$ISLA_BIN" secret init --out "$secret" >"$OUT/secret.log" 2>&1 || die "isla secret init failed"

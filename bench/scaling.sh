@@ -87,6 +87,7 @@ source "$root/bench/lib/proxy_bench.sh"
 source "$root/bench/lib/proc_cpu.sh"
 source "$root/bench/lib/quiet.sh"
 source "$root/bench/lib/log_tails.sh"
+source "$root/bench/lib/figure_catalog.sh"
 WATCH="$root/bench/lib/swim_watch.py"
 
 # draw_and_report: the curves and the report from $tmp/scaling.csv (after a run, or REPLOT).
@@ -291,18 +292,8 @@ ALL_GATEWAYS="$(all_gateways)"
 
 # ---------------------------------------------------------------- catalogue and credentials
 catalog="$tmp/catalog"
-mkdir -p "$catalog"
-mapfile -t originals < <(ls data/figures/*.toml)
-figure_names=()
-for ((f = 0; f < FIGURES; f++)); do
-  src="${originals[f % ${#originals[@]}]}"
-  base="$(basename "$src" .toml)"
-  name="${base}-$((f / ${#originals[@]} + 1))"
-  sed "s/^name = \"${base}\"/name = \"${name}\"/" "$src" >"$catalog/$name.toml"
-  figure_names+=("$name")
-done
+make_figure_catalog "$catalog" "$FIGURES"
 export FIGURES_LIST
-FIGURES_LIST="$(IFS=,; echo "${figure_names[*]}")"
 secret="$tmp/island.secret"
 "$ISLA_BIN" secret init --out "$secret" >"$tmp/secret.log" 2>&1 || die "isla secret init failed"
 "$ISLA_BIN" token create --secret-file "$secret" --role write --ttl 2h --subject scaling \
