@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "app/task_params.hpp"
+#include "fuzz_json.hpp"
 #include "invariant.hpp"
 
 namespace json = boost::json;
@@ -29,7 +30,7 @@ bool has_type(const json::value& value, std::string_view type) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  std::string_view input(reinterpret_cast<const char*>(data), size);
+  std::string_view input = fuzz_text(data, size);
   std::vector<std::string> lines;
   while (!input.empty() && lines.size() < 64) {
     const auto end = input.find('\n');
@@ -38,12 +39,9 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     input.remove_prefix(end + 1);
   }
   if (lines.size() < 2) return 0;
-  boost::system::error_code code;
-  json::parse_options options;
-  options.max_depth = 16;
-  const auto schema_value = json::parse(lines[0], code, {}, options);
+  const auto schema_value = parse_fuzz_json(lines[0]);
   const json::object* schema =
-      !code && schema_value.is_object() ? &schema_value.as_object() : nullptr;
+      schema_value && schema_value->is_object() ? &schema_value->as_object() : nullptr;
   const std::vector<std::string> words(lines.begin() + 2, lines.end());
   std::string error;
   const auto params = isla::app::build_params(lines[1], words, schema, &error);

@@ -9,6 +9,7 @@
 #include <cstdint>
 #include <string_view>
 
+#include "fuzz_json.hpp"
 #include "invariant.hpp"
 #include "tasks/types/task_type.hpp"
 
@@ -47,12 +48,8 @@ void check(const tasks::TaskType& type, const json::value& params) {
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
-  boost::system::error_code error;
-  json::parse_options options;
-  options.max_depth = 16;
-  const auto value =
-      json::parse(std::string_view(reinterpret_cast<const char*>(data), size), error, {}, options);
-  if (error) return 0;
-  for (const auto& type : catalog().all()) check(*type, value);
+  const auto value = parse_fuzz_json(fuzz_text(data, size));
+  if (!value) return 0;
+  for (const auto& type : catalog().all()) check(*type, *value);
   return 0;
 }
