@@ -241,12 +241,11 @@ asio::awaitable<OrderResult<OrderPage>> OrderService::list(const std::string& su
   co_return OrderResult<OrderPage>{std::move(page), {}};
 }
 
-asio::awaitable<OrderResult<Stored>> OrderService::change(const std::string& subject,
-                                                          const std::string& id, const Rule& rule,
-                                                          std::string_view operation,
-                                                          Deadline deadline) {
-  const std::string owner = owner_segment(subject);
-  const std::string key = order_key(owner, id);
+asio::awaitable<OrderResult<Stored>> OrderService::compare_and_swap(const std::string& owner,
+                                                                    const std::string& id,
+                                                                    const Plan& plan,
+                                                                    const std::string& contention,
+                                                                    Deadline deadline) {
   bool uncertain = false;
   for (int attempt = 0; attempt < options_.max_cas_attempts; ++attempt) {
     auto found = co_await read(owner, id, deadline);
@@ -255,21 +254,10 @@ asio::awaitable<OrderResult<Stored>> OrderService::change(const std::string& sub
       co_return failure<Stored>(OrderErrorCode::not_found, "no order " + id);
     }
     auto& current = **found.value;
-    Step step = rule(current.order);
-    if (step.verdict == Verdict::unchanged) {
-      // A retry of a request applied before (or, after an unknown outcome, of this one).
-      if (!uncertain && options_.observer) options_.observer->on_duplicate(operation);
-      co_return OrderResult<Stored>{
-          Stored{std::move(current.order), current.revision, !uncertain, step.item}, {}};
-    }
-    if (step.verdict != Verdict::write) {
-      co_return failure<Stored>(code_of(step.verdict), std::move(step.why));
-    }
-    Txn txn;
-    txn.compares.push_back(revision_is(key, current.revision));
-    txn.success.push_back(put_op(key, encode_order(step.next)));
-    txn.success.push_back(put_op(index_key(owner, id), encode_summary(summary_of(step.next))));
-    auto written = co_await store_.txn(txn, deadline);
+    auto planned = plan(current, uncertain);
+    if (planned.answer) co_return std::move(*planned.answer);
+    planned.txn.compares.push_back(revision_is(order_key(owner, id), current.revision));
+    auto written = co_await store_.txn(planned.txn, deadline);
     const auto outcome = outcome_of(written);
     if (outcome == CasOutcome::unknown) {
       // Applied or not, the next read tells: the write was conditional on revision R, so
@@ -281,16 +269,47 @@ asio::awaitable<OrderResult<Stored>> OrderService::change(const std::string& sub
       co_return store_failure<Stored>(error_of(written), uncertain);
     }
     if (outcome == CasOutcome::applied) {
-      co_return OrderResult<Stored>{
-          Stored{std::move(step.next), written.value->revision, false, step.item}, {}};
+      planned.applied.revision = written.value->revision;
+      co_return OrderResult<Stored>{std::move(planned.applied), {}};
     }
     if (options_.observer) options_.observer->on_conflict_retry();
     co_await back_off(attempt);
   }
-  co_return failure<Stored>(OrderErrorCode::contention,
-                            fmt::format("order {} kept changing under this request ({} attempts): "
-                                        "try again with the same idempotency key",
-                                        id, options_.max_cas_attempts));
+  auto exhausted = failure<Stored>(OrderErrorCode::contention, contention);
+  co_return exhausted;
+}
+
+asio::awaitable<OrderResult<Stored>> OrderService::change(const std::string& subject,
+                                                          const std::string& id, const Rule& rule,
+                                                          std::string_view operation,
+                                                          Deadline deadline) {
+  const std::string owner = owner_segment(subject);
+  const std::string key = order_key(owner, id);
+  Plan plan = [&](Read& current, bool uncertain) {
+    Attempt attempt;
+    Step step = rule(current.order);
+    if (step.verdict == Verdict::unchanged) {
+      // A retry of a request applied before (or, after an unknown outcome, of this one).
+      if (!uncertain && options_.observer) options_.observer->on_duplicate(operation);
+      attempt.answer = OrderResult<Stored>{
+          Stored{std::move(current.order), current.revision, !uncertain, step.item}, {}};
+    } else if (step.verdict != Verdict::write) {
+      attempt.answer = failure<Stored>(code_of(step.verdict), std::move(step.why));
+    } else {
+      attempt.txn.success.push_back(put_op(key, encode_order(step.next)));
+      attempt.txn.success.push_back(
+          put_op(index_key(owner, id), encode_summary(summary_of(step.next))));
+      attempt.applied = Stored{std::move(step.next), 0, false, step.item};
+    }
+    return attempt;
+  };
+  const std::string contention = fmt::format(
+      "order {} kept changing under this request ({} attempts): "
+      "try again with the same idempotency key",
+      id, options_.max_cas_attempts);
+  // Bound to a local first: GCC 12 mishandles temporaries in co_return expressions.
+  auto result = co_await compare_and_swap(owner, id, plan, contention, deadline);
+  co_return result;
 }
 
 asio::awaitable<OrderResult<Stored>> OrderService::add(const std::string& subject,
@@ -336,39 +355,20 @@ asio::awaitable<OrderResult<Stored>> OrderService::remove(const std::string& sub
                                                           const std::string& id,
                                                           Deadline deadline) {
   const std::string owner = owner_segment(subject);
-  bool uncertain = false;
-  for (int attempt = 0; attempt < options_.max_cas_attempts; ++attempt) {
-    auto found = co_await read(owner, id, deadline);
-    if (!found.ok()) co_return store_failure<Stored>(found.error.store, uncertain);
-    if (!found.value->has_value()) {
-      co_return failure<Stored>(OrderErrorCode::not_found, "no order " + id);
-    }
-    auto& current = **found.value;
-    Txn txn;
-    txn.compares.push_back(revision_is(order_key(owner, id), current.revision));
-    txn.success.push_back(delete_op(order_key(owner, id)));
-    txn.success.push_back(delete_op(index_key(owner, id)));
+  Plan plan = [&](Read& current, bool) {
+    Attempt attempt;
+    attempt.txn.success.push_back(delete_op(order_key(owner, id)));
+    attempt.txn.success.push_back(delete_op(index_key(owner, id)));
     if (!current.order.create_key.empty()) {
-      txn.success.push_back(delete_op(create_key(owner, current.order.create_key)));
+      attempt.txn.success.push_back(delete_op(create_key(owner, current.order.create_key)));
     }
-    auto written = co_await store_.txn(txn, deadline);
-    const auto outcome = outcome_of(written);
-    if (outcome == CasOutcome::unknown) {
-      uncertain = true;  // conditional on the revision read: the next read tells
-      continue;
-    }
-    if (outcome == CasOutcome::failed) {
-      co_return store_failure<Stored>(error_of(written), uncertain);
-    }
-    if (outcome == CasOutcome::applied) {
-      co_return OrderResult<Stored>{
-          Stored{std::move(current.order), written.value->revision, false, 0}, {}};
-    }
-    if (options_.observer) options_.observer->on_conflict_retry();
-    co_await back_off(attempt);
-  }
-  co_return failure<Stored>(OrderErrorCode::contention,
-                            "order " + id + " kept changing under this request: try again");
+    attempt.applied = Stored{std::move(current.order), 0, false, 0};
+    return attempt;
+  };
+  const std::string contention = "order " + id + " kept changing under this request: try again";
+  // Bound to a local first: GCC 12 mishandles temporaries in co_return expressions.
+  auto result = co_await compare_and_swap(owner, id, plan, contention, deadline);
+  co_return result;
 }
 
 }  // namespace isla::orders

@@ -120,8 +120,25 @@ class OrderService {
     store::Revision revision = 0;
   };
 
+  // What one attempt of a compare-and-swap makes of the order as read: an answer at once
+  // (nothing to write), or the writes to make if the order is still at the revision read,
+  // and what they answer once applied (its revision: the write's).
+  struct Attempt {
+    std::optional<OrderResult<Stored>> answer;
+    store::Txn txn;
+    Stored applied;
+  };
+  using Plan = std::function<Attempt(Read& current, bool uncertain)>;
+
   asio::awaitable<OrderResult<std::optional<Read>>> read(const std::string& owner,
                                                          const std::string& id, Deadline deadline);
+  // Reads the order and writes what `plan` makes of it, conditional on the revision read;
+  // again after a lost race or a write of unknown outcome (the next read tells whether it
+  // applied), up to max_cas_attempts, then `contention`.
+  asio::awaitable<OrderResult<Stored>> compare_and_swap(const std::string& owner,
+                                                        const std::string& id, const Plan& plan,
+                                                        const std::string& contention,
+                                                        Deadline deadline);
   // Reads, applies `rule`, writes with a compare-and-swap; again on conflicts.
   asio::awaitable<OrderResult<Stored>> change(const std::string& subject, const std::string& id,
                                               const Rule& rule, std::string_view operation,
