@@ -17,21 +17,6 @@ void RequestParser::on_field_impl(http::field, boost::beast::string_view name_st
   message_.headers.emplace_back(std::string(name_string), std::string(value));
 }
 
-void RequestParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
-                                      boost::system::error_code&) {
-  if (content_length) BodyCollector::start(message_.body, *content_length);
-}
-
-std::size_t RequestParser::on_body_impl(boost::beast::string_view bytes,
-                                        boost::system::error_code&) {
-  return BodyCollector::append(message_.body, bytes);
-}
-
-std::size_t RequestParser::on_chunk_body_impl(std::uint64_t, boost::beast::string_view bytes,
-                                              boost::system::error_code&) {
-  return BodyCollector::append(message_.body, bytes);
-}
-
 void ResponseParser::on_response_impl(int status, boost::beast::string_view, int,
                                       boost::system::error_code&) {
   message_.status = status;
@@ -46,21 +31,6 @@ void ResponseParser::on_field_impl(http::field name, boost::beast::string_view n
   } else {
     message_.headers.emplace_back(std::string(name_string), std::string(value));
   }
-}
-
-void ResponseParser::on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
-                                       boost::system::error_code&) {
-  if (content_length) BodyCollector::start(message_.body, *content_length);
-}
-
-std::size_t ResponseParser::on_body_impl(boost::beast::string_view bytes,
-                                         boost::system::error_code&) {
-  return BodyCollector::append(message_.body, bytes);
-}
-
-std::size_t ResponseParser::on_chunk_body_impl(std::uint64_t, boost::beast::string_view bytes,
-                                               boost::system::error_code&) {
-  return BodyCollector::append(message_.body, bytes);
 }
 
 }  // namespace isla::net

@@ -14,12 +14,39 @@ namespace isla::net {
 
 namespace http = boost::beast::http;
 
-class RequestParser final : public http::basic_parser<true> {
+// What requests and answers share: the message being filled in, and its body (whole or
+// chunked) gathered by BodyCollector. The start line and the fields are each side's own.
+template <bool kIsRequest, class Message>
+class MessageParser : public http::basic_parser<kIsRequest> {
  public:
-  // The request as far as it has been parsed: its head once is_header_done(), all of it
+  // The message as far as it has been parsed: its head once is_header_done(), all of it
   // once is_done().
-  HttpRequest& message() { return message_; }
-  const HttpRequest& message() const { return message_; }
+  Message& message() { return message_; }
+  const Message& message() const { return message_; }
+
+ protected:
+  Message message_;
+
+ private:
+  void on_header_impl(boost::system::error_code&) override {}
+  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
+                         boost::system::error_code&) override {
+    if (content_length) BodyCollector::start(message_.body, *content_length);
+  }
+  std::size_t on_body_impl(boost::beast::string_view bytes, boost::system::error_code&) override {
+    return BodyCollector::append(message_.body, bytes);
+  }
+  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view,
+                            boost::system::error_code&) override {}
+  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view bytes,
+                                 boost::system::error_code&) override {
+    return BodyCollector::append(message_.body, bytes);
+  }
+  void on_finish_impl(boost::system::error_code&) override {}
+};
+
+class RequestParser final : public MessageParser<true, HttpRequest> {
+ public:
   unsigned version() const { return version_; }
   bool head_method() const { return head_method_; }
 
@@ -30,26 +57,12 @@ class RequestParser final : public http::basic_parser<true> {
   void on_response_impl(int, boost::beast::string_view, int, boost::system::error_code&) override {}
   void on_field_impl(http::field name, boost::beast::string_view name_string,
                      boost::beast::string_view value, boost::system::error_code& error) override;
-  void on_header_impl(boost::system::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
-                         boost::system::error_code& error) override;
-  std::size_t on_body_impl(boost::beast::string_view bytes,
-                           boost::system::error_code& error) override;
-  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view,
-                            boost::system::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view bytes,
-                                 boost::system::error_code& error) override;
-  void on_finish_impl(boost::system::error_code&) override {}
 
-  HttpRequest message_;
   unsigned version_ = 11;
   bool head_method_ = false;
 };
 
-class ResponseParser final : public http::basic_parser<false> {
- public:
-  HttpResponse& message() { return message_; }
-
+class ResponseParser final : public MessageParser<false, HttpResponse> {
  private:
   void on_request_impl(http::verb, boost::beast::string_view, boost::beast::string_view, int,
                        boost::system::error_code&) override {}
@@ -57,18 +70,6 @@ class ResponseParser final : public http::basic_parser<false> {
                         boost::system::error_code& error) override;
   void on_field_impl(http::field name, boost::beast::string_view name_string,
                      boost::beast::string_view value, boost::system::error_code& error) override;
-  void on_header_impl(boost::system::error_code&) override {}
-  void on_body_init_impl(const boost::optional<std::uint64_t>& content_length,
-                         boost::system::error_code& error) override;
-  std::size_t on_body_impl(boost::beast::string_view bytes,
-                           boost::system::error_code& error) override;
-  void on_chunk_header_impl(std::uint64_t, boost::beast::string_view,
-                            boost::system::error_code&) override {}
-  std::size_t on_chunk_body_impl(std::uint64_t, boost::beast::string_view bytes,
-                                 boost::system::error_code& error) override;
-  void on_finish_impl(boost::system::error_code&) override {}
-
-  HttpResponse message_;
 };
 
 }  // namespace isla::net
