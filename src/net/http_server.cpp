@@ -11,14 +11,16 @@
 #include <mutex>
 #include <unordered_set>
 
+#include <unistd.h>
+
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
 #include "core/parse.hpp"
 #include "net/beast_codec.hpp"
-#include "net/http_serialize.hpp"
 #include "net/host_names.hpp"
+#include "net/http_serialize.hpp"
 #include "net/lazy_deadline.hpp"
 #include "net/request_reader.hpp"
 #include "net/tls_stream.hpp"
@@ -49,21 +51,23 @@ constexpr auto kTrimDelay = std::chrono::milliseconds(500);
 constexpr std::size_t kMaxBatchedOutput = 64 * 1024;
 
 struct Connection {
-  Connection(Socket s, const HttpServerOptions& limits)
+  // `reader` is the one of a connection that moved here from another context, with what it
+  // has received and not parsed yet; a new connection gets a new one.
+  Connection(Socket s, const HttpServerOptions& limits, std::unique_ptr<RequestReader> moved)
       : socket(std::move(s), limits.tls.get()),
         deadline(socket.get_executor(),
                  [this] {
                    beast::error_code ignored;
                    socket.cancel(ignored);
                  }),
-        reader(limits) {}
+        reader(moved ? std::move(moved) : std::make_unique<RequestReader>(limits)) {}
   // Whether drain() may close it: no request being handled, nothing owed to the client.
   bool idle() const { return !handling && !writing && output.empty(); }
 
   MaybeTlsStream socket;
   LazyDeadline deadline;
   Clock::time_point read_deadline;  // for the request head being read
-  RequestReader reader;
+  std::unique_ptr<RequestReader> reader;
   std::string output;  // answers not yet sent
   bool handling = false;
   bool writing = false;
@@ -72,6 +76,20 @@ struct Connection {
 // Connections of one io_context; touched only from that context's thread.
 struct ContextConnections {
   std::unordered_set<Connection*> open;
+};
+
+// A request read in whole and admitted, with the client it is from.
+struct Admitted {
+  RequestReader::Request received;
+  std::string client;
+};
+
+// A connection leaving for another context (HttpServerOptions::relocate), with what it has
+// read: the request that made it move, which is answered there, and the bytes after it.
+struct Handover {
+  asio::io_context* home = nullptr;
+  Admitted first;
+  std::unique_ptr<RequestReader> reader;
 };
 
 // The chunks of a streamed body that the socket has not taken yet, between the coroutine
@@ -167,7 +185,10 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   HttpServerOptions options;
   RequestHandler handler;
   std::unique_ptr<tcp::acceptor> acceptor;
-  std::vector<ContextConnections> per_context;
+  // By context: the pool's, and those connections moved to (relocate). A context's entry is
+  // touched only from its thread; the map itself under the mutex.
+  std::mutex registries_mutex;
+  std::map<asio::io_context*, ContextConnections> registries;
   std::atomic<std::size_t> in_flight{0};
   std::atomic<std::size_t> connections{0};
   std::atomic<std::uint64_t> refused_listener{0};
@@ -183,13 +204,45 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   std::uint16_t bound_port = 0;
 
   Impl(IoPool& p, core::Endpoint l, HttpServerOptions o, RequestHandler h)
-      : pool(p), listen(std::move(l)), options(o), handler(std::move(h)), per_context(p.size()) {}
+      : pool(p), listen(std::move(l)), options(o), handler(std::move(h)) {
+    for (std::size_t i = 0; i < pool.size(); ++i) registries[&pool.context(i)];
+  }
 
-  std::size_t index_of(asio::io_context& context) {
-    for (std::size_t i = 0; i < pool.size(); ++i) {
-      if (&pool.context(i) == &context) return i;
+  // Counts a connection among its context's while it lives, however its coroutine ends (a
+  // context destroyed with connections still on it included).
+  class Registration {
+   public:
+    Registration(Impl& impl, Connection& connection)
+        : impl_(impl),
+          connection_(&connection),
+          context_(&connection.socket.get_executor().context()) {
+      std::lock_guard lock(impl_.registries_mutex);
+      registry_ = &impl_.registries[context_];
+      registry_->open.insert(connection_);
     }
-    return 0;
+    ~Registration() {
+      registry_->open.erase(connection_);
+      // A context outside the pool may go away after its last connection; drain() must not
+      // post to it then.
+      if (!registry_->open.empty() || impl_.pool_owns(*context_)) return;
+      std::lock_guard lock(impl_.registries_mutex);
+      if (registry_->open.empty()) impl_.registries.erase(context_);
+    }
+    Registration(const Registration&) = delete;
+    Registration& operator=(const Registration&) = delete;
+
+   private:
+    Impl& impl_;
+    Connection* connection_;
+    asio::io_context* context_;
+    ContextConnections* registry_ = nullptr;
+  };
+
+  bool pool_owns(asio::io_context& context) const {
+    for (std::size_t i = 0; i < pool.size(); ++i) {
+      if (&pool.context(i) == &context) return true;
+    }
+    return false;
   }
 
   asio::awaitable<void> accept_loop() {
@@ -214,7 +267,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         socket.close(ignored);
         continue;
       }
-      asio::co_spawn(target, serve(std::move(socket), peer, index_of(target)), asio::detached);
+      asio::co_spawn(target, serve(std::move(socket), peer, {}, {}), asio::detached);
     }
   }
 
@@ -260,22 +313,64 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
 #endif
   }
 
-  asio::awaitable<void> serve(Socket socket, tcp::endpoint peer, std::size_t context_index) {
+  // Gives back a connection's slot when its coroutine ends, unless it moved on (the one on
+  // its new context gives it back then).
+  struct Slot {
+    Impl& impl;
+    asio::ip::address source;
+    bool held = true;
+    ~Slot() {
+      if (held) impl.release_connection_slot(source);
+    }
+  };
+
+  // `reader` and `first` are set for a connection that moved here from another context.
+  asio::awaitable<void> serve(Socket socket, tcp::endpoint peer,
+                              std::unique_ptr<RequestReader> reader,
+                              std::optional<Admitted> first) {
     auto self = shared_from_this();
     beast::error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     const std::string remote = peer.address().to_string() + ":" + std::to_string(peer.port());
+    // Declared first: it is given back after the connection's buffers are freed, so a trim it
+    // triggers can return them.
+    Slot slot{*this, peer.address()};
+    std::optional<Handover> handover;
     {
-      Connection connection(std::move(socket), options);
-      auto& registry = per_context[context_index].open;
-      registry.insert(&connection);
-      if (co_await handshake(connection)) co_await exchange_requests(connection, remote);
-      registry.erase(&connection);
-      connection.socket.shutdown(tcp::socket::shutdown_send, ignored);
-      connection.socket.close(ignored);
+      Connection connection(std::move(socket), options, std::move(reader));
+      Registration registration(*this, connection);
+      if (co_await handshake(connection)) {
+        co_await exchange_requests(connection, remote, std::move(first), handover);
+      }
+      if (handover) {
+        slot.held = hand_over(connection, peer, std::move(*handover));
+      } else {
+        connection.socket.shutdown(tcp::socket::shutdown_send, ignored);
+        connection.socket.close(ignored);
+      }
     }
-    // After the connection's buffers are freed, so a trim it triggers can return them.
-    release_connection_slot(peer.address());
+  }
+
+  // Moves the connection's socket to the handover's context and goes on serving it there;
+  // false when it could not (the connection is then closed, as after a failed read).
+  bool hand_over(Connection& connection, const tcp::endpoint& peer, Handover handover) {
+    beast::error_code error;
+    auto& plain = connection.socket.socket();
+    const auto protocol = plain.local_endpoint(error).protocol();
+    if (error) return true;
+    const auto descriptor = plain.release(error);
+    if (error) return true;
+    Socket moved(handover.home->get_executor());
+    moved.assign(protocol, descriptor, error);
+    if (error) {
+      ::close(descriptor);
+      return true;
+    }
+    asio::co_spawn(
+        *handover.home,
+        serve(std::move(moved), peer, std::move(handover.reader), std::move(handover.first)),
+        asio::detached);
+    return false;
   }
 
   // TLS: the handshake, within the time a request head gets. A client that does not speak
@@ -288,42 +383,83 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     co_return !error && !connection.deadline.expired();
   }
 
-  asio::awaitable<void> exchange_requests(Connection& connection, const std::string& remote) {
-    while (!draining) {
-      connection.read_deadline = Clock::now() + options.header_read_timeout;
-      connection.deadline.expire_at(connection.read_deadline);
-      if (!co_await fill(connection, Progress::head)) break;
-      std::string principal;
-      // The client as admit() names it: the peer, or whom a trusted proxy in front says it
-      // is forwarding for (a gateway behind `isla balancer`).
-      std::string client = remote;
-      if (options.admit && !admit(connection, remote, &principal, &client)) break;
-      connection.handling = true;
-      ++in_flight;
-      if (!co_await fill(connection, Progress::done)) {
-        --in_flight;
-        break;
+  // Answers requests until the connection closes or moves (then `handover` is set): `first`
+  // first, when the connection brings one along from another context.
+  asio::awaitable<void> exchange_requests(Connection& connection, const std::string& remote,
+                                          std::optional<Admitted> first,
+                                          std::optional<Handover>& handover) {
+    // A request brought along is answered even if a drain began while it moved.
+    while (first || !draining) {
+      std::optional<Admitted> admitted = std::move(first);
+      first.reset();
+      if (admitted) {
+        connection.handling = true;
+        ++in_flight;
+      } else {
+        admitted = co_await read_request(connection, remote);
+        if (!admitted) break;
+        if (auto* home = relocation(connection, admitted->received.request)) {
+          connection.handling = false;
+          --in_flight;
+          // What is owed for earlier requests leaves first, from here: answers stay in order.
+          if (co_await flush(connection)) co_return;
+          handover = Handover{home, std::move(*admitted), std::move(connection.reader)};
+          co_return;
+        }
       }
-      connection.deadline.expire_never();  // the handler has its own deadline
-      auto received = connection.reader.take();
-      received.request.principal = std::move(principal);
-      const bool keep_alive = co_await answer(connection, std::move(received), client);
+      const bool keep_alive =
+          co_await answer(connection, std::move(admitted->received), admitted->client);
       connection.handling = false;
       --in_flight;
       if (!keep_alive) break;
       // With the next request already here (pipelining) its answer joins this one's.
-      if (!connection.reader.input().has_bytes() || connection.output.size() >= kMaxBatchedOutput) {
+      if (!connection.reader->input().has_bytes() ||
+          connection.output.size() >= kMaxBatchedOutput) {
         if (co_await flush(connection)) co_return;
       }
     }
     co_await flush(connection);
   }
 
+  // The next request, read in whole and admitted (counted in flight); nullopt when the
+  // connection must close.
+  asio::awaitable<std::optional<Admitted>> read_request(Connection& connection,
+                                                        const std::string& remote) {
+    std::optional<Admitted> none;
+    connection.read_deadline = Clock::now() + options.header_read_timeout;
+    connection.deadline.expire_at(connection.read_deadline);
+    if (!co_await fill(connection, Progress::head)) co_return none;
+    std::string principal;
+    // The client as admit() names it: the peer, or whom a trusted proxy in front says it
+    // is forwarding for (a gateway behind `isla balancer`).
+    std::string client = remote;
+    if (options.admit && !admit(connection, remote, &principal, &client)) co_return none;
+    connection.handling = true;
+    ++in_flight;
+    if (!co_await fill(connection, Progress::done)) {
+      connection.handling = false;
+      --in_flight;
+      co_return none;
+    }
+    connection.deadline.expire_never();  // the handler has its own deadline
+    Admitted admitted{connection.reader->take(), std::move(client)};
+    admitted.received.request.principal = std::move(principal);
+    co_return admitted;
+  }
+
+  // The context this connection should move to after `request`, or null to stay.
+  asio::io_context* relocation(Connection& connection, const HttpRequest& request) {
+    if (!options.relocate || connection.socket.secure()) return nullptr;
+    auto* home = options.relocate(request);
+    if (home == &connection.socket.get_executor().context()) return nullptr;
+    return home;
+  }
+
   // Lets the request whose head was just read in, or queues its refusal; a refused
   // request's body is never read, so its connection closes after the answer.
   bool admit(Connection& connection, const std::string& remote, std::string* principal,
              std::string* client) {
-    auto head = connection.reader.head();
+    auto head = connection.reader->head();
     head.remote = remote;
     auto refusal = options.admit(head);
     if (!refusal) {
@@ -340,7 +476,7 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
   // (after the rejection it queued, if the request was refused).
   asio::awaitable<bool> fill(Connection& connection, Progress wanted) {
     for (;;) {
-      auto progress = connection.reader.next();
+      auto progress = connection.reader->next();
       if (progress == wanted) co_return true;
       if (progress == Progress::need_more) {
         if (!connection.output.empty()) {
@@ -349,19 +485,19 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
         }
         if (connection.deadline.expired()) co_return false;
         auto [error, bytes] = co_await connection.socket.async_read_some(
-            connection.reader.input().prepare(), use_nothrow);
+            connection.reader->input().prepare(), use_nothrow);
         if (connection.deadline.expired()) co_return false;
         if (!error) {
-          connection.reader.input().commit(bytes);
+          connection.reader->input().commit(bytes);
           continue;
         }
         if (error != asio::error::eof) co_return false;
-        progress = connection.reader.finish();
+        progress = connection.reader->finish();
       }
       // A request the parser refused gets its 4xx; a client that left between requests
       // gets nothing.
-      if (!connection.reader.quiet()) {
-        append_response(connection.reader.rejection(), 11, false, connection.output);
+      if (!connection.reader->quiet()) {
+        append_response(connection.reader->rejection(), 11, false, connection.output);
       }
       co_return false;
     }
@@ -480,8 +616,15 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     connection.socket.cancel(ignored);
   }
 
-  void close_idle_connections(std::size_t context_index) {
-    for (auto* connection : per_context[context_index].open) {
+  void close_idle_connections(asio::io_context& context) {
+    ContextConnections* registry = nullptr;
+    {
+      std::lock_guard lock(registries_mutex);
+      auto found = registries.find(&context);
+      if (found == registries.end()) return;
+      registry = &found->second;
+    }
+    for (auto* connection : registry->open) {
       if (connection->idle()) {
         beast::error_code ignored;
         connection->socket.cancel(ignored);
@@ -555,8 +698,13 @@ asio::awaitable<bool> HttpServer::drain() {
   });
   const auto give_up = std::chrono::steady_clock::now() + impl->options.drain_timeout;
   while (impl->connections > 0 && std::chrono::steady_clock::now() < give_up) {
-    for (std::size_t i = 0; i < impl->pool.size(); ++i) {
-      asio::post(impl->pool.context(i), [impl, i] { impl->close_idle_connections(i); });
+    {
+      // Under the lock: a context outside the pool is only destroyed after its connections,
+      // whose last one takes the lock to remove its entry.
+      std::lock_guard lock(impl->registries_mutex);
+      for (auto& [context, connections] : impl->registries) {
+        asio::post(*context, [impl, context = context] { impl->close_idle_connections(*context); });
+      }
     }
     co_await sleep_for(std::chrono::milliseconds(5));
   }

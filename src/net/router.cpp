@@ -30,9 +30,22 @@ Router& Router::get_prefix(std::string prefix, std::string route, Access access,
 
 Router& Router::add(std::string method, std::string path, bool prefix, std::string route,
                     Access access, Handler handler) {
-  routes_.push_back(
-      {std::move(method), std::move(path), prefix, std::move(route), access, std::move(handler)});
+  routes_.push_back({std::move(method), std::move(path), prefix, std::move(route), access,
+                     std::move(handler), nullptr});
   return *this;
+}
+
+Router& Router::serve_on(const std::string& name, asio::io_context& context) {
+  for (auto& route : routes_) {
+    if (route.name == name) route.home = &context;
+  }
+  return *this;
+}
+
+asio::io_context* Router::home_for(const HttpRequest& request) const {
+  std::string allow;
+  const Route* route = match(request.path(), request.method, &allow);
+  return route != nullptr ? route->home : nullptr;
 }
 
 std::optional<HttpResponse> Router::admit(HttpRequest& head) const {

@@ -46,6 +46,11 @@ class Router {
   Router& get_prefix(std::string prefix, std::string route, Access access, Handler handler);
   Router& add(std::string method, std::string path, bool prefix, std::string route, Access access,
               Handler handler);
+  // Connections that carry a request for route `name` are served from then on by `context`,
+  // the thread its handler works on (HttpServerOptions::relocate). Before traffic arrives.
+  Router& serve_on(const std::string& name, asio::io_context& context);
+  // For HttpServerOptions::relocate: the context of the route `request` takes, if it has one.
+  asio::io_context* home_for(const HttpRequest& request) const;
   void observe_with(Observer observer) { observer_ = std::move(observer); }
   // Without one, every route is open (a node without an island secret).
   void guard_with(std::shared_ptr<Admission> admission) { admission_ = std::move(admission); }
@@ -64,6 +69,7 @@ class Router {
     std::string name;
     Access access;
     Handler handler;
+    asio::io_context* home = nullptr;
   };
   const Route* match(std::string_view path, std::string_view method, std::string* allow) const;
 

@@ -29,6 +29,9 @@ NodeHost::NodeHost(NodeOptions options)
       return router_.admit(head);
     };
   }
+  options_.http.relocate = [this](const net::HttpRequest& request) {
+    return router_.home_for(request);
+  };
   server_ = std::make_unique<net::HttpServer>(
       pool_, options_.listen, options_.http,
       [this](net::HttpRequest& request) { return router_.dispatch(request); });

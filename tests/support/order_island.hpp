@@ -13,7 +13,7 @@
 namespace isla::testing {
 
 // Starts `gateways` gateways and one piece server holding `figures`, and waits until every
-// gateway knows every figure (or fails the test).
+// gateway knows every figure and names the same store leader (or fails the test).
 void start_order_island(Island& island, int gateways, const std::vector<std::string>& figures);
 
 // A token for `subject` with `role`, valid for an hour.
