@@ -59,9 +59,9 @@ std::vector<std::string> balancer_argv(const std::string& self, const UpBalancer
                                 (data_dir / ("balancer-" + std::to_string(index + 1))).string()};
   if (plan.balancers.size() == 2) {
     const auto& peer = plan.balancers.at(1 - index);
-    argv.insert(argv.end(), {"--heartbeat", balancer.heartbeat, "--peer", peer.heartbeat,
-                             "--priority", std::to_string(balancer.priority), "--store-lease",
-                             backends});
+    argv.insert(argv.end(),
+                {"--heartbeat", balancer.heartbeat, "--peer", peer.heartbeat, "--priority",
+                 std::to_string(balancer.priority), "--store-lease", backends});
   }
   return argv;
 }

@@ -4,8 +4,8 @@
 #include <unordered_map>
 
 #include "net/beast_codec.hpp"
-#include "net/http_serialize.hpp"
 #include "net/client_connection.hpp"
+#include "net/http_serialize.hpp"
 
 namespace isla::net {
 

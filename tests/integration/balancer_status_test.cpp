@@ -247,8 +247,8 @@ TEST(BalancerStatus, IslaUpStartsThePairInFrontOfTheGateways) {
         status = answer.response->body;
         boost::system::error_code error;
         const auto parsed = json::parse(status, error);
-        const auto* pair = !error && parsed.is_object() ? parsed.as_object().if_contains("pair")
-                                                        : nullptr;
+        const auto* pair =
+            !error && parsed.is_object() ? parsed.as_object().if_contains("pair") : nullptr;
         return pair != nullptr && pair->is_object() && pair->as_object().contains("lease") &&
                pair->as_object().at("lease") == "held" &&
                pair->as_object().contains("store_reachable") &&

@@ -202,7 +202,10 @@ TEST(HttpSerialize, NoContentAndNotModifiedCarryNeitherBodyNorLength) {
 // sendable header's last value and nothing else.
 TEST(HttpSerialize, RandomHeadersAlwaysMakeOneWellFormedRequest) {
   std::mt19937 random(20261202);
-  const std::string alphabet("aZ-_:\r\n\t \0\x7f\xff" "xyz", 15);
+  const std::string alphabet(
+      "aZ-_:\r\n\t \0\x7f\xff"
+      "xyz",
+      15);
   auto text = [&](std::size_t max) {
     std::string out(random() % (max + 1), ' ');
     for (auto& c : out) c = alphabet[random() % alphabet.size()];
