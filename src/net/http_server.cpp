@@ -78,14 +78,16 @@ struct ContextConnections {
   std::unordered_set<Connection*> open;
 };
 
-// A request read in whole and admitted, with the client it is from.
+// A request whose head has been read and admitted: who it was admitted as, the client it is
+// from, and by when the rest of it must arrive.
 struct Admitted {
-  RequestReader::Request received;
+  std::string principal;
   std::string client;
+  Clock::time_point read_deadline;
 };
 
-// A connection leaving for another context (HttpServerOptions::relocate), with what it has
-// read: the request that made it move, which is answered there, and the bytes after it.
+// A connection leaving for another context (HttpServerOptions::relocate) with its reader:
+// the head it has admitted, the body bytes and later requests it has read.
 struct Handover {
   asio::io_context* home = nullptr;
   Admitted first;
@@ -383,32 +385,47 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     co_return !error && !connection.deadline.expired();
   }
 
-  // Answers requests until the connection closes or moves (then `handover` is set): `first`
-  // first, when the connection brings one along from another context.
+  // Answers requests until the connection closes or moves (then `handover` is set); a
+  // connection that moved here brings the head of its first request, admitted already.
   asio::awaitable<void> exchange_requests(Connection& connection, const std::string& remote,
                                           std::optional<Admitted> first,
                                           std::optional<Handover>& handover) {
     // A request brought along is answered even if a drain began while it moved.
     while (first || !draining) {
-      std::optional<Admitted> admitted = std::move(first);
-      first.reset();
-      if (admitted) {
-        connection.handling = true;
-        ++in_flight;
+      std::string principal;
+      // The client as admit() names it: the peer, or whom a trusted proxy in front says it
+      // is forwarding for (a gateway behind `isla balancer`).
+      std::string client = remote;
+      if (first) {
+        principal = std::move(first->principal);
+        client = std::move(first->client);
+        connection.read_deadline = first->read_deadline;
+        connection.deadline.expire_at(connection.read_deadline);
+        first.reset();
       } else {
-        admitted = co_await read_request(connection, remote);
-        if (!admitted) break;
-        if (auto* home = relocation(connection, admitted->received.request)) {
-          connection.handling = false;
-          --in_flight;
+        connection.read_deadline = Clock::now() + options.header_read_timeout;
+        connection.deadline.expire_at(connection.read_deadline);
+        if (!co_await fill(connection, Progress::head)) break;
+        if (options.admit && !admit(connection, remote, &principal, &client)) break;
+        if (auto* home = relocation(connection)) {
           // What is owed for earlier requests leaves first, from here: answers stay in order.
           if (co_await flush(connection)) co_return;
-          handover = Handover{home, std::move(*admitted), std::move(connection.reader)};
+          handover = Handover{
+              home, Admitted{std::move(principal), std::move(client), connection.read_deadline},
+              std::move(connection.reader)};
           co_return;
         }
       }
-      const bool keep_alive =
-          co_await answer(connection, std::move(admitted->received), admitted->client);
+      connection.handling = true;
+      ++in_flight;
+      if (!co_await fill(connection, Progress::done)) {
+        --in_flight;
+        break;
+      }
+      connection.deadline.expire_never();  // the handler has its own deadline
+      auto received = connection.reader->take();
+      received.request.principal = std::move(principal);
+      const bool keep_alive = co_await answer(connection, std::move(received), client);
       connection.handling = false;
       --in_flight;
       if (!keep_alive) break;
@@ -421,36 +438,11 @@ struct HttpServer::Impl : std::enable_shared_from_this<HttpServer::Impl> {
     co_await flush(connection);
   }
 
-  // The next request, read in whole and admitted (counted in flight); nullopt when the
-  // connection must close.
-  asio::awaitable<std::optional<Admitted>> read_request(Connection& connection,
-                                                        const std::string& remote) {
-    std::optional<Admitted> none;
-    connection.read_deadline = Clock::now() + options.header_read_timeout;
-    connection.deadline.expire_at(connection.read_deadline);
-    if (!co_await fill(connection, Progress::head)) co_return none;
-    std::string principal;
-    // The client as admit() names it: the peer, or whom a trusted proxy in front says it
-    // is forwarding for (a gateway behind `isla balancer`).
-    std::string client = remote;
-    if (options.admit && !admit(connection, remote, &principal, &client)) co_return none;
-    connection.handling = true;
-    ++in_flight;
-    if (!co_await fill(connection, Progress::done)) {
-      connection.handling = false;
-      --in_flight;
-      co_return none;
-    }
-    connection.deadline.expire_never();  // the handler has its own deadline
-    Admitted admitted{connection.reader->take(), std::move(client)};
-    admitted.received.request.principal = std::move(principal);
-    co_return admitted;
-  }
-
-  // The context this connection should move to after `request`, or null to stay.
-  asio::io_context* relocation(Connection& connection, const HttpRequest& request) {
+  // The context this connection should move to with the request whose head it has just
+  // admitted, or null to stay.
+  asio::io_context* relocation(Connection& connection) {
     if (!options.relocate || connection.socket.secure()) return nullptr;
-    auto* home = options.relocate(request);
+    auto* home = options.relocate(connection.reader->head());
     if (home == &connection.socket.get_executor().context()) return nullptr;
     return home;
   }

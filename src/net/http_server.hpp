@@ -46,10 +46,11 @@ struct HttpServerOptions {
   // Where a connection is to be served from once it has carried a given request: the
   // context whose thread that request's handler works on (Raft's message batches go to the
   // Raft loop), so that neither the request nor its answer waits for another thread to wake
-  // up. Null keeps it where it is. Asked after each whole request on a plain (not TLS)
-  // connection; what it owes for earlier requests is sent before it moves. A connection that
-  // moves stays on its new context, which must outlive the server's drain().
-  std::function<asio::io_context*(const HttpRequest& request)> relocate;
+  // up. Null keeps it where it is. Asked with each admitted request head on a plain (not
+  // TLS) connection; what it owes for earlier requests is sent before it moves, and the
+  // request is read on and answered from its new context, where the connection stays. That
+  // context must outlive the server's drain().
+  std::function<asio::io_context*(const HttpRequest& head)> relocate;
   // HTTPS when set (make_server_tls): every connection starts with a TLS handshake, which
   // must finish within header_read_timeout.
   std::shared_ptr<TlsContext> tls;
